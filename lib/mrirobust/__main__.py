@@ -1,0 +1,34 @@
+"""Command line: `python -m mrirobust {data,train,reproduce} ...`.
+
+Each command lives in its own module, which provides `configure_parser(parser)` and
+`main(args) -> int`; modules are imported only when their command runs, so `--help` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "data": ("mrirobust.data.embedded", "generate the embedded dataset for a scale"),
+    "train": ("mrirobust.train", "train (or resume) a reconstruction model"),
+    "reproduce": ("mrirobust.reproduce", "run the manifest notebooks through papermill"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m mrirobust", description=__doc__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            importlib.import_module(module_name).configure_parser(command_parser)
+    args = parser.parse_args(argv)
+    return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

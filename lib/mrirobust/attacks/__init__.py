@@ -1,0 +1,1 @@
+"""Adversarial attacks that run on every Reconstructor."""

@@ -1,0 +1,1 @@
+"""Data access: fastMRI / fastMRI+ readers, masks and the embedded dataset generator."""

@@ -1,0 +1,1 @@
+"""Reconstruction methods behind one interface: `recon(masked_kspace, mask) -> image`."""

@@ -1,0 +1,138 @@
+"""MRI physics on complex torch tensors: centred orthonormal FFT, coil operators, RSS, crops.
+
+Conventions: multi-coil k-space is complex `(B, C, H, W)` (H = readout, W = phase encoding,
+the undersampled direction); images are `(..., H, W)`. The FFT is fastMRI's centred,
+orthonormal transform, F x = fftshift(fft2(ifftshift(x)), norm="ortho"), written on torch
+complex tensors (fastmri's `fft2c` takes the `(..., 2)` real layout; tests check equality).
+"""
+
+from __future__ import annotations
+
+import torch
+
+FFT_DIMS = (-2, -1)
+
+
+def fft2c(image: torch.Tensor) -> torch.Tensor:
+    """Centred orthonormal 2-D FFT over the last two dimensions (image -> k-space)."""
+    shifted = torch.fft.ifftshift(image, dim=FFT_DIMS)
+    return torch.fft.fftshift(torch.fft.fft2(shifted, dim=FFT_DIMS, norm="ortho"), dim=FFT_DIMS)
+
+
+def ifft2c(kspace: torch.Tensor) -> torch.Tensor:
+    """Centred orthonormal inverse 2-D FFT over the last two dimensions (k-space -> image)."""
+    shifted = torch.fft.ifftshift(kspace, dim=FFT_DIMS)
+    return torch.fft.fftshift(torch.fft.ifft2(shifted, dim=FFT_DIMS, norm="ortho"), dim=FFT_DIMS)
+
+
+def rss(coil_images: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """Root-sum-of-squares coil combination, sqrt(sum_i |x_i|^2) over `dim`."""
+    return torch.sqrt((coil_images.abs() ** 2).sum(dim=dim))
+
+
+def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Crop the last two dimensions to `size` = (h, w), centred as fastmri does."""
+    h, w = size
+    H, W = x.shape[-2:]
+    if not (0 < h <= H and 0 < w <= W):
+        raise ValueError(f"crop size {size} must lie within the image size {(H, W)}")
+    top, left = (H - h) // 2, (W - w) // 2
+    return x[..., top : top + h, left : left + w]
+
+
+def apply_mask(kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """M(k) = k ⊙ M for a boolean (or 0/1) mask broadcastable to `kspace`."""
+    return kspace * mask.to(kspace.real.dtype)
+
+
+def sens_expand(image: torch.Tensor, sens: torch.Tensor) -> torch.Tensor:
+    """Coil k-space of an image: F(S_i x) for image `(B, H, W)` and maps `(B, C, H, W)`."""
+    return fft2c(image.unsqueeze(1) * sens)
+
+
+def sens_reduce(kspace: torch.Tensor, sens: torch.Tensor) -> torch.Tensor:
+    """Adjoint of `sens_expand`: sum_i conj(S_i) F^H k_i, returning `(B, H, W)`."""
+    return (sens.conj() * ifft2c(kspace)).sum(dim=1)
+
+
+def zero_filled(masked_kspace: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Zero-filled magnitude reconstruction: RSS of the inverse FFT, cropped to `size`."""
+    return center_crop(rss(ifft2c(masked_kspace)), size)
+
+
+def to_fastmri(x: torch.Tensor) -> torch.Tensor:
+    """Complex tensor -> fastmri's real layout `(..., 2)`."""
+    return torch.view_as_real(x.contiguous())
+
+
+def from_fastmri(x: torch.Tensor) -> torch.Tensor:
+    """fastmri's real layout `(..., 2)` -> complex tensor."""
+    if x.shape[-1] != 2:
+        raise ValueError(f"fastmri layout needs a last dimension of 2, got shape {tuple(x.shape)}")
+    return torch.view_as_complex(x.contiguous())
+
+
+def check_kspace(kspace: torch.Tensor, name: str = "kspace") -> None:
+    """Raise a ValueError naming `name` unless it is finite complex `(B, C, H, W)` k-space."""
+    if not isinstance(kspace, torch.Tensor) or not kspace.is_complex():
+        got = getattr(kspace, "dtype", type(kspace).__name__)
+        raise ValueError(f"{name} must be a complex torch tensor (complex64), got {got}")
+    if kspace.ndim != 4:
+        raise ValueError(f"{name} must have shape (B, coils, H, W), got {tuple(kspace.shape)}")
+    if not torch.isfinite(torch.view_as_real(kspace)).all():
+        raise ValueError(f"{name} contains NaN or Inf values")
+
+
+def check_mask(mask: torch.Tensor, kspace: torch.Tensor, name: str = "mask") -> None:
+    """Raise a ValueError naming `name` unless `mask` broadcasts to `kspace`'s shape."""
+    try:
+        torch.broadcast_shapes(mask.shape, kspace.shape)
+    except RuntimeError as err:
+        raise ValueError(
+            f"{name} of shape {tuple(mask.shape)} does not broadcast to k-space "
+            f"{tuple(kspace.shape)} (expected e.g. (B or 1, 1, 1, W))"
+        ) from err
+
+
+MASK_KINDS = ("random", "equispaced_fraction")
+
+
+def column_mask(
+    num_cols: int,
+    acceleration: int,
+    center_fraction: float,
+    seed: int,
+    kind: str = "random",
+    acquired: tuple[int, int] | None = None,
+) -> torch.Tensor:
+    """A seeded boolean phase-encoding mask of shape `(num_cols,)` from fastmri's mask functions.
+
+    `kind` is fastmri's `RandomMaskFunc` ("random") or `EquispacedMaskFractionFunc`
+    ("equispaced_fraction"). Columns outside `acquired` = (first, last) (inclusive, from the
+    ISMRMRD header) are never sampled, as in fastmri's VarNet transform.
+    """
+    from fastmri.data import subsample
+
+    funcs = {
+        "random": subsample.RandomMaskFunc,
+        "equispaced_fraction": subsample.EquispacedMaskFractionFunc,
+    }
+    if kind not in funcs:
+        raise ValueError(f"unknown mask kind {kind!r}; valid kinds: {', '.join(MASK_KINDS)}")
+    if not (isinstance(acceleration, int) and acceleration >= 1):
+        raise ValueError(f"acceleration must be an integer >= 1, got {acceleration!r}")
+    if not 0.0 < center_fraction <= 1.0:
+        raise ValueError(f"center_fraction must lie in (0, 1], got {center_fraction!r}")
+    mask_func = funcs[kind](center_fractions=[center_fraction], accelerations=[acceleration])
+    # fastmri's offset for equispaced masks is drawn from its own seeded rng as well
+    mask, _ = mask_func((1, num_cols, 1), seed=seed)
+    mask = mask.reshape(num_cols).to(torch.bool)
+    if acquired is not None:
+        first, last = acquired
+        if not 0 <= first <= last < num_cols:
+            raise ValueError(
+                f"acquired columns {acquired} must satisfy 0 <= first <= last < {num_cols}"
+            )
+        mask[:first] = False
+        mask[last + 1 :] = False
+    return mask
