@@ -1,0 +1,225 @@
+"""Image-quality metrics on batched torch tensors and a thermal-noise estimate.
+
+All image metrics take `target` and `pred` of shape `(B, H, W)` (real, magnitude images) and
+return one value per image, `(B,)`. They are differentiable in `pred`.
+
+- `ssim`: scikit-image's `structural_similarity` with its defaults (7x7 uniform window,
+  K1 = 0.01, K2 = 0.03, sample covariance N/(N-1), mean of the SSIM map over the area where the
+  window fits, i.e. the map cropped by 3 px), computed in float64 with `avg_pool2d`.
+- `psnr`, `nmse`: fastMRI's definitions (`fastmri.evaluate`), per image.
+- `mse`: mean squared error.
+
+`region` restricts a metric to part of the image: boxes `(x, y, width, height)` (`(4,)` or
+`(B, 4)`) or a boolean mask `(H, W)` / `(B, H, W)` (see `mrirobust.regions`); None = whole image.
+MSE, NMSE and PSNR use exactly the pixels of the region. SSIM is computed on the crop to the
+region's bounding box (a box is its own bounding box), as skimage would on that crop. The
+`data_range` always comes from the FULL target image, never from the crop.
+
+Small boxes: SSIM needs at least 7x7 pixels. A crop narrower or lower than 7 px is grown
+symmetrically (one extra pixel on the far side when the growth is odd) to 7 px, shifted
+inwards where it would leave the image; images smaller than 7 px raise an error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from mrirobust import physics, regions
+
+WIN_SIZE = 7
+K1, K2 = 0.01, 0.03
+
+
+def _check_pair(target: torch.Tensor, pred: torch.Tensor) -> None:
+    for name, x in (("target", target), ("pred", pred)):
+        if not isinstance(x, torch.Tensor) or x.is_complex() or x.ndim != 3:
+            raise ValueError(
+                f"{name} must be a real torch tensor of shape (B, H, W), got "
+                f"{getattr(x, 'dtype', type(x).__name__)} {tuple(getattr(x, 'shape', ()))}"
+            )
+    if target.shape != pred.shape:
+        raise ValueError(
+            f"target and pred must have the same shape, got {tuple(target.shape)} "
+            f"and {tuple(pred.shape)}"
+        )
+
+
+def value_range(target: torch.Tensor) -> torch.Tensor:
+    """max - min of each full target image, `(B,)` (Morshuis' SSIM/PSNR data_range)."""
+    return target.amax(dim=(-2, -1)) - target.amin(dim=(-2, -1))
+
+
+def _data_range(data_range, target: torch.Tensor, default: torch.Tensor) -> torch.Tensor:
+    if data_range is None:
+        return default.detach()
+    data_range = torch.as_tensor(data_range, dtype=target.dtype, device=target.device)
+    data_range = data_range.expand(target.shape[0])
+    if not (torch.isfinite(data_range).all() and (data_range > 0).all()):
+        raise ValueError(f"data_range must be finite and > 0, got {data_range.tolist()}")
+    return data_range
+
+
+def _ssim_full(target: torch.Tensor, pred: torch.Tensor, data_range: torch.Tensor):
+    """skimage SSIM of whole images `(B, H, W)` with per-image `data_range` `(B,)`."""
+    if min(target.shape[-2:]) < WIN_SIZE:
+        raise ValueError(
+            f"SSIM needs images of at least {WIN_SIZE}x{WIN_SIZE} pixels, "
+            f"got {tuple(target.shape[-2:])}"
+        )
+    x = target.to(torch.float64).unsqueeze(1)
+    y = pred.to(torch.float64).unsqueeze(1)
+    cov_norm = WIN_SIZE**2 / (WIN_SIZE**2 - 1)
+
+    def mean(v):  # uniform window over the valid area only = skimage's map cropped by 3 px
+        return F.avg_pool2d(v, WIN_SIZE, stride=1)
+
+    ux, uy = mean(x), mean(y)
+    vx = cov_norm * (mean(x * x) - ux * ux)
+    vy = cov_norm * (mean(y * y) - uy * uy)
+    vxy = cov_norm * (mean(x * y) - ux * uy)
+    r = data_range.to(torch.float64).view(-1, 1, 1, 1)
+    c1, c2 = (K1 * r) ** 2, (K2 * r) ** 2
+    s = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+    return s.mean(dim=(1, 2, 3)).to(pred.dtype)
+
+
+def _grow(start: int, length: int, size: int) -> tuple[int, int]:
+    """Grow [start, start+length) symmetrically to WIN_SIZE within [0, size)."""
+    if length >= WIN_SIZE:
+        return start, length
+    before = (WIN_SIZE - length) // 2
+    start = min(max(start - before, 0), size - WIN_SIZE)
+    return start, WIN_SIZE
+
+
+def ssim_crop_boxes(region, batch: int, size: tuple[int, int]) -> torch.Tensor:
+    """The `(B, 4)` boxes on which region SSIM is computed (bounding box, grown to 7 px)."""
+    if region is not None and torch.as_tensor(region).dtype == torch.bool:
+        mask = regions.as_region_mask(region, batch, size)
+        boxes = []
+        for m in mask:
+            rows = m.any(dim=1).nonzero().flatten()
+            cols = m.any(dim=0).nonzero().flatten()
+            boxes.append([cols[0], rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1])
+        boxes = torch.tensor(boxes, dtype=torch.long)
+    elif region is None:
+        boxes = torch.tensor([[0, 0, size[1], size[0]]]).expand(batch, 4)
+    else:
+        boxes = regions.as_boxes(region, batch, size)
+    grown = []
+    for x, y, w, h in boxes.tolist():
+        x, w = _grow(x, w, size[1])
+        y, h = _grow(y, h, size[0])
+        grown.append([x, y, w, h])
+    return torch.tensor(grown, dtype=torch.long)
+
+
+def ssim(target: torch.Tensor, pred: torch.Tensor, data_range=None, region=None) -> torch.Tensor:
+    """Structural similarity per image, `(B,)`, identical to skimage's defaults.
+
+    SSIM = mean over windows of (2 mu_x mu_y + C1)(2 s_xy + C2) / ((mu_x^2 + mu_y^2 + C1)
+    (s_x^2 + s_y^2 + C2)), C_k = (K_k L)^2, L = `data_range` (default: max - min of each full
+    target image). With `region`, skimage SSIM of the crop (module docstring: small boxes).
+    """
+    _check_pair(target, pred)
+    batch, size = target.shape[0], tuple(target.shape[-2:])
+    data_range = _data_range(data_range, target, value_range(target))
+    if region is None:
+        return _ssim_full(target, pred, data_range)
+    boxes = ssim_crop_boxes(region, batch, size)
+    out = []
+    for b, (x, y, w, h) in enumerate(boxes.tolist()):
+        crop = (slice(b, b + 1), slice(y, y + h), slice(x, x + w))
+        out.append(_ssim_full(target[crop], pred[crop], data_range[b : b + 1]))
+    return torch.cat(out)
+
+
+def mse(target: torch.Tensor, pred: torch.Tensor, region=None) -> torch.Tensor:
+    """Mean of (target - pred)^2 over the region (default: whole image), `(B,)`."""
+    _check_pair(target, pred)
+    mask = regions.as_region_mask(region, target.shape[0], tuple(target.shape[-2:]))
+    mask = mask.to(device=target.device, dtype=pred.dtype)
+    return ((target - pred) ** 2 * mask).sum(dim=(-2, -1)) / mask.sum(dim=(-2, -1))
+
+
+def nmse(target: torch.Tensor, pred: torch.Tensor, region=None) -> torch.Tensor:
+    """fastMRI's normalised MSE ||target - pred||^2 / ||target||^2 over the region, `(B,)`."""
+    _check_pair(target, pred)
+    return mse(target, pred, region) / mse(target, torch.zeros_like(target), region)
+
+
+def psnr(target: torch.Tensor, pred: torch.Tensor, data_range=None, region=None) -> torch.Tensor:
+    """PSNR = 10 log10(L^2 / MSE) per image, `(B,)`.
+
+    L = `data_range`, default fastMRI's max of each full target image (pass
+    `value_range(target)` for Morshuis' max - min). MSE over the region.
+    """
+    _check_pair(target, pred)
+    data_range = _data_range(data_range, target, target.amax(dim=(-2, -1)))
+    return 10 * torch.log10(data_range**2 / mse(target, pred, region))
+
+
+def evaluate_volume(target: torch.Tensor, pred: torch.Tensor) -> dict[str, float]:
+    """fastMRI's volume-level metrics of slices `(S, H, W)`: NMSE and PSNR over the whole volume,
+    SSIM = mean over slices; L = max of the whole target volume (as `fastmri.evaluate`)."""
+    _check_pair(target, pred)
+    maxval = target.max()
+    err = ((target - pred) ** 2).sum()
+    return {
+        "nmse": float(err / (target**2).sum()),
+        "psnr": float(10 * torch.log10(maxval**2 / (err / target.numel()))),
+        "ssim": float(ssim(target, pred, data_range=maxval).mean()),
+    }
+
+
+def _chi_mean_factor(coils: int) -> float:
+    """E[M]/sigma for M = RSS of `coils` complex Gaussians with std sigma per real component."""
+    return math.sqrt(2) * math.exp(math.lgamma(coils + 0.5) - math.lgamma(coils))
+
+
+def noise_sigma(magnitude: torch.Tensor, background, coils: int, estimator="mean") -> torch.Tensor:
+    """Noise std sigma per real component of each coil image, from a signal-free background.
+
+    In the background an RSS image of N coils follows sigma * chi_{2N} (Rayleigh for N = 1,
+    Firbank et al. 1999): E[M] = sigma sqrt(2) Gamma(N + 1/2) / Gamma(N) and
+    Var[M] = sigma^2 (2N - (E[M]/sigma)^2). `estimator` "mean" inverts the first, "std" the
+    second. `magnitude` is `(B, H, W)`, `background` a region (boxes or mask); returns `(B,)`.
+    """
+    if not (isinstance(coils, int) and coils >= 1):
+        raise ValueError(f"coils must be an integer >= 1, got {coils!r}")
+    mask = regions.as_region_mask(background, magnitude.shape[0], tuple(magnitude.shape[-2:]))
+    mask = mask.to(device=magnitude.device)
+    factor = _chi_mean_factor(coils)
+    out = []
+    for m, bg in zip(magnitude, mask, strict=True):
+        values = m[bg].to(torch.float64)
+        if estimator == "mean":
+            out.append(values.mean() / factor)
+        elif estimator == "std":
+            if values.numel() < 2:
+                raise ValueError("background needs at least 2 pixels for estimator='std'")
+            out.append(values.std() / math.sqrt(2 * coils - factor**2))
+        else:
+            raise ValueError(f"estimator must be 'mean' or 'std', got {estimator!r}")
+    return torch.stack(out).to(magnitude.dtype)
+
+
+def noise_level(kspace: torch.Tensor, background, crop=None, estimator="mean") -> torch.Tensor:
+    """Thermal noise in the units of eta: E||n_i|| / ||k_i|| per coil, `(B, C)`.
+
+    sigma comes from `noise_sigma` on the RSS image of the fully sampled `kspace` `(B, C, H, W)`
+    (centre-cropped to `crop` = (h, w) first if given; `background` is a region on that image).
+    With the orthonormal FFT the k-space noise has the image-domain sigma per real component,
+    so E||n_i||_2 ~= sigma sqrt(2 H W). Take `.mean(-1)` for one value per slice.
+    """
+    physics.check_kspace(kspace)
+    image = physics.rss(physics.ifft2c(kspace))
+    if crop is not None:
+        image = physics.center_crop(image, crop)
+    sigma = noise_sigma(image, background, kspace.shape[1], estimator)
+    samples = kspace.shape[-2] * kspace.shape[-1]
+    norms = torch.linalg.vector_norm(kspace, dim=(-2, -1))
+    return sigma.unsqueeze(-1) * math.sqrt(2 * samples) / norms

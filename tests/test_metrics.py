@@ -1,0 +1,154 @@
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from mrirobust import metrics, physics
+
+
+def _smooth(batch, h, w, seed):
+    """Image-like test data: blurred random blobs, positive, values ~ 1e-4 as in fastMRI."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(batch, 1, h // 4, w // 4, generator=g)
+    x = torch.nn.functional.interpolate(x, size=(h, w), mode="bicubic", align_corners=False)
+    return (x.squeeze(1).clamp_min(0) * 1e-4).to(torch.float32)
+
+
+def _pairs():
+    g = torch.Generator().manual_seed(1)
+    rand_t, rand_p = torch.rand(3, 40, 33, generator=g), torch.rand(3, 40, 33, generator=g)
+    img_t = _smooth(3, 48, 40, seed=2)
+    img_p = img_t + 1e-5 * torch.randn(3, 48, 40, generator=g)
+    return [(rand_t, rand_p), (img_t, img_p)]
+
+
+@pytest.mark.parametrize("pair", range(2))
+def test_ssim_matches_skimage(pair):
+    target, pred = _pairs()[pair]
+    ours = metrics.ssim(target, pred)
+    for b in range(target.shape[0]):
+        t, p = target[b].double().numpy(), pred[b].double().numpy()
+        ref = structural_similarity(t, p, data_range=t.max() - t.min())
+        assert abs(ours[b].item() - ref) < 1e-4
+
+
+def test_region_ssim_matches_skimage_on_crop():
+    target, pred = _pairs()[1]
+    boxes = torch.tensor([[3, 5, 20, 10], [0, 0, 40, 48], [10, 30, 8, 7]])
+    ours = metrics.ssim(target, pred, region=boxes)
+    for b, (x, y, w, h) in enumerate(boxes.tolist()):
+        t, p = target[b].double().numpy(), pred[b].double().numpy()
+        crop = (slice(y, y + h), slice(x, x + w))
+        ref = structural_similarity(t[crop], p[crop], data_range=t.max() - t.min())
+        assert abs(ours[b].item() - ref) < 1e-4
+
+
+def test_small_box_is_grown_to_the_window_inside_the_image():
+    target, pred = _pairs()[1]
+    # a 2x3 box in the bottom-right corner grows to 7x7 shifted inside the image
+    boxes = metrics.ssim_crop_boxes(torch.tensor([38, 45, 2, 3]), 3, (48, 40))
+    assert boxes[0].tolist() == [33, 41, 7, 7]
+    ours = metrics.ssim(target, pred, region=torch.tensor([38, 45, 2, 3]))
+    t, p = target[0].double().numpy(), pred[0].double().numpy()
+    ref = structural_similarity(t[41:48, 33:40], p[41:48, 33:40], data_range=t.max() - t.min())
+    assert abs(ours[0].item() - ref) < 1e-4
+
+
+def test_mask_region_ssim_uses_bounding_box():
+    target, pred = _pairs()[1]
+    mask = torch.zeros(48, 40, dtype=torch.bool)
+    mask[10, 5] = mask[25, 30] = True
+    torch.testing.assert_close(
+        metrics.ssim(target, pred, region=mask),
+        metrics.ssim(target, pred, region=torch.tensor([5, 10, 26, 16])),
+    )
+
+
+def test_ssim_is_differentiable():
+    target, pred = _pairs()[1]
+    pred = pred.clone().requires_grad_(True)
+    metrics.ssim(target, pred, region=torch.tensor([3, 5, 20, 10])).sum().backward()
+    assert pred.grad is not None and pred.grad.abs().sum() > 0
+    assert torch.isfinite(pred.grad).all()
+
+
+# fastmri.evaluate's definitions (its module imports `runstats`, which is not a dependency here)
+def _fastmri_nmse(gt, pred):
+    return np.linalg.norm(gt - pred) ** 2 / np.linalg.norm(gt) ** 2
+
+
+def _fastmri_psnr(gt, pred):
+    return peak_signal_noise_ratio(gt, pred, data_range=gt.max())
+
+
+def _fastmri_ssim(gt, pred):
+    return np.mean(
+        [structural_similarity(g, p, data_range=gt.max()) for g, p in zip(gt, pred, strict=True)]
+    )
+
+
+def test_psnr_nmse_match_fastmri():
+    target, pred = _pairs()[1]
+    t, p = target.double().numpy(), pred.double().numpy()
+    for b in range(3):
+        assert metrics.psnr(target, pred)[b].item() == pytest.approx(
+            _fastmri_psnr(t[b], p[b]), rel=1e-4
+        )
+        assert metrics.nmse(target, pred)[b].item() == pytest.approx(
+            _fastmri_nmse(t[b], p[b]), rel=1e-4
+        )
+    vol = metrics.evaluate_volume(target, pred)
+    assert vol["nmse"] == pytest.approx(_fastmri_nmse(t, p), rel=1e-4)
+    assert vol["psnr"] == pytest.approx(_fastmri_psnr(t, p), rel=1e-4)
+    assert vol["ssim"] == pytest.approx(_fastmri_ssim(t, p), abs=1e-4)
+
+
+def test_region_psnr_and_mse_use_box_pixels_and_full_range():
+    target, pred = _pairs()[1]
+    box = [3, 5, 20, 10]
+    t, p = target[0].double().numpy(), pred[0].double().numpy()
+    crop = (slice(5, 15), slice(3, 23))
+    dr = t.max() - t.min()
+    ref = peak_signal_noise_ratio(t[crop], p[crop], data_range=dr)
+    ours = metrics.psnr(target, pred, data_range=metrics.value_range(target), region=box)
+    assert ours[0].item() == pytest.approx(ref, rel=1e-4)
+    assert metrics.mse(target, pred, region=box)[0].item() == pytest.approx(
+        np.mean((t[crop] - p[crop]) ** 2), rel=1e-4
+    )
+
+
+def test_metrics_reject_bad_input():
+    target, pred = _pairs()[1]
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.ssim(target, pred[:, :-1])
+    with pytest.raises(ValueError, match="data_range"):
+        metrics.ssim(target, pred, data_range=-1.0)
+    with pytest.raises(ValueError, match="region"):
+        metrics.mse(target, pred, region=[30, 40, 20, 20])
+    with pytest.raises(ValueError, match="width >= 1"):
+        metrics.ssim(target, pred, region=[3, 3, 0, 5])
+
+
+@pytest.mark.parametrize("estimator", ["mean", "std"])
+@pytest.mark.parametrize("coils", [1, 4])
+def test_noise_level_recovers_added_noise(estimator, coils):
+    """Object in the centre, empty border; known complex noise added in k-space."""
+    g = torch.Generator().manual_seed(coils)
+    h = w = 96
+    obj = torch.zeros(h, w)
+    obj[24:72, 24:72] = 1.0
+    phase = torch.exp(1j * torch.rand(coils, 1, 1, generator=g))
+    kspace = physics.fft2c((obj * phase).unsqueeze(0).to(torch.complex64))
+    sigma = 0.02
+    noise = sigma * torch.complex(
+        torch.randn(kspace.shape, generator=g), torch.randn(kspace.shape, generator=g)
+    )
+    noisy = kspace + noise
+    expected = torch.linalg.vector_norm(noise, dim=(-2, -1)) / torch.linalg.vector_norm(
+        noisy, dim=(-2, -1)
+    )
+    background = torch.ones(h, w, dtype=torch.bool)
+    background[16:80, 16:80] = False
+    level = metrics.noise_level(noisy, background, estimator=estimator)
+    assert level.shape == (1, coils)
+    torch.testing.assert_close(level, expected, rtol=0.06, atol=0)
