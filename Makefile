@@ -1,0 +1,60 @@
+# mrirobust: `make reproduce` runs every notebook of notebooks/manifest.yaml, `make test` checks
+# the library and every notebook at smoke scale. `make help` lists the targets.
+
+SHELL := bash
+.DEFAULT_GOAL := help
+
+SCALE ?= cpu## scale profile: smoke | cpu | paper
+ONLY ?= ## run ids to select, e.g. ONLY="dataset_tour"
+PYTHON ?= python3## interpreter that creates the virtual environment
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
+FASTMRI := fastmri==0.3.0
+
+.PHONY: help venv reproduce test data lab bench lint clean
+
+help: ## show this help
+	@echo "usage: make TARGET [SCALE=smoke|cpu|paper] [ONLY=\"id1 id2\"]"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+	@echo "variables:"
+	@grep -E '^[A-Z]+ \?= ' $(MAKEFILE_LIST) | sed -E 's/ \?= ?([^#]*)## (.*)/\t\2 [\1]/' \
+		| expand -t 12
+
+# torch first (a CPU build here), then the package and its pins, then fastmri without its
+# declared dependencies (they would pull a CUDA torch and a torchvision it never imports).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps $(FASTMRI)
+	$(PY) -m ipykernel install --sys-prefix --name mrirobust --display-name "Python (mrirobust)"
+	touch $@
+
+venv: $(STAMP) ## create or update .venv (only when pyproject.toml changed)
+
+reproduce: $(STAMP) ## run the manifest notebooks: results/SCALE/<run>/, figures/SCALE/
+	$(PY) -m mrirobust reproduce --scale $(SCALE) $(if $(strip $(ONLY)),--only $(ONLY))
+
+test: $(STAMP) ## unit tests and every manifest notebook at smoke scale
+	$(PY) -m pytest
+
+data: $(STAMP) ## (re)generate the embedded dataset for SCALE
+	$(PY) -m mrirobust data --scale $(SCALE)
+
+lab: $(STAMP) ## JupyterLab on the project's kernel, "Python (mrirobust)"
+	$(PY) -m jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP) ## run benchmarks/*.py; results in benchmarks/results/
+	@for script in $(wildcard benchmarks/*.py); do echo "== $$script"; $(PY) $$script || exit 1; done
+
+lint: $(STAMP) ## ruff check and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean: ## remove results, figures, the embedded data and caches (keeps .venv)
+	find results figures -mindepth 1 ! -name .gitkeep -delete
+	rm -rf data/embedded .pytest_cache .ruff_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
