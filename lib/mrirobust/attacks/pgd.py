@@ -1,0 +1,271 @@
+"""Projected-gradient k-space attacks: Morshuis et al. 2022 (per coil) and Darestani et al. 2021
+(global budget).
+
+Both maximise a reconstruction loss over an additive k-space perturbation z with normalised
+gradient ascent from a seeded random start on the budget sphere:
+
+    z <- P(z + step_size * r * g / ||g||),  g = dL/dz restricted to the sampled locations,
+
+where r is the budget radius and the norms are taken per group (per coil for `kspace_pgd`, per
+slice for `pgd_global`). So `step_size` is relative to the budget: r g/||g|| is the maximiser of
+the linearised loss over the budget ball, and 0.5 moves half of the way there. P projects each
+group exactly onto its ball {||z|| <= r}. The attacked input is `mask * (k + z)` and z stays
+zero off the sampled locations (it could not change the input there).
+
+The returned perturbation is the last iterate (as in the reference code); `losses[s]` is the
+loss of iterate s (s = 0 is the random start, s = steps the returned perturbation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from mrirobust import metrics, physics, regions
+
+RULES = ("exact", "reference")
+
+
+@dataclass
+class PGDResult:
+    """Perturbation `(E, B, C, H, W)` (no E axis for a scalar budget), loss of every iterate
+    `(steps + 1, E, B)`, the attacked reconstruction `(E, B, h, w)` and the budgets `(E,)`."""
+
+    perturbation: torch.Tensor
+    losses: torch.Tensor
+    reconstruction: torch.Tensor
+    budgets: torch.Tensor
+
+    @property
+    def final_loss(self) -> torch.Tensor:
+        """Loss of the returned perturbation, `(E, B)` (or `(B,)`)."""
+        return self.losses[-1]
+
+
+def as_budgets(value, name: str) -> tuple[torch.Tensor, bool]:
+    """A relative budget (number or sequence) -> float64 tensor `(E,)` and whether it was scalar."""
+    scalar = not isinstance(value, (Sequence, torch.Tensor)) or (
+        isinstance(value, torch.Tensor) and value.ndim == 0
+    )
+    budgets = torch.as_tensor(value, dtype=torch.float64).flatten()
+    if budgets.numel() == 0 or not torch.isfinite(budgets).all() or (budgets < 0).any():
+        raise ValueError(
+            f"{name} must be a finite number >= 0 or a non-empty sequence of them, got {value!r}"
+        )
+    return budgets, scalar
+
+
+def _batch_mask(mask: torch.Tensor, kspace: torch.Tensor) -> torch.Tensor:
+    """Boolean mask as `(B, *, *, W)`, broadcastable to `kspace`."""
+    physics.check_mask(mask, kspace)
+    mask = mask.to(device=kspace.device, dtype=torch.bool)
+    while mask.ndim < 4:
+        mask = mask.unsqueeze(0)
+    return mask.expand(kspace.shape[0], *mask.shape[1:])
+
+
+def _check_target(target: torch.Tensor, batch: int, size: tuple[int, int]) -> None:
+    if not isinstance(target, torch.Tensor) or tuple(target.shape) != (batch, *size):
+        raise ValueError(
+            f"target must be a real tensor of shape ({batch}, {size[0]}, {size[1]}) "
+            f"(batch, recon.image_size), got {tuple(getattr(target, 'shape', ()))}"
+        )
+
+
+def _check_steps(steps: int, step_size: float) -> None:
+    if not (isinstance(steps, int) and steps >= 0):
+        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+    if not (step_size > 0 and torch.isfinite(torch.tensor(float(step_size)))):
+        raise ValueError(f"step_size must be a finite number > 0, got {step_size!r}")
+
+
+def _norm(x: torch.Tensor, dims) -> torch.Tensor:
+    return torch.linalg.vector_norm(x, dim=dims, keepdim=True)
+
+
+def _ascend(
+    recon,
+    kspace,
+    mask,
+    target,
+    region_mask,
+    radius,
+    dims,
+    *,
+    copies,
+    steps,
+    step_size,
+    seed,
+    rule,
+    progress,
+    desc,
+):
+    """Shared PGD loop on the batch of `copies` stacked budgets; returns (z, losses (steps+1, N),
+    reconstruction). Every budget starts from the same seeded noise direction."""
+    sampled = mask.to(kspace.real.dtype)
+    gen = torch.Generator(device=kspace.device).manual_seed(seed)
+    shape = (kspace.shape[0] // copies, *kspace.shape[1:])
+    noise = torch.randn(shape, generator=gen, device=kspace.device, dtype=kspace.dtype)
+    noise = _stack(noise, copies)
+    # the reference starts with noise on every column (of the acquired range)
+    noise = noise if rule == "reference" else noise * sampled
+    tiny = torch.finfo(kspace.real.dtype).tiny
+    z = radius * noise / _norm(noise, dims).clamp_min(tiny)
+    losses = []
+    for step in tqdm(range(steps + 1), desc=desc, disable=not progress, leave=False):
+        z.requires_grad_(True)
+        out = recon(physics.apply_mask(kspace + z, mask), mask)
+        loss = metrics.mse(target, out, region_mask)
+        losses.append(loss.detach())
+        if step == steps:
+            break
+        (grad,) = torch.autograd.grad(loss.sum(), z)
+        z = z.detach()
+        if rule == "exact":
+            grad = grad * sampled
+            z = z + step_size * radius * grad / _norm(grad, dims).clamp_min(tiny)
+            z = z * (radius / _norm(z, dims).clamp_min(tiny)).clamp(max=1.0)
+        else:
+            # reference update: global unit normalisation of iterate and gradient, then each
+            # coil scaled to its budget only where its share exceeds 1 (so mostly below budget)
+            whole = (1, 2, 3)
+            z = z / _norm(z, whole).clamp_min(tiny) + step_size * grad / _norm(
+                grad, whole
+            ).clamp_min(tiny)
+            z = radius * z / _norm(z, dims).clamp_min(1.0)
+    return z.detach(), torch.stack(losses), out.detach()
+
+
+def _stack(x: torch.Tensor, copies: int) -> torch.Tensor:
+    return x.repeat(copies, *([1] * (x.ndim - 1)))
+
+
+def _unstack(x: torch.Tensor, copies: int, scalar: bool, axis: int = 0) -> torch.Tensor:
+    shape = list(x.shape)
+    x = x.reshape(*shape[:axis], copies, shape[axis] // copies, *shape[axis + 1 :])
+    return x.squeeze(axis) if scalar else x
+
+
+def kspace_pgd(
+    recon,
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    eta,
+    region=None,
+    steps: int = 10,
+    step_size: float = 0.5,
+    seed: int = 0,
+    rule: str = "exact",
+    progress: bool = True,
+) -> PGDResult:
+    """Targeted per-coil k-space attack of Morshuis et al. 2022 (eq. 4).
+
+    max_z  mean_{p in S} (|f(M(k + z))|_p - X_p)^2   s.t.  ||z_i||_2 <= eta ||k_i||_2 per coil i,
+
+    with `kspace` k fully sampled `(B, C, H, W)`, `target` X `(B, h, w)`, S = `region` (boxes or
+    mask on the target; None = whole image). `eta` is a number or a grid: the grid is stacked
+    into the batch, so one call attacks every (eta, slice) pair at once.
+
+    `rule="exact"` (default): the PGD of the module docstring, z on sampled locations only, every
+    coil ends inside (usually on) its ball. `rule="reference"`: the update of the public
+    reference code: z <- z/||z|| + step_size g/||g|| (norms over all coils of the slice), then
+    z_i <- eta ||k_i|| z_i / max(||z_i||, 1); the random start covers all columns. Coils are
+    only scaled down when their share exceeds 1, so most end below their budget and part of the
+    budget stays on unsampled columns, where it does not change the input.
+    """
+    physics.check_kspace(kspace)
+    batch = kspace.shape[0]
+    mask = _batch_mask(mask, kspace)
+    size = tuple(recon.image_size)
+    _check_target(target, batch, size)
+    region_mask = regions.as_region_mask(region, batch, size).to(kspace.device)
+    etas, scalar = as_budgets(eta, "eta")
+    _check_steps(steps, step_size)
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
+    copies = etas.numel()
+    coil_norms = torch.linalg.vector_norm(kspace, dim=(-2, -1))  # (B, C)
+    radius = etas.to(coil_norms).view(-1, 1, 1) * coil_norms  # (E, B, C)
+    z, losses, out = _ascend(
+        recon,
+        _stack(kspace, copies),
+        _stack(mask, copies),
+        _stack(target, copies),
+        _stack(region_mask, copies),
+        radius.reshape(-1, kspace.shape[1], 1, 1),
+        (-2, -1),
+        copies=copies,
+        steps=steps,
+        step_size=step_size,
+        seed=seed,
+        rule=rule,
+        progress=progress,
+        desc="k-space PGD",
+    )
+    return PGDResult(
+        perturbation=_unstack(z, copies, scalar),
+        losses=_unstack(losses, copies, scalar, axis=1),
+        reconstruction=_unstack(out, copies, scalar),
+        budgets=etas,
+    )
+
+
+def pgd_global(
+    recon,
+    masked_kspace: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    eps,
+    region=None,
+    steps: int = 10,
+    step_size: float = 0.5,
+    seed: int = 0,
+    progress: bool = True,
+) -> PGDResult:
+    """Darestani et al. 2021's PGD attack for differentiable methods (appendix A.1, eq. 2).
+
+    max_z  mean_{p in S} (Psi(y) - Psi(y + z))_p^2   s.t.  ||z||_2 <= eps ||y||_2 (per slice),
+
+    y = `masked_kspace` (the measurement), z on the sampled locations. Same loop as
+    `kspace_pgd` (exact rule) with one ball per slice; `eps` is a number or a grid.
+    """
+    physics.check_kspace(masked_kspace, "masked_kspace")
+    batch = masked_kspace.shape[0]
+    mask = _batch_mask(mask, masked_kspace)
+    size = tuple(recon.image_size)
+    region_mask = regions.as_region_mask(region, batch, size).to(masked_kspace.device)
+    epss, scalar = as_budgets(eps, "eps")
+    _check_steps(steps, step_size)
+    y = physics.apply_mask(masked_kspace, mask)
+    with torch.no_grad():
+        clean = recon(y, mask)
+    copies = epss.numel()
+    norms = torch.linalg.vector_norm(y, dim=(1, 2, 3))  # (B,)
+    radius = epss.to(norms).view(-1, 1) * norms
+    z, losses, out = _ascend(
+        recon,
+        _stack(y, copies),
+        _stack(mask, copies),
+        _stack(clean, copies),
+        _stack(region_mask, copies),
+        radius.reshape(-1, 1, 1, 1),
+        (1, 2, 3),
+        copies=copies,
+        steps=steps,
+        step_size=step_size,
+        seed=seed,
+        rule="exact",
+        progress=progress,
+        desc="PGD (global budget)",
+    )
+    return PGDResult(
+        perturbation=_unstack(z, copies, scalar),
+        losses=_unstack(losses, copies, scalar, axis=1),
+        reconstruction=_unstack(out, copies, scalar),
+        budgets=epss,
+    )

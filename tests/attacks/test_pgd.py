@@ -1,0 +1,126 @@
+import pytest
+import torch
+
+from mrirobust import metrics, physics
+from mrirobust.attacks import kspace_pgd, pgd_global
+
+BOX = torch.tensor([6, 8, 8, 6])
+ETAS = [0.0, 0.01, 0.025]
+
+
+def _coil_norms(x):
+    return torch.linalg.vector_norm(x, dim=(-2, -1))
+
+
+def _box_loss(model, kspace, mask, target, z):
+    with torch.no_grad():
+        out = model(physics.apply_mask(kspace + z, mask), mask)
+    return metrics.mse(target, out, BOX)
+
+
+def test_exact_rule_respects_every_coil_budget_on_sampled_columns(trained_cnn, data):
+    k, mask = data["kspace"], data["mask"]
+    res = kspace_pgd(trained_cnn, k, mask, data["target"], eta=ETAS, region=BOX, progress=False)
+    assert res.perturbation.shape == (3, *k.shape)
+    assert res.losses.shape == (11, 3, 2)
+    assert res.reconstruction.shape == (3, 2, 24, 24)
+    budget = torch.tensor(ETAS).view(3, 1, 1) * _coil_norms(k)
+    assert (_coil_norms(res.perturbation) <= budget * (1 + 1e-5)).all()
+    assert (_coil_norms(res.perturbation[1:]) >= 0.99 * budget[1:]).all()  # ends on the sphere
+    assert res.perturbation[..., ~mask.flatten()].abs().max() == 0
+    assert res.perturbation[0].abs().max() == 0  # eta = 0 -> no perturbation
+
+
+def test_attack_beats_random_noise_of_the_same_coil_norms(trained_cnn, data):
+    k, mask, target = data["kspace"], data["mask"], data["target"]
+    res = kspace_pgd(trained_cnn, k, mask, target, eta=0.02, region=BOX, progress=False)
+    g = torch.Generator().manual_seed(5)
+    noise = torch.randn(k.shape, generator=g, dtype=k.dtype) * mask
+    noise = (
+        noise / _coil_norms(noise)[..., None, None] * _coil_norms(res.perturbation)[..., None, None]
+    )
+    random_loss = _box_loss(trained_cnn, k, mask, target, noise)
+    attacked = _box_loss(trained_cnn, k, mask, target, res.perturbation)
+    clean = _box_loss(trained_cnn, k, mask, target, torch.zeros_like(k))
+    torch.testing.assert_close(attacked, res.final_loss)
+    assert (attacked - clean > 2 * (random_loss - clean).abs()).all()
+    assert (res.losses[-1] > res.losses[0]).all()
+
+
+def test_batched_eta_grid_equals_separate_calls(trained_cnn, data):
+    args = (trained_cnn, data["kspace"], data["mask"], data["target"])
+    grid = kspace_pgd(*args, eta=ETAS, region=BOX, steps=4, progress=False)
+    for i, eta in enumerate(ETAS):
+        single = kspace_pgd(*args, eta=eta, region=BOX, steps=4, progress=False)
+        assert single.perturbation.shape == data["kspace"].shape
+        torch.testing.assert_close(grid.perturbation[i], single.perturbation, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(grid.losses[:, i], single.losses, rtol=1e-4, atol=1e-8)
+
+
+def test_attack_is_seeded(zero_filled, data):
+    args = (zero_filled, data["kspace"], data["mask"], data["target"])
+    a = kspace_pgd(*args, eta=0.01, steps=2, seed=1, progress=False)
+    b = kspace_pgd(*args, eta=0.01, steps=2, seed=1, progress=False)
+    c = kspace_pgd(*args, eta=0.01, steps=2, seed=2, progress=False)
+    assert torch.equal(a.perturbation, b.perturbation)
+    assert not torch.equal(a.perturbation, c.perturbation)
+
+
+def test_reference_rule_ends_below_budget_and_leaks_to_unsampled_columns(trained_cnn, data):
+    k, mask = data["kspace"], data["mask"]
+    res = kspace_pgd(
+        trained_cnn,
+        k,
+        mask,
+        data["target"],
+        eta=0.02,
+        region=BOX,
+        rule="reference",
+        progress=False,
+    )
+    budget = 0.02 * _coil_norms(k)
+    norms = _coil_norms(res.perturbation)
+    assert (norms <= budget * (1 + 1e-5)).all()
+    assert (norms < 0.9 * budget).any()
+    assert res.perturbation[..., ~mask.flatten()].abs().max() > 0
+    assert (res.losses[-1] > res.losses[0]).all()
+
+
+def test_pgd_global_respects_the_global_budget(trained_cnn, data):
+    mask = data["mask"]
+    y = physics.apply_mask(data["kspace"], mask)
+    res = pgd_global(trained_cnn, y, mask, eps=[0.01, 0.05], steps=5, progress=False)
+    norms = torch.linalg.vector_norm(res.perturbation, dim=(2, 3, 4))
+    budget = torch.tensor([0.01, 0.05]).view(2, 1) * torch.linalg.vector_norm(y, dim=(1, 2, 3))
+    assert (norms <= budget * (1 + 1e-5)).all()
+    assert res.perturbation[..., ~mask.flatten()].abs().max() == 0
+    assert (res.losses[-1] > res.losses[0]).all()
+    assert (res.losses[-1, 1] > res.losses[-1, 0]).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"eta": -0.1}, "eta must be a finite number >= 0"),
+        ({"eta": [0.01, float("nan")]}, "eta must be a finite number >= 0"),
+        ({"eta": 0.01, "region": [20, 20, 10, 10]}, "leave the 24x24 image"),
+        ({"eta": 0.01, "region": torch.zeros(24, 24, dtype=torch.bool)}, "mask is empty"),
+        ({"eta": 0.01, "rule": "other"}, "rule must be one of"),
+        ({"eta": 0.01, "steps": -1}, "steps must be an integer >= 0"),
+    ],
+)
+def test_bad_input_gives_clear_errors(zero_filled, data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        kspace_pgd(
+            zero_filled, data["kspace"], data["mask"], data["target"], progress=False, **kwargs
+        )
+
+
+def test_mismatched_shapes_are_rejected(zero_filled, data):
+    k, mask, target = data["kspace"], data["mask"], data["target"]
+    with pytest.raises(ValueError, match="target must be"):
+        kspace_pgd(zero_filled, k, mask, target[:, :-1], eta=0.01, progress=False)
+    with pytest.raises(ValueError, match="mask of shape"):
+        kspace_pgd(zero_filled, k, mask[..., :-1], target, eta=0.01, progress=False)
+    with pytest.raises(ValueError, match="kspace must have shape"):
+        kspace_pgd(zero_filled, k[0], mask, target, eta=0.01, progress=False)
