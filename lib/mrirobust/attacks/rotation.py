@@ -1,0 +1,93 @@
+"""Adversarial rotations (Morshuis et al. 2022, eq. 5): a grid search over small angles.
+
+For each angle theta: rotate the fully sampled coil images by theta (all coils alike, see
+`physics.rotate`), Fourier transform, mask, reconstruct, rotate the reconstruction back by
+-theta and score it against the UNROTATED target on the region. The worst angle maximises the
+region MSE. Angles are evaluated `batch_size` at a time, stacked with the slices into one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from mrirobust import metrics, physics, regions
+from mrirobust.attacks.pgd import _batch_mask, _check_target
+
+
+@dataclass
+class RotationResult:
+    """Angles `(A,)` in degrees, region MSE and region SSIM per angle and slice, `(A, B)`."""
+
+    angles: torch.Tensor
+    losses: torch.Tensor
+    ssim: torch.Tensor
+
+    def worst(self, theta_max: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Worst angle with |theta| <= theta_max and its loss, per slice: two `(B,)` tensors."""
+        if not theta_max >= 0:
+            raise ValueError(f"theta_max must be >= 0, got {theta_max!r}")
+        allowed = self.angles.abs() <= theta_max + 1e-6
+        if not allowed.any():
+            raise ValueError(
+                f"no angle of the grid lies within |theta| <= {theta_max}; the grid spans "
+                f"[{self.angles.min().item():g}, {self.angles.max().item():g}] degrees"
+                + (" and lacks 0" if theta_max == 0 else "")
+            )
+        losses = self.losses[allowed]
+        worst_loss, index = losses.max(dim=0)
+        return self.angles[allowed][index], worst_loss
+
+
+def rotation_search(
+    recon,
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    angles,
+    region=None,
+    batch_size: int = 8,
+    progress: bool = True,
+) -> RotationResult:
+    """Region MSE (and skimage SSIM, data_range of the full target) of every angle in `angles`.
+
+    `kspace` fully sampled `(B, C, H, W)`, `target` `(B, h, w)`, `region` boxes or mask on the
+    target (None = whole image). `batch_size` angles share one forward pass.
+    """
+    physics.check_kspace(kspace)
+    batch = kspace.shape[0]
+    mask = _batch_mask(mask, kspace)
+    size = tuple(recon.image_size)
+    _check_target(target, batch, size)
+    region_mask = regions.as_region_mask(region, batch, size).to(kspace.device)
+    angles = torch.as_tensor(angles, dtype=torch.float64).flatten()
+    if angles.numel() == 0 or not torch.isfinite(angles).all():
+        raise ValueError(
+            f"angles must be a non-empty grid of finite degrees, got {angles.tolist()}"
+        )
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    coil_images = physics.ifft2c(kspace)
+    data_range = metrics.value_range(target)
+    losses, ssims = [], []
+    with torch.no_grad():
+        for chunk in tqdm(angles.split(batch_size), desc="rotations", disable=not progress):
+            n = chunk.numel()
+            theta = chunk.repeat_interleave(batch)  # angle-major: (angle, slice)
+            rotated = physics.rotate(coil_images.repeat(n, 1, 1, 1), theta)
+            mask_n = mask.repeat(n, 1, 1, 1)
+            out = recon(physics.apply_mask(physics.fft2c(rotated), mask_n), mask_n)
+            back = physics.rotate(out, -theta)
+            target_n, region_n = target.repeat(n, 1, 1), region_mask.repeat(n, 1, 1)
+            losses.append(metrics.mse(target_n, back, region_n).view(n, batch))
+            ssim = metrics.ssim(
+                target_n,
+                back,
+                data_range=data_range.repeat(n),
+                region=None if region is None else region_n,
+            )
+            ssims.append(ssim.view(n, batch))
+    return RotationResult(angles=angles, losses=torch.cat(losses), ssim=torch.cat(ssims))
