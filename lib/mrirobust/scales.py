@@ -17,14 +17,51 @@ from mrirobust.paths import SCALES
 
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {
-        # embedded dataset written by `python -m mrirobust data --scale smoke`
+        # embedded dataset written by `python -m mrirobust data --scale smoke` (data/README.md)
         "data": {
-            "source": "embedded",
-            "seed": 0,
+            "source": "embedded",  # embedded synthetic stand-in (mrirobust.data.embedded)
+            "seed": 0,  # generator seed: same seed -> byte-identical files
+            "target_size": 64,  # reconstruction_rss is target_size x target_size
+            "readout_oversampling": 2,  # k-space H = 2 x target_size, as in fastMRI
+            "padding_columns": 4,  # unacquired zero columns on each side: W = target + 2 x 4
+            "coils": 4,
+            "slices_per_volume": 4,
+            "knee_train_volumes": 3,
+            "knee_val_volumes": 2,
+            "brain_train_volumes": 2,
+            "brain_val_volumes": 2,
+            "knee_shifted_val_volumes": 2,
+            "snr_knee": 30.0,  # mean foreground signal / noise std (real part) per coil sample
+            "snr_brain": 40.0,
+            "snr_shifted": 12.0,
+            "shifted_coils": 2,  # knee_shifted: other coil count, no oversampling, CORT2_FBK
+            "lesions_train": 1,  # lesions per volume (plus one ACL box on the central slices)
+            "lesions_val": 3,
+            "min_box": 4,  # boxes grown to at least this many pixels per side
+            "intensity_scale": 1e-3,  # phantom intensities (<= ~1) times this, like fastMRI
         },
-        # model sizes and training schedule
+        # model sizes and training schedule (models.get / python -m mrirobust train)
         "train": {
-            "seed": 0,
+            "seed": 0,  # model init, data order, masks (seeded per slice and epoch)
+            "epochs": 2,
+            "batch_size": 2,  # global batch (divided among DDP processes)
+            "lr_step_size": 40,  # StepLR: lr x 0.1 every this many epochs (fastMRI)
+            "unet_lr": 1e-3,  # RMSprop, L1 loss (fastMRI U-Net baseline)
+            "unet_chans": 4,
+            "unet_pools": 2,
+            "varnet_lr": 1e-3,  # Adam, SSIM loss (fastMRI E2E-VarNet)
+            "varnet_cascades": 2,
+            "varnet_chans": 4,
+            "varnet_pools": 2,
+            "varnet_sens_chans": 2,
+            "varnet_sens_pools": 2,
+            "convdecoder_layers": 4,
+            "convdecoder_channels": 8,
+            "convdecoder_iterations": 10,  # Adam steps per reconstruction (lr 0.008)
+            "l1_iterations": 10,  # FISTA iterations
+            "l1_lambdas": [1e-3, 1e-2],  # relative lambda grid searched on validation slices
+            "l1_tune_slices": 2,  # validation slices used for the lambda search
+            "val_slices": 2,  # validation slices evaluated after every epoch
         },
         # attack defaults
         "attack": {
@@ -35,9 +72,46 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "data": {
             "source": "embedded",
             "seed": 0,
+            "target_size": 128,
+            "readout_oversampling": 2,
+            "padding_columns": 6,
+            "coils": 15,
+            "slices_per_volume": 10,
+            "knee_train_volumes": 16,
+            "knee_val_volumes": 4,
+            "brain_train_volumes": 6,
+            "brain_val_volumes": 3,
+            "knee_shifted_val_volumes": 4,
+            "snr_knee": 30.0,
+            "snr_brain": 40.0,
+            "snr_shifted": 12.0,
+            "shifted_coils": 8,
+            "lesions_train": 2,
+            "lesions_val": 4,
+            "min_box": 7,  # the SSIM window is 7 x 7
+            "intensity_scale": 1e-3,
         },
         "train": {
             "seed": 0,
+            "epochs": 12,
+            "batch_size": 2,
+            "lr_step_size": 10,
+            "unet_lr": 1e-3,
+            "unet_chans": 16,
+            "unet_pools": 3,
+            "varnet_lr": 1e-3,
+            "varnet_cascades": 4,
+            "varnet_chans": 8,
+            "varnet_pools": 3,
+            "varnet_sens_chans": 4,
+            "varnet_sens_pools": 3,
+            "convdecoder_layers": 8,
+            "convdecoder_channels": 32,
+            "convdecoder_iterations": 300,
+            "l1_iterations": 100,
+            "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+            "l1_tune_slices": 4,
+            "val_slices": 8,
         },
         "attack": {
             "seed": 0,
@@ -45,11 +119,31 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "paper": {
         "data": {
-            "source": "fastmri",
+            "source": "fastmri",  # real fastMRI + fastMRI+ (FASTMRI_ROOT, data/paths.yaml)
             "seed": 0,
+            "target_size": 320,  # reconstruction_rss of the real data
         },
         "train": {
             "seed": 0,
+            "epochs": 50,  # fastMRI baselines
+            "batch_size": 1,
+            "lr_step_size": 40,
+            "unet_lr": 1e-3,
+            "unet_chans": 32,  # Darestani U-net-ref (fastMRI); config "morshuis" halves it
+            "unet_pools": 4,
+            "varnet_lr": 3e-4,
+            "varnet_cascades": 12,  # Darestani VarNet-ref (fastMRI)
+            "varnet_chans": 18,
+            "varnet_pools": 4,
+            "varnet_sens_chans": 8,
+            "varnet_sens_pools": 4,
+            "convdecoder_layers": 8,  # Darestani: 8 layers, 256 channels
+            "convdecoder_channels": 256,
+            "convdecoder_iterations": 2000,
+            "l1_iterations": 200,
+            "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+            "l1_tune_slices": 20,
+            "val_slices": 100,
         },
         "attack": {
             "seed": 0,

@@ -1,0 +1,150 @@
+"""ConvDecoder (Darestani & Heckel): an un-trained convolutional decoder fitted to one slice's
+measurements; the network G_C with fixed input noise is the image prior."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from mrirobust import physics
+from mrirobust.models.base import Reconstructor
+
+INPUT_SIZE = (10, 5)  # noise size from the paper, rescaled to the output aspect ratio
+
+
+def decoder(num_layers: int, channels: int, out_channels: int, out_size: tuple[int, int]):
+    """Blocks Upsample(nearest) → Conv3×3 → ReLU → BatchNorm at geometric sizes from the input
+    size to `out_size`, then Conv3×3 → ReLU → BN → Conv1×1 to `out_channels` (no biases)."""
+    h_in = INPUT_SIZE[0]
+    w_in = max(1, round(h_in * out_size[1] / out_size[0]))
+    blocks = []
+    for n in range(1, num_layers):
+        size = out_size
+        if n < num_layers - 1:
+            size = tuple(
+                math.ceil(s_in * (s_out / s_in) ** (n / (num_layers - 1)))
+                for s_in, s_out in zip((h_in, w_in), out_size, strict=True)
+            )
+        blocks += [
+            torch.nn.Upsample(size=size, mode="nearest"),
+            torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            torch.nn.ReLU(),
+            torch.nn.BatchNorm2d(channels),
+        ]
+    blocks += [
+        torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+        torch.nn.ReLU(),
+        torch.nn.BatchNorm2d(channels),
+        torch.nn.Conv2d(channels, out_channels, 1, bias=False),
+    ]
+    return torch.nn.Sequential(*blocks), (h_in, w_in)
+
+
+class DecoderState(torch.nn.Module):
+    """The fitted variables: one decoder G_C per slice, its fixed noise input (uniform ·0.1,
+    seeded) and the k-space scale s = ‖RSS(G_C₀)‖ / ‖RSS(F⁻¹y)‖ fixed at initialisation. Also
+    holds the measurements y and mask given to `init_state` (not detached), which `render`
+    uses for data consistency."""
+
+    def __init__(self, nets, inputs, scale, masked_kspace, mask):
+        super().__init__()
+        self.nets = torch.nn.ModuleList(nets)
+        self.register_buffer("inputs", inputs)
+        self.register_buffer("scale", scale)
+        self.masked_kspace, self.mask = masked_kspace, mask.to(torch.bool)
+
+    def coil_kspace(self) -> torch.Tensor:
+        """F G_C(z): the network's coil k-space `(B, C, H, W)`, in the scaled units of s·y."""
+        outputs = torch.cat([net(z[None]) for net, z in zip(self.nets, self.inputs, strict=True)])
+        coils = torch.complex(outputs[:, 0::2], outputs[:, 1::2])
+        return physics.fft2c(coils)
+
+
+class ConvDecoder(Reconstructor):
+    """Fit G_C to the scaled measurements s·y with Adam (lr 0.008) on
+    ½Σᵢ‖s·yᵢ − M F G_i(C)‖², keep the iterate with the lowest loss, then replace the sampled
+    columns by y, image = crop(RSS(F⁻¹ k)). BatchNorm stays in training mode (batch of one
+    slice), as in the reference code. Gradients reach y through the data-consistency step; the
+    fit itself is not differentiated (the two-step attack uses `objective` instead)."""
+
+    name = "convdecoder"
+
+    def __init__(
+        self,
+        image_size: tuple[int, int],
+        num_layers: int,
+        channels: int,
+        iterations: int,
+        lr: float = 0.008,
+        seed: int = 0,
+    ):
+        super().__init__(image_size)
+        if num_layers < 2 or channels < 1 or iterations < 1:
+            raise ValueError(
+                f"need num_layers >= 2, channels >= 1, iterations >= 1; got "
+                f"{num_layers!r}, {channels!r}, {iterations!r}"
+            )
+        self.num_layers, self.channels = int(num_layers), int(channels)
+        self.iterations, self.lr, self.seed = int(iterations), float(lr), int(seed)
+
+    def init_state(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> DecoderState:
+        """Seeded decoders and inputs for each slice; s from the untrained network's output."""
+        batch, coils, H, W = masked_kspace.shape
+        generator = torch.Generator().manual_seed(self.seed)
+        nets, inputs = [], []
+        for _ in range(batch):
+            torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
+            net, in_size = decoder(self.num_layers, self.channels, 2 * coils, (H, W))
+            nets.append(net)
+            inputs.append(torch.rand(self.channels, *in_size, generator=generator) * 0.1)
+        device = masked_kspace.device
+        nets = [net.to(device) for net in nets]
+        inputs, scale = torch.stack(inputs).to(device), torch.ones(batch, device=device)
+        state = DecoderState(nets, inputs, scale, masked_kspace, mask).train()
+        with torch.no_grad():
+            net_norm = physics.rss(physics.ifft2c(state.coil_kspace())).flatten(1).norm(dim=1)
+            data = physics.rss(physics.ifft2c(physics.apply_mask(masked_kspace, mask)))
+            state.scale.copy_(net_norm / data.flatten(1).norm(dim=1).clamp_min(1e-30))
+        return state
+
+    def objective(
+        self, state: DecoderState, masked_kspace: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """½Σᵢ‖s·yᵢ − M F G_i(C)‖² per slice, `(B,)`, in the scaled units (s from init_state)."""
+        target = physics.apply_mask(masked_kspace, mask) * state.scale.view(-1, 1, 1, 1)
+        residual = physics.apply_mask(state.coil_kspace(), mask) - target
+        return 0.5 * (residual.abs() ** 2).sum(dim=(1, 2, 3))
+
+    def fit(self, state: DecoderState, masked_kspace: torch.Tensor, mask: torch.Tensor) -> None:
+        """Adam on the summed per-slice objectives (Adam is elementwise, so each slice's
+        decoder follows its own trajectory); loads each slice's lowest-loss parameters."""
+        y = masked_kspace.detach()
+        optimiser = torch.optim.Adam(state.nets.parameters(), lr=self.lr)
+        best_loss = [math.inf] * len(state.nets)
+        best = [None] * len(state.nets)
+        with torch.enable_grad():
+            for _ in tqdm(range(self.iterations), desc="ConvDecoder fit", leave=False):
+                optimiser.zero_grad()
+                losses = self.objective(state, y, mask)
+                for b, loss in enumerate(losses.tolist()):
+                    if loss < best_loss[b]:
+                        best_loss[b], best[b] = loss, copy.deepcopy(state.nets[b].state_dict())
+                losses.sum().backward()
+                optimiser.step()
+        for net, weights in zip(state.nets, best, strict=True):
+            net.load_state_dict(weights)
+
+    def render(self, state: DecoderState) -> torch.Tensor:
+        """crop(RSS(F⁻¹(M y + (1 − M) F G(C)/s))): data consistency on the sampled columns,
+        with y and M as given to `init_state`."""
+        estimate = state.coil_kspace() / state.scale.view(-1, 1, 1, 1)
+        measured = physics.apply_mask(state.masked_kspace, state.mask)
+        return physics.zero_filled(torch.where(state.mask, measured, estimate), self.image_size)
+
+    def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        state = self.init_state(masked_kspace, mask)
+        self.fit(state, masked_kspace, mask)
+        return self.render(state)
