@@ -1,1 +1,24 @@
-"""Data access: fastMRI / fastMRI+ readers, masks and the embedded dataset generator."""
+"""Data access: fastMRI / fastMRI+ readers and the embedded (synthetic) dataset generator."""
+
+from mrirobust.data.annotations import (
+    annotations_path,
+    boxes_for,
+    check_annotations,
+    load_annotations,
+    scale_annotations,
+)
+from mrirobust.data.embedded import ensure_embedded
+from mrirobust.data.fastmri_io import Slice, list_slices, read_slice, split_dir
+
+__all__ = [
+    "Slice",
+    "annotations_path",
+    "boxes_for",
+    "check_annotations",
+    "ensure_embedded",
+    "list_slices",
+    "load_annotations",
+    "read_slice",
+    "scale_annotations",
+    "split_dir",
+]

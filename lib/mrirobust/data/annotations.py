@@ -1,0 +1,125 @@
+"""fastMRI+ bounding-box annotations (Zhao et al. 2022): read, unflip, validate, write.
+
+The CSV columns are `file,slice,study_level,x,y,width,height,label`, in pixels of the target
+image **flipped up-down**, (x, y) the top-left corner. We return boxes on the unflipped target,
+y_unflipped = target_height - y - height (target_height = 320 for the real data). Rows that
+carry no usable box (study-level rows, y = -1, zero width or height) are dropped with one
+counted warning.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from mrirobust.paths import annotations_dir, embedded_root, real_data_root
+
+COLUMNS = ["file", "slice", "study_level", "x", "y", "width", "height", "label"]
+BOX_COLUMNS = ["file", "slice", "x", "y", "width", "height", "label"]
+REAL_TARGET_HEIGHT = 320
+
+
+def load_annotations(
+    csv_path: str | os.PathLike, target_height: int = REAL_TARGET_HEIGHT
+) -> pd.DataFrame:
+    """Usable boxes of a fastMRI+ CSV, unflipped: columns file, slice, x, y, width, height, label.
+
+    Study-level rows, rows with y = -1 and boxes of zero width or height are skipped with one
+    warning that counts each kind.
+    """
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"annotation file {csv_path} does not exist")
+    df = pd.read_csv(csv_path)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{csv_path}: missing columns {missing} (expected {COLUMNS})")
+    df["label"] = df["label"].astype(str).str.strip()
+    study = (df["study_level"].astype(str).str.strip() == "Yes") | df["x"].isna()
+    y_neg = ~study & (df["y"] < 0)
+    empty = ~study & ~y_neg & ((df["width"] <= 0) | (df["height"] <= 0))
+    skipped = study | y_neg | empty
+    if skipped.any():
+        warnings.warn(
+            f"{csv_path.name}: skipped {int(skipped.sum())} of {len(df)} rows without a usable "
+            f"box: {int(study.sum())} study-level, {int(y_neg.sum())} with y = -1, "
+            f"{int(empty.sum())} with zero width or height",
+            stacklevel=2,
+        )
+    boxes = df.loc[~skipped].copy()
+    for col in ("slice", "x", "y", "width", "height"):
+        boxes[col] = boxes[col].astype(int)
+    boxes["y"] = target_height - boxes["y"] - boxes["height"]
+    return boxes[BOX_COLUMNS].reset_index(drop=True)
+
+
+def annotations_path(scale: str, anatomy: str) -> Path:
+    """The CSV for `anatomy` (knee | brain): the embedded one, or the real one at paper scale.
+
+    At paper scale: `<fastmri_plus_root>/<anatomy>.csv` when FASTMRI_PLUS_ROOT (or
+    `fastmri_plus_root` in data/paths.yaml) is set, else the shipped data/annotations/ copy.
+    """
+    from mrirobust.scales import resolve
+
+    if anatomy not in ("knee", "brain"):
+        raise ValueError(f"annotations exist for anatomy 'knee' or 'brain', got {anatomy!r}")
+    if resolve(scale, "data")["source"] != "fastmri":
+        return embedded_root(scale) / "annotations" / f"{anatomy}.csv"
+    try:
+        return real_data_root("fastmri_plus_root") / f"{anatomy}.csv"
+    except FileNotFoundError:
+        return annotations_dir() / f"{anatomy}.csv"
+
+
+def scale_annotations(scale: str, anatomy: str) -> pd.DataFrame:
+    """The usable boxes of `anatomy` at `scale`, unflipped with that scale's target size
+    (64 / 128 for the embedded smoke / cpu data, 320 for the real data)."""
+    from mrirobust.scales import resolve
+
+    height = resolve(scale, "data")["target_size"]
+    return load_annotations(annotations_path(scale, anatomy), target_height=height)
+
+
+def boxes_for(df: pd.DataFrame, fname: str, slice_index: int) -> torch.Tensor:
+    """The (n, 4) long tensor of boxes (x, y, width, height) of one slice (n may be 0)."""
+    rows = df[(df["file"] == fname) & (df["slice"] == int(slice_index))]
+    return torch.tensor(rows[["x", "y", "width", "height"]].to_numpy(), dtype=torch.long).reshape(
+        -1, 4
+    )
+
+
+def check_annotations(df: pd.DataFrame, directory: str | os.PathLike) -> None:
+    """Raise ValueError when a row names a slice missing from its file in `directory`.
+
+    Rows whose file is not in `directory` are ignored (one CSV covers train and val).
+    """
+    from mrirobust.data.fastmri_io import num_slices
+
+    directory = Path(directory)
+    for fname, rows in df.groupby("file"):
+        path = directory / f"{fname}.h5"
+        if not path.is_file():
+            continue
+        n = num_slices(path)
+        bad = sorted(set(rows["slice"][(rows["slice"] < 0) | (rows["slice"] >= n)].tolist()))
+        if bad:
+            raise ValueError(
+                f"annotation for file {fname} names slice(s) {bad}, but {path} has {n} slices "
+                f"(valid 0..{n - 1})"
+            )
+
+
+def write_annotations(rows: list[dict], csv_path: str | os.PathLike, target_height: int) -> None:
+    """Write unflipped boxes as a fastMRI+ CSV (flipping y back), atomically."""
+    df = pd.DataFrame(rows, columns=BOX_COLUMNS)
+    df["y"] = target_height - df["y"] - df["height"]
+    df["study_level"] = "No"
+    csv_path = Path(csv_path)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = csv_path.with_name(csv_path.name + f".{os.getpid()}.tmp")
+    df[COLUMNS].to_csv(tmp, index=False)
+    os.replace(tmp, csv_path)

@@ -1,0 +1,305 @@
+"""Embedded dataset: a deterministic, offline, synthetic stand-in for fastMRI (not patient data).
+
+`python -m mrirobust data --scale smoke|cpu` writes `data/embedded/<scale>/`:
+`{knee,brain}/multicoil_{train,val}/*.h5`, `knee_shifted/multicoil_val/*.h5` (fastMRI HDF5),
+`annotations/{knee,brain}.csv` (fastMRI+ CSV, flipped up-down like the real one) and
+`manifest.json` (parameters, generation time, sha256 of every file).
+
+Acquisition model per slice, with x the phantom magnitude on the (H, W) = (r h, w + 2p) grid
+(r = readout oversampling, p = unacquired columns on each side), b a smooth bias field,
+e^{i phi} a smooth random phase and S_c birdcage coil maps (sigpy, sum_c |S_c|^2 = 1):
+
+    k_c = M_acq F(S_c b x e^{i phi}) + M_acq n_c,   n_c ~ CN(0, 2 sigma^2 I)
+
+where F is the centred orthonormal FFT, M_acq zeroes the unacquired columns and sigma (the std
+of the real and of the imaginary part of each noise sample) = mean(x over the foreground of
+the target crop) / snr; foreground = pixels above 10 % of the volume's maximum. The stored
+target is reconstruction_rss = crop_(h, w)(RSS(F^-1 k)), as in fastMRI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from mrirobust.data import brain_phantom, knee_phantom
+from mrirobust.data.annotations import write_annotations
+from mrirobust.data.fastmri_io import header_xml, write_volume
+from mrirobust.paths import embedded_root, real_data_root
+from mrirobust.scales import resolve
+
+GENERATOR_VERSION = 1
+SETS = (
+    ("knee", "train"),
+    ("knee", "val"),
+    ("brain", "train"),
+    ("brain", "val"),
+    ("knee_shifted", "val"),
+)
+KNEE_CONTRASTS = ("CORPD_FBK", "CORPDFS_FBK")
+BRAIN_CONTRASTS = tuple(brain_phantom.CONTRASTS)
+SHIFTED_CONTRAST = "CORT2_FBK"
+KNEE_Z_RANGE = (-0.6, 0.6)  # slice positions through the knee (anterior to posterior)
+
+
+def _rng(cfg: dict, *keys) -> np.random.Generator:
+    """An independent generator for (seed, keys...): every volume is reproducible on its own."""
+    words = [int.from_bytes(hashlib.sha256(str(k).encode()).digest()[:4], "little") for k in keys]
+    return np.random.default_rng([cfg["seed"], *words])
+
+
+def volume_plan(cfg: dict, anatomy: str, split: str, index: int) -> dict:
+    """File name, contrast, coils, sizes and SNR of one volume."""
+    h = cfg["target_size"]
+    shifted = anatomy == "knee_shifted"
+    oversampling = 1 if shifted else cfg["readout_oversampling"]
+    if anatomy == "brain":
+        contrast = BRAIN_CONTRASTS[index % len(BRAIN_CONTRASTS)]
+        fname = f"file_brain_{contrast}_{split}{index:03d}"
+    else:
+        contrast = SHIFTED_CONTRAST if shifted else KNEE_CONTRASTS[index % len(KNEE_CONTRASTS)]
+        fname = f"file_{anatomy}_{split}{index:03d}"
+    return dict(
+        fname=fname,
+        anatomy=anatomy,
+        split=split,
+        contrast=contrast,
+        coils=cfg["shifted_coils"] if shifted else cfg["coils"],
+        shape=(oversampling * h, h + 2 * cfg["padding_columns"]),
+        target=(h, h),
+        snr=cfg["snr_shifted" if shifted else f"snr_{anatomy}"],
+        lesions=cfg[f"lesions_{split}"],
+        slices=cfg["slices_per_volume"],
+        rng_keys=(anatomy, split, index),
+    )
+
+
+def coil_maps(rng: np.random.Generator, coils: int, shape: tuple[int, int]) -> np.ndarray:
+    """Birdcage maps (sigpy) of relative radius 1.2-1.8, shifted off-centre by up to 10 %."""
+    import sigpy.mri
+
+    H, W = shape
+    dy, dx = (int(rng.integers(0, max(1, s // 5) + 1)) for s in shape)
+    big = sigpy.mri.birdcage_maps(
+        (coils, H + max(1, H // 5), W + max(1, W // 5)), r=float(rng.uniform(1.2, 1.8))
+    )
+    return big[:, dy : dy + H, dx : dx + W] * np.exp(1j * rng.uniform(0, 2 * np.pi))
+
+
+def smooth_field(rng: np.random.Generator, shape: tuple[int, int], std: float) -> np.ndarray:
+    """A random quadratic polynomial in normalised coordinates, coefficients ~ N(0, std^2)."""
+    v, u = np.meshgrid(*(np.linspace(-1, 1, s) for s in shape), indexing="ij")
+    basis = np.stack([np.ones_like(u), u, v, u * v, u * u, v * v])
+    return np.tensordot(rng.normal(0, std, len(basis)), basis, axes=1)
+
+
+def _fft2c(x: np.ndarray) -> np.ndarray:
+    axes = (-2, -1)
+    return np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes)
+
+
+def _ifft2c(x: np.ndarray) -> np.ndarray:
+    axes = (-2, -1)
+    return np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes)
+
+
+def _crop(x: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, int, int]:
+    H, W = x.shape[-2:]
+    top, left = (H - size[0]) // 2, (W - size[1]) // 2
+    return x[..., top : top + size[0], left : left + size[1]], top, left
+
+
+def phantom_slices(plan: dict, rng: np.random.Generator):
+    """Magnitude images (slices, H, W) of one volume and its visible lesions per slice."""
+    n, shape, target = plan["slices"], plan["shape"], plan["target"]
+    if plan["anatomy"] == "brain":
+        subject = brain_phantom.draw_brain_subject(rng)
+        lesions = brain_phantom.draw_brain_lesions(rng, plan["lesions"])
+        levels = np.linspace(*brain_phantom.Z_RANGE_MM, n) + rng.uniform(-2, 2)
+        slices = [
+            brain_phantom.brain_slice(subject, z, shape, target, plan["contrast"], lesions)
+            for z in levels
+        ]
+    else:
+        subject = knee_phantom.draw_knee_subject(rng)
+        lesions = knee_phantom.draw_knee_lesions(subject, rng, plan["lesions"], KNEE_Z_RANGE)
+        depths = np.linspace(*KNEE_Z_RANGE, n) + rng.uniform(-0.03, 0.03)
+        seeds = rng.integers(0, 2**31, n)
+        slices = [
+            knee_phantom.knee_slice(subject, z, shape, target, plan["contrast"], lesions, int(s))
+            for z, s in zip(depths, seeds, strict=True)
+        ]
+    return np.stack([image for image, _ in slices]), [visible for _, visible in slices]
+
+
+def boxes_from_masks(visible, target: tuple[int, int], shape, min_box: int) -> list[tuple]:
+    """(x, y, width, height, label) on the target crop of each lesion mask, each side grown
+    (centred, kept inside the image) to at least `min_box` pixels."""
+    h, w = target
+    boxes = []
+    for label, mask in visible:
+        crop, _, _ = _crop(mask, target)
+        rows, cols = np.nonzero(crop)
+        if rows.size == 0:
+            continue
+        x, y = int(cols.min()), int(rows.min())
+        bw, bh = int(cols.max()) - x + 1, int(rows.max()) - y + 1
+        if bw < min_box:
+            x, bw = min(max(0, x - (min_box - bw) // 2), w - min_box), min_box
+        if bh < min_box:
+            y, bh = min(max(0, y - (min_box - bh) // 2), h - min_box), min_box
+        boxes.append((x, y, bw, bh, label))
+    return boxes
+
+
+def make_volume(cfg: dict, plan: dict):
+    """k-space (slices, coils, H, W) complex64, target (slices, h, w) float32, header, attrs,
+    annotation rows of one volume (see the module docstring for the model)."""
+    rng = _rng(cfg, *plan["rng_keys"])
+    images, visible = phantom_slices(plan, rng)
+    n, (H, W), target = len(images), plan["shape"], plan["target"]
+    images = images * cfg["intensity_scale"] * np.exp(smooth_field(rng, (H, W), 0.12))
+    phase = np.stack([smooth_field(rng, (H, W), 0.8) for _ in range(n)])
+    maps = coil_maps(rng, plan["coils"], (H, W))
+    kspace = _fft2c((images * np.exp(1j * phase))[:, None] * maps[None])
+    pad = cfg["padding_columns"]
+    acquired = np.zeros(W, dtype=bool)
+    acquired[pad : W - pad] = True
+    cropped, _, _ = _crop(images, target)
+    sigma = cropped[cropped > 0.1 * cropped.max()].mean() / plan["snr"]
+    noise = rng.standard_normal((2, *kspace.shape)) * sigma
+    kspace = (kspace + noise[0] + 1j * noise[1]) * acquired
+    kspace = kspace.astype(np.complex64)
+    rss = np.sqrt((np.abs(_ifft2c(kspace.astype(np.complex128))) ** 2).sum(axis=1))
+    reconstruction, _, _ = _crop(rss, target)
+    reconstruction = reconstruction.astype(np.float32)
+    header = header_xml(
+        encoding_size=(H, W, 1),
+        recon_size=(target[0], target[1], 1),
+        center=W // 2 - pad,
+        maximum=W - 2 * pad - 1,
+    )
+    attrs = dict(
+        acquisition=plan["contrast"],
+        max=float(reconstruction.max()),
+        norm=float(np.linalg.norm(reconstruction)),
+        patient_id=hashlib.sha256(plan["fname"].encode()).hexdigest()[:16],
+        noise_std=float(sigma),
+        snr=float(plan["snr"]),
+        source="mrirobust embedded synthetic data (not patient data)",
+    )
+    rows = [
+        dict(file=plan["fname"], slice=i, x=x, y=y, width=bw, height=bh, label=label)
+        for i, slice_visible in enumerate(visible)
+        for x, y, bw, bh, label in boxes_from_masks(slice_visible, target, (H, W), cfg["min_box"])
+    ]
+    return kspace, reconstruction, header, attrs, rows
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def plans(cfg: dict) -> list[dict]:
+    """Every volume of the dataset, in generation order."""
+    return [
+        volume_plan(cfg, anatomy, split, i)
+        for anatomy, split in SETS
+        for i in range(cfg[f"{anatomy}_{split}_volumes"])
+    ]
+
+
+def generate(scale: str, overrides: dict | None = None, progress: bool = True) -> Path:
+    """Write the embedded dataset of `scale` (every file atomically, the manifest last)."""
+    from tqdm.auto import tqdm
+
+    cfg = resolve(scale, "data", overrides)
+    if cfg["source"] != "embedded":
+        raise ValueError(f"scale {scale!r} uses data source {cfg['source']!r}, not 'embedded'")
+    root = embedded_root(scale)
+    start = time.perf_counter()
+    files, rows = {}, {"knee": [], "brain": []}
+    for plan in tqdm(plans(cfg), desc=f"embedded data ({scale})", disable=not progress):
+        kspace, target, header, attrs, volume_rows = make_volume(cfg, plan)
+        rel = f"{plan['anatomy']}/multicoil_{plan['split']}/{plan['fname']}.h5"
+        write_volume(root / rel, kspace, target, header, attrs)
+        rows["brain" if plan["anatomy"] == "brain" else "knee"] += volume_rows
+        files[rel] = len(target)
+    for anatomy, anatomy_rows in rows.items():
+        write_annotations(anatomy_rows, root / "annotations" / f"{anatomy}.csv", cfg["target_size"])
+        files[f"annotations/{anatomy}.csv"] = len(anatomy_rows)
+    manifest = dict(
+        generator="mrirobust.data.embedded",
+        version=GENERATOR_VERSION,
+        scale=scale,
+        parameters=cfg,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        seconds=round(time.perf_counter() - start, 2),
+        files={
+            rel: dict(bytes=(root / rel).stat().st_size, sha256=_sha256(root / rel), count=count)
+            for rel, count in files.items()
+        },
+    )
+    tmp = root / f"manifest.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2))
+    os.replace(tmp, root / "manifest.json")
+    return root
+
+
+def is_complete(scale: str, overrides: dict | None = None) -> bool:
+    """True when the manifest matches this generator version and parameters, and every file it
+    lists exists with the recorded size."""
+    root = embedded_root(scale)
+    try:
+        manifest = json.loads((root / "manifest.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    if manifest.get("version") != GENERATOR_VERSION:
+        return False
+    if manifest.get("parameters") != resolve(scale, "data", overrides):
+        return False
+    return all(
+        (root / rel).is_file() and (root / rel).stat().st_size == entry["bytes"]
+        for rel, entry in manifest["files"].items()
+    )
+
+
+def ensure_embedded(scale: str, progress: bool = True) -> Path:
+    """The data root of `scale`: the embedded dataset, generated first when missing or
+    incomplete; at paper scale the configured real fastMRI root."""
+    if resolve(scale, "data")["source"] == "fastmri":
+        return real_data_root("fastmri_root")
+    if not is_complete(scale):
+        generate(scale, progress=progress)
+    return embedded_root(scale)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scale", choices=("smoke", "cpu"), default="cpu", help="profile to generate"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="regenerate even when the manifest says complete"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.force or not is_complete(args.scale):
+        root = generate(args.scale)
+        manifest = json.loads((root / "manifest.json").read_text())
+        size = sum(entry["bytes"] for entry in manifest["files"].values())
+        print(f"wrote {root} ({size / 2**20:.1f} MiB) in {manifest['seconds']:.1f} s")
+    else:
+        print(f"{embedded_root(args.scale)} is complete (use --force to regenerate)")
+    return 0
