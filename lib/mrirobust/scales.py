@@ -40,9 +40,28 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "min_box": 4,  # boxes grown to at least this many pixels per side
             "intensity_scale": 1e-3,  # phantom intensities (<= ~1) times this, like fastMRI
         },
-        # model sizes and training schedule
+        # model sizes and training schedule (models.get / python -m mrirobust train)
         "train": {
-            "seed": 0,
+            "seed": 0,  # model init, data order, masks (seeded per slice and epoch)
+            "epochs": 2,
+            "batch_size": 2,  # global batch (divided among DDP processes)
+            "lr_step_size": 40,  # StepLR: lr x 0.1 every this many epochs (fastMRI)
+            "unet_lr": 1e-3,  # RMSprop, L1 loss (fastMRI U-Net baseline)
+            "unet_chans": 4,
+            "unet_pools": 2,
+            "varnet_lr": 1e-3,  # Adam, SSIM loss (fastMRI E2E-VarNet)
+            "varnet_cascades": 2,
+            "varnet_chans": 4,
+            "varnet_pools": 2,
+            "varnet_sens_chans": 2,
+            "varnet_sens_pools": 2,
+            "convdecoder_layers": 4,
+            "convdecoder_channels": 8,
+            "convdecoder_iterations": 10,  # Adam steps per reconstruction (lr 0.008)
+            "l1_iterations": 10,  # FISTA iterations
+            "l1_lambdas": [1e-3, 1e-2],  # relative lambda grid searched on validation slices
+            "l1_tune_slices": 2,  # validation slices used for the lambda search
+            "val_slices": 2,  # validation slices evaluated after every epoch
         },
         # attack defaults
         "attack": {
@@ -74,6 +93,25 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "train": {
             "seed": 0,
+            "epochs": 12,
+            "batch_size": 2,
+            "lr_step_size": 10,
+            "unet_lr": 1e-3,
+            "unet_chans": 16,
+            "unet_pools": 3,
+            "varnet_lr": 1e-3,
+            "varnet_cascades": 4,
+            "varnet_chans": 8,
+            "varnet_pools": 3,
+            "varnet_sens_chans": 4,
+            "varnet_sens_pools": 3,
+            "convdecoder_layers": 8,
+            "convdecoder_channels": 32,
+            "convdecoder_iterations": 300,
+            "l1_iterations": 100,
+            "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+            "l1_tune_slices": 4,
+            "val_slices": 8,
         },
         "attack": {
             "seed": 0,
@@ -87,6 +125,25 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "train": {
             "seed": 0,
+            "epochs": 50,  # fastMRI baselines
+            "batch_size": 1,
+            "lr_step_size": 40,
+            "unet_lr": 1e-3,
+            "unet_chans": 32,  # Darestani U-net-ref (fastMRI); config "morshuis" halves it
+            "unet_pools": 4,
+            "varnet_lr": 3e-4,
+            "varnet_cascades": 12,  # Darestani VarNet-ref (fastMRI)
+            "varnet_chans": 18,
+            "varnet_pools": 4,
+            "varnet_sens_chans": 8,
+            "varnet_sens_pools": 4,
+            "convdecoder_layers": 8,  # Darestani: 8 layers, 256 channels
+            "convdecoder_channels": 256,
+            "convdecoder_iterations": 2000,
+            "l1_iterations": 200,
+            "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+            "l1_tune_slices": 20,
+            "val_slices": 100,
         },
         "attack": {
             "seed": 0,
