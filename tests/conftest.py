@@ -1,0 +1,46 @@
+"""Session fixtures shared by the test suite.
+
+`smoke_results` executes every run of notebooks/manifest.yaml once per session at smoke scale,
+through the runner, into a temporary results/figures root. Tests that check a notebook's content
+take the fixture and read its files through `run_dir(run_id)` and `figures`; the results and
+figures environment variables are set only while the runner executes.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mrirobust import paths, reproduce
+
+
+@dataclass(frozen=True)
+class SmokeResults:
+    """Where the smoke-scale session run wrote its files, and what happened to each run."""
+
+    results_root: Path  # MRIROBUST_RESULTS during the run (checkpoints/ lives here too)
+    figures_root: Path  # MRIROBUST_FIGURES during the run
+    results: dict[str, reproduce.Result]
+
+    def run_dir(self, run_id: str) -> Path:
+        """results/smoke/<run_id>/ of the session run."""
+        return self.results_root / "smoke" / run_id
+
+    @property
+    def figures(self) -> Path:
+        """figures/smoke/ of the session run."""
+        return self.figures_root / "smoke"
+
+
+@pytest.fixture(scope="session")
+def smoke_results(tmp_path_factory) -> SmokeResults:
+    """Every manifest run executed once at smoke scale (the embedded data stays in data/)."""
+    root = tmp_path_factory.mktemp("smoke")
+    manifest = paths.notebooks_root() / "manifest.yaml"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MRIROBUST_RESULTS", str(root / "results"))
+        mp.setenv("MRIROBUST_FIGURES", str(root / "figures"))
+        if reproduce.load_manifest(manifest):
+            reproduce.ensure_data("smoke")
+        results = reproduce.run(manifest, "smoke")
+    return SmokeResults(root / "results", root / "figures", {r.id: r for r in results})
