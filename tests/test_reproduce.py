@@ -91,8 +91,8 @@ def executed(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MRIROBUST_RESULTS", str(root / "results"))
         mp.setenv("MRIROBUST_FIGURES", str(root / "figures"))
-        mp.setenv("MRIROBUST_DATA", str(root / "data"))
-        (root / "data" / "embedded" / "smoke").mkdir(parents=True)  # no data generation
+        data_for = []
+        mp.setattr(reproduce, "ensure_data", data_for.append)  # tested in test_notebooks
         captured = []
         original_summary = reproduce.summary
 
@@ -107,6 +107,7 @@ def executed(tmp_path_factory):
             "root": root,
             "manifest": manifest,
             "code": code,
+            "data_for": data_for,
             "results": {r.id: r for r in captured},
             "order": [r.id for r in captured],
             "records": {
@@ -118,6 +119,7 @@ def executed(tmp_path_factory):
 
 
 def test_runs_follow_dependencies_and_manifest_order(executed):
+    assert executed["data_for"] == ["smoke"]
     assert executed["order"] == ["a", "c", "e", "b", "d", "f"]
     value = json.loads((executed["root"] / "results/smoke/b/value.json").read_text())
     assert value["upstream"] == 1

@@ -315,12 +315,14 @@ def git_revision() -> dict[str, Any]:
 
 
 def ensure_data(scale: str) -> None:
-    """Generate the embedded dataset of `scale` when its profile uses it and it is missing."""
-    if scales.resolve(scale, "data")["source"] != "embedded" or paths.embedded_root(scale).exists():
+    """`python -m mrirobust data --scale S` when `scale` uses the embedded dataset.
+
+    The data command returns at once when the dataset is complete and generates it otherwise.
+    """
+    if scales.resolve(scale, "data")["source"] != "embedded":
         return
     from mrirobust.__main__ import main as cli
 
-    tqdm.write(f"reproduce: generating the embedded {scale} dataset")
     if cli(["data", "--scale", scale]) != 0:
         raise RuntimeError(f"`python -m mrirobust data --scale {scale}` failed")
 
