@@ -55,7 +55,8 @@ class TinyCNN(Reconstructor):
 
 class ToyUntrained(Reconstructor):
     """Un-trained toy method: fit coil images x to y by Adam on
-    L(x, y) = 1/2 ||M F x - y||^2 + lam ||grad x||^2; image = crop(RSS(x))."""
+    L(x, y) = 1/2 ||M F x - y||^2 + lam ||grad x||^2; image = crop(RSS(F^-1(M y + (1-M) F x)))
+    (data consistency with the y given to init_state, as ConvDecoder does)."""
 
     def __init__(self, iterations=30, lam=0.05):
         super().__init__(SIZE)
@@ -63,7 +64,9 @@ class ToyUntrained(Reconstructor):
 
     def init_state(self, masked_kspace, mask):
         state = torch.nn.Module()
-        state.x = torch.nn.Parameter(physics.ifft2c(physics.apply_mask(masked_kspace, mask)))
+        y = physics.apply_mask(masked_kspace, mask)
+        state.x = torch.nn.Parameter(physics.ifft2c(y.detach()))
+        state.y, state.mask = y, mask
         return state
 
     def objective(self, state, masked_kspace, mask):
@@ -74,17 +77,18 @@ class ToyUntrained(Reconstructor):
         return 0.5 * (residual.abs() ** 2).sum(dim=(1, 2, 3)) + self.lam * smooth_term
 
     def render(self, state):
-        return physics.center_crop(physics.rss(state.x), SIZE)
+        kspace = torch.where(state.mask, state.y, physics.fft2c(state.x))
+        return physics.zero_filled(kspace, SIZE)
 
     def reconstruct(self, masked_kspace, mask):
-        state = self.init_state(masked_kspace.detach(), mask)
-        opt = torch.optim.Adam(state.parameters(), lr=0.05)
+        state = self.init_state(masked_kspace, mask)
+        opt = torch.optim.Adam([state.x], lr=0.05)
         with torch.enable_grad():
             for _ in range(self.iterations):
                 opt.zero_grad()
                 self.objective(state, masked_kspace.detach(), mask).sum().backward()
                 opt.step()
-        return self.render(state).detach()
+        return self.render(state)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ import torch
 
 from mrirobust import metrics, physics
 from mrirobust.attacks import kspace_pgd, pgd_global
+from mrirobust.models.base import ZeroFilled
 
 BOX = torch.tensor([6, 8, 8, 6])
 ETAS = [0.0, 0.01, 0.025]
@@ -124,3 +125,19 @@ def test_mismatched_shapes_are_rejected(zero_filled, data):
         kspace_pgd(zero_filled, k, mask[..., :-1], target, eta=0.01, progress=False)
     with pytest.raises(ValueError, match="kspace must have shape"):
         kspace_pgd(zero_filled, k[0], mask, target, eta=0.01, progress=False)
+
+
+def test_non_differentiable_method_is_rejected(data):
+    class Detached(ZeroFilled):
+        def reconstruct(self, masked_kspace, mask):
+            return super().reconstruct(masked_kspace, mask).detach()
+
+    with pytest.raises(ValueError, match="use attacks.two_step"):
+        kspace_pgd(
+            Detached((24, 24)),
+            data["kspace"],
+            data["mask"],
+            data["target"],
+            eta=0.01,
+            progress=False,
+        )

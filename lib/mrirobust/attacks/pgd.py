@@ -122,6 +122,11 @@ def _ascend(
         losses.append(loss.detach())
         if step == steps:
             break
+        if not loss.requires_grad:
+            raise ValueError(
+                f"{type(recon).__name__}'s output does not depend differentiably on the k-space "
+                "input; use attacks.two_step for methods that are not differentiable"
+            )
         (grad,) = torch.autograd.grad(loss.sum(), z)
         z = z.detach()
         if rule == "exact":
