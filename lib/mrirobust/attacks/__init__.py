@@ -2,14 +2,17 @@
 
 from mrirobust.attacks.pgd import PGDResult, kspace_pgd, pgd_global
 from mrirobust.attacks.rotation import RotationResult, rotation_search
+from mrirobust.attacks.small_features import SmallFeatureResult, small_feature_map
 from mrirobust.attacks.untrained import TwoStepResult, two_step
 
 __all__ = [
     "PGDResult",
     "RotationResult",
+    "SmallFeatureResult",
     "TwoStepResult",
     "kspace_pgd",
     "pgd_global",
     "rotation_search",
+    "small_feature_map",
     "two_step",
 ]
