@@ -63,9 +63,25 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "l1_tune_slices": 2,  # validation slices used for the lambda search
             "val_slices": 2,  # validation slices evaluated after every epoch
         },
-        # attack defaults
+        # attack defaults (mrirobust.attacks): Morshuis k-space PGD and rotations, Darestani
+        # PGD / two-step / small features
         "attack": {
             "seed": 0,
+            "eta_grid": [0.0, 0.01, 0.025],  # per-coil relative budgets eta
+            "pgd_steps": 2,  # PGD iterations (paper: 10)
+            "pgd_step_size": 0.5,  # step relative to the budget
+            "pgd_rule": "exact",  # "exact" projection or the "reference" code's update
+            "angle_max": 2.0,  # rotation grid spans [-angle_max, angle_max] degrees
+            "angle_step": 1.0,  # rotation grid spacing in degrees
+            "theta_max": [0.0, 1.0, 2.0],  # worst-case angle reported within |theta| <= each
+            "rotation_batch": 5,  # angles per forward pass
+            "eps_grid": [0.0, 0.04],  # Darestani global relative budgets
+            "two_step_steps": 5,  # joint descent steps of the two-step attack
+            "two_step_beta": 1.0,  # weight of -||x - x*||^2 in eq. 3
+            "two_step_lr": 0.01,  # Adam learning rate of the method's variables
+            "feature_sizes": [3],  # small-feature window sides in pixels
+            "feature_stride": 8,  # window positions every `feature_stride` pixels
+            "feature_batch": 16,  # window positions per forward pass
         },
     },
     "cpu": {
@@ -115,6 +131,21 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "attack": {
             "seed": 0,
+            "eta_grid": [0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025],
+            "pgd_steps": 10,
+            "pgd_step_size": 0.5,
+            "pgd_rule": "exact",
+            "angle_max": 4.9,
+            "angle_step": 0.5,
+            "theta_max": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+            "rotation_batch": 8,
+            "eps_grid": [0.0, 0.01, 0.02, 0.04, 0.08],
+            "two_step_steps": 50,
+            "two_step_beta": 1.0,
+            "two_step_lr": 0.01,
+            "feature_sizes": [3, 5],
+            "feature_stride": 4,
+            "feature_batch": 16,
         },
     },
     "paper": {
@@ -147,6 +178,21 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "attack": {
             "seed": 0,
+            "eta_grid": [0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025],
+            "pgd_steps": 10,
+            "pgd_step_size": 0.5,
+            "pgd_rule": "exact",
+            "angle_max": 4.9,
+            "angle_step": 0.1,
+            "theta_max": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+            "rotation_batch": 16,
+            "eps_grid": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08],
+            "two_step_steps": 200,
+            "two_step_beta": 1.0,
+            "two_step_lr": 0.01,
+            "feature_sizes": [2, 3, 4, 5],
+            "feature_stride": 1,
+            "feature_batch": 64,
         },
     },
 }
