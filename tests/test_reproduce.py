@@ -215,6 +215,10 @@ def test_up_to_date_runs_are_skipped_until_forced_or_stale(executed, tmp_path):
             "run 'a': unknown parameter 'valu' for scale 'smoke'",
         ),
         (
+            "runs:\n- {id: a, notebook: nb/writer.ipynb, parameters: {cpu: {value: 1e-3}}}",
+            "run 'a': parameter 'value' for scale 'cpu' is str '1e-3' but defaults to int 0",
+        ),
+        (
             "runs:\n- {id: a, notebook: nb/writer.ipynb, parameters: {huge: {value: 1}}}",
             "run 'a': unknown scale 'huge'",
         ),

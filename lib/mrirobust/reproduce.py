@@ -20,6 +20,7 @@ Semantics:
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import graphlib
 import json
@@ -196,8 +197,37 @@ def _parse_run(path: Path, position: int, entry: Any) -> Run:
                     f"{where}: unknown parameter {key!r} for scale {scale!r}: notebook "
                     f"{notebook_name!r} declares {', '.join(sorted(declared))}"
                 )
+            default = _literal(declared[key]["default"])
+            if not _same_kind(default, values[key]):
+                raise ManifestError(
+                    f"{where}: parameter {key!r} for scale {scale!r} is "
+                    f"{type(values[key]).__name__} {values[key]!r} but defaults to "
+                    f"{type(default).__name__} {default!r} in {notebook_name!r} "
+                    "(YAML reads 1e-3 as a string: write 1.0e-3)"
+                )
         checked[scale] = dict(values)
     return Run(run_id, notebook, tuple(needs), gpu, tuple(outputs), checked)
+
+
+def _literal(source: str) -> Any:
+    """A parameter's default value, or None when it is not a Python literal."""
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return None
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    """Whether a manifest value may replace a notebook default (numbers mix, bools do not)."""
+    if default is None or value is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float)
+    if isinstance(default, list | tuple):
+        return isinstance(value, list | tuple)
+    return isinstance(value, type(default))
 
 
 def _string_list(where: str, entry: dict, key: str) -> list[str]:
