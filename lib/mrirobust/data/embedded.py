@@ -35,7 +35,7 @@ from mrirobust.data.fastmri_io import header_xml, write_volume
 from mrirobust.paths import embedded_root, real_data_root
 from mrirobust.scales import resolve
 
-GENERATOR_VERSION = 1
+GENERATOR_SOURCES = ("embedded.py", "knee_phantom.py", "brain_phantom.py", "fastmri_io.py")
 SETS = (
     ("knee", "train"),
     ("knee", "val"),
@@ -47,6 +47,14 @@ KNEE_CONTRASTS = ("CORPD_FBK", "CORPDFS_FBK")
 BRAIN_CONTRASTS = tuple(brain_phantom.CONTRASTS)
 SHIFTED_CONTRAST = "CORT2_FBK"
 KNEE_Z_RANGE = (-0.6, 0.6)  # slice positions through the knee (anterior to posterior)
+
+
+def generator_fingerprint() -> str:
+    """sha256 of the generator's source files: a changed generator invalidates old data."""
+    digest = hashlib.sha256()
+    for name in GENERATOR_SOURCES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
 
 
 def _rng(cfg: dict, *keys) -> np.random.Generator:
@@ -139,7 +147,7 @@ def phantom_slices(plan: dict, rng: np.random.Generator):
     return np.stack([image for image, _ in slices]), [visible for _, visible in slices]
 
 
-def boxes_from_masks(visible, target: tuple[int, int], shape, min_box: int) -> list[tuple]:
+def boxes_from_masks(visible, target: tuple[int, int], min_box: int) -> list[tuple]:
     """(x, y, width, height, label) on the target crop of each lesion mask, each side grown
     (centred, kept inside the image) to at least `min_box` pixels."""
     h, w = target
@@ -198,7 +206,7 @@ def make_volume(cfg: dict, plan: dict):
     rows = [
         dict(file=plan["fname"], slice=i, x=x, y=y, width=bw, height=bh, label=label)
         for i, slice_visible in enumerate(visible)
-        for x, y, bw, bh, label in boxes_from_masks(slice_visible, target, (H, W), cfg["min_box"])
+        for x, y, bw, bh, label in boxes_from_masks(slice_visible, target, cfg["min_box"])
     ]
     return kspace, reconstruction, header, attrs, rows
 
@@ -241,7 +249,7 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
         files[f"annotations/{anatomy}.csv"] = len(anatomy_rows)
     manifest = dict(
         generator="mrirobust.data.embedded",
-        version=GENERATOR_VERSION,
+        fingerprint=generator_fingerprint(),
         scale=scale,
         parameters=cfg,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -258,14 +266,14 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
 
 
 def is_complete(scale: str, overrides: dict | None = None) -> bool:
-    """True when the manifest matches this generator version and parameters, and every file it
+    """True when the manifest matches this generator's code and parameters, and every file it
     lists exists with the recorded size."""
     root = embedded_root(scale)
     try:
         manifest = json.loads((root / "manifest.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return False
-    if manifest.get("version") != GENERATOR_VERSION:
+    if manifest.get("fingerprint") != generator_fingerprint():
         return False
     if manifest.get("parameters") != resolve(scale, "data", overrides):
         return False
