@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mrirobust import metrics, physics
-from mrirobust.attacks import rotation_search
+from mrirobust.attacks import angle_grid, rotation_search
 
 BOX = torch.tensor([6, 8, 8, 6])
 GRID = torch.round(torch.arange(-2.0, 2.01, 0.5), decimals=2)
@@ -52,3 +52,10 @@ def test_bad_input_gives_clear_errors(zero_filled, data):
         rotation_search(*args, angles=[0.0], region=[0, 0, 0, 3], progress=False)
     with pytest.raises(ValueError, match="target must be"):
         rotation_search(*args[:3], args[3][:1], angles=[0.0], progress=False)
+
+
+def test_angle_grid_is_symmetric_and_contains_zero():
+    grid = angle_grid(4.9, 0.1)
+    assert grid.numel() == 99 and grid[0] == -4.9 and grid[-1] == 4.9 and (grid == 0).sum() == 1
+    with pytest.raises(ValueError, match="step > 0"):
+        angle_grid(1.0, 0.0)

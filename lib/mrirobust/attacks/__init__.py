@@ -1,7 +1,7 @@
 """Adversarial attacks that run on every Reconstructor."""
 
 from mrirobust.attacks.pgd import PGDResult, kspace_pgd, pgd_global
-from mrirobust.attacks.rotation import RotationResult, rotation_search
+from mrirobust.attacks.rotation import RotationResult, angle_grid, rotation_search
 from mrirobust.attacks.small_features import SmallFeatureResult, small_feature_map
 from mrirobust.attacks.untrained import TwoStepResult, two_step
 
@@ -10,6 +10,7 @@ __all__ = [
     "RotationResult",
     "SmallFeatureResult",
     "TwoStepResult",
+    "angle_grid",
     "kspace_pgd",
     "pgd_global",
     "rotation_search",

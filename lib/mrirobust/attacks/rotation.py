@@ -41,6 +41,15 @@ class RotationResult:
         return self.angles[allowed][index], worst_loss
 
 
+def angle_grid(angle_max: float, step: float) -> torch.Tensor:
+    """Symmetric grid -angle_max, ..., 0, ..., angle_max in multiples of `step` (degrees),
+    rounded to 1e-6 so that 0 is exactly in it (reference: angle_max 4.9, step 0.1)."""
+    if not (angle_max >= 0 and step > 0):
+        raise ValueError(f"need angle_max >= 0 and step > 0, got {angle_max!r}, {step!r}")
+    count = int(round(angle_max / step, 6))
+    return torch.round(torch.arange(-count, count + 1, dtype=torch.float64) * step, decimals=6)
+
+
 def rotation_search(
     recon,
     kspace: torch.Tensor,
