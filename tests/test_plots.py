@@ -1,0 +1,33 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from mrirobust import plots
+
+
+def test_savefig_writes_png_and_pdf(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRIROBUST_FIGURES", str(tmp_path))
+    plots.setup_style()
+    image = torch.rand(16, 16)
+    fig, axes = plots.image_panels([image, image * 2j], titles=["a", "b"])
+    plots.draw_box(axes[0], (2, 3, 5, 4), label="lesion")
+    png, pdf = plots.savefig(fig, "smoke", "test_panel")
+    plt.close(fig)
+    assert png == tmp_path / "smoke" / "test_panel.png" and pdf.suffix == ".pdf"
+    assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
+    rect = axes[0].patches[0]
+    assert (rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()) == (1.5, 2.5, 5, 4)
+    with pytest.raises(ValueError, match="plain stem"):
+        plots.savefig(fig, "smoke", "x.png")
+
+
+def test_zoom_and_captions():
+    image = np.arange(100.0).reshape(10, 10)
+    crop = plots.zoom(image, (2, 3, 2, 2), margin=1)
+    assert crop.shape == (4, 4) and crop[0, 0] == image[2, 1]
+    assert plots.zoom(image, (0, 0, 2, 2), margin=3).shape == (5, 5)  # clipped at the border
+    assert "not patient data" in plots.data_caption("smoke")
+    assert plots.data_caption("paper").startswith("fastMRI")
+    with pytest.raises(ValueError, match="2-D"):
+        plots.to_numpy(np.zeros((2, 2, 2)))
