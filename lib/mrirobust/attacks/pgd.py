@@ -116,9 +116,10 @@ def _ascend(
     z = radius * noise / _norm(noise, dims).clamp_min(tiny)
     losses = []
     for step in tqdm(range(steps + 1), desc=desc, disable=not progress, leave=False):
-        z.requires_grad_(True)
-        out = recon(physics.apply_mask(kspace + z, mask), mask)
-        loss = metrics.mse(target, out, region_mask)
+        z.requires_grad_(step < steps)
+        with torch.set_grad_enabled(step < steps):  # the last iterate needs no gradient
+            out = recon(physics.apply_mask(kspace + z, mask), mask)
+            loss = metrics.mse(target, out, region_mask)
         losses.append(loss.detach())
         if step == steps:
             break
