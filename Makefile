@@ -47,8 +47,8 @@ data: $(STAMP) ## (re)generate the embedded dataset for SCALE
 lab: $(STAMP) ## JupyterLab on the project's kernel, "Python (mrirobust)"
 	$(PY) -m jupyter lab --notebook-dir=notebooks
 
-bench: $(STAMP) ## run benchmarks/*.py; results in benchmarks/results/
-	@for script in $(wildcard benchmarks/*.py); do echo "== $$script"; $(PY) $$script || exit 1; done
+bench: $(STAMP) ## run benchmarks/*.py (not _*.py helpers); results in benchmarks/results/
+	@for script in $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)); do echo "== $$script"; $(PY) $$script || exit 1; done
 
 lint: $(STAMP) ## ruff check and format check
 	$(PY) -m ruff check .

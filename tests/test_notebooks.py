@@ -22,7 +22,8 @@ def test_manifest_is_valid_and_lists_every_notebook():
         for path in paths.notebooks_root().rglob("*.ipynb")
         if ".ipynb_checkpoints" not in path.parts
     }
-    assert on_disk <= listed, f"notebooks missing from {MANIFEST}: {sorted(on_disk - listed)}"
+    missing = sorted(str(p.relative_to(MANIFEST.parent.resolve())) for p in on_disk - listed)
+    assert not missing, f"notebooks missing from {MANIFEST}: {', '.join(missing)}"
     for run in runs:
         assert run.outputs, f"run {run.id!r} declares no outputs in {MANIFEST}"
 
