@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create or update .venv (only when pyproject.toml changed)
 
 reproduce: $(STAMP) ## run the manifest notebooks: results/SCALE/<run>/, figures/SCALE/
-	$(PY) -m mrirobust reproduce --scale $(SCALE) $(if $(strip $(ONLY)),--only $(ONLY))
+	$(PY) -m mrirobust reproduce --scale $(SCALE)$(if $(strip $(ONLY)), --only $(strip $(ONLY)))
 
 test: $(STAMP) ## unit tests and every manifest notebook at smoke scale
 	$(PY) -m pytest

@@ -1,0 +1,40 @@
+"""The Makefile and .ci/run wire the README's commands to the runner and pytest."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from mrirobust import paths
+
+ROOT = paths.project_root()
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+
+
+def make(*args):
+    done = subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_reproduce_passes_scale_and_selection_to_the_runner():
+    assert make("-n", "reproduce")[-1] == ".venv/bin/python -m mrirobust reproduce --scale cpu"
+    assert make("-n", "reproduce", "SCALE=smoke", "ONLY=a b")[-1] == (
+        ".venv/bin/python -m mrirobust reproduce --scale smoke --only a b"
+    )
+
+
+def test_help_lists_every_target():
+    text = "\n".join(make("help"))
+    for target in ("reproduce", "test", "lab", "data", "bench", "lint", "clean"):
+        assert f"\n{target} " in text, target
+
+
+def test_ci_runs_make_test():
+    ci = ROOT / ".ci" / "run"
+    assert os.access(ci, os.X_OK)
+    commands = [line for line in ci.read_text().splitlines() if line and line[0] != "#"]
+    assert commands[-1] == "make test"
