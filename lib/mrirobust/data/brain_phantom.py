@@ -2,10 +2,11 @@
 
 The T1 template and the grey-matter (GM) / white-matter (WM) probability maps are combined into
 fastMRI's brain contrasts: CSF = clip(brain mask - GM - WM, 0, 1) and inside the brain
-s = a_csf CSF + a_gm GM + a_wm WM, outside it (scalp) s = a_out T1. AXT1 uses the T1 template
-itself. Each subject gets an in-plane rotation, scaling, a smooth random deformation (a few
-mm) and a multiplicative bias field; lesions are balls in template (MNI) space, so adjacent
-slices show them consistently.
+s = a_csf CSF + a_gm GM + a_wm WM (AXT1 and AXT1POST use the T1 template itself). The templates
+are skull-stripped, so a scalp layer (a shell 4-12 mm outside the brain, signal a_scalp) is
+added, with dark skull between. Each subject gets an in-plane rotation, scaling, a smooth
+random deformation (a few mm) and a multiplicative bias field; lesions are balls in template
+(MNI) space, so adjacent slices show them consistently.
 """
 
 from __future__ import annotations
@@ -16,20 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-# (a_csf, a_gm, a_wm, a_out) per acquisition; None = the T1 template itself
+# (a_csf, a_gm, a_wm) per acquisition, None = the T1 template itself; then a_scalp
 CONTRASTS = {
     "AXT1": None,
-    "AXT2": (1.0, 0.55, 0.38, 0.5),
-    "AXFLAIR": (0.08, 0.62, 0.45, 0.45),
-    "AXT1POST": (0.12, 0.5, 0.78, 0.9),
+    "AXT2": (1.0, 0.55, 0.38),
+    "AXFLAIR": (0.08, 0.62, 0.45),
+    "AXT1POST": None,
 }
+SCALP = {"AXT1": 0.8, "AXT2": 0.5, "AXFLAIR": 0.45, "AXT1POST": 0.9}
 # lesion signal per contrast (white-matter hyperintensities: bright on T2/FLAIR, dark on T1)
 LESION_SIGNAL = {"AXT1": 0.3, "AXT2": 0.85, "AXFLAIR": 0.95, "AXT1POST": 0.35}
 LESION_LABELS = {
     "wm_lesion": "Nonspecific white matter lesion",
     "lesion": "Nonspecific lesion",
 }
-FIELD_OF_VIEW_MM = 200.0  # the target image spans this many mm
+FIELD_OF_VIEW_MM = 220.0  # the target image spans this many mm
 Z_RANGE_MM = (-10.0, 50.0)  # axial levels (MNI z) the slices are drawn from
 
 
@@ -46,6 +48,8 @@ def templates() -> dict[str, np.ndarray]:
         "mask": datasets.load_mni152_brain_mask(resolution=1).get_fdata(dtype=np.float32),
     }
     volumes["mask"] = ndimage.gaussian_filter(volumes["mask"], 1.0)
+    spread = ndimage.gaussian_filter(volumes["mask"], 6.0)
+    volumes["scalp"] = ((spread > 0.01) & (spread < 0.06)).astype(np.float32)
     volumes["csf"] = np.clip(volumes["mask"] - volumes["gm"] - volumes["wm"], 0, 1)
     volumes["inv_affine"] = np.linalg.inv(t1.affine)
     return volumes
@@ -136,14 +140,12 @@ def brain_slice(
         return ndimage.map_coordinates(vol[name], ijk, order=1, cval=0.0).reshape(shape)
 
     weights = CONTRASTS[contrast]
-    t1 = sample("t1")
     if weights is None:
-        image = t1
+        image = sample("t1")
     else:
-        a_csf, a_gm, a_wm, a_out = weights
-        mask = np.clip(sample("mask"), 0, 1)
-        inside = a_csf * sample("csf") + a_gm * sample("gm") + a_wm * sample("wm")
-        image = mask * inside + (1 - mask) * a_out * t1
+        a_csf, a_gm, a_wm = weights
+        image = a_csf * sample("csf") + a_gm * sample("gm") + a_wm * sample("wm")
+    image = image + SCALP[contrast] * sample("scalp")
     h, w = target
     nv = (np.arange(shape[0]) - (shape[0] - 1) / 2)[:, None] / (h / 2)
     nu = (np.arange(shape[1]) - (shape[1] - 1) / 2)[None, :] / (w / 2)

@@ -160,7 +160,9 @@ def _structures(subject: KneeSubject, u, v, z, px: float) -> dict[str, np.ndarra
     meniscus = (
         (np.abs(u) > apex) & (np.abs(u) < out_edge) & (np.abs(v - mv) < 0.6 * g * frac + 0.3 * px)
     )
-    joint_space = (np.abs(u) < out_edge) & (v > j - 0.03) & (v < t0 + 0.03) & ~bone
+    # joint capsule (soft tissue) around the menisci, a thin fluid film between the cartilages
+    capsule = (np.abs(u) < out_edge) & (v > j - 0.03) & (v < t0 + 0.03) & ~bone
+    fluid = capsule & (np.abs(u) < apex + 0.05) & (np.abs(v - mv) < 0.3 * g)
     # collateral ligaments along both sides of the joint
     ligament = (np.abs(np.abs(u) - out_edge - 0.02) < max(0.018, 0.6 * px)) & (
         np.abs(v - mv) < 0.25
@@ -175,7 +177,8 @@ def _structures(subject: KneeSubject, u, v, z, px: float) -> dict[str, np.ndarra
     muscle = leg & (np.abs(u) < subject.leg_half_width - 0.12) & (np.abs(v - mv) > 0.3)
     return dict(
         leg=leg, bone=bone, marrow=marrow, cartilage=cartilage & ~meniscus, meniscus=meniscus,
-        joint_space=joint_space, ligament=ligament & ~bone, acl=acl & ~bone, muscle=muscle & ~bone,
+        capsule=capsule, fluid=fluid, ligament=ligament & ~bone, acl=acl & ~bone,
+        muscle=muscle & ~bone,
     )  # fmt: skip
 
 
@@ -204,12 +207,13 @@ def knee_slice(
     sig = 2.0 / px / 100  # texture correlation ~1 % of the field of view
     trabecular = _texture(rng, shape, 1.2 * sig)
     fibres = _texture(rng, shape, (3 * sig, 0.7 * sig))
-    septa = _texture(rng, shape, 2.5 * sig) > 1.0
+    septa = _texture(rng, shape, (4 * sig, 0.8 * sig)) > 1.6  # thin fat streaks along fibres
 
     image = np.where(s["leg"], tissue["fat"], 0.0)
     muscle = s["muscle"] & ~septa
     image = np.where(muscle, tissue["muscle"] * (1 + 0.08 * fibres), image)
-    image = np.where(s["joint_space"], tissue["fluid"], image)
+    image = np.where(s["capsule"], tissue["muscle"], image)
+    image = np.where(s["fluid"], tissue["fluid"], image)
     image = np.where(s["bone"], tissue["cortex"], image)
     image = np.where(s["marrow"], tissue["marrow"] * (1 - 0.18 * np.clip(trabecular, 0, 3)), image)
     image = np.where(s["cartilage"], tissue["cartilage"], image)
