@@ -30,7 +30,12 @@ def write_file(path, slices=3, coils=2, H=16, W=12, singlecoil=False, **override
         "reconstruction_esc" if singlecoil else "reconstruction_rss": rng.random(
             (slices, 8, 8), dtype=np.float32
         ),
-        "ismrmrd_header": header_xml((H, W, 1), (8, 8, 1), center=W // 2 - 1, maximum=9),
+        # written by hand, not by our header_xml: padding_left = 12 // 2 - 5 = 1, last = 1 + 9
+        "ismrmrd_header": REAL_LIKE.replace("640", str(H))
+        .replace("368", str(W))
+        .replace("320", "8")
+        .replace("<maximum>332", "<maximum>9")
+        .replace("<center>166", f"<center>{W // 2 - 1}"),
     }
     data.update(overrides)
     with h5py.File(path, "w") as hf:
@@ -39,6 +44,12 @@ def write_file(path, slices=3, coils=2, H=16, W=12, singlecoil=False, **override
                 hf.create_dataset(key, data=value)
         hf.attrs.update(acquisition="CORPD_FBK", max=1.0, norm=2.0, patient_id="abc")
     return data
+
+
+def test_header_xml_round_trip():
+    header = parse_header(header_xml((128, 72, 1), (64, 64, 1), center=32, maximum=63))
+    assert header.encoding_size == (128, 72, 1) and header.recon_size == (64, 64, 1)
+    assert header.acquired == (4, 67)
 
 
 def test_parse_header_matches_fastmri_padding():
