@@ -1,5 +1,6 @@
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -18,6 +19,9 @@ def test_savefig_writes_png_and_pdf(tmp_path, monkeypatch):
     assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
     rect = axes[0].patches[0]
     assert (rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()) == (1.5, 2.5, 5, 4)
+    rows = pd.DataFrame([dict(x=1, y=1, width=3, height=2, label="Meniscus Tear")])
+    plots.draw_boxes(axes[1], rows, label_chars=8)
+    assert axes[1].patches[0].get_width() == 3 and axes[1].texts[-1].get_text() == "Meniscus"
     with pytest.raises(ValueError, match="plain stem"):
         plots.savefig(fig, "smoke", "x.png")
 

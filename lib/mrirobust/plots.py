@@ -79,6 +79,12 @@ def draw_box(ax, box, color: str = BOX_COLOR, label: str | None = None, linewidt
         ax.text(x - 0.5, y - 1.5, label, color=color, fontsize=6, va="bottom")
 
 
+def draw_boxes(ax, rows, label_chars: int = 24, color: str = BOX_COLOR) -> None:
+    """Outline every annotation row (columns x, y, width, height, label) on an image axis."""
+    for row in rows.itertuples():
+        draw_box(ax, (row.x, row.y, row.width, row.height), color, row.label[:label_chars])
+
+
 def zoom(image, box, margin: int = 4) -> np.ndarray:
     """The crop of `image` around box (x, y, width, height) plus `margin` pixels, clipped."""
     array = to_numpy(image)

@@ -6,6 +6,7 @@ from mrirobust.data.annotations import (
     check_annotations,
     load_annotations,
     scale_annotations,
+    slice_rows,
 )
 from mrirobust.data.embedded import ensure_embedded
 from mrirobust.data.fastmri_io import Slice, list_slices, read_slice, split_dir
@@ -20,5 +21,6 @@ __all__ = [
     "load_annotations",
     "read_slice",
     "scale_annotations",
+    "slice_rows",
     "split_dir",
 ]

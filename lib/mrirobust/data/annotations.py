@@ -84,12 +84,15 @@ def scale_annotations(scale: str, anatomy: str) -> pd.DataFrame:
     return load_annotations(annotations_path(scale, anatomy), target_height=height)
 
 
+def slice_rows(df: pd.DataFrame, fname: str, slice_index: int) -> pd.DataFrame:
+    """The annotation rows (boxes and labels) of one slice."""
+    return df[(df["file"] == fname) & (df["slice"] == int(slice_index))]
+
+
 def boxes_for(df: pd.DataFrame, fname: str, slice_index: int) -> torch.Tensor:
     """The (n, 4) long tensor of boxes (x, y, width, height) of one slice (n may be 0)."""
-    rows = df[(df["file"] == fname) & (df["slice"] == int(slice_index))]
-    return torch.tensor(rows[["x", "y", "width", "height"]].to_numpy(), dtype=torch.long).reshape(
-        -1, 4
-    )
+    boxes = slice_rows(df, fname, slice_index)[["x", "y", "width", "height"]].to_numpy()
+    return torch.tensor(boxes, dtype=torch.long).reshape(-1, 4)
 
 
 def check_annotations(df: pd.DataFrame, directory: str | os.PathLike) -> None:
