@@ -13,6 +13,8 @@ def test_savefig_writes_png_and_pdf(tmp_path, monkeypatch):
     image = torch.rand(16, 16)
     fig, axes = plots.image_panels([image, image * 2j], titles=["a", "b"])
     plots.draw_box(axes[0], (2, 3, 5, 4), label="lesion")
+    plots.caption(fig, "smoke", "panel")
+    assert fig.texts[-1].get_text() == f"panel: {plots.data_caption('smoke')}"
     png, pdf = plots.savefig(fig, "smoke", "test_panel")
     plt.close(fig)
     assert png == tmp_path / "smoke" / "test_panel.png" and pdf.suffix == ".pdf"

@@ -31,6 +31,12 @@ def data_caption(scale: str) -> str:
     return "embedded synthetic stand-in for fastMRI (not patient data)"
 
 
+def caption(fig, scale: str, prefix: str = "") -> None:
+    """Write "<prefix>: <data caption>" under the figure (never over the panel titles)."""
+    text = f"{prefix}: {data_caption(scale)}" if prefix else data_caption(scale)
+    fig.text(0.5, 0.0, text, ha="center", va="top", fontsize=7)
+
+
 def savefig(fig, scale: str, name: str) -> tuple[Path, Path]:
     """Write `fig` as figures/<scale>/<name>.png and .pdf; returns both paths."""
     if not name or "/" in name or name.endswith((".png", ".pdf")):
