@@ -125,3 +125,12 @@ def test_paper_scale_points_at_real_data(monkeypatch, tmp_path):
     from mrirobust.data import split_dir
 
     assert split_dir("paper", "brain", "train") == tmp_path / "brain" / "multicoil_train"
+
+
+def test_cli_reports_complete_data(smoke_root, capsys):
+    from mrirobust.__main__ import main
+
+    assert main(["data", "--scale", "smoke"]) == 0
+    assert "is complete" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["data", "--scale", "paper"])  # the real data are never generated
