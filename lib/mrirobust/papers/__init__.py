@@ -1,0 +1,1 @@
+"""Paper-specific experiment glue: sample selection, sweeps and tidy result tables."""

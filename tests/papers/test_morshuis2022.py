@@ -1,0 +1,124 @@
+import math
+
+import h5py
+import pytest
+import torch
+
+from mrirobust import data, metrics
+from mrirobust.models import ZeroFilled
+from mrirobust.papers import morshuis2022 as m
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return m.annotated_samples("smoke")
+
+
+@pytest.fixture(scope="module")
+def model(samples):
+    return ZeroFilled(tuple(samples[0].target.shape))
+
+
+def test_one_sample_per_annotated_box_of_the_validation_split(samples):
+    boxes = data.scale_annotations("smoke", "knee")
+    val_files = {p.stem for p in data.split_dir("smoke", "knee", "val").glob("*.h5")}
+    assert len(samples) == boxes["file"].isin(val_files).sum() > 0
+    for s in samples:
+        assert s.kspace.dtype == torch.complex64 and s.kspace.ndim == 3
+        x, y, w, h = s.box.tolist()
+        assert 0 <= x and x + w <= s.target.shape[1] and 0 <= y and y + h <= s.target.shape[0]
+    assert len(m.annotated_samples("smoke", max_samples=2)) == 2
+    with pytest.raises(ValueError, match="max_samples"):
+        m.annotated_samples("smoke", max_samples=0)
+
+
+def test_masks_are_seeded_per_slice_and_stay_on_acquired_columns(samples):
+    s = samples[0]
+    a, b = m.sample_mask(s, 4, seed=0), m.sample_mask(s, 4, seed=0)
+    assert torch.equal(a, b) and a.shape == (1, 1, 1, s.kspace.shape[-1])
+    assert not torch.equal(a, m.sample_mask(s, 4, seed=1))
+    first, last = s.acquired
+    assert not a[..., :first].any() and not a[..., last + 1 :].any()
+    assert m.sample_mask(s, 8).sum() < a.sum()
+    with pytest.raises(ValueError, match="acceleration"):
+        m.sample_mask(s, 3)
+
+
+def test_noise_attack_degrades_the_box_monotonically_and_eta0_is_clean(samples, model):
+    subset = samples[:3]
+    table = m.noise_attack(model, subset, etas=[0.0, 0.01, 0.05], acceleration=4, steps=3)
+    assert len(table) == 3 * len(subset)
+    kspace, mask, target, boxes = m.stack(subset, 4, 0)
+    clean = model(kspace * mask, mask)
+    clean_ssim = metrics.ssim(target, clean, region=boxes)
+    at0 = table[table["eta"] == 0.0].set_index("sample").loc[[s.sample_id for s in subset]]
+    torch.testing.assert_close(
+        torch.tensor(at0["ssim_region"].to_numpy(), dtype=torch.float32),
+        clean_ssim,
+        atol=1e-5,
+        rtol=0,
+    )
+    per_eta = table.groupby("eta")["ssim_region"].mean()
+    assert per_eta[0.0] > per_eta[0.01] > per_eta[0.05]
+
+
+def test_targeted_attack_hurts_the_box_more_than_the_whole_image_attack(samples, model):
+    subset = samples[:3]
+    kwargs = dict(etas=[0.03], acceleration=4, steps=5)
+    region = m.noise_attack(model, subset, mode="region", **kwargs)["ssim_region"].mean()
+    image = m.noise_attack(model, subset, mode="image", **kwargs)["ssim_region"].mean()
+    assert region < image
+    with pytest.raises(ValueError, match="mode"):
+        m.noise_attack(model, subset, mode="box", acceleration=4)
+
+
+def test_worst_angle_table_takes_the_largest_box_loss_within_each_bound(samples, model):
+    angles = [-2.0, -1.0, 0.0, 1.0, 2.0]
+    table = m.rotation_attack(model, samples[:2], angles=angles, acceleration=4)
+    assert len(table) == 2 * len(angles)
+    worst = m.worst_angles(table, theta_maxes=[0, 1, 2])
+    assert (worst[worst["theta_max"] == 0]["angle"] == 0).all()
+    for (sample, bound), row in worst.set_index(["sample", "theta_max"]).iterrows():
+        allowed = table[(table["sample"] == sample) & (table["angle"].abs() <= bound)]
+        assert row["loss"] == allowed["loss"].max()
+    by_bound = worst.groupby("theta_max")["loss"].mean()
+    assert by_bound.is_monotonic_increasing
+    with pytest.raises(ValueError, match="needs 0"):
+        m.worst_angles(table[table["angle"] != 0], theta_maxes=[0])
+
+
+def test_thermal_noise_estimate_matches_the_generated_noise(samples):
+    s = samples[0]
+    path = data.split_dir("smoke", "knee", "val") / f"{s.fname}.h5"
+    with h5py.File(path) as f:
+        sigma = float(f.attrs["noise_std"])
+    first, last = s.acquired
+    expected = sigma * math.sqrt(2 * s.kspace.shape[-2] * (last - first + 1))
+    expected /= torch.linalg.vector_norm(s.kspace, dim=(-2, -1)).mean().item()
+    measured = m.thermal_noise_eta([s])
+    assert measured == pytest.approx(expected, rel=0.1)
+
+
+def test_summary_has_a_confidence_band_around_the_mean():
+    import pandas as pd
+
+    table = pd.DataFrame({"eta": [0, 0, 0, 1, 1, 1], "ssim_region": [1, 0.8, 0.9, 0.5, 0.7, 0.6]})
+    summary = m.summarise(table, ["eta"]).set_index("eta")
+    assert summary.loc[0, "mean"] == pytest.approx(0.9)
+    assert summary.loc[0, "ci_low"] < 0.9 < summary.loc[0, "ci_high"]
+    assert summary.loc[0, "count"] == 3
+
+
+def test_examples_return_images_at_the_target_size(samples, model):
+    s = samples[0]
+    size = tuple(s.target.shape)
+    fig2 = m.noise_example({"zf": model}, s, eta=0.02, acceleration=8, steps=2)
+    assert set(fig2) == {"target", "target+noise_zf", "zf", "zf_attacked"}
+    assert all(v.shape == size for v in fig2.values())
+    assert not torch.allclose(fig2["zf"], fig2["zf_attacked"])
+    fig3 = m.targeted_vs_image_example(model, s, eta=0.02, steps=2)
+    assert set(fig3) == {"target", "clean", "targeted", "image"}
+    fig5 = m.rotation_example(model, s, angle=3.0)
+    assert all(v.shape == size for v in fig5.values())
+    error = (fig5["fully_sampled_rotated"] - s.target).abs().mean() / s.target.abs().mean()
+    assert error < 0.1
