@@ -146,7 +146,7 @@ def rotate(image: torch.Tensor, angles) -> torch.Tensor:
 
     `angles` is a number or one angle per image, `(N,)`. Interpolation as in Morshuis et al.'s
     reference: bicubic 2x upsampling, reflection padding (enough for the largest angle), bilinear
-    rotation about the centre, crop, bicubic 2x downsampling (antialiased). Complex images are
+    rotation about the centre, crop, bicubic 2x downsampling. Complex images are
     rotated as real and imaginary parts. Differentiable; rotate(rotate(x, t), -t) ~= x.
     """
     if image.ndim < 3:
@@ -183,6 +183,8 @@ def rotate(image: torch.Tensor, angles) -> torch.Tensor:
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     x = x[..., pad_h : pad_h + 2 * h, pad_w : pad_w + 2 * w]
-    x = F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False, antialias=True)
+    # no antialiasing, as torchvision's tensor resize in the reference code (2022): an
+    # antialiased 2x bicubic down-step blurs a 0-degree round trip by ~5 %, this one by ~0.6 %
+    x = F.interpolate(x, size=(h, w), mode="bicubic", align_corners=False, antialias=False)
     x = x.reshape(n, real.shape[-1], *image.shape[1:-2], h, w).movedim(1, -1)
     return torch.view_as_complex(x.contiguous()) if image.is_complex() else x.squeeze(-1)
