@@ -113,6 +113,13 @@ def checkpoint_path(model_spec: dict, fingerprint: str) -> Path:
     return paths.checkpoints_dir() / name
 
 
+def _checkpoint_for(model_spec: dict) -> tuple[Path, str]:
+    """(checkpoint path, data fingerprint of the scale's train + val slices)."""
+    scale = model_spec["scale"]
+    fingerprint = data_fingerprint(_data_slices(scale, "train") + _data_slices(scale, "val"))
+    return checkpoint_path(model_spec, fingerprint), fingerprint
+
+
 def _git_revision() -> str:
     try:
         out = subprocess.run(
@@ -299,17 +306,14 @@ def _epochs(model_spec: dict) -> int:
 def train_model(model_spec: dict, retrain: bool = False) -> Path:
     """Train (or resume) `model_spec`'s model and return its checkpoint path. A complete
     checkpoint is kept unless `retrain`; a mismatching one raises (see `read_checkpoint`)."""
-    scale = model_spec["scale"]
-    slices = _data_slices(scale, "train") + _data_slices(scale, "val")
-    fingerprint = data_fingerprint(slices)
-    path = checkpoint_path(model_spec, fingerprint)
+    path, fingerprint = _checkpoint_for(model_spec)
     state = None
     if path.exists() and not retrain:
         state = read_checkpoint(path, model_spec, fingerprint)
         if state["epoch"] >= _epochs(model_spec):
             return path
         logger.warning("resuming %s from epoch %d", path.name, state["epoch"])
-    size = image_size(scale)
+    size = image_size(model_spec["scale"])
     if model_spec["method"] == "l1":
         if _distributed()[1] == 0:
             _tune_l1(model_spec, path, fingerprint, size)
@@ -320,15 +324,12 @@ def train_model(model_spec: dict, retrain: bool = False) -> Path:
 
 def load_or_train(model_spec: dict, retrain: bool = False) -> models.Reconstructor:
     """The trained Reconstructor (eval mode), training it first when no checkpoint exists."""
-    scale = model_spec["scale"]
-    slices = _data_slices(scale, "train") + _data_slices(scale, "val")
-    fingerprint = data_fingerprint(slices)
-    path = checkpoint_path(model_spec, fingerprint)
+    path, fingerprint = _checkpoint_for(model_spec)
     if retrain or not path.exists():
         logger.warning("no checkpoint %s: training %s now", path.name, model_spec["method"])
     path = train_model(model_spec, retrain=retrain)
     state = read_checkpoint(path, model_spec, fingerprint)
-    size = image_size(scale)
+    size = image_size(model_spec["scale"])
     if model_spec["method"] == "l1":
         return models.build(model_spec, size, lam=state["lam"]).eval()
     model = models.build(model_spec, size)
@@ -360,3 +361,12 @@ def main(args) -> int:
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"checkpoint: {path}")
     return 0
+
+
+def record(model_spec: dict) -> dict:
+    """The JSON sidecar of `model_spec`'s checkpoint (spec, data fingerprint, git revision,
+    training curve); raises FileNotFoundError when it has not been trained."""
+    sidecar = _checkpoint_for(model_spec)[0].with_suffix(".json")
+    if not sidecar.exists():
+        raise FileNotFoundError(f"{sidecar} does not exist: train {model_spec['method']} first")
+    return json.loads(sidecar.read_text())
