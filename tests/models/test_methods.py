@@ -64,3 +64,17 @@ def test_convdecoder_state_exposes_parameters_for_joint_descent():
     recon.objective(state, y, mask).sum().backward()
     grads = [p.grad for p in state.parameters()]
     assert grads and all(g is not None for g in grads)
+
+
+def test_convdecoder_architecture_follows_the_paper():
+    from mrirobust.models.convdecoder import decoder
+
+    net, in_size = decoder(8, 4, 6, (256, 140))
+    convs = [m for m in net if isinstance(m, torch.nn.Conv2d)]
+    assert [c.kernel_size for c in convs] == [(3, 3)] * 8 + [(1, 1)]
+    assert in_size == (10, 5)
+    sizes = [m.size for m in net if isinstance(m, torch.nn.Upsample)]
+    assert sizes[-1] == (256, 140) and all(
+        a[0] <= b[0] for a, b in zip(sizes[:-1], sizes[1:], strict=True)
+    )
+    assert net(torch.rand(1, 4, *in_size)).shape == (1, 6, 256, 140)
