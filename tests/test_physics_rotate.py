@@ -46,3 +46,14 @@ def test_rotate_is_differentiable_and_rejects_bad_angles():
         physics.rotate(_blob(), torch.tensor([1.0, 2.0]))
     with pytest.raises(ValueError, match="angles"):
         physics.rotate(_blob(), float("nan"))
+
+
+def test_rotate_each_equals_rotate_on_stacked_pairs():
+    img = (_blob(2) * torch.exp(1j * torch.linspace(0, 1, 56))).unsqueeze(1)  # (2, 1, H, W)
+    angles = torch.tensor([-4.9, 0.0, 2.5])
+    each = physics.rotate_each(img, angles)
+    assert each.shape == (3, *img.shape)
+    stacked = physics.rotate(img.repeat(3, 1, 1, 1), angles.repeat_interleave(2))
+    torch.testing.assert_close(each.flatten(0, 1), stacked, atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="angles"):
+        physics.rotate_each(img, [])
