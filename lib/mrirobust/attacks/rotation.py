@@ -86,7 +86,7 @@ def rotation_search(
         for chunk in tqdm(angles.split(batch_size), desc="rotations", disable=not progress):
             n = chunk.numel()
             theta = chunk.repeat_interleave(batch)  # angle-major: (angle, slice)
-            rotated = physics.rotate(coil_images.repeat(n, 1, 1, 1), theta)
+            rotated = physics.rotate_each(coil_images, chunk).flatten(0, 1)
             mask_n = mask.repeat(n, 1, 1, 1)
             out = recon(physics.apply_mask(physics.fft2c(rotated), mask_n), mask_n)
             back = physics.rotate(out, -theta)
