@@ -6,6 +6,7 @@ SHELL := bash
 
 SCALE ?= cpu## scale profile: smoke | cpu | paper
 ONLY ?= ## run ids to select, e.g. ONLY="dataset_tour"
+CELL_TIMEOUT ?= ## seconds a notebook cell may run before its run fails (empty: no limit)
 PYTHON ?= python3## interpreter that creates the virtual environment
 
 VENV := .venv
@@ -20,7 +21,7 @@ help: ## show this help
 	@echo "usage: make TARGET [SCALE=smoke|cpu|paper] [ONLY=\"id1 id2\"]"
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 	@echo "variables:"
-	@grep -E '^[A-Z]+ \?= ' $(MAKEFILE_LIST) | sed -E 's/ \?= ?([^#]*)## (.*)/\t\2 [\1]/' \
+	@grep -E '^[A-Z_]+ \?= ' $(MAKEFILE_LIST) | sed -E 's/ \?= ?([^#]*)## (.*)/\t\2 [\1]/' \
 		| expand -t 12
 
 # torch first (a CPU build here), then the package and its pins, then fastmri without its
@@ -36,7 +37,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create or update .venv (only when pyproject.toml changed)
 
 reproduce: $(STAMP) ## run the manifest notebooks: results/SCALE/<run>/, figures/SCALE/
-	$(PY) -m mrirobust reproduce --scale $(SCALE)$(if $(strip $(ONLY)), --only $(strip $(ONLY)))
+	$(PY) -m mrirobust reproduce --scale $(SCALE)$(if $(strip $(ONLY)), --only $(strip $(ONLY)))$(if \
+		$(strip $(CELL_TIMEOUT)), --cell-timeout $(strip $(CELL_TIMEOUT)))
 
 test: $(STAMP) ## unit tests and every manifest notebook at smoke scale
 	$(PY) -m pytest

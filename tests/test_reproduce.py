@@ -275,3 +275,12 @@ def test_cli_reports_manifest_errors_without_a_traceback(tmp_path, capsys):
     path = make_project(tmp_path, "runs:\n- {id: a, notebook: nb/writer.ipynb, x: 1}")
     assert cli(["reproduce", "--scale", "smoke", "--manifest", str(path)]) == 2
     assert "run 'a': unknown key 'x'" in capsys.readouterr().err
+
+
+def test_cell_timeout_turns_a_hung_cell_into_a_failed_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "results"))
+    write_notebook(tmp_path / "nb" / "slow.ipynb", ["import time; time.sleep(30)"])
+    (tmp_path / "manifest.yaml").write_text("runs:\n- {id: slow, notebook: nb/slow.ipynb}\n")
+    (result,) = reproduce.run(tmp_path / "manifest.yaml", "smoke", cell_timeout=2, progress=False)
+    assert result.status == "failed"
+    assert result.error["ename"] == "CellTimeoutError"

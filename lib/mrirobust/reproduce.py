@@ -370,8 +370,18 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def execute(run: Run, scale: str, manifest_dir: Path, git: dict, progress: bool = True) -> Result:
-    """Execute one run with papermill and write its run.json; never raises for notebook errors."""
+def execute(
+    run: Run,
+    scale: str,
+    manifest_dir: Path,
+    git: dict,
+    progress: bool = True,
+    cell_timeout: float | None = None,
+) -> Result:
+    """Execute one run with papermill and write its run.json; never raises for notebook errors.
+
+    `cell_timeout` (seconds per cell, None = no limit) turns a hung kernel into a failed run.
+    """
     out_dir = paths.results_dir(scale, run.id)
     parameters = run.params(scale)
     start, started = _now(), time.monotonic()
@@ -385,6 +395,7 @@ def execute(run: Run, scale: str, manifest_dir: Path, git: dict, progress: bool 
             language="python",
             cwd=str(run.notebook.parent),
             progress_bar=progress,
+            execution_timeout=cell_timeout,
         )
     except papermill.PapermillExecutionError as exc:
         error = {"cell_index": exc.cell_index, "ename": exc.ename, "evalue": exc.evalue}
@@ -446,6 +457,7 @@ def run(
     only: list[str] | None = None,
     force: bool = False,
     progress: bool = True,
+    cell_timeout: float | None = None,
 ) -> list[Result]:
     """Execute the manifest's runs at `scale` in dependency order and print a summary table.
 
@@ -470,7 +482,7 @@ def run(
             result = Result(item.id, notebook, "up to date")
         else:
             tqdm.write(f"reproduce: running {item.id} ({notebook}) at scale {scale}")
-            result = execute(item, scale, manifest.parent, git, progress)
+            result = execute(item, scale, manifest.parent, git, progress, cell_timeout)
         results[item.id] = result
     bar.close()
     print(summary(list(results.values()), scale))
@@ -517,6 +529,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="re-run up-to-date runs too")
     parser.add_argument("--list", action="store_true", help="print the plan and exit")
     parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="fail a run whose cell runs longer than this (default: no limit)",
+    )
+    parser.add_argument(
         "--manifest",
         type=Path,
         default=None,
@@ -549,7 +568,7 @@ def main(args: argparse.Namespace) -> int:
             return 0
         if selected:
             ensure_data(args.scale)
-        results = run(manifest, args.scale, args.only, args.force)
+        results = run(manifest, args.scale, args.only, args.force, cell_timeout=args.cell_timeout)
     except ValueError as exc:  # ManifestError included: a message naming file, run and key
         print(f"reproduce: {exc}", file=sys.stderr)
         return 2
