@@ -22,7 +22,7 @@ help: ## show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 	@echo "variables:"
 	@grep -E '^[A-Z_]+ \?= ' $(MAKEFILE_LIST) | sed -E 's/ \?= ?([^#]*)## (.*)/\t\2 [\1]/' \
-		| expand -t 12
+		| expand -t 14
 
 # torch first (a CPU build here), then the package and its pins, then fastmri without its
 # declared dependencies (they would pull a CUDA torch and a torchvision it never imports).
