@@ -31,9 +31,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "brain_train_volumes": 2,
             "brain_val_volumes": 2,
             "knee_shifted_val_volumes": 2,
-            "snr_knee": 30.0,  # mean foreground signal / noise std (real part) per coil sample
-            "snr_brain": 40.0,
-            "snr_shifted": 12.0,
+            "snr_knee": 150.0,  # mean foreground / noise std (real part) per coil sample: thermal
+            "snr_brain": 150.0,  # noise of ~3-4 % of each coil's k-space norm, the scale of the
+            "snr_shifted": 40.0,  # eta range Morshuis et al. report as realistic for fastMRI
             "shifted_coils": 2,  # knee_shifted: other coil count, no oversampling, CORT2_FBK
             "lesions_train": 1,  # lesions per volume (plus one ACL box on the central slices)
             "lesions_val": 3,
@@ -98,9 +98,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "brain_train_volumes": 6,
             "brain_val_volumes": 3,
             "knee_shifted_val_volumes": 4,
-            "snr_knee": 30.0,
-            "snr_brain": 40.0,
-            "snr_shifted": 12.0,
+            "snr_knee": 150.0,
+            "snr_brain": 150.0,
+            "snr_shifted": 40.0,
             "shifted_coils": 8,
             "lesions_train": 2,
             "lesions_val": 4,
