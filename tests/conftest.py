@@ -13,6 +13,8 @@ import pytest
 
 from mrirobust import paths, reproduce
 
+SMOKE_CELL_TIMEOUT = 900  # seconds
+
 
 @dataclass(frozen=True)
 class SmokeResults:
@@ -42,5 +44,6 @@ def smoke_results(tmp_path_factory) -> SmokeResults:
         mp.setenv("MRIROBUST_FIGURES", str(root / "figures"))
         if reproduce.load_manifest(manifest):
             reproduce.ensure_data("smoke")
-        results = reproduce.run(manifest, "smoke")
+        # a cell that runs 15 min at smoke scale is a hung kernel: fail the run, not the CI job
+        results = reproduce.run(manifest, "smoke", cell_timeout=SMOKE_CELL_TIMEOUT)
     return SmokeResults(root / "results", root / "figures", {r.id: r for r in results})

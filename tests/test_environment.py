@@ -1,8 +1,8 @@
 """environment.yml (conda) pins exactly what pyproject.toml and the Makefile install."""
 
 import re
-
 import tomllib
+
 import yaml
 from packaging.specifiers import SpecifierSet
 

@@ -361,7 +361,7 @@ def ensure_data(scale: str) -> None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _write_json(path: Path, content: dict[str, Any]) -> None:
