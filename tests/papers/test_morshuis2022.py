@@ -122,3 +122,50 @@ def test_examples_return_images_at_the_target_size(samples, model):
     assert all(v.shape == size for v in fig5.values())
     error = (fig5["fully_sampled_rotated"] - s.target).abs().mean() / s.target.abs().mean()
     assert error < 0.1
+
+
+def test_paper_scale_reads_fastmri_format_files_and_unflips_real_boxes(tmp_path, monkeypatch):
+    """At paper scale the samples come from FASTMRI_ROOT / FASTMRI_PLUS_ROOT: a volume in the
+    real knee geometry (640 x 368 k-space, 320 x 320 target, padding from the header) and a
+    fastMRI+ CSV in its flipped convention, with a study-level row that must be skipped."""
+    import numpy as np
+    import pandas as pd
+
+    from mrirobust.data.fastmri_io import header_xml, write_volume
+
+    rng = np.random.default_rng(0)
+    shape = (2, 3, 640, 368)  # slices, coils, readout, phase encoding
+    kspace = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * 1e-5
+    kspace[..., :17] = 0  # unacquired padding columns, as in real knee files
+    kspace[..., 368 - 17 :] = 0
+    header = header_xml((640, 368, 1), (320, 320, 1), center=368 // 2 - 17, maximum=333)
+    target = rng.random((2, 320, 320)).astype(np.float32)
+    volume = tmp_path / "fastmri" / "knee" / "multicoil_val" / "file1000000.h5"
+    write_volume(
+        volume,
+        kspace,
+        target,
+        header,
+        dict(acquisition="CORPD_FBK", max=1.0, norm=1.0, patient_id="x"),
+    )
+    rows = [
+        ("file1000000", 1, "No", 100, 150, 30, 20, "Meniscus Tear"),
+        ("file1000000", 0, "Yes", None, None, None, None, "Joint Effusion"),
+        ("file9999999", 3, "No", 10, 10, 10, 10, "Not in this split"),
+    ]
+    columns = ["file", "slice", "study_level", "x", "y", "width", "height", "label"]
+    (tmp_path / "plus").mkdir()
+    pd.DataFrame(rows, columns=columns).to_csv(tmp_path / "plus" / "knee.csv", index=False)
+    monkeypatch.setenv("FASTMRI_ROOT", str(tmp_path / "fastmri"))
+    monkeypatch.setenv("FASTMRI_PLUS_ROOT", str(tmp_path / "plus"))
+
+    with pytest.warns(UserWarning, match="1 study-level"):
+        samples = m.annotated_samples("paper")
+    assert len(samples) == 1
+    s = samples[0]
+    assert (s.fname, s.slice, s.label) == ("file1000000", 1, "Meniscus Tear")
+    assert s.box.tolist() == [100, 320 - 150 - 20, 30, 20]  # unflipped rows
+    assert s.kspace.shape == (3, 640, 368) and s.target.shape == (320, 320)
+    assert s.acquired == (17, 350)
+    mask = m.sample_mask(s, 8)
+    assert not mask[..., :17].any() and not mask[..., 351:].any()
