@@ -89,25 +89,22 @@ class AttackExplorer:
 
         rotated = physics.fft2c(rotate(physics.ifft2c(kspace)))
         region = rotate(regions.box_mask(boxes, size).float()) > 0.5
-        result = attacks.kspace_pgd(
+        etas = list(self.attack["eta_grid"])
+        result = m.pgd(
             model,
             rotated,
             mask,
             rotate(target),
-            eta=list(self.attack["eta_grid"]),
-            region=region,
-            steps=self.attack["pgd_steps"],
-            step_size=self.attack["pgd_step_size"],
-            rule=self.attack["pgd_rule"],
-            seed=self.attack["seed"],
-            progress=False,
+            region,
+            eta=etas,
+            mode="region",
+            attack=self.attack,
         )
-        etas = len(self.attack["eta_grid"])
         attacked = rotate(result.reconstruction.detach()[:, 0], -1)
         noise = physics.zero_filled(physics.apply_mask(result.perturbation[:, 0], mask), size)
         with torch.no_grad():
             clean = model(physics.apply_mask(kspace, mask), mask)[0]
-        ssims = metrics.ssim(target.expand(etas, -1, -1), attacked, region=boxes[0])
+        ssims = metrics.ssim(target.expand(len(etas), -1, -1), attacked, region=boxes[0])
         self._cache[key] = (clean, attacked, noise.detach(), ssims)
         return self._cache[key]
 

@@ -4,9 +4,13 @@ import h5py
 import pytest
 import torch
 
-from mrirobust import data, metrics
+from mrirobust import data, metrics, physics, scales
 from mrirobust.models import ZeroFilled
 from mrirobust.papers import morshuis2022 as m
+
+
+def _attack(**overrides):
+    return scales.resolve("smoke", "attack", overrides)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +50,8 @@ def test_masks_are_seeded_per_slice_and_stay_on_acquired_columns(samples):
 
 def test_noise_attack_degrades_the_box_monotonically_and_eta0_is_clean(samples, model):
     subset = samples[:3]
-    table = m.noise_attack(model, subset, etas=[0.0, 0.01, 0.05], acceleration=4, steps=3)
+    attack = _attack(eta_grid=[0.0, 0.01, 0.05], pgd_steps=3)
+    table = m.noise_attack(model, subset, attack=attack, acceleration=4)
     assert len(table) == 3 * len(subset)
     kspace, mask, target, boxes = m.stack(subset, 4, 0)
     clean = model(kspace * mask, mask)
@@ -64,18 +69,18 @@ def test_noise_attack_degrades_the_box_monotonically_and_eta0_is_clean(samples, 
 
 def test_targeted_attack_hurts_the_box_more_than_the_whole_image_attack(samples, model):
     subset = samples[:3]
-    kwargs = dict(etas=[0.03], acceleration=4, steps=5)
+    kwargs = dict(attack=_attack(eta_grid=[0.03], pgd_steps=5), acceleration=4)
     region = m.noise_attack(model, subset, mode="region", **kwargs)["ssim_region"].mean()
     image = m.noise_attack(model, subset, mode="image", **kwargs)["ssim_region"].mean()
     assert region < image
     with pytest.raises(ValueError, match="mode"):
-        m.noise_attack(model, subset, mode="box", acceleration=4)
+        m.noise_attack(model, subset, mode="box", attack=_attack(), acceleration=4)
 
 
 def test_worst_angle_table_takes_the_largest_box_loss_within_each_bound(samples, model):
-    angles = [-2.0, -1.0, 0.0, 1.0, 2.0]
-    table = m.rotation_attack(model, samples[:2], angles=angles, acceleration=4)
-    assert len(table) == 2 * len(angles)
+    attack = _attack(angle_max=2.0, angle_step=1.0)
+    table = m.rotation_attack(model, samples[:2], attack=attack, acceleration=4)
+    assert len(table) == 2 * 5  # angles -2, -1, 0, 1, 2
     worst = m.worst_angles(table, theta_maxes=[0, 1, 2])
     assert (worst[worst["theta_max"] == 0]["angle"] == 0).all()
     for (sample, bound), row in worst.set_index(["sample", "theta_max"]).iterrows():
@@ -87,16 +92,38 @@ def test_worst_angle_table_takes_the_largest_box_loss_within_each_bound(samples,
         m.worst_angles(table[table["angle"] != 0], theta_maxes=[0])
 
 
-def test_thermal_noise_estimate_matches_the_generated_noise(samples):
+def test_thermal_noise_estimate_matches_known_noise_on_a_scan_with_air():
+    """A disk in air seen by 4 smooth coils, complex Gaussian noise of known std on every
+    sample: the estimate in eta units matches sigma sqrt(2 H W) / ||k_i|| within 10 %."""
+    H, W, sigma = 128, 96, 2e-3
+    y, x = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing="ij")
+    image = ((x**2 + y**2) < 0.4).to(torch.complex64)
+    centres = [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    maps = torch.stack([torch.exp(-((x - a) ** 2 + (y - b) ** 2) / 2) for a, b in centres])
+    g = torch.Generator().manual_seed(0)
+    noise = torch.complex(torch.randn(4, H, W, generator=g), torch.randn(4, H, W, generator=g))
+    kspace = physics.fft2c(image * maps) + sigma * noise
+    sample = m.Sample(
+        kspace, image.abs()[32:96, 16:80], torch.tensor([0, 0, 8, 8]), "x", "f", 0, (0, W - 1)
+    )
+    expected = (
+        sigma * math.sqrt(2 * H * W) / torch.linalg.vector_norm(kspace, dim=(-2, -1))
+    ).mean()
+    assert m.thermal_noise_eta([sample]) == pytest.approx(expected.item(), rel=0.1)
+
+
+def test_thermal_noise_estimate_on_the_embedded_data_is_near_the_generated_noise(samples):
+    """The embedded knee's air beside the anatomy holds faint signal, so the background estimate
+    can only err high: measured 1.07-1.14x the generated noise at cpu scale, ~1.5x on the small
+    smoke images. It must never read below the true noise nor far above it."""
     s = samples[0]
     path = data.split_dir("smoke", "knee", "val") / f"{s.fname}.h5"
     with h5py.File(path) as f:
         sigma = float(f.attrs["noise_std"])
     first, last = s.acquired
     expected = sigma * math.sqrt(2 * s.kspace.shape[-2] * (last - first + 1))
-    expected /= torch.linalg.vector_norm(s.kspace, dim=(-2, -1)).mean().item()
-    measured = m.thermal_noise_eta([s])
-    assert measured == pytest.approx(expected, rel=0.1)
+    expected = (expected / torch.linalg.vector_norm(s.kspace, dim=(-2, -1))).mean().item()
+    assert 0.95 * expected < m.thermal_noise_eta([s]) < 1.7 * expected
 
 
 def test_summary_has_a_confidence_band_around_the_mean():
@@ -112,11 +139,12 @@ def test_summary_has_a_confidence_band_around_the_mean():
 def test_examples_return_images_at_the_target_size(samples, model):
     s = samples[0]
     size = tuple(s.target.shape)
-    fig2 = m.noise_example({"zf": model}, s, eta=0.02, acceleration=8, steps=2)
+    attack = _attack(pgd_steps=2)
+    fig2 = m.noise_example({"zf": model}, s, attack=attack, eta=0.02, acceleration=8)
     assert set(fig2) == {"target", "target+noise_zf", "zf", "zf_attacked"}
     assert all(v.shape == size for v in fig2.values())
     assert not torch.allclose(fig2["zf"], fig2["zf_attacked"])
-    fig3 = m.targeted_vs_image_example(model, s, eta=0.02, steps=2)
+    fig3 = m.targeted_vs_image_example(model, s, attack=attack, eta=0.02)
     assert set(fig3) == {"target", "clean", "targeted", "image"}
     fig5 = m.rotation_example(model, s, angle=3.0)
     assert all(v.shape == size for v in fig5.values())

@@ -6,6 +6,8 @@ slice is attacked once per box. Masks are random (4×: centre fraction 0.08, 8×
 to the acquired columns and seeded per (seed, file, slice) — the reference drew them unseeded.
 Region SSIM/PSNR use skimage's SSIM on the box with the data range of the full target
 (`mrirobust.metrics`); boxes smaller than the 7×7 window follow that module's documented rule.
+Attack settings (η grid, PGD steps, step size and rule, angle grid, θ_max bounds, seed) come in
+as one dict: the `attack` section of a scale profile, `scales.resolve(scale, "attack", ...)`.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ import torch
 from mrirobust import attacks, data, metrics, physics, scales
 from mrirobust.models import CENTER_FRACTIONS
 
-ETAS = (0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025)  # relative per-coil budgets of the paper
-THETA_MAXES = (0, 1, 2, 3, 4, 5)  # degrees
 REGION_MODES = ("region", "image")  # attack the box (targeted) or the whole image
 
 
@@ -128,43 +128,47 @@ def _scores(target, recon, boxes) -> dict[str, torch.Tensor]:
     }
 
 
+def pgd(model, kspace, mask, target, boxes, *, eta, mode: str, attack: dict):
+    """`attacks.kspace_pgd` with the profile's PGD settings, on the boxes ("region") or the
+    whole image ("image")."""
+    if mode not in REGION_MODES:
+        raise ValueError(f"mode must be one of {REGION_MODES}, got {mode!r}")
+    return attacks.kspace_pgd(
+        model,
+        kspace,
+        mask,
+        target,
+        eta=eta,
+        region=boxes if mode == "region" else None,
+        steps=attack["pgd_steps"],
+        step_size=attack["pgd_step_size"],
+        seed=attack["seed"],
+        rule=attack["pgd_rule"],
+        progress=False,
+    )
+
+
 def noise_attack(
     model,
     samples: Sequence[Sample],
     *,
-    etas: Sequence[float] = ETAS,
-    mode: str = "region",
+    attack: dict,
     acceleration: int,
-    steps: int = 10,
-    step_size: float = 0.5,
-    rule: str = "exact",
-    seed: int = 0,
+    mode: str = "region",
     batch_size: int = 4,
 ) -> pd.DataFrame:
-    """Per-coil k-space PGD (eq. 4) on every sample for every η, scored on the sample's box.
+    """Per-coil k-space PGD (eq. 4) on every sample for every η of `attack["eta_grid"]`, scored
+    on the sample's box.
 
     `mode` "region" maximises the box MSE (targeted), "image" the whole-image MSE; both are
     scored on the box, as in Fig. 1b. One row per (sample, η) with region SSIM/PSNR, image SSIM
     and the final attack loss.
     """
-    if mode not in REGION_MODES:
-        raise ValueError(f"mode must be one of {REGION_MODES}, got {mode!r}")
+    etas = list(attack["eta_grid"])
     rows = []
     for group in batches(samples, batch_size):
-        kspace, mask, target, boxes = stack(group, acceleration, seed)
-        result = attacks.kspace_pgd(
-            model,
-            kspace,
-            mask,
-            target,
-            eta=list(etas),
-            region=boxes if mode == "region" else None,
-            steps=steps,
-            step_size=step_size,
-            seed=seed,
-            rule=rule,
-            progress=False,
-        )
+        kspace, mask, target, boxes = stack(group, acceleration, attack["seed"])
+        result = pgd(model, kspace, mask, target, boxes, eta=etas, mode=mode, attack=attack)
         final_loss = result.losses[-1]  # (E, B)
         for e, eta in enumerate(etas):
             scores = _scores(target, result.reconstruction[e].detach(), boxes)
@@ -177,7 +181,7 @@ def noise_attack(
                         "label": sample.label,
                         "acceleration": acceleration,
                         "mode": mode,
-                        "rule": rule,
+                        "rule": attack["pgd_rule"],
                         "eta": float(eta),
                         **{k: float(v[b]) for k, v in scores.items()},
                         "loss": float(final_loss[e, b]),
@@ -187,20 +191,15 @@ def noise_attack(
 
 
 def rotation_attack(
-    model,
-    samples: Sequence[Sample],
-    *,
-    angles: Sequence[float],
-    acceleration: int,
-    seed: int = 0,
-    batch_size: int = 4,
-    angle_batch: int = 8,
+    model, samples: Sequence[Sample], *, attack: dict, acceleration: int, batch_size: int = 4
 ) -> pd.DataFrame:
-    """Box MSE and box SSIM of every angle of the grid for every sample (eq. 5): one row per
-    (sample, angle). `worst_angles` turns it into the Fig. 4a table."""
+    """Box MSE and box SSIM of every angle of the profile's grid (`angle_max`, `angle_step`)
+    for every sample (eq. 5): one row per (sample, angle). `worst_angles` turns it into the
+    Fig. 4a table."""
+    angles = attacks.angle_grid(attack["angle_max"], attack["angle_step"])
     rows = []
     for group in batches(samples, batch_size):
-        kspace, mask, target, boxes = stack(group, acceleration, seed)
+        kspace, mask, target, boxes = stack(group, acceleration, attack["seed"])
         result = attacks.rotation_search(
             model,
             kspace,
@@ -208,7 +207,7 @@ def rotation_attack(
             target,
             angles=angles,
             region=boxes,
-            batch_size=angle_batch,
+            batch_size=attack["rotation_batch"],
             progress=False,
         )
         for a, angle in enumerate(result.angles.tolist()):
@@ -228,7 +227,7 @@ def rotation_attack(
     return pd.DataFrame(rows)
 
 
-def worst_angles(table: pd.DataFrame, theta_maxes: Sequence[float] = THETA_MAXES) -> pd.DataFrame:
+def worst_angles(table: pd.DataFrame, theta_maxes: Sequence[float]) -> pd.DataFrame:
     """For every sample and bound θ_max, the angle with |θ| ≤ θ_max of largest box MSE, with its
     loss and box SSIM. Raises when the grid has no angle within a bound (0 must be on the grid
     for θ_max = 0)."""
@@ -254,18 +253,18 @@ def summarise(table: pd.DataFrame, by: Sequence[str], value: str = "ssim_region"
     return out.assign(ci_low=out["mean"] - half, ci_high=out["mean"] + half)
 
 
-def background_mask(image: torch.Tensor, tile: int = 4, fraction: float = 0.1) -> torch.Tensor:
-    """Signal-free background of a full field-of-view magnitude image `(H, W)`: the `fraction`
-    of `tile`×`tile` tiles with the lowest mean (air beside the anatomy, Firbank et al. 1999).
-    Tiles rather than pixels, so that selecting dark regions does not select dark noise."""
+def background_mask(image: torch.Tensor, tile: int = 4, fraction: float = 0.05) -> torch.Tensor:
+    """Signal-free background of a full field-of-view magnitude image `(H, W)` (Firbank et al.
+    1999): the `tile`×`tile` tiles whose mean is at most 1.5× the `fraction`-quantile of all
+    tile means. The darkest tiles locate the air; taking every tile within the noise band above
+    them (tile means of pure noise scatter by ~±10 %) avoids the downward bias of keeping only
+    the darkest noise."""
     H, W = image.shape
     rows, cols = H // tile, W // tile
     means = image[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile).mean(dim=(1, 3))
-    count = max(1, round(fraction * means.numel()))
-    chosen = torch.zeros(rows * cols, dtype=torch.bool)
-    chosen[means.flatten().argsort()[:count]] = True
+    chosen = means <= 1.5 * torch.quantile(means.flatten(), fraction)
     mask = torch.zeros(H, W, dtype=torch.bool)
-    tiles = chosen.view(rows, cols).repeat_interleave(tile, 0).repeat_interleave(tile, 1)
+    tiles = chosen.repeat_interleave(tile, 0).repeat_interleave(tile, 1)
     mask[: rows * tile, : cols * tile] = tiles
     return mask
 
@@ -285,21 +284,10 @@ def thermal_noise_eta(samples: Sequence[Sample]) -> float:
     return float(torch.stack(levels).mean())
 
 
-def _attack_one(model, sample, *, eta, acceleration, mode, steps, step_size, seed, rule):
-    kspace, mask, target, boxes = stack([sample], acceleration, seed)
-    result = attacks.kspace_pgd(
-        model,
-        kspace,
-        mask,
-        target,
-        eta=eta,
-        region=boxes if mode == "region" else None,
-        steps=steps,
-        step_size=step_size,
-        seed=seed,
-        rule=rule,
-        progress=False,
-    )
+def _attack_one(model, sample: Sample, *, eta: float, acceleration: int, mode: str, attack: dict):
+    """Clean and attacked reconstruction and the perturbation of one sample at one η."""
+    kspace, mask, target, boxes = stack([sample], acceleration, attack["seed"])
+    result = pgd(model, kspace, mask, target, boxes, eta=eta, mode=mode, attack=attack)
     with torch.no_grad():
         clean = model(physics.apply_mask(kspace, mask), mask)
     return clean[0], result.reconstruction[0].detach(), result.perturbation[0].detach()
@@ -311,15 +299,7 @@ def fully_sampled(kspace: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def noise_example(
-    models: dict,
-    sample: Sample,
-    *,
-    eta: float = 0.02,
-    acceleration: int = 8,
-    steps: int = 10,
-    step_size: float = 0.5,
-    rule: str = "exact",
-    seed: int = 0,
+    models: dict, sample: Sample, *, attack: dict, eta: float = 0.02, acceleration: int = 8
 ) -> dict[str, torch.Tensor]:
     """Fig. 2: the target, the target with each model's adversarial noise added to the FULLY
     sampled k-space, and each model's clean and attacked reconstruction (targeted on the box)."""
@@ -327,15 +307,7 @@ def noise_example(
     images = {"target": sample.target}
     for name, model in models.items():
         clean, attacked, z = _attack_one(
-            model,
-            sample,
-            eta=eta,
-            acceleration=acceleration,
-            mode="region",
-            steps=steps,
-            step_size=step_size,
-            seed=seed,
-            rule=rule,
+            model, sample, eta=eta, acceleration=acceleration, mode="region", attack=attack
         )
         images[f"target+noise_{name}"] = fully_sampled(sample.kspace + z, size)
         images[f"{name}"] = clean
@@ -344,20 +316,10 @@ def noise_example(
 
 
 def targeted_vs_image_example(
-    model,
-    sample: Sample,
-    *,
-    eta: float = 0.02,
-    acceleration: int = 8,
-    steps: int = 10,
-    step_size: float = 0.5,
-    rule: str = "exact",
-    seed: int = 0,
+    model, sample: Sample, *, attack: dict, eta: float = 0.02, acceleration: int = 8
 ) -> dict[str, torch.Tensor]:
     """Fig. 3: target, clean reconstruction, box-targeted and whole-image attacks at one η."""
-    kwargs = dict(
-        eta=eta, acceleration=acceleration, steps=steps, step_size=step_size, seed=seed, rule=rule
-    )
+    kwargs = dict(eta=eta, acceleration=acceleration, attack=attack)
     clean, targeted, _ = _attack_one(model, sample, mode="region", **kwargs)
     _, whole, _ = _attack_one(model, sample, mode="image", **kwargs)
     return {"target": sample.target, "clean": clean, "targeted": targeted, "image": whole}
