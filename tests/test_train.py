@@ -98,3 +98,27 @@ def test_ddp_two_processes_on_cpu(checkpoints):
     assert done.returncode == 0, done.stderr[-3000:]
     (path,) = checkpoints.glob("unet-smoke-*.pt")
     assert torch.load(path, weights_only=True)["epoch"] == 2
+
+
+def test_data_fingerprint_changes_with_contents_not_only_shapes(tmp_path):
+    """Regenerated data of the same shapes (e.g. another SNR) must not reuse old checkpoints:
+    embedded files are identified by the manifest's sha256, other files by size and mtime."""
+
+    root = tmp_path / "embedded"
+    volume = root / "knee" / "multicoil_train" / "a.h5"
+    volume.parent.mkdir(parents=True)
+    volume.write_bytes(b"0" * 64)
+    slices = [(volume, 0), (volume, 1)]
+
+    def write_manifest(sha):
+        files = {"knee/multicoil_train/a.h5": {"bytes": 64, "sha256": sha, "count": 2}}
+        (root / "manifest.json").write_text(json.dumps({"files": files}))
+
+    write_manifest("aaa")
+    first = train.data_fingerprint(slices)
+    write_manifest("bbb")  # same size, other contents
+    assert train.data_fingerprint(slices) != first
+    (root / "manifest.json").unlink()
+    plain = train.data_fingerprint(slices)
+    os.utime(volume, ns=(1, 1))  # a rewritten real file: same size, new mtime
+    assert train.data_fingerprint(slices) != plain

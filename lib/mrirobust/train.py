@@ -16,6 +16,7 @@ GPU; rank 0 validates and writes).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -46,11 +47,36 @@ def image_size(scale: str) -> tuple[int, int]:
     return tuple(data.read_slice(path, index).target.shape)
 
 
+@functools.lru_cache(maxsize=8)
+def _embedded_checksums(manifest: Path, mtime_ns: int) -> dict[str, str]:
+    """sha256 per file (relative path) of an embedded dataset's manifest.json."""
+    files = json.loads(manifest.read_text()).get("files", {})
+    return {name: entry["sha256"] for name, entry in dict(files).items()}
+
+
+def _file_identity(path: Path) -> str:
+    """A file's content identity: its sha256 from the embedded dataset's manifest.json (laid
+    out <root>/<anatomy>/<split dir>/<file>), else size and modification time (real data is too
+    large to hash, and a changed file gets a new mtime)."""
+    manifest = path.parents[2] / "manifest.json"
+    if manifest.is_file():
+        checksums = _embedded_checksums(manifest, manifest.stat().st_mtime_ns)
+        name = path.relative_to(manifest.parent).as_posix()
+        if name in checksums:
+            return checksums[name]
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def data_fingerprint(slices: list[tuple[Path, int]]) -> str:
-    """Hash of the file names, sizes and slice indices (cheap enough for the real data)."""
+    """Hash of the file names, their content identity (`_file_identity`) and slice indices:
+    regenerated data with other contents but the same shapes gets a new fingerprint."""
     digest = hashlib.sha256()
+    identities = {}
     for path, index in slices:
-        digest.update(f"{path.parent.name}/{path.name}:{path.stat().st_size}:{index}\n".encode())
+        if path not in identities:
+            identities[path] = _file_identity(path)
+        digest.update(f"{path.parent.name}/{path.name}:{identities[path]}:{index}\n".encode())
     return digest.hexdigest()[:16]
 
 
