@@ -17,7 +17,9 @@ INPUT_SIZE = (10, 5)  # noise size from the paper, rescaled to the output aspect
 
 def decoder(num_layers: int, channels: int, out_channels: int, out_size: tuple[int, int]):
     """Blocks Upsample(nearest) → Conv3×3 → ReLU → BatchNorm at geometric sizes from the input
-    size to `out_size`, then Conv3×3 → ReLU → BN → Conv1×1 to `out_channels` (no biases)."""
+    size to `out_size`, then Conv3×3 → ReLU → BN → Conv1×1 to `out_channels` (no biases).
+    The outputs span at most `channels` feature maps; keep channels ≥ out_channels = 2·coils
+    (on the cpu data, 16–20 channels for 15 coils fill the unsampled columns worse than zeros)."""
     h_in = INPUT_SIZE[0]
     w_in = max(1, round(h_in * out_size[1] / out_size[0]))
     blocks = []
