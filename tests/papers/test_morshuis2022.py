@@ -197,3 +197,11 @@ def test_paper_scale_reads_fastmri_format_files_and_unflips_real_boxes(tmp_path,
     assert s.acquired == (17, 350)
     mask = m.sample_mask(s, 8)
     assert not mask[..., :17].any() and not mask[..., 351:].any()
+
+
+def test_a_small_sample_spreads_over_the_volumes(samples):
+    """max_samples picks boxes spread over the sorted list: first and last included, in order."""
+    ids = [s.sample_id for s in samples]
+    picked = [s.sample_id for s in m.annotated_samples("smoke", max_samples=3)]
+    assert picked[0] == ids[0] and picked[-1] == ids[-1] and len(set(picked)) == 3
+    assert [ids.index(i) for i in picked] == sorted(ids.index(i) for i in picked)

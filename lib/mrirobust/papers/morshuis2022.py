@@ -49,7 +49,8 @@ def annotated_samples(
     """Every usable fastMRI+ box of the knee validation split at `scale`, in file/slice order.
 
     `labels` keeps boxes whose label contains one of the given strings (case-insensitive);
-    `max_samples` keeps the first n. Embedded data is generated first when missing.
+    `max_samples` keeps n boxes spread evenly over that order (so a small sample spans the
+    volumes). Embedded data is generated first when missing.
     """
     if max_samples is not None and max_samples < 1:
         raise ValueError(f"max_samples must be >= 1 or None, got {max_samples!r}")
@@ -65,8 +66,9 @@ def annotated_samples(
     boxes = boxes[boxes["file"].isin(list(files))].sort_values(["file", "slice", "x", "y"])
     if boxes.empty:
         raise ValueError(f"no annotated knee validation slices at scale {scale!r} in {directory}")
-    if max_samples is not None:
-        boxes = boxes.head(max_samples)
+    if max_samples is not None and max_samples < len(boxes):
+        picks = torch.linspace(0, len(boxes) - 1, max_samples).round().long()
+        boxes = boxes.iloc[picks.tolist()]
     samples, cache = [], {}
     for row in boxes.itertuples(index=False):
         key = (row.file, row.slice)
