@@ -2,10 +2,12 @@ import matplotlib
 import pytest
 import torch
 
-from mrirobust import scales
+from mrirobust import data, scales
 from mrirobust.models import ZeroFilled
 from mrirobust.papers import morshuis2022 as m
-from mrirobust.widgets import AttackExplorer
+from mrirobust.widgets import AttackExplorer, VolumeBrowser
+
+PNG = b"\x89PNG\r\n\x1a\n"
 
 matplotlib.use("Agg")
 
@@ -38,7 +40,8 @@ def test_eta_slider_degrades_the_region_and_reuses_the_cached_attack(explorer):
     assert len(explorer._cache) == cached  # η moves within the cached grid
     assert strong.ssim_attacked < clean.ssim_clean
     assert strong.perturbation.abs().sum() > 0
-    assert "attacked" in explorer.status.value or "region SSIM" in explorer.status.value
+    assert "region SSIM" in explorer.status.value
+    assert bytes(explorer.image.value).startswith(PNG)
 
 
 def test_theta_and_acceleration_trigger_new_attacks_and_models(explorer):
@@ -55,3 +58,24 @@ def test_theta_and_acceleration_trigger_new_attacks_and_models(explorer):
 def test_explorer_needs_samples():
     with pytest.raises(ValueError, match="at least one"):
         AttackExplorer([], ["unet"], [4], None, scales.resolve("smoke", "attack"), "smoke")
+
+
+def test_volume_browser_follows_the_sliders_and_draws_pngs():
+    boxes = {
+        "knee": data.scale_annotations("smoke", "knee"),
+        "brain": data.scale_annotations("smoke", "brain"),
+    }
+    browser = VolumeBrowser(
+        "smoke", [("knee", "val"), ("brain", "val"), ("knee_shifted", "train")], boxes
+    )
+    assert browser.dataset.options == ("knee/val", "brain/val")  # missing sets are left out
+    browser.widget()
+    first = bytes(browser.image.value)
+    assert first.startswith(PNG)
+    browser.slice.value = browser.slice.max
+    shown = browser.update()
+    assert shown.index == browser.slice.max and bytes(browser.image.value) != first
+    browser.dataset.value = "brain/val"
+    assert browser.update().fname.startswith("file_brain")
+    with pytest.raises(ValueError, match="no data sets"):
+        VolumeBrowser("smoke", [("knee_shifted", "train")], boxes)

@@ -1,5 +1,11 @@
 """ipywidgets explorers.
 
+Figures are shown as PNG in an `ipywidgets.Image`, never through an `ipywidgets.Output`
+capture: executing notebooks headless (papermill/nbclient), Output capture with
+`clear_output` intermittently left the client waiting forever for the cell's reply.
+
+`VolumeBrowser`: data set, volume and slice sliders over a scale's data, with its boxes.
+
 `AttackExplorer`: sliders for η, θ, acceleration, model and annotated box; shows the target,
 the clean and attacked reconstructions, the perturbation and the region SSIM. The attack at
 (θ, η) is the composition of both Morshuis attacks: the acquisition is rotated by θ (eq. 5),
@@ -11,15 +17,23 @@ new θ costs one attack.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import display
 
-from mrirobust import attacks, metrics, physics, plots, regions
+from mrirobust import attacks, data, metrics, physics, plots, regions
 from mrirobust.papers import morshuis2022 as m
+
+
+def figure_png(fig) -> bytes:
+    """The figure as PNG bytes (the figure is closed)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 @dataclass
@@ -64,7 +78,7 @@ class AttackExplorer:
             options=[(f"{a:+g}°", a) for a in angles], value=0.0, description="θ"
         )
         self.status = widgets.HTML()
-        self.output = widgets.Output()
+        self.image = widgets.Image(format="png")
         self.controls = [self.method, self.acceleration, self.sample, self.eta, self.theta]
         for control in self.controls:
             control.observe(lambda _: self.update(), names="value")
@@ -151,14 +165,54 @@ class AttackExplorer:
         self.status.value = (
             f"region SSIM: clean {view.ssim_clean:.3f} → attacked {view.ssim_attacked:.3f}"
         )
-        with self.output:
-            self.output.clear_output(wait=True)
-            fig = self.figure(view)
-            display(fig)
-            plt.close(fig)
+        self.image.value = figure_png(self.figure(view))
         return view
 
     def widget(self) -> widgets.Widget:
         """The explorer's controls, status line and figure, rendered once."""
         self.update()
-        return widgets.VBox([*self.controls, self.status, self.output])
+        return widgets.VBox([*self.controls, self.status, self.image])
+
+
+class VolumeBrowser:
+    """Browse the volumes and slices of `datasets` = [(anatomy, split), ...] at `scale`, with the
+    boxes of `annotations` = {"knee": DataFrame, "brain": DataFrame} drawn on the target."""
+
+    def __init__(self, scale: str, datasets, annotations: dict):
+        self.scale, self.annotations = scale, annotations
+        options = [f"{a}/{s}" for a, s in datasets if data.split_dir(scale, a, s).is_dir()]
+        if not options:
+            raise ValueError(f"no data sets of {list(datasets)} exist at scale {scale!r}")
+        self.dataset = widgets.Dropdown(options=options, description="data set")
+        self.volume = widgets.IntSlider(min=0, description="volume")
+        self.slice = widgets.IntSlider(min=0, description="slice")
+        self.image = widgets.Image(format="png")
+        self.dataset.observe(lambda _: self._limits(), names="value")
+        for control in (self.volume, self.slice):
+            control.observe(lambda _: self.update(), names="value")
+        self._limits()
+
+    def files(self):
+        anatomy, split = self.dataset.value.split("/")
+        return sorted(data.split_dir(self.scale, anatomy, split).glob("*.h5"))
+
+    def _limits(self):
+        files = self.files()
+        self.volume.max = len(files) - 1
+        self.slice.max = data.fastmri_io.num_slices(files[self.volume.value]) - 1
+        self.update()
+
+    def update(self):
+        """Redraw the selected slice with its boxes; returns the slice read."""
+        path = self.files()[self.volume.value]
+        index = min(self.slice.value, data.fastmri_io.num_slices(path) - 1)
+        s = data.read_slice(path, index)
+        table = self.annotations["brain" if self.dataset.value.startswith("brain") else "knee"]
+        title = f"{s.fname} #{s.index} ({s.attrs['acquisition']})"
+        fig, (ax,) = plots.image_panels([s.target], [title], size=4)
+        plots.draw_boxes(ax, data.slice_rows(table, s.fname, s.index))
+        self.image.value = figure_png(fig)
+        return s
+
+    def widget(self) -> widgets.Widget:
+        return widgets.VBox([self.dataset, self.volume, self.slice, self.image])
