@@ -57,6 +57,6 @@ lint: $(STAMP) ## ruff check and format check
 	$(PY) -m ruff format --check .
 
 clean: ## remove results, figures, the embedded data and caches (keeps .venv)
-	find results figures -mindepth 1 ! -name .gitkeep -delete
+	find results figures -mindepth 1 ! -name .gitkeep ! -path "figures/gallery*" -delete
 	rm -rf data/embedded .pytest_cache .ruff_cache
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
