@@ -42,6 +42,16 @@ class Sample:
         x, y, w, h = self.box.tolist()
         return f"{self.fname}/{self.slice}/{x},{y},{w},{h}"
 
+    def row(self, acceleration: int) -> dict:
+        """The columns that identify this sample in a result table."""
+        return {
+            "sample": self.sample_id,
+            "file": self.fname,
+            "slice": self.slice,
+            "label": self.label,
+            "acceleration": acceleration,
+        }
+
 
 def annotated_samples(
     scale: str, max_samples: int | None = None, labels: Sequence[str] | None = None
@@ -177,11 +187,7 @@ def noise_attack(
             for b, sample in enumerate(group):
                 rows.append(
                     {
-                        "sample": sample.sample_id,
-                        "file": sample.fname,
-                        "slice": sample.slice,
-                        "label": sample.label,
-                        "acceleration": acceleration,
+                        **sample.row(acceleration),
                         "mode": mode,
                         "rule": attack["pgd_rule"],
                         "eta": float(eta),
@@ -216,11 +222,7 @@ def rotation_attack(
             for b, sample in enumerate(group):
                 rows.append(
                     {
-                        "sample": sample.sample_id,
-                        "file": sample.fname,
-                        "slice": sample.slice,
-                        "label": sample.label,
-                        "acceleration": acceleration,
+                        **sample.row(acceleration),
                         "angle": round(angle, 6),
                         "loss": float(result.losses[a, b]),
                         "ssim_region": float(result.ssim[a, b]),
