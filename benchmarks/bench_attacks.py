@@ -4,6 +4,10 @@
 2. k-space PGD over the 7-value eta grid: one batched call vs 7 calls (target >= 2.5x);
 3. PGD overhead: one call (10 steps) vs (steps + 1) x (forward + backward) of the bare model
    (target <= 1.3).
+
+Beside 1 and 2 it measures what batching gains for the bare model alone (forward for the angle
+batch, forward + backward for the eta batch): the searches cannot gain much more than that where
+the model passes dominate their time.
 """
 
 from __future__ import annotations
@@ -60,6 +64,27 @@ def bare_model():
         torch.autograd.grad(((out - target) ** 2).mean(), z)
 
 
+def stacked_inputs(n):
+    return physics.apply_mask(kspace.repeat(n, 1, 1, 1), mask), mask.repeat(n, 1, 1, 1)
+
+
+def model_forward(n):
+    """The bare model's forward pass on n inputs, in one batch or in n calls."""
+    y, m = stacked_inputs(n)
+    with torch.no_grad():
+        model(y, m)
+
+
+def model_forward_backward(n):
+    y, m = stacked_inputs(n)
+    y.requires_grad_(True)
+    torch.autograd.grad(model(y, m).sum(), y)
+
+
+def looped(fn, n):
+    return lambda: [fn(1) for _ in range(n)]
+
+
 # same results before timing
 torch.testing.assert_close(
     rotations_batched().losses,
@@ -74,6 +99,12 @@ for i, single in enumerate(pgd_looped()):
 rotation = compare(rotations_batched, rotations_looped, REPEATS)
 eta_grid = compare(pgd_batched, pgd_looped, REPEATS)
 overhead = compare(pgd_one, bare_model, REPEATS)
+model_angles = compare(
+    lambda: model_forward(angles.numel()), looped(model_forward, angles.numel()), REPEATS
+)
+model_etas = compare(
+    lambda: model_forward_backward(len(ETAS)), looped(model_forward_backward, len(ETAS)), REPEATS
+)
 
 write(
     "bench_attacks",
@@ -89,6 +120,11 @@ write(
             **rotation,
             "speedup": rotation["ratio_baseline_over_subject"],
             "target": ">= 5",
+            "model_alone": {
+                "compared": f"model forward on {angles.numel()} inputs in one batch vs one at a "
+                "time",
+                **model_angles,
+            },
         },
         "pgd_eta_grid": {
             "compared": f"kspace_pgd over {len(ETAS)} etas in one call vs one call per eta",
@@ -96,6 +132,11 @@ write(
             **eta_grid,
             "speedup": eta_grid["ratio_baseline_over_subject"],
             "target": ">= 2.5",
+            "model_alone": {
+                "compared": f"model forward + backward on {len(ETAS)} inputs in one batch vs one "
+                "at a time",
+                **model_etas,
+            },
         },
         "pgd_overhead": {
             "compared": "kspace_pgd (one eta) vs (steps + 1) x (forward + backward) of the model",
