@@ -1,0 +1,179 @@
+"""One manifest run, as a Snakemake job executes it (`python -m mrirobust.runner.job`).
+
+The run's notebook is executed with papermill on the kernel of this interpreter, in the
+notebook's folder, with live progress on stdout. `results/<scale>/<run-id>/run.json` records the
+parameters, git revision, host, times and status: `running` from the start, `ok` or `failed` at
+the end, so a run killed midway is never marked ok. Settings that must not make runs stale are
+read from the environment that the runner gives Snakemake:
+
+    MRIROBUST_CELL_TIMEOUT  seconds a cell may run before the run fails (unset: no limit)
+    MRIROBUST_GPUS          K devices to pin `gpu: true` runs to, one CUDA_VISIBLE_DEVICES each
+    MRIROBUST_INVOCATION    id of the `reproduce` call, stored so its summary finds its runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import papermill
+
+from mrirobust import paths, storage
+from mrirobust.runner import progress
+from mrirobust.runner.manifest import Run, load_manifest, output_paths, read_record, run_dir
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def gpu_slot(count: int, lock_dir: Path, poll: float = 1.0) -> Iterator[int]:
+    """Hold the first free one of `count` device slots (file locks that die with the process).
+
+    Snakemake's `gpu` resource lets at most `count` gpu jobs run at once, so a slot frees soon.
+    """
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        for index in range(count):
+            handle = open(lock_dir / f"gpu{index}.lock", "w")  # noqa: SIM115 (held while yielding)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            try:
+                yield index
+            finally:
+                handle.close()
+            return
+        time.sleep(poll)
+
+
+def execute(
+    run: Run,
+    scale: str,
+    manifest_dir: Path,
+    cell_timeout: float | None = None,
+    gpus: int | None = None,
+    invocation: str | None = None,
+    out: TextIO = sys.stdout,
+    heartbeat: float = 30.0,
+) -> dict[str, Any]:
+    """Execute one run, writing run.json before and after; returns the final record.
+
+    Notebook errors, timeouts and missing outputs give a `failed` record; they do not raise.
+    """
+    out_dir = paths.results_dir(scale, run.id)
+    previous = read_record(scale, run.id)
+    previous_duration = (
+        previous["duration_s"] if previous and previous.get("status") == "ok" else None
+    )
+    record: dict[str, Any] = {
+        "id": run.id,
+        "paper": run.paper,
+        "notebook": run.notebook.relative_to(manifest_dir).as_posix(),
+        "executed_notebook": run.notebook.name,
+        "scale": scale,
+        "parameters": run.params(scale),
+        "git": paths.git_revision(),
+        "python": sys.executable,
+        "host": socket.gethostname(),
+        "invocation": invocation,
+        "cuda_visible_devices": None,
+        "start": _now(),
+        "end": None,
+        "duration_s": None,
+        "previous_duration_s": previous_duration,
+        "status": "running",
+        "error": None,
+    }
+    storage.write_json(out_dir / "run.json", record)
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        if run.gpu and gpus:
+            slot = stack.enter_context(gpu_slot(gpus, paths.results_root() / ".gpu-slots"))
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(slot)  # the kernel inherits it
+            record["cuda_visible_devices"] = str(slot)
+        live = stack.enter_context(
+            progress.Progress(run.id, previous_duration, out=out, heartbeat=heartbeat)
+        )
+        record["error"] = _papermill(run, scale, out_dir, live, cell_timeout)
+    if record["error"] is None:
+        missing = [str(p) for p in output_paths(run, scale) if not p.exists()]
+        if missing:
+            record["error"] = {
+                "cell_index": None,
+                "ename": "MissingOutputs",
+                "evalue": "declared outputs not written: " + ", ".join(missing),
+            }
+    record.update(
+        end=_now(),
+        duration_s=round(time.monotonic() - started, 3),
+        status="ok" if record["error"] is None else "failed",
+    )
+    storage.write_json(out_dir / "run.json", record)
+    return record
+
+
+def _papermill(run, scale, out_dir, live, cell_timeout) -> dict[str, Any] | None:
+    """Run the notebook; None on success, else {cell_index, ename, evalue}."""
+    try:
+        papermill.execute_notebook(
+            str(run.notebook),
+            str(out_dir / run.notebook.name),
+            parameters=run.params(scale),
+            engine_name=progress.ENGINE,
+            progress=live,
+            kernel_name="python3",  # jupyter_client starts sys.executable for the native kernel
+            language="python",
+            cwd=str(run.notebook.parent),
+            progress_bar=False,
+            execution_timeout=cell_timeout,
+        )
+    except papermill.PapermillExecutionError as exc:
+        return {"cell_index": exc.cell_index, "ename": exc.ename, "evalue": exc.evalue}
+    except Exception as exc:  # a dead kernel or a timeout is a failed run, not a crash
+        return {"cell_index": None, "ename": type(exc).__name__, "evalue": str(exc)}
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mrirobust.runner.job", description=__doc__)
+    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument("--root", type=Path, required=True, help="project root of code globs")
+    parser.add_argument("--scale", choices=paths.SCALES, required=True)
+    parser.add_argument("--run", required=True, help="run id")
+    args = parser.parse_args(argv)
+    run = next(r for r in load_manifest(args.manifest, args.root) if r.id == args.run)
+    timeout = os.environ.get("MRIROBUST_CELL_TIMEOUT")
+    gpus = os.environ.get("MRIROBUST_GPUS")
+    record = execute(
+        run,
+        args.scale,
+        args.manifest.parent,
+        cell_timeout=float(timeout) if timeout else None,
+        gpus=int(gpus) if gpus else None,
+        invocation=os.environ.get("MRIROBUST_INVOCATION"),
+    )
+    if record["status"] != "ok":
+        error = record["error"]
+        print(
+            f"[{run.id}] failed: {error['ename']}: {error['evalue']} "
+            f"(executed notebook: {run_dir(args.scale, run.id) / run.notebook.name})",
+            file=sys.stderr,
+        )
+    return 0 if record["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

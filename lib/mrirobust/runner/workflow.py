@@ -1,0 +1,359 @@
+"""`python -m mrirobust reproduce`: the manifest's runs through Snakemake, then a summary table.
+
+- Which runs: every run, or those named by `only` (run ids) or `paper`, plus every run they
+  need. Snakemake executes those whose outputs are missing or older than their inputs (notebook,
+  library code, needed runs' outputs), whose parameters changed, or that were interrupted; the
+  others are up to date. `force` re-executes the selected runs (and so what depends on them).
+- `jobs` runs execute at once. `gpu: true` runs request a `gpu` resource at every scale; with
+  `gpus=K` at most K run at once, each pinned to its own device by CUDA_VISIBLE_DEVICES. At paper
+  scale on a machine without CUDA (and no cluster `profile`) gpu runs, and what needs them, are
+  skipped; at smoke and cpu scale they run on the CPU like any other.
+- A failing run does not stop independent runs; runs that need it are reported as blocked.
+  Failed and blocked runs make the command exit with status 1; bad input exits with 2 before
+  anything runs. At the end the verdicts of every run are gathered into
+  results/<scale>/claims.csv (`mrirobust.claims.aggregate`).
+- `report` writes Snakemake's HTML report of the completed runs at a scale to
+  results/<scale>/report.html: every figure with its caption, and the claims table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mrirobust import claims, paths, scales
+from mrirobust.runner import report as run_report
+from mrirobust.runner.manifest import Run, load_manifest, read_record, run_dir, select
+
+SNAKEFILE = Path(__file__).with_name("Snakefile")
+NOT_RUN = "Snakemake stopped before this run (see its messages above)"
+PROFILES = {"slurm": Path(__file__).with_name("slurm")}  # shipped Snakemake profiles by name
+
+
+@dataclass
+class Result:
+    """What happened to one run: `ok`, `failed`, `up to date` or `skipped`."""
+
+    id: str
+    notebook: str  # relative to the manifest's folder
+    status: str
+    reason: str = ""
+    duration: float = 0.0
+    error: dict[str, Any] | None = None
+    blocked: bool = False  # skipped because a needed run failed
+
+    @property
+    def completed(self) -> bool:
+        return self.status in ("ok", "up to date")
+
+    @property
+    def problem(self) -> bool:
+        return self.status == "failed" or self.blocked
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The runs chosen for one invocation and the gpu runs that cannot run here."""
+
+    manifest: Path
+    root: Path
+    scale: str
+    runs: list[Run]  # selected, in dependency order
+    skipped: dict[str, str]  # run id -> reason
+
+    @property
+    def targets(self) -> list[str]:
+        return [run.id for run in self.runs if run.id not in self.skipped]
+
+
+def plan(
+    manifest: Path,
+    scale: str,
+    only: list[str] | None = None,
+    paper: str | None = None,
+    root: Path | None = None,
+    profile: str | None = None,
+) -> Plan:
+    """Validate everything and choose the runs; raises ValueError (ManifestError) on bad input."""
+    if scale not in paths.SCALES:
+        raise ValueError(f"unknown scale {scale!r}; valid scales: {', '.join(paths.SCALES)}")
+    root = Path(root) if root is not None else paths.project_root()
+    runs = select(load_manifest(manifest, root), only, paper)
+    no_gpu = scale == "paper" and profile is None and any(run.gpu for run in runs)
+    reason = "gpu run at paper scale: no CUDA device" if no_gpu and not _cuda() else ""
+    skipped: dict[str, str] = {}
+    for run in runs:  # dependency order: a run's needs are decided first
+        if reason and run.gpu:
+            skipped[run.id] = reason
+        elif held := [need for need in run.needs if need in skipped]:
+            skipped[run.id] = "needs " + ", ".join(f"{need} (skipped)" for need in held)
+    return Plan(Path(manifest), root, scale, runs, skipped)
+
+
+def _cuda() -> bool:
+    import torch  # imported only here: planning needs no torch otherwise
+
+    return torch.cuda.is_available()
+
+
+def snakemake_command(
+    chosen: Plan,
+    jobs: int | None = None,
+    gpus: int | None = None,
+    force: bool = False,
+    profile: str | None = None,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """The Snakemake command line for a plan (`extra`: e.g. `--dry-run`, `--report FILE`)."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE)]
+    command += ["--directory", str(paths.results_root())]  # Snakemake's state: results/.snakemake
+    command += ["--rerun-incomplete", "--keep-going", "--nolock"]  # our lock: see _lock
+    command += ["--quiet", "rules", "host"]  # the runs print their own progress
+    if profile is not None:
+        command += ["--profile", str(PROFILES.get(profile, profile))]
+        if jobs is not None:
+            command += ["--jobs", str(jobs)]
+    else:
+        command += ["--cores", str(jobs or 1)]
+    if gpus is not None:
+        command += ["--resources", f"gpu={gpus}"]
+    if force and chosen.targets:
+        command += ["--forcerun", *chosen.targets]
+    command += [*extra, *chosen.targets]
+    command += ["--config", f"manifest={chosen.manifest}", f"root={chosen.root}"]
+    return [*command, f"scale={chosen.scale}"]
+
+
+@contextlib.contextmanager
+def _lock(scale: str) -> Iterator[None]:
+    """One reproduce per scale at a time; the lock dies with the process (no stale lock)."""
+    path = paths.results_root() / scale / ".reproduce.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another reproduce at scale {scale} is running ({path})") from None
+        yield
+
+
+def _snakemake(command: list[str], env: dict[str, str] | None = None) -> int:
+    """Run Snakemake with its output on this terminal; Ctrl-C lets it stop its jobs first."""
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.wait()
+        raise
+
+
+def ensure_data(scale: str) -> None:
+    """`python -m mrirobust data --scale S` when `scale` uses the embedded dataset.
+
+    The data command returns at once when the dataset is complete and generates it otherwise.
+    """
+    if scales.resolve(scale, "data")["source"] != "embedded":
+        return
+    from mrirobust.__main__ import main as cli
+
+    if cli(["data", "--scale", scale]) != 0:
+        raise RuntimeError(f"`python -m mrirobust data --scale {scale}` failed")
+
+
+def run(
+    manifest: str | Path,
+    scale: str,
+    only: list[str] | None = None,
+    paper: str | None = None,
+    jobs: int | None = None,
+    gpus: int | None = None,
+    force: bool = False,
+    cell_timeout: float | None = None,
+    profile: str | None = None,
+    root: Path | None = None,
+) -> list[Result]:
+    """Execute the chosen runs with Snakemake, print the summary table, aggregate the claims.
+
+    Returns one Result per chosen run, in dependency order. Raises ValueError (ManifestError
+    included) before executing anything when the manifest or the arguments are invalid.
+    """
+    for name, value in (("jobs", jobs), ("gpus", gpus)):
+        if value is not None and (isinstance(value, bool) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    chosen = plan(Path(manifest), scale, only, paper, root, profile)
+    invocation = uuid.uuid4().hex
+    env = {**os.environ, "MRIROBUST_INVOCATION": invocation}
+    env.pop("MRIROBUST_CELL_TIMEOUT", None)
+    env.pop("MRIROBUST_GPUS", None)
+    if cell_timeout is not None:
+        env["MRIROBUST_CELL_TIMEOUT"] = str(cell_timeout)
+    if gpus is not None:
+        env["MRIROBUST_GPUS"] = str(gpus)
+    with _lock(scale):
+        code = 0
+        if chosen.targets:
+            ensure_data(scale)
+            command = snakemake_command(chosen, jobs, gpus, force, profile)
+            code = _snakemake(command, env)
+        results = collect(chosen, invocation, code)
+    print(summary(results, scale))
+    claims.aggregate(scale)
+    return results
+
+
+def collect(chosen: Plan, invocation: str, code: int) -> list[Result]:
+    """The Result of each chosen run, from the run.json files of this invocation."""
+    results: dict[str, Result] = {}
+    for item in chosen.runs:
+        notebook = item.notebook.relative_to(chosen.manifest.parent).as_posix()
+        record = read_record(chosen.scale, item.id)
+        failed_needs = [need for need in item.needs if results[need].problem]
+        if item.id in chosen.skipped:
+            result = Result(item.id, notebook, "skipped", chosen.skipped[item.id])
+        elif record is not None and record.get("invocation") == invocation:
+            error = record["error"]
+            if record["status"] == "running":
+                error = {"cell_index": None, "ename": "Interrupted", "evalue": "stopped midway"}
+            status = "ok" if record["status"] == "ok" else "failed"
+            result = Result(item.id, notebook, status, "", record["duration_s"] or 0.0, error)
+        elif failed_needs:
+            reason = "needs " + ", ".join(f"{n} ({results[n].status})" for n in failed_needs)
+            result = Result(item.id, notebook, "skipped", reason, blocked=True)
+        elif code != 0:
+            error = {"cell_index": None, "ename": "NotRun", "evalue": NOT_RUN}
+            result = Result(item.id, notebook, "failed", error=error)
+        else:
+            result = Result(item.id, notebook, "up to date")
+        results[item.id] = result
+    return list(results.values())
+
+
+def describe_error(result: Result, scale: str) -> str:
+    """'<notebook>, cell N of <executed copy>: Name: message' for a failed run."""
+    error = result.error or {}
+    cell = error.get("cell_index")
+    executed = run_dir(scale, result.id) / Path(result.notebook).name
+    where = f"cell {cell} of {executed}" if cell is not None else str(executed)
+    return f"{result.notebook}, {where}: {error.get('ename')}: {error.get('evalue')}"
+
+
+def summary(results: list[Result], scale: str) -> str:
+    """A plain-text table of the results, ending with the failed or blocked runs."""
+    if not results:
+        return f"reproduce {scale}: no runs selected"
+    width = max(len("run"), *(len(r.id) for r in results))
+    lines = [f"{'run':<{width}}  {'status':<10}  {'time':>8}  detail"]
+    for r in results:
+        seconds = f"{r.duration:.1f} s" if r.status in ("ok", "failed") else ""
+        detail = describe_error(r, scale) if r.status == "failed" else r.reason
+        lines.append(f"{r.id:<{width}}  {r.status:<10}  {seconds:>8}  {detail}".rstrip())
+    problems = [r.id for r in results if r.problem]
+    if problems:
+        lines.append(
+            f"reproduce {scale}: {len(problems)} run(s) failed or blocked: {', '.join(problems)}"
+        )
+    return "\n".join(lines)
+
+
+def dry_run(chosen: Plan, jobs=None, gpus=None, force=False, profile=None) -> int:
+    """Print what Snakemake would execute and why (`--list`), executing nothing."""
+    for run_id, reason in chosen.skipped.items():
+        print(f"skipped: {run_id} ({reason})")
+    if not chosen.targets:
+        return 0
+    command = snakemake_command(chosen, jobs, gpus, force, profile, ("--dry-run",))
+    return _snakemake(command)
+
+
+def write_report(chosen: Plan) -> Path:
+    """Snakemake's HTML report of the completed chosen runs: results/<scale>/report.html."""
+    done = [r for r in chosen.runs if (read_record(chosen.scale, r.id) or {}).get("status") == "ok"]
+    if not done:
+        raise ValueError(
+            f"no completed run at scale {chosen.scale}; run `make reproduce SCALE={chosen.scale}`"
+        )
+    scale_dir = paths.results_root() / chosen.scale
+    front = run_report.write_description(chosen.scale, scale_dir / "report.rst")
+    target = scale_dir / "report.html"
+    completed = Plan(chosen.manifest, chosen.root, chosen.scale, done, {})
+    command = snakemake_command(completed, extra=("--report", str(target)))
+    if _snakemake([*command, f"report={front}"]) != 0:
+        raise RuntimeError(f"Snakemake could not write the report {target}")
+    return target
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scale", choices=paths.SCALES, default="cpu", help="scale profile (default: cpu)"
+    )
+    parser.add_argument("--only", nargs="+", metavar="ID", help="these runs and what they need")
+    parser.add_argument("--paper", help="this paper's runs and what they need")
+    parser.add_argument("--jobs", type=_positive, default=None, help="runs at once (default 1)")
+    parser.add_argument(
+        "--gpus", type=_positive, default=None, help="GPUs to spread `gpu: true` runs over"
+    )
+    parser.add_argument("--force", action="store_true", help="re-run the selected runs")
+    parser.add_argument(
+        "--list", action="store_true", help="print what would run and why (Snakemake dry run)"
+    )
+    parser.add_argument("--report", action="store_true", help="write results/SCALE/report.html")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="Snakemake profile: 'slurm' (shipped, see README) or a profile folder",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="fail a run whose cell runs longer than this (default: no limit)",
+    )
+    parser.add_argument(
+        "--manifest", type=Path, default=None, help="default: notebooks/manifest.yaml"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    manifest = args.manifest or paths.notebooks_root() / "manifest.yaml"
+    try:
+        if args.list or args.report:
+            chosen = plan(manifest, args.scale, args.only, args.paper, profile=args.profile)
+            if args.report:
+                print(f"report: {write_report(chosen)}")
+                return 0
+            return dry_run(chosen, args.jobs, args.gpus, args.force, args.profile)
+        results = run(
+            manifest,
+            args.scale,
+            args.only,
+            args.paper,
+            jobs=args.jobs,
+            gpus=args.gpus,
+            force=args.force,
+            cell_timeout=args.cell_timeout,
+            profile=args.profile,
+        )
+    except ValueError as exc:  # ManifestError included: a message naming file, run and field
+        print(f"reproduce: {exc}", file=sys.stderr)
+        return 2
+    return 1 if any(r.problem for r in results) else 0
