@@ -5,7 +5,11 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 SCALE ?= cpu## scale profile: smoke | cpu | paper
-ONLY ?= ## run ids to select, e.g. ONLY="dataset_tour"
+ONLY ?= ## run ids to select (with what they need), e.g. ONLY="dataset_tour"
+PAPER ?= ## one paper's runs (with what they need), e.g. PAPER=morshuis2022
+JOBS ?= ## runs executed at once (empty: 1; with PROFILE: the profile's jobs)
+GPUS ?= ## GPUs to spread `gpu: true` runs over, one each (CUDA_VISIBLE_DEVICES)
+PROFILE ?= ## Snakemake profile: slurm (shipped) or a profile folder
 CELL_TIMEOUT ?= ## seconds a notebook cell may run before its run fails (empty: no limit)
 PYTHON ?= python3## interpreter that creates the virtual environment
 
@@ -15,10 +19,10 @@ STAMP := $(VENV)/.installed
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 FASTMRI := fastmri==0.3.0
 
-.PHONY: help venv reproduce test data lab bench lint clean
+.PHONY: help venv reproduce report test data lab bench lint clean
 
 help: ## show this help
-	@echo "usage: make TARGET [SCALE=smoke|cpu|paper] [ONLY=\"id1 id2\"]"
+	@echo "usage: make TARGET [SCALE=smoke|cpu|paper] [ONLY=\"id1 id2\"] [PAPER=name] [JOBS=N]"
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 	@echo "variables:"
 	@grep -E '^[A-Z_]+ \?= ' $(MAKEFILE_LIST) | sed -E 's/ \?= ?([^#]*)## (.*)/\t\2 [\1]/' \
@@ -36,9 +40,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create or update .venv (only when pyproject.toml changed)
 
-reproduce: $(STAMP) ## run the manifest notebooks: results/SCALE/<run>/, figures/SCALE/
-	$(PY) -m mrirobust reproduce --scale $(SCALE)$(if $(strip $(ONLY)), --only $(strip $(ONLY)))$(if \
-		$(strip $(CELL_TIMEOUT)), --cell-timeout $(strip $(CELL_TIMEOUT)))
+# the options of `python -m mrirobust reproduce` that the variables above set (empty: left out)
+RUN_OPTIONS = --scale $(SCALE)$(if $(strip $(ONLY)), --only $(strip $(ONLY)))$(if \
+	$(strip $(PAPER)), --paper $(strip $(PAPER)))$(if $(strip $(JOBS)), --jobs $(strip $(JOBS)))$(if \
+	$(strip $(GPUS)), --gpus $(strip $(GPUS)))$(if $(strip $(PROFILE)), --profile $(strip \
+	$(PROFILE)))$(if $(strip $(CELL_TIMEOUT)), --cell-timeout $(strip $(CELL_TIMEOUT)))
+
+reproduce: $(STAMP) ## run the manifest notebooks with Snakemake: results/SCALE/<run>/, figures/SCALE/
+	$(PY) -m mrirobust reproduce $(RUN_OPTIONS)
+
+report: $(STAMP) ## HTML report of the last reproduce at SCALE: results/SCALE/report.html
+	$(PY) -m mrirobust reproduce --report --scale $(SCALE)$(if $(strip $(PAPER)), --paper $(strip \
+		$(PAPER)))
 
 test: $(STAMP) ## unit tests and every manifest notebook at smoke scale
 	$(PY) -m pytest

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mrirobust import paths, reproduce
+from mrirobust import paths, runner
 
 SMOKE_CELL_TIMEOUT = 900  # seconds
 
@@ -22,7 +22,7 @@ class SmokeResults:
 
     results_root: Path  # MRIROBUST_RESULTS during the run (checkpoints/ lives here too)
     figures_root: Path  # MRIROBUST_FIGURES during the run
-    results: dict[str, reproduce.Result]
+    results: dict[str, runner.Result]
 
     def run_dir(self, run_id: str) -> Path:
         """results/smoke/<run_id>/ of the session run."""
@@ -42,8 +42,6 @@ def smoke_results(tmp_path_factory) -> SmokeResults:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MRIROBUST_RESULTS", str(root / "results"))
         mp.setenv("MRIROBUST_FIGURES", str(root / "figures"))
-        if reproduce.load_manifest(manifest):
-            reproduce.ensure_data("smoke")
         # a cell that runs 15 min at smoke scale is a hung kernel: fail the run, not the CI job
-        results = reproduce.run(manifest, "smoke", cell_timeout=SMOKE_CELL_TIMEOUT)
+        results = runner.run(manifest, "smoke", cell_timeout=SMOKE_CELL_TIMEOUT)
     return SmokeResults(root / "results", root / "figures", {r.id: r for r in results})

@@ -25,11 +25,18 @@ def test_reproduce_passes_scale_and_selection_to_the_runner():
     assert make("-n", "reproduce", "SCALE=smoke", "ONLY=a b")[-1] == (
         ".venv/bin/python -m mrirobust reproduce --scale smoke --only a b"
     )
+    assert make("-n", "reproduce", "PAPER=p", "JOBS=2", "GPUS=4", "PROFILE=slurm")[-1] == (
+        ".venv/bin/python -m mrirobust reproduce --scale cpu --paper p --jobs 2 --gpus 4 "
+        "--profile slurm"
+    )
+    assert make("-n", "report", "SCALE=smoke")[-1] == (
+        ".venv/bin/python -m mrirobust reproduce --report --scale smoke"
+    )
 
 
 def test_help_lists_every_target():
     text = "\n".join(make("help"))
-    for target in ("reproduce", "test", "lab", "data", "bench", "lint", "clean"):
+    for target in ("reproduce", "report", "test", "lab", "data", "bench", "lint", "clean"):
         assert f"\n{target} " in text, target
 
 

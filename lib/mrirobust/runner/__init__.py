@@ -7,12 +7,20 @@
 - `Snakefile`: one rule per manifest run; `slurm/`: the cluster profile.
 """
 
-from mrirobust.runner.manifest import ManifestError, Run, load_manifest, output_paths, select
+from mrirobust.runner.manifest import (
+    ManifestError,
+    Run,
+    code_files,
+    load_manifest,
+    output_paths,
+    select,
+)
 from mrirobust.runner.workflow import Result, ensure_data, run
 
 __all__ = [
     "ManifestError",
     "Run",
+    "code_files",
     "load_manifest",
     "output_paths",
     "select",

@@ -33,7 +33,7 @@ from mrirobust.runner.manifest import Run, load_manifest, output_paths, read_rec
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 @contextlib.contextmanager
@@ -150,11 +150,10 @@ def _papermill(run, scale, out_dir, live, cell_timeout) -> dict[str, Any] | None
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mrirobust.runner.job", description=__doc__)
     parser.add_argument("--manifest", type=Path, required=True)
-    parser.add_argument("--root", type=Path, required=True, help="project root of code globs")
     parser.add_argument("--scale", choices=paths.SCALES, required=True)
     parser.add_argument("--run", required=True, help="run id")
     args = parser.parse_args(argv)
-    run = next(r for r in load_manifest(args.manifest, args.root) if r.id == args.run)
+    run = next(r for r in load_manifest(args.manifest) if r.id == args.run)
     timeout = os.environ.get("MRIROBUST_CELL_TIMEOUT")
     gpus = os.environ.get("MRIROBUST_GPUS")
     record = execute(

@@ -38,12 +38,14 @@ class ManifestError(ValueError):
 
 @dataclass(frozen=True)
 class Run:
-    """One manifest entry; `notebook` is resolved against the manifest's folder."""
+    """One manifest entry; `notebook` is resolved against the manifest's folder, `code` globs
+    against `root`, the folder above it (the repository root for notebooks/manifest.yaml)."""
 
     id: str
     notebook: Path
+    root: Path
     paper: str
-    code: tuple[str, ...] = ()  # globs relative to the project root
+    code: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     gpu: bool = False
     outputs: tuple[str, ...] = ()
@@ -55,16 +57,15 @@ class Run:
         return {**self.parameters.get(scale, {}), "scale": scale, "run_id": self.id}
 
 
-def load_manifest(path: str | Path, root: str | Path | None = None) -> list[Run]:
+def load_manifest(path: str | Path) -> list[Run]:
     """Read and validate a manifest; returns its runs in file order.
 
-    `root` is the project root that `code` globs are relative to (default: the project's).
     Raises ManifestError naming the run and field for unknown keys, scales, parameters (checked
     against the notebook's `parameters` cell), missing notebooks, code globs that match nothing,
     duplicate ids or outputs, unknown needs and cycles.
     """
-    path = Path(path)
-    root = Path(root) if root is not None else paths.project_root()
+    path = Path(path).resolve()
+    root = path.parent.parent
     try:
         document = yaml.safe_load(path.read_text())
     except OSError as exc:
@@ -163,6 +164,7 @@ def _parse_run(path: Path, root: Path, position: int, entry: Any) -> Run:
     return Run(
         run_id,
         notebook,
+        root,
         paper,
         tuple(code),
         tuple(needs),
@@ -309,7 +311,9 @@ def select(runs: list[Run], only: list[str] | None = None, paper: str | None = N
     if paper is not None:
         papers = sorted({run.paper for run in runs})
         if paper not in papers:
-            raise ValueError(f"unknown paper {paper!r}; papers in the manifest: {', '.join(papers)}")
+            raise ValueError(
+                f"unknown paper {paper!r}; papers in the manifest: {', '.join(papers)}"
+            )
         chosen = [run_id for run_id in chosen if by_id[run_id].paper == paper]
     wanted: set[str] = set()
     stack = list(chosen)
@@ -346,7 +350,7 @@ def read_record(scale: str, run_id: str) -> dict[str, Any] | None:
 # --- code a run depends on -------------------------------------------------------------------
 
 
-def code_files(run: Run, root: str | Path | None = None) -> list[Path]:
+def code_files(run: Run) -> list[Path]:
     """The library files whose change makes `run` stale, sorted.
 
     These are the files matched by the run's `code` globs plus the import closure of its
@@ -355,8 +359,7 @@ def code_files(run: Run, root: str | Path | None = None) -> list[Path]:
     through `code` globs, so that editing one paper's code leaves other papers' runs up to date;
     a paper module reached by an import but not covered by the globs is a ManifestError.
     """
-    root = Path(root) if root is not None else paths.project_root()
-    declared = {p.resolve() for pattern in run.code for p in _glob(root, pattern)}
+    declared = {p.resolve() for pattern in run.code for p in _glob(run.root, pattern)}
     package = Path(mrirobust.__file__).resolve().parent
     found: set[Path] = set()
     queue = [(name, "the notebook") for name in _notebook_imports(run.notebook)]

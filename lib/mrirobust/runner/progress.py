@@ -110,12 +110,13 @@ class Progress:
 
     def eta(self) -> str:
         elapsed = time.monotonic() - self.started
+        spent = f"{duration(elapsed)} elapsed"
         if self.previous is None:
-            return f"{duration(elapsed)} elapsed, no previous run to estimate from"
-        left = self.previous - elapsed
-        if left < 0:
-            return f"{duration(elapsed)} elapsed, past the previous run's {duration(self.previous)}"
-        return f"{duration(elapsed)} elapsed, ETA {duration(left)} (previous run {duration(self.previous)})"
+            return f"{spent}, no previous run to estimate from"
+        before = duration(self.previous)
+        if elapsed > self.previous:
+            return f"{spent}, past the previous run's {before}"
+        return f"{spent}, ETA {duration(self.previous - elapsed)} (previous run {before})"
 
     def where(self) -> str:
         if self.cell is None:

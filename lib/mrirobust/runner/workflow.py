@@ -65,7 +65,6 @@ class Plan:
     """The runs chosen for one invocation and the gpu runs that cannot run here."""
 
     manifest: Path
-    root: Path
     scale: str
     runs: list[Run]  # selected, in dependency order
     skipped: dict[str, str]  # run id -> reason
@@ -80,14 +79,12 @@ def plan(
     scale: str,
     only: list[str] | None = None,
     paper: str | None = None,
-    root: Path | None = None,
     profile: str | None = None,
 ) -> Plan:
     """Validate everything and choose the runs; raises ValueError (ManifestError) on bad input."""
     if scale not in paths.SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid scales: {', '.join(paths.SCALES)}")
-    root = Path(root) if root is not None else paths.project_root()
-    runs = select(load_manifest(manifest, root), only, paper)
+    runs = select(load_manifest(manifest), only, paper)
     no_gpu = scale == "paper" and profile is None and any(run.gpu for run in runs)
     reason = "gpu run at paper scale: no CUDA device" if no_gpu and not _cuda() else ""
     skipped: dict[str, str] = {}
@@ -96,7 +93,7 @@ def plan(
             skipped[run.id] = reason
         elif held := [need for need in run.needs if need in skipped]:
             skipped[run.id] = "needs " + ", ".join(f"{need} (skipped)" for need in held)
-    return Plan(Path(manifest), root, scale, runs, skipped)
+    return Plan(Path(manifest).resolve(), scale, runs, skipped)
 
 
 def _cuda() -> bool:
@@ -116,8 +113,8 @@ def snakemake_command(
     """The Snakemake command line for a plan (`extra`: e.g. `--dry-run`, `--report FILE`)."""
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE)]
     command += ["--directory", str(paths.results_root())]  # Snakemake's state: results/.snakemake
+    command += chosen.targets  # here, before options that take several values
     command += ["--rerun-incomplete", "--keep-going", "--nolock"]  # our lock: see _lock
-    command += ["--quiet", "rules", "host"]  # the runs print their own progress
     if profile is not None:
         command += ["--profile", str(PROFILES.get(profile, profile))]
         if jobs is not None:
@@ -128,9 +125,7 @@ def snakemake_command(
         command += ["--resources", f"gpu={gpus}"]
     if force and chosen.targets:
         command += ["--forcerun", *chosen.targets]
-    command += [*extra, *chosen.targets]
-    command += ["--config", f"manifest={chosen.manifest}", f"root={chosen.root}"]
-    return [*command, f"scale={chosen.scale}"]
+    return [*command, *extra, "--config", f"manifest={chosen.manifest}", f"scale={chosen.scale}"]
 
 
 @contextlib.contextmanager
@@ -179,7 +174,6 @@ def run(
     force: bool = False,
     cell_timeout: float | None = None,
     profile: str | None = None,
-    root: Path | None = None,
 ) -> list[Result]:
     """Execute the chosen runs with Snakemake, print the summary table, aggregate the claims.
 
@@ -189,7 +183,7 @@ def run(
     for name, value in (("jobs", jobs), ("gpus", gpus)):
         if value is not None and (isinstance(value, bool) or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    chosen = plan(Path(manifest), scale, only, paper, root, profile)
+    chosen = plan(Path(manifest), scale, only, paper, profile)
     invocation = uuid.uuid4().hex
     env = {**os.environ, "MRIROBUST_INVOCATION": invocation}
     env.pop("MRIROBUST_CELL_TIMEOUT", None)
@@ -202,7 +196,8 @@ def run(
         code = 0
         if chosen.targets:
             ensure_data(scale)
-            command = snakemake_command(chosen, jobs, gpus, force, profile)
+            quiet = ("--quiet", "rules", "host")  # the runs print their own progress
+            command = snakemake_command(chosen, jobs, gpus, force, profile, quiet)
             code = _snakemake(command, env)
         results = collect(chosen, invocation, code)
     print(summary(results, scale))
@@ -211,15 +206,23 @@ def run(
 
 
 def collect(chosen: Plan, invocation: str, code: int) -> list[Result]:
-    """The Result of each chosen run, from the run.json files of this invocation."""
+    """The Result of each chosen run, from the run.json files that this invocation wrote.
+
+    A run that Snakemake did not execute is up to date, or blocked by a failed need; when
+    Snakemake failed without executing any run (a workflow error), each is `failed`, NotRun.
+    """
+    records = {run.id: read_record(chosen.scale, run.id) for run in chosen.runs}
+    executed = {
+        run_id for run_id, rec in records.items() if rec and rec.get("invocation") == invocation
+    }
     results: dict[str, Result] = {}
     for item in chosen.runs:
         notebook = item.notebook.relative_to(chosen.manifest.parent).as_posix()
-        record = read_record(chosen.scale, item.id)
         failed_needs = [need for need in item.needs if results[need].problem]
         if item.id in chosen.skipped:
             result = Result(item.id, notebook, "skipped", chosen.skipped[item.id])
-        elif record is not None and record.get("invocation") == invocation:
+        elif item.id in executed:
+            record = records[item.id]
             error = record["error"]
             if record["status"] == "running":
                 error = {"cell_index": None, "ename": "Interrupted", "evalue": "stopped midway"}
@@ -228,7 +231,7 @@ def collect(chosen: Plan, invocation: str, code: int) -> list[Result]:
         elif failed_needs:
             reason = "needs " + ", ".join(f"{n} ({results[n].status})" for n in failed_needs)
             result = Result(item.id, notebook, "skipped", reason, blocked=True)
-        elif code != 0:
+        elif code != 0 and not executed:
             error = {"cell_index": None, "ename": "NotRun", "evalue": NOT_RUN}
             result = Result(item.id, notebook, "failed", error=error)
         else:
@@ -284,7 +287,7 @@ def write_report(chosen: Plan) -> Path:
     scale_dir = paths.results_root() / chosen.scale
     front = run_report.write_description(chosen.scale, scale_dir / "report.rst")
     target = scale_dir / "report.html"
-    completed = Plan(chosen.manifest, chosen.root, chosen.scale, done, {})
+    completed = Plan(chosen.manifest, chosen.scale, done, {})
     command = snakemake_command(completed, extra=("--report", str(target)))
     if _snakemake([*command, f"report={front}"]) != 0:
         raise RuntimeError(f"Snakemake could not write the report {target}")

@@ -1,0 +1,126 @@
+"""The manifest: validation naming run and field, selection by id or paper, code per run."""
+
+import nbformat
+import pytest
+
+from mrirobust import paths
+from mrirobust.runner import manifest as m
+
+from .conftest import KERNELSPEC, make_project
+
+REAL = paths.notebooks_root() / "manifest.yaml"
+RUN = "- {id: a, notebook: writer.ipynb, paper: pa, outputs: [v.json]"
+
+
+@pytest.mark.parametrize(
+    "runs, match",
+    [
+        (RUN + ", parameters: {smoke: {valu: 1}}}", "run 'a': unknown parameter 'valu'"),
+        (
+            RUN + ", parameters: {cpu: {value: 1e-3}}}",
+            "run 'a': parameter 'value' for scale 'cpu' is str '1e-3' but defaults to int 0",
+        ),
+        (
+            RUN + ", parameters: {huge: {value: 1}}}",
+            "run 'a': unknown scale 'huge' in 'parameters'",
+        ),
+        (RUN + ", parameters: {cpu: {scale: smoke}}}", "run 'a': parameter 'scale' .* is injected"),
+        (RUN + ", gpus: true}", "run 'a': unknown key 'gpus'"),
+        (
+            "- {id: a, notebook: nope.ipynb, paper: pa, outputs: [v]}",
+            "notebook 'nope.ipynb' not found",
+        ),
+        (
+            "- {id: a, notebook: bare.ipynb, paper: pa, outputs: [v]}",
+            "'bare.ipynb' must declare run_id",
+        ),
+        (RUN + "}\n" + RUN + "}", "duplicate run id 'a'"),
+        (RUN + ", needs: [z]}", "run 'a' field 'needs': unknown run 'z'"),
+        (
+            RUN + ", needs: [b]}\n- {id: b, notebook: writer.ipynb, paper: pa, needs: [a], "
+            "outputs: [v]}",
+            "field 'needs' forms a cycle: (a -> b -> a|b -> a -> b)",
+        ),
+        (RUN + ", outputs: [../x]}", "output '../x'"),
+        ("- {id: a, notebook: writer.ipynb, paper: pa}", "run 'a': 'outputs' must list at least"),
+        (
+            RUN[:-1] + ', "{figures}/f.png"]}\n- {id: b, notebook: writer.ipynb, paper: pb, '
+            'outputs: ["{figures}/f.png"]}',
+            "run 'b' field 'outputs': '{figures}/f.png' is also an output of run 'a'",
+        ),
+        ("- {id: a, notebook: writer.ipynb, outputs: [v]}", "run 'a': 'paper' must name"),
+        (RUN + ", code: [code/zz/**]}", "run 'a': 'code' glob 'code/zz/\\*\\*' matches no file"),
+        (RUN + ", resources: {paper: {runtime: 0}}}", "resource 'runtime' .* positive integer"),
+        (RUN + ", resources: {paper: {gpus: 2}}}", "unknown resource 'gpus'"),
+        ("- {id: 1a, notebook: writer.ipynb, paper: pa, outputs: [v]}", "run #0 needs an 'id'"),
+    ],
+)
+def test_invalid_manifests_are_rejected_naming_run_and_field(tmp_path, runs, match):
+    manifest = make_project(tmp_path, runs + "\n")
+    bare = nbformat.v4.new_notebook()
+    bare.cells = [nbformat.v4.new_code_cell('scale = "smoke"')]
+    bare.cells[0].metadata["tags"] = ["parameters"]
+    bare.metadata["kernelspec"] = KERNELSPEC
+    nbformat.write(bare, tmp_path / "nb" / "bare.ipynb")
+    with pytest.raises(m.ManifestError, match=match):
+        m.load_manifest(manifest)
+
+
+RUNS = """\
+  - {id: tour, notebook: writer.ipynb, paper: shared, outputs: [v]}
+  - {id: train, notebook: writer.ipynb, paper: shared, needs: [tour], outputs: [v]}
+  - {id: fig1, notebook: writer.ipynb, paper: pa, needs: [train], outputs: [v]}
+  - {id: fig2, notebook: writer.ipynb, paper: pb, needs: [train], outputs: [v]}
+"""
+
+
+def test_a_paper_brings_the_runs_it_needs_and_unknown_names_list_valid_ones(tmp_path):
+    runs = m.load_manifest(make_project(tmp_path, RUNS))
+    assert [r.id for r in m.select(runs, paper="pa")] == ["tour", "train", "fig1"]
+    assert [r.id for r in m.select(runs, only=["fig2", "tour"])] == ["tour", "train", "fig2"]
+    assert [r.id for r in m.select(runs)] == ["tour", "train", "fig1", "fig2"]
+    with pytest.raises(
+        ValueError, match="unknown paper 'pc'; papers in the manifest: pa, pb, shared"
+    ):
+        m.select(runs, paper="pc")
+    with pytest.raises(ValueError, match="unknown run id.* zz; manifest runs: fig1, fig2"):
+        m.select(runs, only=["fig1", "zz"])
+
+
+def _code(tmp_path, source, code="[]"):
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell('scale = "smoke"\nrun_id = "x"')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, nbformat.v4.new_code_cell(source)]
+    notebook.metadata["kernelspec"] = KERNELSPEC
+    make_project(
+        tmp_path, f"  - {{id: x, notebook: x.ipynb, paper: p, code: {code}, outputs: [v]}}\n"
+    )
+    nbformat.write(notebook, tmp_path / "nb" / "x.ipynb")
+    (run,) = m.load_manifest(tmp_path / "nb" / "manifest.yaml")
+    lib = paths.project_root() / "lib"
+    return {f.relative_to(lib).as_posix() for f in m.code_files(run) if lib in f.parents}
+
+
+def test_code_is_the_import_closure_within_the_library(tmp_path):
+    files = _code(tmp_path, "%matplotlib inline\nfrom mrirobust import physics\nimport numpy")
+    assert {"mrirobust/__init__.py", "mrirobust/physics/__init__.py"} <= files
+    assert "mrirobust/physics/fft.py" in files  # re-exported submodules count too
+    assert not any(name.startswith("mrirobust/papers/") for name in files)
+    assert "mrirobust/train.py" not in files
+
+
+def test_paper_code_counts_only_through_code_globs(tmp_path):
+    with pytest.raises(
+        m.ManifestError,
+        match="run 'x' field 'code': the notebook imports "
+        "mrirobust.papers.morshuis2022, but no 'code' glob covers",
+    ):
+        _code(tmp_path, "from mrirobust.papers import morshuis2022")
+
+
+def test_the_real_manifest_separates_shared_runs_from_paper_code():
+    paper_file = paths.project_root() / "lib/mrirobust/papers/morshuis2022.py"
+    for run in m.load_manifest(REAL):
+        uses_paper = paper_file in m.code_files(run)
+        assert uses_paper == (run.paper == "morshuis2022" or run.id == "dataset_tour"), run.id
