@@ -226,6 +226,7 @@ def test_a_killed_reproduce_leaves_no_run_ok_and_the_next_one_resumes(scratch):
         (["--paper", "nopaper"], "unknown paper 'nopaper'; papers in the manifest: pa, pb, pc"),
         (["--only", "a", "zz"], "unknown run id(s) zz; manifest runs: a, b, c, d, f"),
         (["--scale", "huge"], "argument --scale: invalid choice: 'huge'"),
+        (["--profile", "nocluster"], "unknown profile 'nocluster': give slurm or a folder"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_runs(scratch, capsys, arguments, message):

@@ -84,6 +84,10 @@ def plan(
     """Validate everything and choose the runs; raises ValueError (ManifestError) on bad input."""
     if scale not in paths.SCALES:
         raise ValueError(f"unknown scale {scale!r}; valid scales: {', '.join(paths.SCALES)}")
+    if profile is not None and not (Path(PROFILES.get(profile, profile)) / "config.yaml").is_file():
+        raise ValueError(
+            f"unknown profile {profile!r}: give {', '.join(PROFILES)} or a folder with config.yaml"
+        )
     runs = select(load_manifest(manifest), only, paper)
     no_gpu = scale == "paper" and profile is None and any(run.gpu for run in runs)
     reason = "gpu run at paper scale: no CUDA device" if no_gpu and not _cuda() else ""
