@@ -1,15 +1,18 @@
-"""Atomic file writes and checked JSON reads: a reader never sees a partial file, and a bad
-file is reported with its path."""
+"""Atomic file writes and checked JSON and HDF5 reads: a reader never sees a partial file, and a
+bad file is reported with its path and what was expected of it."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "write_json", "read_json"]
+import h5py
+
+__all__ = ["atomic_write", "write_json", "read_json", "open_hdf5"]
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -43,3 +46,26 @@ def read_json(path: Path) -> Any:
         raise FileNotFoundError(f"{path}: file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+@contextmanager
+def open_hdf5(path: Path, expected: str) -> Iterator:
+    """`with open_hdf5(path, expected) as hf:` an `h5py.File` opened read-only.
+
+    A file that cannot be opened (missing, unreadable, not HDF5, truncated) or whose datasets
+    fail to read inside the block raises the same kind of OSError with a message naming `path`
+    and `expected` (what the file should be), instead of h5py's bare message.
+    """
+    path = Path(path)
+    try:
+        hf = h5py.File(path, "r")
+    except OSError as err:
+        raise type(err)(f"{path}: cannot be opened as HDF5 ({err}); expected {expected}") from err
+    with hf:
+        try:
+            yield hf
+        except OSError as err:
+            raise type(err)(
+                f"{path}: reading failed, the file may be truncated or damaged ({err}); "
+                f"expected {expected}"
+            ) from err
