@@ -12,7 +12,7 @@ from typing import Any
 
 import h5py
 
-__all__ = ["atomic_write", "write_json", "read_json", "open_hdf5"]
+__all__ = ["atomic_write", "write_json", "read_json", "open_hdf5", "replace_section"]
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -69,3 +69,24 @@ def open_hdf5(path: Path, expected: str) -> Iterator:
                 f"{path}: reading failed, the file may be truncated or damaged ({err}); "
                 f"expected {expected}"
             ) from err
+
+
+def section_markers(name: str) -> tuple[str, str]:
+    """The HTML comments that delimit a generated section `name` of a Markdown file."""
+    return f"<!-- {name}:begin (generated) -->", f"<!-- {name}:end -->"
+
+
+def replace_section(path: Path, name: str, text: str) -> None:
+    """Replace the text between the markers of section `name` in `path`, atomically.
+
+    A file without both markers raises an error naming the file and the markers.
+    """
+    path = Path(path)
+    begin, end = section_markers(name)
+    content = path.read_text()
+    if content.count(begin) != 1 or content.count(end) != 1:
+        raise ValueError(f"{path}: needs one generated section {name!r}: {begin} ... {end}")
+    head, rest = content.split(begin)
+    _, tail = rest.split(end)
+    body = text if text.endswith("\n") else text + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(f"{head}{begin}\n{body}{end}{tail}"))
