@@ -12,7 +12,14 @@ from typing import Any
 
 import h5py
 
-__all__ = ["atomic_write", "write_json", "read_json", "open_hdf5", "replace_section"]
+__all__ = [
+    "atomic_write",
+    "write_json",
+    "read_json",
+    "open_hdf5",
+    "remove_stale_temporaries",
+    "replace_section",
+]
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -29,6 +36,34 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(root: Path) -> list[Path]:
+    """Delete the temporary files under `root` whose writer no longer runs, and return them.
+
+    Atomic writers here name their temporary files `<name>.<pid>.tmp`; a writer killed before
+    its rename (SIGKILL, power loss) leaves one behind. Files of a running process are kept, so
+    a concurrent writer is not disturbed. Only on POSIX, where signal 0 probes a process.
+    """
+    stale = []
+    if os.name != "posix" or not Path(root).is_dir():
+        return stale
+    for tmp in sorted(Path(root).rglob("*.tmp")):
+        pid = tmp.name.split(".")[-2]
+        if pid.isdigit() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+            stale.append(tmp)
+    return stale
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_json(path: Path, content: Any) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from mrirobust.paths import annotations_dir, embedded_root, real_data_root
+from mrirobust.storage import atomic_write
 
 COLUMNS = ["file", "slice", "study_level", "x", "y", "width", "height", "label"]
 BOX_COLUMNS = ["file", "slice", "x", "y", "width", "height", "label"]
@@ -138,8 +139,4 @@ def write_annotations(rows: list[dict], csv_path: str | os.PathLike, target_heig
     df = pd.DataFrame(rows, columns=BOX_COLUMNS)
     df["y"] = target_height - df["y"] - df["height"]
     df["study_level"] = "No"
-    csv_path = Path(csv_path)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = csv_path.with_name(csv_path.name + f".{os.getpid()}.tmp")
-    df[COLUMNS].to_csv(tmp, index=False)
-    os.replace(tmp, csv_path)
+    atomic_write(Path(csv_path), lambda tmp: df[COLUMNS].to_csv(tmp, index=False))
