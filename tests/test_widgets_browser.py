@@ -226,7 +226,7 @@ def _wait(condition, timeout: float, what: str):
         time.sleep(0.5)
 
 
-def test_explorer_renders_in_jupyterlab_and_answers_the_eta_slider(lab, browser, summary):
+def test_explorer_renders_in_jupyterlab_and_answers_the_eta_slider(browser, lab, summary):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
