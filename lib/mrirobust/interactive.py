@@ -136,7 +136,10 @@ def _measured(model_spec: dict) -> tuple[float, str] | None:
 
 def missing_models(scale: str, methods, accelerations, config: str | None = None) -> list[Training]:
     """The trained methods among `methods` (unet, varnet, l1) without a complete checkpoint at
-    `scale` for each acceleration, with the remaining epochs and an estimated duration."""
+    `scale` for each acceleration, with the remaining epochs and an estimated duration.
+
+    Checkpoints are keyed by the data's fingerprint, so a scale's embedded data is generated
+    first when it is missing (with its own progress bar)."""
     from mrirobust import train
 
     estimates = scales.resolve(scale, "train")["epoch_seconds_estimate"]
