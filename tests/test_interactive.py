@@ -34,6 +34,7 @@ def test_auto_without_reproduced_runs_is_smoke_and_says_how_to_get_cpu(results, 
 def test_auto_is_the_scale_of_the_latest_successful_run(results, capsys):
     write_record(results, "smoke", "tour", "2026-11-28T09:00:00+00:00")
     write_record(results, "cpu", "fig1", "2026-11-28T10:00:00+00:00")
+    write_record(results, "smoke", "naive", "2026-11-28T09:30:00")  # read as UTC
     write_record(results, "paper", "fig1", "2026-11-28T11:00:00+00:00", status="failed")
     write_record(results, "smoke", "broken", "2026-11-28T12:00:00+00:00")
     (results / "smoke" / "broken" / "run.json").write_text("{not json")

@@ -46,6 +46,7 @@ def last_reproduced() -> dict | None:
                 continue
             if record.get("status") != "ok" or record.get("scale") != scale:
                 continue
+            end = end if end.tzinfo else end.replace(tzinfo=dt.UTC)  # the runner writes UTC
             if latest_end is None or end > latest_end:
                 latest, latest_end = record, end
     return latest
