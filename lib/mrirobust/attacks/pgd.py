@@ -51,13 +51,14 @@ def as_budgets(value, name: str) -> tuple[torch.Tensor, bool]:
     scalar = not isinstance(value, (Sequence, torch.Tensor)) or (
         isinstance(value, torch.Tensor) and value.ndim == 0
     )
-    message = f"{name} must be a finite number >= 0 or a non-empty sequence of them, got {value!r}"
     try:
         budgets = torch.as_tensor(value, dtype=torch.float64).flatten()
-    except (TypeError, ValueError, RuntimeError) as err:  # e.g. a string or a ragged list
-        raise ValueError(message) from err
+    except (TypeError, ValueError, RuntimeError):  # e.g. a string or a ragged list
+        budgets = torch.tensor([math.nan])  # not a finite number: refused just below
     if budgets.numel() == 0 or not torch.isfinite(budgets).all() or (budgets < 0).any():
-        raise ValueError(message)
+        raise ValueError(
+            f"{name} must be a finite number >= 0 or a non-empty sequence of them, got {value!r}"
+        )
     return budgets, scalar
 
 
