@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from mrirobust import physics
@@ -31,6 +32,20 @@ def test_kspace_pgd_refuses_degenerate_steps(zero_filled, data, kwargs, match):
             progress=False,
             **kwargs,
         )
+
+
+def test_numpy_budgets_and_step_sizes_are_accepted(zero_filled, data):
+    res = kspace_pgd(
+        zero_filled,
+        data["kspace"],
+        data["mask"],
+        data["target"],
+        eta=np.float32(0.01),
+        steps=1,
+        step_size=np.float32(0.5),
+        progress=False,
+    )
+    assert res.losses.shape[0] == 2
 
 
 @pytest.mark.parametrize(("kwargs", "match"), NOT_AN_ATTACK[:1] + NOT_AN_ATTACK[3:4])

@@ -19,6 +19,7 @@ loss of iterate s (s = 0 is the random start, s = steps the returned perturbatio
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -88,7 +89,7 @@ def _check_steps(steps: int, step_size: float) -> None:
             f"got {steps!r}"
         )
     if isinstance(step_size, bool) or not (
-        isinstance(step_size, int | float) and math.isfinite(step_size) and step_size > 0
+        isinstance(step_size, numbers.Real) and math.isfinite(step_size) and step_size > 0
     ):
         raise ValueError(
             f"step_size must be a finite number > 0 (relative to the budget), got {step_size!r}"
