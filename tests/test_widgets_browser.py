@@ -40,6 +40,7 @@ NOTEBOOK_RUN_S = 150
 SLIDER_ANSWER_S = 60
 # what JupyterLab shows instead of a widget it cannot render (the second for a widget whose
 # model version the installed widget manager does not provide)
+IMPORTED = "kernel imported mrirobust from"
 WIDGET_ERRORS = ("Error displaying widget", "Click to show javascript error")
 
 
@@ -75,9 +76,13 @@ def _api(port: int, route: str, method: str = "GET"):
 
 
 def _notebook_copy(folder: Path) -> Path:
-    """The explorer notebook at smoke scale on the project's kernel, written into `folder`."""
+    """The explorer notebook at smoke scale on the project's kernel, written into `folder`, with
+    a last cell that prints where the kernel imported `mrirobust` from."""
     nb = parameterize_notebook(
         load_notebook_node(str(NOTEBOOK)), {"scale": "smoke", "n_samples": 2}
+    )
+    nb.cells.append(
+        nbformat.v4.new_code_cell(f"import mrirobust\nprint({IMPORTED!r}, mrirobust.__file__)")
     )
     nb.metadata["kernelspec"] = {
         "name": KERNEL,
@@ -210,6 +215,7 @@ return {
   cells: cells.length,
   kernel: panel.sessionContext.session ? panel.sessionContext.session.kernel.status : 'none',
   errors: errors,
+  last: cells[cells.length - 1].model.outputs.toJSON().map((out) => out.text || '').join(''),
 };
 """
 )
@@ -248,9 +254,12 @@ def test_explorer_renders_in_jupyterlab_and_answers_the_eta_slider(browser, lab,
         state = browser.execute_script(PROGRESS)
         if state["errors"]:
             pytest.fail("the notebook raised:\n" + "\n".join(state["errors"]))
-        return state["executed"] == state["cells"] and state["kernel"] == "idle"
+        done = state["executed"] == state["cells"] and state["kernel"] == "idle"
+        return state if done else None
 
-    _wait(finished, NOTEBOOK_RUN_S, "every cell to run (smoke scale)")
+    imported = _wait(finished, NOTEBOOK_RUN_S, "every cell to run (smoke scale)")["last"]
+    lib = paths.project_root() / "lib" / "mrirobust"
+    assert f"{IMPORTED} {lib}" in imported, f"the kernel did not import this checkout: {imported}"
 
     page = browser.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel").text
     for error in WIDGET_ERRORS:
