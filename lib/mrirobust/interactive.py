@@ -36,6 +36,8 @@ def last_reproduced() -> dict | None:
         for record_path in sorted((paths.results_root() / scale).glob("*/run.json")):
             try:
                 record = json.loads(record_path.read_text())
+                if record.get("status") != "ok":  # failed, or still running (no end yet)
+                    continue
                 end = dt.datetime.fromisoformat(record["end"])
             except (OSError, ValueError, KeyError, TypeError) as err:
                 warnings.warn(
