@@ -7,12 +7,12 @@ from mrirobust import physics
 from mrirobust.models.l1 import (
     BASES,
     L1Wavelet,
-    acs_width,
     normal_operator,
     sigpy_l1_wavelet,
     sparsifying_transform,
     wavelet_levels,
 )
+from mrirobust.physics import acs_width
 
 
 def test_torch_fista_agrees_with_sigpy_l1_wavelet_recon(problem):
