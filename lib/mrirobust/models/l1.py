@@ -30,7 +30,6 @@ def wavelet_levels(shape: tuple[int, int]) -> int:
     return pywt.dwt_max_level(min(shape), pywt.Wavelet(WAVELET).dec_len)
 
 
-@functools.lru_cache(maxsize=32)
 def _dwt_matrix(n: int) -> np.ndarray:
     """The single-level db4 analysis matrix [lowpass; highpass] `(2m, n)` of `pywt.dwt` with zero
     padding (its columns are the transforms of the unit vectors); its transpose is pywt's `idwt`,
@@ -39,7 +38,6 @@ def _dwt_matrix(n: int) -> np.ndarray:
     return np.concatenate([low, high])
 
 
-@functools.lru_cache(maxsize=32)
 def _dct_matrix(n: int) -> np.ndarray:
     """The orthonormal DCT-II matrix `(n, n)` of scipy's `dct(norm="ortho")`."""
     return scipy.fft.dct(np.eye(n), norm="ortho", axis=0)
@@ -54,10 +52,6 @@ def _complex(planes: torch.Tensor) -> torch.Tensor:
     return torch.complex(planes[..., 0, :, :], planes[..., 1, :, :])
 
 
-def _real_matrices(matrices, like: torch.Tensor) -> list[torch.Tensor]:
-    return [torch.from_numpy(m).to(device=like.device, dtype=like.real.dtype) for m in matrices]
-
-
 class Wavelet:
     """Ψ = pywt's `wavedec2` with db4, zero padding and sigpy's default level (sigpy's `Wavelet`
     linop). Level j maps its low-pass image L to A_h L A_wᵀ = [[LL, LH], [HL, HH]] with the
@@ -65,11 +59,13 @@ class Wavelet:
     transposes from the coarsest level up (pywt's `waverec2`), and ΨᴴΨ = I. Coefficients: the
     coarsest LL, then per level (finest first) the right and the bottom parts of its 2x2 blocks."""
 
-    def __init__(self, shape: tuple[int, int], like: torch.Tensor):
+    def __init__(self, shape: tuple[int, int], device: torch.device, dtype: torch.dtype):
         self.matrices = []
         h, w = shape
         for _ in range(wavelet_levels(shape)):
-            a_h, a_w = _real_matrices((_dwt_matrix(h), _dwt_matrix(w)), like)
+            a_h, a_w = (
+                torch.from_numpy(_dwt_matrix(n)).to(device=device, dtype=dtype) for n in (h, w)
+            )
             self.matrices.append((a_h, a_w))
             h, w = a_h.shape[0] // 2, a_w.shape[0] // 2
 
@@ -96,7 +92,7 @@ class Fourier:
     """Ψ = the orthonormal 2-D DFT of the image, Ψᴴ = Ψ⁻¹. Uncentred: centring only permutes the
     coefficients and multiplies them by ±1, which changes neither ‖Ψx‖₁ nor the FISTA step."""
 
-    def __init__(self, shape: tuple[int, int], like: torch.Tensor):
+    def __init__(self, shape: tuple[int, int], device: torch.device, dtype: torch.dtype):
         pass
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -110,8 +106,10 @@ class DCT:
     """Ψ = the orthonormal 2-D DCT-II, D_h X D_wᵀ over the image axes (real and imaginary parts
     alike); orthogonal, so Ψᴴ = Ψᵀ = Ψ⁻¹."""
 
-    def __init__(self, shape: tuple[int, int], like: torch.Tensor):
-        self.d_h, self.d_w = _real_matrices((_dct_matrix(shape[0]), _dct_matrix(shape[1])), like)
+    def __init__(self, shape: tuple[int, int], device: torch.device, dtype: torch.dtype):
+        self.d_h, self.d_w = (
+            torch.from_numpy(_dct_matrix(n)).to(device=device, dtype=dtype) for n in shape
+        )
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [_complex(self.d_h @ _planes(x) @ self.d_w.T)]
@@ -124,10 +122,17 @@ BASES = {"wavelet": Wavelet, "fourier": Fourier, "dct": DCT}
 
 
 def sparsifying_transform(basis: str, shape: tuple[int, int], like: torch.Tensor):
-    """Ψ of `basis` (a key of BASES) for complex images of `shape`, on `like`'s device/dtype."""
+    """Ψ of `basis` (a key of BASES) for complex images of `shape` on `like`'s device and real
+    dtype; built once per (basis, shape, device, dtype), as the solver and the two-step attack's
+    objective ask for it at every call."""
     if basis not in BASES:
         raise ValueError(f"unknown l1 basis {basis!r}; valid bases: {', '.join(BASES)}")
-    return BASES[basis](shape, like)
+    return _transform(basis, tuple(shape), like.device, like.real.dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _transform(basis: str, shape: tuple[int, int], device: torch.device, dtype: torch.dtype):
+    return BASES[basis](shape, device, dtype)
 
 
 def soft_threshold(c: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
