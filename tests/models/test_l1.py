@@ -67,13 +67,13 @@ def test_unknown_basis_names_the_valid_ones():
 
 
 @pytest.mark.parametrize("shape", [(16, 12), (15, 13)])
-@pytest.mark.parametrize("mask_rows", [1, "all"])
-def test_normal_operator_is_explicit_a_adjoint_a(shape, mask_rows):
+@pytest.mark.parametrize("mask_shape", ["columns", "2d", "1d"])
+def test_normal_operator_is_explicit_a_adjoint_a(shape, mask_shape):
     g = torch.Generator().manual_seed(1)
     h, w = shape
     maps = torch.randn(2, 3, h, w, dtype=torch.complex128, generator=g)
-    rows = h if mask_rows == "all" else 1
-    mask = torch.rand(2, 1, rows, w, generator=g) > 0.5
+    size = {"columns": (2, 1, 1, w), "2d": (2, 1, h, w), "1d": (w,)}[mask_shape]
+    mask = torch.rand(size, generator=g) > 0.5
     x = torch.randn(2, h, w, dtype=torch.complex128, generator=g)
     explicit = physics.sens_reduce(physics.apply_mask(physics.sens_expand(x, maps), mask), maps)
     torch.testing.assert_close(normal_operator(maps, mask)(x), explicit)

@@ -148,7 +148,7 @@ def normal_operator(maps: torch.Tensor, mask: torch.Tensor):
     out of the coil sum: with P = ifftshift over those axes, Fᴴ_c M F_c = Pᵀ Fᴴ P(M) F P, so
     AᴴA x = Pᵀ Σᵢ P(Sᵢ)ᴴ Fᴴ P(M) F (P(Sᵢ) · P x).
     """
-    dims = (-2, -1) if mask.shape[-2] > 1 else (-1,)
+    dims = (-2, -1) if mask.ndim > 1 and mask.shape[-2] > 1 else (-1,)
     maps = torch.fft.ifftshift(maps, dim=dims)
     maps_conj = maps.conj().resolve_conj()
     mask = torch.fft.ifftshift(mask.to(maps.real.dtype), dim=dims)
