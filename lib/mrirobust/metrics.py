@@ -29,7 +29,7 @@ from mrirobust import regions
 
 WIN_SIZE = 7
 K1, K2 = 0.01, 0.03
-CHUNK_PIXELS = 1 << 16  # pixels filtered per pass; keeps the moments in cache
+CHUNK_PIXELS = 1 << 16  # pixels filtered per pass on the CPU; keeps the moments in cache
 
 
 def _check_pair(target: torch.Tensor, pred: torch.Tensor) -> None:
@@ -91,8 +91,9 @@ def _ssim_chunk(x: torch.Tensor, y: torch.Tensor, data_range: torch.Tensor) -> t
 
 def _ssim_full(target: torch.Tensor, pred: torch.Tensor, data_range: torch.Tensor):
     """skimage SSIM of whole images `(B, H, W)` with per-image `data_range` `(B,)`, computed in
-    float32 (float64 for float64 inputs; skimage computes in its input's precision too), a
-    few images at a time so that their moments stay in cache (`benchmarks/bench_ssim.py`)."""
+    float32 (float64 for float64 inputs; skimage computes in its input's precision too). On
+    the CPU a few images at a time, so that their moments stay in cache
+    (`benchmarks/bench_ssim.py`); on a GPU all at once (each pass is a kernel launch)."""
     if min(target.shape[-2:]) < WIN_SIZE:
         raise ValueError(
             f"SSIM needs images of at least {WIN_SIZE}x{WIN_SIZE} pixels, "
@@ -101,6 +102,8 @@ def _ssim_full(target: torch.Tensor, pred: torch.Tensor, data_range: torch.Tenso
     dtype = torch.promote_types(torch.promote_types(target.dtype, pred.dtype), torch.float32)
     x, y, r = target.to(dtype), pred.to(dtype), data_range.to(dtype)
     chunk = max(1, CHUNK_PIXELS // (x.shape[-2] * x.shape[-1]))
+    if x.device.type != "cpu":
+        chunk = x.shape[0]
     parts = [
         _ssim_chunk(*args)
         for args in zip(x.split(chunk), y.split(chunk), r.split(chunk), strict=True)
