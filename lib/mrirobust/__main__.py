@@ -12,7 +12,7 @@ import sys
 
 COMMANDS = {
     "data": ("mrirobust.data.embedded", "generate the embedded dataset for a scale"),
-    "train": ("mrirobust.train", "train (or resume) a reconstruction model"),
+    "train": ("mrirobust.papers.cli", "train (or resume) a reconstruction model"),
     "reproduce": ("mrirobust.reproduce", "run the manifest notebooks through papermill"),
 }
 

@@ -11,6 +11,10 @@ Environment overrides:
     FASTMRI_ROOT        real fastMRI data (paper scale); also `fastmri_root` in data/paths.yaml
     FASTMRI_PLUS_ROOT   real fastMRI+ annotations; also `fastmri_plus_root` in data/paths.yaml
     CMRXRECON_ROOT      real CMRxRecon data; also `cmrxrecon_root` in data/paths.yaml
+    MRIROBUST_CHECKPOINTS  trained-model checkpoints (default: <results>/checkpoints)
+
+`atomic_write` is the one way files are written under these roots: a temporary file beside the
+destination, renamed over it, so no partial file is ever left behind.
 """
 
 from __future__ import annotations
@@ -56,6 +60,19 @@ def figures_root() -> Path:
 
 def notebooks_root() -> Path:
     return project_root() / "notebooks"
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call `write(tmp)` on a temporary file beside `path`, then rename it to `path` (removing
+    the temporary file when `write` fails)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def _check_scale(scale: str) -> str:
