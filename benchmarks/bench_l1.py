@@ -13,7 +13,7 @@ import argparse
 import torch
 from _bench import compare, write
 
-from mrirobust import models, train
+from mrirobust import evaluation
 from mrirobust.models.l1 import L1Wavelet, sigpy_l1_wavelet
 
 
@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    kspace, mask, _, _ = train.validation_data(models.spec("l1", args.scale), 1)[0]
+    kspace, mask, _, _ = evaluation.validation_data(args.scale, 4, 1)[0]
     kspace, mask = kspace[None], mask[None]
     recon = L1Wavelet(tuple(kspace.shape[-2:]), lam=args.lam, iterations=args.iterations)
     state = recon.init_state(kspace, mask)

@@ -12,14 +12,12 @@ Environment overrides:
     FASTMRI_PLUS_ROOT   real fastMRI+ annotations; also `fastmri_plus_root` in data/paths.yaml
     CMRXRECON_ROOT      real CMRxRecon data; also `cmrxrecon_root` in data/paths.yaml
     MRIROBUST_CHECKPOINTS  trained-model checkpoints (default: <results>/checkpoints)
-
-`atomic_write` is the one way files are written under these roots: a temporary file beside the
-destination, renamed over it, so no partial file is ever left behind.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -60,19 +58,6 @@ def figures_root() -> Path:
 
 def notebooks_root() -> Path:
     return project_root() / "notebooks"
-
-
-def atomic_write(path: Path, write) -> Path:
-    """Call `write(tmp)` on a temporary file beside `path`, then rename it to `path` (removing
-    the temporary file when `write` fails)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def _check_scale(scale: str) -> str:
@@ -132,3 +117,20 @@ def real_data_root(key: str) -> Path:
         f"real-data root {key!r} is not set: export {env_var}=/path or add "
         f"`{key}: /path` to {config} (see data/README.md)"
     )
+
+
+def git_revision() -> dict[str, str | bool | None]:
+    """The project's git HEAD and whether tracked files differ from it (None without git)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=project_root(), capture_output=True, text=True
+            )
+        except OSError:
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    revision = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"revision": revision, "dirty": None if status is None else bool(status)}

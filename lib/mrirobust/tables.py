@@ -3,7 +3,6 @@ the CSV / JSON / npz files under `results/<scale>/<run-id>/` that figures are dr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust.paths import atomic_write
+from mrirobust.storage import atomic_write, read_json, write_json
 
 
 def summarise(table: pd.DataFrame, by: Sequence[str], value: str = "ssim_region") -> pd.DataFrame:
@@ -26,7 +25,9 @@ def summarise(table: pd.DataFrame, by: Sequence[str], value: str = "ssim_region"
 
 def save_table(out: Path, name: str, table: pd.DataFrame, index: bool = False) -> Path:
     """Write `table` to `out/<name>.csv` atomically."""
-    return atomic_write(Path(out) / f"{name}.csv", lambda tmp: table.to_csv(tmp, index=index))
+    path = Path(out) / f"{name}.csv"
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=index))
+    return path
 
 
 def load_table(out: Path, name: str, **read_csv) -> pd.DataFrame:
@@ -36,24 +37,29 @@ def load_table(out: Path, name: str, **read_csv) -> pd.DataFrame:
 
 def save_json(out: Path, name: str, record: Mapping[str, Any]) -> Path:
     """Write `record` to `out/<name>.json` (indented) atomically."""
-    text = json.dumps(record, indent=2) + "\n"
-    return atomic_write(Path(out) / f"{name}.json", lambda tmp: tmp.write_text(text))
+    path = Path(out) / f"{name}.json"
+    write_json(path, record)
+    return path
 
 
 def load_json(out: Path, name: str) -> dict[str, Any]:
     """`out/<name>.json`."""
-    return json.loads((Path(out) / f"{name}.json").read_text())
+    return read_json(Path(out) / f"{name}.json")
 
 
 def save_images(out: Path, name: str, images: Mapping[str, torch.Tensor | np.ndarray]) -> Path:
     """Write the named images to `out/<name>.npz` (compressed) atomically."""
-    arrays = {key: np.asarray(torch.as_tensor(value).detach().cpu()) for key, value in images.items()}
+    arrays = {
+        key: np.asarray(torch.as_tensor(value).detach().cpu()) for key, value in images.items()
+    }
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as file:  # a file object: numpy would append .npz to a name
             np.savez_compressed(file, **arrays)
 
-    return atomic_write(Path(out) / f"{name}.npz", write)
+    path = Path(out) / f"{name}.npz"
+    atomic_write(path, write)
+    return path
 
 
 def load_images(out: Path, name: str) -> dict[str, np.ndarray]:

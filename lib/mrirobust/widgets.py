@@ -11,6 +11,7 @@ with `clear_output` intermittently left the client waiting forever for the cell'
 from __future__ import annotations
 
 import io
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 

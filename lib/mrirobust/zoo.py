@@ -1,7 +1,7 @@
 """Ready models: model description → checkpoint → Reconstructor.
 
-`get(models.spec(method, scale, acceleration, ...))` returns a Reconstructor in eval mode. Trained methods
-(U-Net, E2E-VarNet; l1-wavelet's λ search) are loaded from their checkpoint
+`get(models.spec(method, scale, acceleration, ...))` returns a Reconstructor in eval mode.
+Trained methods (U-Net, E2E-VarNet; l1-wavelet's λ search) are loaded from their checkpoint
 (`training.checkpoints`) or trained by their recipe (`training.recipes`) when it is missing,
 with a progress bar and a log line. This is the one module that joins the model registry and
 training.
@@ -26,14 +26,16 @@ from mrirobust.training.recipes import RECIPES
 logger = logging.getLogger(__name__)
 
 
-def image_size(scale: str) -> tuple[int, int]:
-    """The target (cropped) image size of the scale's data (its first knee validation slice)."""
-    path, index = datasets.slices(scale, "val", registry.ANATOMY)[0]
+def image_size(scale: str, anatomy: str = "knee") -> tuple[int, int]:
+    """The target (cropped) image size of `anatomy`'s data at `scale` (its first validation
+    slice)."""
+    path, index = datasets.slices(scale, "val", anatomy)[0]
     return tuple(data.read_slice(path, index).target.shape)
 
 
 def _builder(model_spec: ModelSpec):
-    return functools.partial(registry.build, model_spec, image_size(model_spec.scale))
+    size = image_size(model_spec.scale, model_spec.anatomy)
+    return functools.partial(registry.build, model_spec, size)
 
 
 def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
@@ -65,7 +67,7 @@ def get(model_spec: ModelSpec, retrain: bool = False) -> Reconstructor:
     trained when the method has a recipe, else built; `retrain=True` replaces a checkpoint."""
     if model_spec.method in RECIPES:
         return load_or_train(model_spec, retrain=retrain)
-    return registry.build(model_spec, image_size(model_spec.scale)).eval()
+    return _builder(model_spec)().eval()
 
 
 def training_curves(specs: Iterable[ModelSpec]) -> pd.DataFrame:

@@ -13,7 +13,6 @@ from mrirobust import physics, scales
 from mrirobust.data.annotations import check_annotations, scale_annotations
 from mrirobust.data.embedded import ensure_embedded
 from mrirobust.data.fastmri_io import read_slice, split_dir
-from mrirobust.models.registry import CENTER_FRACTIONS
 
 
 @dataclass
@@ -88,15 +87,15 @@ def annotated_samples(
 
 def sample_mask(sample: Sample, acceleration: int, seed: int = 0) -> torch.Tensor:
     """The seeded random column mask `(1, 1, 1, W)` of `sample` at `acceleration`."""
-    if acceleration not in CENTER_FRACTIONS:
+    if acceleration not in physics.CENTER_FRACTIONS:
         raise ValueError(
-            f"acceleration must be one of {sorted(CENTER_FRACTIONS)}, got {acceleration}"
+            f"acceleration must be one of {sorted(physics.CENTER_FRACTIONS)}, got {acceleration}"
         )
     slice_seed = zlib.crc32(f"{seed}/{sample.fname}/{sample.slice}".encode())
     mask = physics.column_mask(
         sample.kspace.shape[-1],
         acceleration,
-        CENTER_FRACTIONS[acceleration],
+        physics.CENTER_FRACTIONS[acceleration],
         seed=slice_seed,
         acquired=sample.acquired,
     )

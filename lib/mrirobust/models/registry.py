@@ -19,9 +19,8 @@ from mrirobust.models.convdecoder import ConvDecoder
 from mrirobust.models.l1 import L1Wavelet
 from mrirobust.models.unet import UNetRecon
 from mrirobust.models.varnet import VarNetRecon
+from mrirobust.physics import CENTER_FRACTIONS
 
-CENTER_FRACTIONS = {4: 0.08, 8: 0.04}  # fastMRI / Morshuis random masks
-ANATOMY = "knee"
 DEFAULT_CONFIG = "default"  # the scale profile's sizes
 
 
@@ -97,10 +96,12 @@ def spec(
     acceleration: int = 4,
     config: str = DEFAULT_CONFIG,
     sizes: Mapping[str, Any] | None = None,
+    anatomy: str = "knee",
     **overrides,
 ) -> ModelSpec:
-    """The description of `method` at `scale` and `acceleration`: the profile's `train` keys of
-    the method, replaced by `sizes` (the named configuration `config`) and then `overrides`."""
+    """The description of `method` trained on `anatomy`'s data at `scale` and `acceleration`:
+    the profile's `train` keys of the method, replaced by `sizes` (the named configuration
+    `config`) and then `overrides`."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
     if acceleration not in CENTER_FRACTIONS:
@@ -116,7 +117,7 @@ def spec(
     return ModelSpec(
         method=method,
         scale=scale,
-        anatomy=ANATOMY,
+        anatomy=anatomy,
         acceleration=acceleration,
         center_fraction=CENTER_FRACTIONS[acceleration],
         config=config,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from mrirobust import zoo
 from mrirobust.models.base import Reconstructor
 from mrirobust.models.registry import DEFAULT_CONFIG, ModelSpec, spec
-from mrirobust.papers.darestani2021 import profile as darestani2021
-from mrirobust.papers.morshuis2022 import profile as morshuis2022
+from mrirobust.papers.darestani2021.profile import MODEL_SIZES as DARESTANI2021_SIZES
+from mrirobust.papers.morshuis2022.profile import MODEL_SIZES as MORSHUIS2022_SIZES
 
 PAPERS = {
     "morshuis2022": "Morshuis et al. 2022, adversarial robustness of MR image reconstruction "
@@ -19,7 +19,7 @@ PAPERS = {
     "compressive sensing",
 }
 
-CONFIGS: dict[str, dict[str, int]] = {**morshuis2022.MODEL_SIZES, **darestani2021.MODEL_SIZES}
+CONFIGS: dict[str, dict[str, int]] = {**MORSHUIS2022_SIZES, **DARESTANI2021_SIZES}
 
 
 def model_config(name: str | None) -> dict[str, int]:

@@ -12,8 +12,9 @@ import os
 import torch.distributed as dist
 
 from mrirobust import paths, zoo
-from mrirobust.models.registry import CENTER_FRACTIONS, DEFAULT_CONFIG
+from mrirobust.models.registry import DEFAULT_CONFIG
 from mrirobust.papers import CONFIGS, model_spec
+from mrirobust.physics import CENTER_FRACTIONS
 from mrirobust.training.recipes import RECIPES
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from mrirobust import paths
+from mrirobust import paths, storage
 from mrirobust.training import datasets
 
 
@@ -56,27 +55,19 @@ def data_fingerprint(items: list[tuple[Path, int]]) -> str:
     return digest.hexdigest()[:16]
 
 
-def git_revision() -> str:
-    """The project's git HEAD, or "unknown" outside a clone."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=paths.project_root(),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _differences(expected: dict, found: dict) -> str:
+def _check_made_for(path: Path, expected: dict, found: dict) -> None:
+    """Raise a ValueError naming every key in which `found` differs from `expected`."""
+    if found == expected:
+        return
     keys = sorted(set(expected) | set(found))
-    return ", ".join(
+    differences = ", ".join(
         f"{k}: {found.get(k)!r} != {expected.get(k)!r}"
         for k in keys
         if expected.get(k) != found.get(k)
+    )
+    raise ValueError(
+        f"checkpoint {path} was made for another configuration ({differences}); "
+        "pass retrain=True / --retrain to replace it"
     )
 
 
@@ -103,15 +94,15 @@ class Checkpoint:
         """Write `state` (+ spec and fingerprint) and its JSON sidecar, each atomically."""
         path = self.path
         meta = json.dumps(self.meta)
-        paths.atomic_write(path, lambda tmp: torch.save({**state, "meta": meta}, tmp))
+        storage.atomic_write(path, lambda tmp: torch.save({**state, "meta": meta}, tmp))
         sidecar = {
             **self.meta,
-            "git_revision": git_revision(),
+            "git_revision": paths.git_revision()["revision"] or "unknown",
             "epochs_done": state["epoch"],
             "curve": state["curve"],
         }
         text = json.dumps(sidecar, indent=2)
-        paths.atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
+        storage.atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
 
     def read(self) -> dict:
         """Load the checkpoint (`weights_only=True`) after checking that it and its sidecar were
@@ -123,12 +114,7 @@ class Checkpoint:
                 found = json.loads(sidecar.read_text())
             except json.JSONDecodeError as err:
                 raise ValueError(f"checkpoint sidecar {sidecar} is not valid JSON ({err})") from err
-            found = {k: found.get(k) for k in expected}
-            if found != expected:
-                raise ValueError(
-                    f"checkpoint {path} was made for another configuration "
-                    f"({_differences(expected, found)}); pass retrain=True / --retrain to replace it"
-                )
+            _check_made_for(path, expected, {k: found.get(k) for k in expected})
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             meta = json.loads(state["meta"])
@@ -137,11 +123,7 @@ class Checkpoint:
                 f"checkpoint {path} is unreadable or corrupted ({type(err).__name__}: {err}); "
                 "delete it or pass retrain=True / --retrain"
             ) from err
-        if meta != expected:
-            raise ValueError(
-                f"checkpoint {path} was made for another configuration "
-                f"({_differences(expected, meta)}); pass retrain=True / --retrain to replace it"
-            )
+        _check_made_for(path, expected, meta)
         return state
 
     def sidecar(self) -> dict:

@@ -10,7 +10,7 @@ import torch
 from mrirobust import data, physics, scales
 
 
-def slices(scale: str, split: str, anatomy: str = "knee") -> list[tuple[Path, int]]:
+def slices(scale: str, split: str, anatomy: str) -> list[tuple[Path, int]]:
     """Every (file, slice index) of `anatomy`'s `split` at `scale` (embedded data is generated
     first when missing)."""
     if scales.resolve(scale, "data")["source"] == "embedded":

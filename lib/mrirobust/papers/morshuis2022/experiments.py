@@ -16,9 +16,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import attacks, metrics, physics
+from mrirobust import attacks, metrics, papers, physics
 from mrirobust.data.samples import Sample, batches, stack
-from mrirobust.papers import get_model
 
 REGION_MODES = ("region", "image")  # attack the box (targeted) or the whole image
 
@@ -29,7 +28,9 @@ def models(
     """The ready model of every (method, acceleration), method-major, under the named model
     configuration `config` (None or "": the scale profile's sizes; "morshuis": the paper's)."""
     return {
-        (name, acc): get_model(name, scale, acc, config) for name in methods for acc in accelerations
+        (name, acc): papers.get_model(name, scale, acc, config)
+        for name in methods
+        for acc in accelerations
     }
 
 
@@ -113,7 +114,12 @@ def noise_attacks(
     tables = []
     for (name, acc), mode in tqdm(jobs, desc="attacks"):
         table = noise_attack(
-            nets[name, acc], samples, attack=attack, acceleration=acc, mode=mode, batch_size=batch_size
+            nets[name, acc],
+            samples,
+            attack=attack,
+            acceleration=acc,
+            mode=mode,
+            batch_size=batch_size,
         )
         tables.append(table.assign(model=name))
     return pd.concat(tables, ignore_index=True)
@@ -183,9 +189,12 @@ def worst_angles(table: pd.DataFrame, theta_maxes: Sequence[float]) -> pd.DataFr
     return pd.concat(rows, ignore_index=True)
 
 
-def pick_rotation_example(worst: pd.DataFrame, method: str, acceleration: int) -> dict:
-    """Fig. 5's example: of `method` at `acceleration`, the box whose worst rotation within the
-    largest θ_max raises the box MSE most over the unrotated scan (θ_max = 0)."""
+def pick_rotation_example(
+    worst: pd.DataFrame, samples: Sequence[Sample], method: str, acceleration: int
+) -> tuple[Sample, dict]:
+    """Fig. 5's example: of `method` at `acceleration`, the sample whose worst rotation within
+    the largest θ_max raises the box MSE most over the unrotated scan (θ_max = 0); returns it
+    and its record (sample id, label, box, method, acceleration, worst angle)."""
     chosen = worst[(worst["model"] == method) & (worst["acceleration"] == acceleration)]
     if chosen.empty:
         raise ValueError(
@@ -195,9 +204,13 @@ def pick_rotation_example(worst: pd.DataFrame, method: str, acceleration: int) -
     at_zero = chosen[chosen["theta_max"] == 0].set_index("sample")["loss"]
     at_max = chosen[chosen["theta_max"] == chosen["theta_max"].max()].set_index("sample")
     example = at_max.assign(increase=at_max["loss"] - at_zero).sort_values("increase").iloc[-1]
-    return {
+    sample = next((s for s in samples if s.sample_id == example.name), None)
+    if sample is None:
+        raise ValueError(f"the example {example.name!r} is not among the {len(samples)} samples")
+    return sample, {
         "sample": example.name,
         "label": example["label"],
+        "box": sample.box.tolist(),
         "method": method,
         "acceleration": acceleration,
         "worst_angle": float(example["angle"]),
@@ -214,33 +227,17 @@ def pick_sample(samples: Sequence[Sample], prefer_label: str = "") -> Sample:
     return (preferred or list(samples))[0]
 
 
-def background_mask(image: torch.Tensor, tile: int = 4, fraction: float = 0.05) -> torch.Tensor:
-    """Signal-free background of a full field-of-view magnitude image `(H, W)` (Firbank et al.
-    1999): the `tile`×`tile` tiles whose mean is at most 1.5× the `fraction`-quantile of all
-    tile means. The darkest tiles locate the air; taking every tile within the noise band above
-    them (tile means of pure noise scatter by ~±10 %) avoids the downward bias of keeping only
-    the darkest noise."""
-    H, W = image.shape
-    rows, cols = H // tile, W // tile
-    means = image[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile).mean(dim=(1, 3))
-    chosen = means <= 1.5 * torch.quantile(means.flatten(), fraction)
-    mask = torch.zeros(H, W, dtype=torch.bool)
-    tiles = chosen.repeat_interleave(tile, 0).repeat_interleave(tile, 1)
-    mask[: rows * tile, : cols * tile] = tiles
-    return mask
-
-
 def thermal_noise_eta(samples: Sequence[Sample]) -> float:
-    """Mean measured thermal-noise level in η units (E‖n_i‖/‖k_i‖, `metrics.noise_level`) over
-    the distinct slices of `samples`, with the background of `background_mask` on the full
-    field of view."""
+    """Mean measured thermal-noise level in η units (E‖n_i‖/‖k_i‖, `physics.noise_level`) over
+    the distinct slices of `samples`, with the background of `physics.background_mask` on the
+    full field of view."""
     levels, seen = [], set()
     for s in samples:
         if (s.fname, s.slice) in seen:
             continue
         seen.add((s.fname, s.slice))
         image = physics.rss(physics.ifft2c(s.kspace), dim=0)
-        level = metrics.noise_level(s.kspace.unsqueeze(0), background_mask(image))
+        level = physics.noise_level(s.kspace.unsqueeze(0), physics.background_mask(image))
         levels.append(level.mean())
     return float(torch.stack(levels).mean())
 
@@ -252,11 +249,6 @@ def _attack_one(model, sample: Sample, *, eta: float, acceleration: int, mode: s
     with torch.no_grad():
         clean = model(physics.apply_mask(kspace, mask), mask)
     return clean[0], result.reconstruction[0].detach(), result.perturbation[0].detach()
-
-
-def fully_sampled(kspace: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """RSS of fully sampled k-space `(C, H, W)`, cropped to `size`."""
-    return physics.center_crop(physics.rss(physics.ifft2c(kspace), dim=0), size)
 
 
 def noise_example(
@@ -271,7 +263,7 @@ def noise_example(
         clean, attacked, z = _attack_one(
             model, sample, eta=eta, acceleration=acceleration, mode="region", attack=attack
         )
-        images[f"target+noise_{name}"] = fully_sampled(sample.kspace + z, size)
+        images[f"target+noise_{name}"] = physics.rss_crop(sample.kspace + z, size)
         images[f"{name}"] = clean
         images[f"{name}_attacked"] = attacked
     return images
@@ -309,10 +301,10 @@ def rotation_example(
     theta = torch.tensor([float(angle)], dtype=torch.float64)
     size = tuple(sample.target.shape)
     with torch.no_grad():
-        rotated = physics.fft2c(physics.rotate(physics.ifft2c(kspace), theta))
+        rotated = physics.rotate_kspace(kspace, theta)
         clean = model(physics.apply_mask(kspace, mask), mask)
         attacked = physics.rotate(model(physics.apply_mask(rotated, mask), mask), -theta)
-        rotated_back = physics.rotate(fully_sampled(rotated[0], size).unsqueeze(0), -theta)
+        rotated_back = physics.rotate(physics.rss_crop(rotated, size), -theta)
     return {
         "target": target[0],
         "clean": clean[0],

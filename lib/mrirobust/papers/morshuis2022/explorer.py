@@ -93,7 +93,7 @@ class AttackExplorer:
             **pgd_settings(self.attack),
         )
         attacked = result.reconstruction[:, 0]
-        noise = physics.zero_filled(physics.apply_mask(result.perturbation[:, 0], mask), size)
+        noise = physics.rss_crop(physics.apply_mask(result.perturbation[:, 0], mask), size)
         with torch.no_grad():
             clean = model(physics.apply_mask(kspace, mask), mask)[0]
         ssims = metrics.ssim(target.expand(len(etas), -1, -1), attacked, region=boxes[0])
