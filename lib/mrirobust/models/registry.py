@@ -9,7 +9,7 @@ papers own those: `mrirobust.papers.model_config`) and then by keyword overrides
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,49 +26,45 @@ DEFAULT_CONFIG = "default"  # the scale profile's sizes
 
 @dataclass(frozen=True)
 class Method:
-    """A reconstruction method: the `train` profile keys it depends on and its builder
-    `build(params, image_size, **state) -> Reconstructor` (l1 takes its tuned `lam`). Which
-    methods are trained, and how, is `training.recipes`' table."""
+    """A reconstruction method: its class, the `train` profile keys it depends on, and which
+    of them are constructor arguments (`args`: argument name → profile key). Which methods are
+    trained, and how, is `training.recipes`' table."""
 
+    cls: type[Reconstructor]
     keys: tuple[str, ...]
-    build: Callable[..., Reconstructor]
+    args: dict[str, str]
 
 
 _COMMON = ("seed", "epochs", "batch_size", "lr_step_size", "val_slices")
+_VARNET_ARGS = {
+    "num_cascades": "varnet_cascades",
+    "chans": "varnet_chans",
+    "pools": "varnet_pools",
+    "sens_chans": "varnet_sens_chans",
+    "sens_pools": "varnet_sens_pools",
+}
+_CONVDECODER_ARGS = {
+    "num_layers": "convdecoder_layers",
+    "channels": "convdecoder_channels",
+    "iterations": "convdecoder_iterations",
+    "seed": "seed",
+}
 
 METHODS: dict[str, Method] = {
-    "zero_filled": Method((), lambda p, size: ZeroFilled(size)),
+    "zero_filled": Method(ZeroFilled, (), {}),
     "unet": Method(
+        UNetRecon,
         _COMMON + ("unet_lr", "unet_chans", "unet_pools"),
-        lambda p, size: UNetRecon(size, chans=p["unet_chans"], num_pools=p["unet_pools"]),
+        {"chans": "unet_chans", "num_pools": "unet_pools"},
     ),
-    "varnet": Method(
-        _COMMON
-        + ("varnet_lr", "varnet_cascades", "varnet_chans", "varnet_pools")
-        + ("varnet_sens_chans", "varnet_sens_pools"),
-        lambda p, size: VarNetRecon(
-            size,
-            num_cascades=p["varnet_cascades"],
-            chans=p["varnet_chans"],
-            pools=p["varnet_pools"],
-            sens_chans=p["varnet_sens_chans"],
-            sens_pools=p["varnet_sens_pools"],
-        ),
-    ),
+    "varnet": Method(VarNetRecon, _COMMON + ("varnet_lr", *_VARNET_ARGS.values()), _VARNET_ARGS),
+    # l1's λ is tuned, not a profile key: `build(..., lam=...)`
     "l1": Method(
+        L1Wavelet,
         ("seed", "l1_iterations", "l1_lambdas", "l1_tune_slices"),
-        lambda p, size, lam: L1Wavelet(size, lam=lam, iterations=p["l1_iterations"]),
+        {"iterations": "l1_iterations"},
     ),
-    "convdecoder": Method(
-        ("seed", "convdecoder_layers", "convdecoder_channels", "convdecoder_iterations"),
-        lambda p, size: ConvDecoder(
-            size,
-            num_layers=p["convdecoder_layers"],
-            channels=p["convdecoder_channels"],
-            iterations=p["convdecoder_iterations"],
-            seed=p["seed"],
-        ),
-    ),
+    "convdecoder": Method(ConvDecoder, tuple(_CONVDECODER_ARGS.values()), _CONVDECODER_ARGS),
 }
 
 
@@ -126,5 +122,8 @@ def spec(
 
 
 def build(model_spec: ModelSpec, image_size: tuple[int, int], **state) -> Reconstructor:
-    """An untrained Reconstructor for `model_spec` (l1 needs its tuned relative `lam`)."""
-    return METHODS[model_spec.method].build(model_spec.params, tuple(image_size), **state)
+    """An untrained Reconstructor for `model_spec`; `state` adds constructor arguments that
+    training found (l1's tuned relative `lam`)."""
+    method = METHODS[model_spec.method]
+    args = {name: model_spec.params[key] for name, key in method.args.items()}
+    return method.cls(tuple(image_size), **args, **state)

@@ -27,27 +27,19 @@ def _ranks_above(first: str, second: str, strict: bool):
     return check
 
 
+_ORDER = [  # (first, second, strict, what is compared)
+    ("varnet", "unet", False, "E2E-VarNet reconstructs at least as well as the U-Net"),
+    ("unet", "l1", True, "The U-Net reconstructs better than l1-wavelet CS"),
+    ("l1", "zero_filled", True, "l1-wavelet CS reconstructs better than zero-filling"),
+    ("convdecoder", "zero_filled", True, "The un-trained ConvDecoder beats zero-filling"),
+]
 RANKING = [
     Claim(
-        "darestani2021/fig2/varnet_ge_unet",
-        "E2E-VarNet reconstructs at least as well as the U-Net (mean validation SSIM).",
-        _ranks_above("varnet", "unet", strict=False),
-    ),
-    Claim(
-        "darestani2021/fig2/unet_gt_l1",
-        "The U-Net reconstructs better than l1-wavelet CS (mean validation SSIM).",
-        _ranks_above("unet", "l1", strict=True),
-    ),
-    Claim(
-        "darestani2021/fig2/l1_gt_zero_filled",
-        "l1-wavelet CS reconstructs better than zero-filling (mean validation SSIM).",
-        _ranks_above("l1", "zero_filled", strict=True),
-    ),
-    Claim(
-        "darestani2021/fig2/convdecoder_gt_zero_filled",
-        "The un-trained ConvDecoder reconstructs better than zero-filling (mean validation SSIM).",
-        _ranks_above("convdecoder", "zero_filled", strict=True),
-    ),
+        f"darestani2021/fig2/{first}_{'gt' if strict else 'ge'}_{second}",
+        f"{statement} (mean validation SSIM).",
+        _ranks_above(first, second, strict),
+    )
+    for first, second, strict, statement in _ORDER
 ]
 
 

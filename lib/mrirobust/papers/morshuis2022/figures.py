@@ -21,6 +21,23 @@ def _vmax(target: np.ndarray) -> float:
     return float(np.percentile(target, 99.5))
 
 
+def _zoomed_panels(images, keys, titles, box, zoom_margin, scale, name, title):
+    """`plots.panels_with_zoom` of the stored `images[keys]` (grey scale up to the target's
+    99.5th percentile), titled and saved."""
+    fig, _ = plots.panels_with_zoom(
+        [images[k] for k in keys], titles, box, zoom_margin, _vmax(images["target"])
+    )
+    return _finish(fig, scale, name, title)
+
+
+def _finish(fig, scale: str, name: str, title: str):
+    """Title `fig`, lay it out and save it as figures/<scale>/<name>.png/.pdf."""
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    plots.savefig(fig, scale, name)
+    return fig
+
+
 def fig1(out: Path, scale: str, compare_accelerations: Sequence[int], seed: int = 0):
     """Fig. 1: (a) region SSIM vs η of the box-targeted attack per model and acceleration,
     (b) targeted vs whole-image attack at `compare_accelerations`; mean and 95 % CI over the
@@ -51,14 +68,11 @@ def fig1(out: Path, scale: str, compare_accelerations: Sequence[int], seed: int 
         )
         ax.set(xlabel=ETA_LABEL, ylabel=REGION_SSIM, title=title)
         plots.mark_vline(ax, noise_percent, "measured thermal noise η (%)")
-    fig.suptitle(
+    title = (
         f"Morshuis et al. 2022, Fig. 1 — mean and 95 % CI over {results['sample'].nunique()} "
-        f"boxes; data: {plots.data_caption(scale)}",
-        fontsize=8,
+        f"boxes; data: {plots.data_caption(scale)}"
     )
-    fig.tight_layout()
-    plots.savefig(fig, scale, "morshuis2022_fig1_noise_attack")
-    return fig
+    return _finish(fig, scale, "morshuis2022_fig1_noise_attack", title)
 
 
 def _scored_title(label: str, score: dict | None) -> str:
@@ -83,19 +97,17 @@ def fig2(out: Path, scale: str, methods: Sequence[str], zoom_margin: int = 6):
     fig, axes = plots.image_panels([images[k] for k in keys], titles, ncols=len(top), vmax=vmax)
     for ax in axes[: len(keys)]:
         plots.draw_box(ax, box)
-    fig.suptitle(
+    _finish(
+        fig,
+        scale,
+        "morshuis2022_fig2_qualitative",
         f"Fig. 2 — η = {100 * record['eta']:g} %, {record['acceleration']}×, box: "
         f"{record['label']}\n{caption}",
-        fontsize=8,
     )
-    fig.tight_layout()
-    plots.savefig(fig, scale, "morshuis2022_fig2_qualitative")
     zooms, _ = plots.image_panels(
         [plots.zoom(images[k], box, zoom_margin) for k in keys], titles, ncols=len(top), vmax=vmax
     )
-    zooms.suptitle(f"Fig. 2 (zoom on the box) — {caption}", fontsize=8)
-    zooms.tight_layout()
-    plots.savefig(zooms, scale, "morshuis2022_fig2_zoom")
+    _finish(zooms, scale, "morshuis2022_fig2_zoom", f"Fig. 2 (zoom on the box) — {caption}")
     return fig, zooms
 
 
@@ -114,17 +126,12 @@ def fig3(out: Path, scale: str, method: str, zoom_margin: int = 6):
         label if key == "target" else _scored_title(label, record["fig3"][key])
         for key, label in labels.items()
     ]
-    fig, _ = plots.panels_with_zoom(
-        [images[k] for k in labels], titles, record["box"], zoom_margin, _vmax(images["target"])
-    )
-    fig.suptitle(
+    title = (
         f"Fig. 3 — {method}, η = {100 * record['eta']:g} %, {record['acceleration']}× "
-        f"(bottom: zoom on the box)\n{plots.data_caption(scale)}",
-        fontsize=8,
+        f"(bottom: zoom on the box)\n{plots.data_caption(scale)}"
     )
-    fig.tight_layout()
-    plots.savefig(fig, scale, "morshuis2022_fig3_targeted_vs_image")
-    return fig
+    name = "morshuis2022_fig3_targeted_vs_image"
+    return _zoomed_panels(images, labels, titles, record["box"], zoom_margin, scale, name, title)
 
 
 def fig4(out: Path, scale: str, seed: int = 0):
@@ -162,14 +169,11 @@ def fig4(out: Path, scale: str, seed: int = 0):
         ylabel=REGION_SSIM,
         title=f"(b) {example['method']}, {example['acceleration']}×, one example",
     )
-    fig.suptitle(
+    title = (
         f"Morshuis et al. 2022, Fig. 4 — mean and 95 % CI over {worst['sample'].nunique()} "
-        f"boxes; data: {plots.data_caption(scale)}",
-        fontsize=8,
+        f"boxes; data: {plots.data_caption(scale)}"
     )
-    fig.tight_layout()
-    plots.savefig(fig, scale, "morshuis2022_fig4_rotation")
-    return fig
+    return _finish(fig, scale, "morshuis2022_fig4_rotation", title)
 
 
 def fig5(out: Path, scale: str, zoom_margin: int = 6):
@@ -186,14 +190,9 @@ def fig5(out: Path, scale: str, zoom_margin: int = 6):
         f"{method} of the rotated\nscan, rotated back",
     ]
     keys = ["target", "clean", "fully_sampled_rotated", "attacked"]
-    fig, _ = plots.panels_with_zoom(
-        [images[k] for k in keys], titles, example["box"], zoom_margin, _vmax(images["target"])
-    )
-    fig.suptitle(
+    title = (
         f"Fig. 5 — worst angle {angle:+.1f}°, box: {example['label']} (bottom: zoom)\n"
-        f"{plots.data_caption(scale)}",
-        fontsize=8,
+        f"{plots.data_caption(scale)}"
     )
-    fig.tight_layout()
-    plots.savefig(fig, scale, "morshuis2022_fig5_worst_rotation")
-    return fig
+    name = "morshuis2022_fig5_worst_rotation"
+    return _zoomed_panels(images, keys, titles, example["box"], zoom_margin, scale, name, title)
