@@ -133,3 +133,13 @@ def test_data_fingerprint_changes_with_contents_not_only_shapes(tmp_path):
     plain = checkpoints.data_fingerprint(slices)
     os.utime(volume, ns=(1, 1))  # a rewritten real file: same size, new mtime
     assert checkpoints.data_fingerprint(slices) != plain
+
+
+def test_l1_search_records_its_time_and_counts_as_one_epoch(checkpoint_dir):
+    spec = models.spec("l1", "smoke")
+    assert zoo.epochs_done(spec) == 0
+    zoo.train(spec)
+    assert zoo.epochs_done(spec) == zoo.total_epochs(spec) == 1
+    curve = checkpoints.locate(spec).sidecar()["curve"]
+    assert [row["lam"] for row in curve] == spec.params["l1_lambdas"]
+    assert all(row["seconds"] > 0 for row in curve)

@@ -99,6 +99,10 @@ TRAIN = Profile(
         "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],  # relative lambda grid (validation)
         "l1_tune_slices": 20,  # validation slices used for the lambda search
         "val_slices": 100,  # validation slices evaluated after every epoch
+        # rough seconds per epoch (l1: its whole λ search), told to notebook users before
+        # training when no checkpoint of the method has recorded its own times
+        # (mrirobust.interactive); paper: unmeasured guesses for one GPU and fastMRI knee
+        "epoch_seconds_estimate": {"unet": 1200, "varnet": 7200, "l1": 1800},
     },
     cpu={
         # 4 epochs left both nets below l1 (val SSIM 0.57 vs 0.645, still rising); 4x val
@@ -120,6 +124,9 @@ TRAIN = Profile(
         "l1_iterations": 100,
         "l1_tune_slices": 4,
         "val_slices": 8,
+        # README: U-Net 36-47 s an epoch, VarNet ~2.1 min; l1 unmeasured: 24 fits of ~20 s
+        # (benchmarks/results/l1.json: 1.3 s a smoke fit, ~15x the work at cpu size)
+        "epoch_seconds_estimate": {"unet": 45, "varnet": 130, "l1": 500},
     },
     smoke={
         "epochs": 2,
@@ -139,6 +146,8 @@ TRAIN = Profile(
         "l1_lambdas": [1e-3, 1e-2],
         "l1_tune_slices": 2,
         "val_slices": 2,
+        # 2 CPU cores, measured: U-Net 0.2 s and VarNet ~1 s an epoch
+        "epoch_seconds_estimate": {"unet": 1, "varnet": 2, "l1": 10},
     },
 )
 

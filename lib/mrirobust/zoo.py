@@ -25,6 +25,8 @@ from mrirobust.training.recipes import RECIPES
 
 logger = logging.getLogger(__name__)
 
+TRAINED = tuple(RECIPES)  # methods that have a checkpoint (l1: its λ search)
+
 
 def image_size(scale: str, anatomy: str = "knee") -> tuple[int, int]:
     """The target (cropped) image size of `anatomy`'s data at `scale` (its first validation
@@ -38,6 +40,16 @@ def _builder(model_spec: ModelSpec):
     return functools.partial(registry.build, model_spec, size)
 
 
+def total_epochs(model_spec: ModelSpec) -> int:
+    """The epochs a complete checkpoint of `model_spec` has (l1's λ search counts as one)."""
+    return RECIPES[model_spec.method].epochs(model_spec.params)
+
+
+def epochs_done(model_spec: ModelSpec) -> int:
+    """The epochs `model_spec`'s checkpoint has completed (0 when there is none)."""
+    return checkpoints.locate(model_spec).epochs_done()
+
+
 def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
     """Train (or resume) `model_spec`'s model and return its checkpoint path. A complete
     checkpoint is kept unless `retrain`; a mismatching one raises (`Checkpoint.read`)."""
@@ -45,7 +57,7 @@ def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
     state = None
     if checkpoint.path.exists() and not retrain:
         state = checkpoint.read()
-        if state["epoch"] >= recipe.epochs(model_spec.params):
+        if state["epoch"] >= total_epochs(model_spec):
             return checkpoint.path
         logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
     recipe.fit(model_spec, _builder(model_spec), checkpoint, state)

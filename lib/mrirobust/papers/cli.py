@@ -15,11 +15,10 @@ from mrirobust import paths, zoo
 from mrirobust.models.registry import DEFAULT_CONFIG
 from mrirobust.papers import CONFIGS, model_spec
 from mrirobust.physics import CENTER_FRACTIONS
-from mrirobust.training.recipes import RECIPES
 
 
 def configure_parser(parser) -> None:
-    parser.add_argument("model", choices=sorted(RECIPES), help="method to train")
+    parser.add_argument("model", choices=zoo.TRAINED, help="method to train")
     parser.add_argument("--scale", default="cpu", choices=paths.SCALES)
     parser.add_argument("--acceleration", type=int, default=4, choices=sorted(CENTER_FRACTIONS))
     parser.add_argument(

@@ -126,6 +126,11 @@ class Checkpoint:
         _check_made_for(path, expected, meta)
         return state
 
+    def epochs_done(self) -> int:
+        """The epochs this checkpoint has completed (0 when there is none)."""
+        sidecar = self.path.with_suffix(".json")
+        return int(json.loads(sidecar.read_text())["epochs_done"]) if sidecar.exists() else 0
+
     def sidecar(self) -> dict:
         """The JSON sidecar (spec, data fingerprint, git revision, training curve); raises
         FileNotFoundError when the model has not been trained."""

@@ -14,6 +14,7 @@ the grid value with the best mean validation SSIM.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,7 +65,9 @@ class Supervised:
 @dataclass(frozen=True)
 class LambdaSearch:
     """l1-wavelet: the relative λ of `l1_lambdas` with the best mean SSIM on the first
-    `l1_tune_slices` validation slices (one "epoch"; rank 0 only under DDP)."""
+    `l1_tune_slices` validation slices (one "epoch"; rank 0 only under DDP). Each curve row
+    records its λ's share of the search time, so that (as for the networks' epochs) the rows'
+    seconds add up to the training time."""
 
     def epochs(self, params: dict) -> int:
         return 1
@@ -72,6 +75,7 @@ class LambdaSearch:
     def fit(self, model_spec, build, checkpoint, state) -> None:
         if loop.distributed()[1] != 0:
             return
+        begin = time.perf_counter()
         p = model_spec.params
         dataset = datasets.for_spec(model_spec, "val", p["l1_tune_slices"])
         ssims = {lam: [] for lam in p["l1_lambdas"]}
@@ -82,7 +86,11 @@ class LambdaSearch:
                 recon = build(lam=lam)
                 pred = recon.image(recon.fit(recon.init_state(kspace, mask, maps), kspace, mask))
                 ssims[lam].append(float(metrics.ssim(target[None], pred)[0]))
-        curve = [{"lam": lam, "val_ssim": float(np.mean(v))} for lam, v in ssims.items()]
+        share = (time.perf_counter() - begin) / len(ssims)
+        curve = [
+            {"lam": lam, "val_ssim": float(np.mean(v)), "seconds": share}
+            for lam, v in ssims.items()
+        ]
         best = max(curve, key=lambda row: row["val_ssim"])["lam"]
         checkpoint.save({"epoch": 1, "lam": best, "curve": curve})
 
