@@ -87,3 +87,31 @@ def test_fig4_checks_every_model_and_acceleration_of_the_summary():
         ("varnet", 4, False),  # flat: the worst rotation does not lower it
         ("varnet", 8, False),
     ]
+
+
+def test_fig2_fig3_verdicts_compare_the_example_scores():
+    def score(value):
+        return {"ssim_region": value, "psnr_region": 20.0}
+
+    scores = {
+        "sample": "f/1/2,3,8,8",
+        "eta": 0.02,
+        "acceleration": 8,
+        "fig2": {"target+noise_unet": score(0.95), "unet": score(0.8), "unet_attacked": score(0.4)},
+        "fig3": {"clean": score(0.8), "targeted": score(0.5), "image": score(0.45)},
+    }
+    verdicts = morshuis_claims.fig2_fig3(
+        scores, methods=["unet"], fig3_method="unet", scale="smoke", data="synthetic"
+    )
+    assert [(v.figure, v.holds) for v in verdicts] == [("fig2", True), ("fig3", False)]
+    assert verdicts[0].case == {
+        "sample": "f/1/2,3,8,8",
+        "eta": 0.02,
+        "acceleration": 8,
+        "model": "unet",
+    }
+    assert verdicts[1].evidence == {"ssim_targeted": 0.5, "ssim_whole_image": 0.45}
+    with pytest.raises(ValueError, match="no image 'target\\+noise_varnet'"):
+        morshuis_claims.fig2_fig3(
+            scores, methods=["varnet"], fig3_method="unet", scale="smoke", data="synthetic"
+        )

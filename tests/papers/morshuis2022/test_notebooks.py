@@ -59,6 +59,13 @@ def test_fig2_noise_barely_changes_the_fully_sampled_image(smoke_results):
     for name in ("unet", "varnet"):
         assert fig2[f"{name}_attacked"]["ssim_region"] <= fig2[name]["ssim_region"] + 1e-6
         assert fig2[f"target+noise_{name}"]["ssim_region"] > fig2[name]["ssim_region"]
+    stored = claims.load(out / "claims.json")
+    expected = morshuis_claims.fig2_fig3(
+        scores, methods=["unet", "varnet"], fig3_method="varnet", scale="smoke", data=scores["data"]
+    )
+    assert [(v.id, v.case, v.holds, v.evidence) for v in stored] == [
+        (v.id, v.case, v.holds, v.evidence) for v in expected
+    ]
     images = np.load(out / "fig3_images.npz")
     assert set(images.files) == {"target", "clean", "targeted", "image"}
     target = images["target"]

@@ -1,8 +1,9 @@
-"""The findings of Morshuis et al. 2022 that the Fig. 1 and Fig. 4 runs check on their stored
-summaries (`tables.summarise` of the result tables: mean region SSIM per group).
+"""The findings of Morshuis et al. 2022 that the runs check on their stored numbers: Fig. 1 and
+Fig. 4 on their summaries (`tables.summarise` of the result tables: mean region SSIM per group),
+Fig. 2/3 on the region scores of their example.
 
-Each check takes the summary table and the case's keys and returns (holds, evidence); `fig1`
-and `fig4` check every claim on every case of a run and return the verdicts to save.
+Each check takes the stored numbers and the case's keys and returns (holds, evidence); `fig1`,
+`fig2_fig3` and `fig4` check every claim on every case of a run and return the verdicts to save.
 """
 
 from __future__ import annotations
@@ -107,6 +108,65 @@ WORST_SSIM_FALLS_WITH_THETA_MAX = Claim(
         acceleration=acceleration,
     ),
 )
+
+
+def _region_ssim(scores: dict, figure: str, key: str) -> float:
+    if key not in scores.get(figure, {}):
+        raise ValueError(
+            f"{figure}: the scores have no image {key!r}: {sorted(scores.get(figure, {}))}"
+        )
+    return scores[figure][key]["ssim_region"]
+
+
+def _noise_hurts_only_the_reconstruction(scores: dict, model: str) -> tuple[bool, dict]:
+    evidence = {
+        "ssim_fully_sampled_plus_noise": _region_ssim(scores, "fig2", f"target+noise_{model}"),
+        "ssim_attacked_reconstruction": _region_ssim(scores, "fig2", f"{model}_attacked"),
+    }
+    return evidence["ssim_fully_sampled_plus_noise"] > evidence[
+        "ssim_attacked_reconstruction"
+    ], evidence
+
+
+NOISE_HURTS_ONLY_THE_RECONSTRUCTION = Claim(
+    "morshuis2022/fig2/noise_hurts_only_the_reconstruction",
+    "Added to the fully sampled k-space, the adversarial noise changes the box less than it "
+    "changes the undersampled reconstruction (region SSIM).",
+    _noise_hurts_only_the_reconstruction,
+)
+
+
+def _targeted_example_worse(scores: dict) -> tuple[bool, dict]:
+    evidence = {
+        "ssim_targeted": _region_ssim(scores, "fig3", "targeted"),
+        "ssim_whole_image": _region_ssim(scores, "fig3", "image"),
+    }
+    return evidence["ssim_targeted"] < evidence["ssim_whole_image"], evidence
+
+
+TARGETED_EXAMPLE_WORSE = Claim(
+    "morshuis2022/fig3/targeted_worse_than_image",
+    "On the example, the box-targeted attack lowers the region SSIM more than the whole-image "
+    "attack of the same budget.",
+    _targeted_example_worse,
+)
+
+
+def fig2_fig3(
+    scores: dict, *, methods: Sequence[str], fig3_method: str, scale: str, data: str
+) -> list[Verdict]:
+    """The verdicts of the Fig. 2/3 example (`scores.json`: region scores per image)."""
+    case = {
+        "sample": scores["sample"],
+        "eta": scores["eta"],
+        "acceleration": scores["acceleration"],
+    }
+    return [
+        NOISE_HURTS_ONLY_THE_RECONSTRUCTION.verdict(
+            {**case, "model": model}, scale, data, scores=scores, model=model
+        )
+        for model in methods
+    ] + [TARGETED_EXAMPLE_WORSE.verdict({**case, "model": fig3_method}, scale, data, scores=scores)]
 
 
 def fig1(
