@@ -98,7 +98,7 @@ def _code(tmp_path, source, code="[]"):
     )
     nbformat.write(notebook, tmp_path / "nb" / "x.ipynb")
     (run,) = m.load_manifest(tmp_path / "nb" / "manifest.yaml")
-    lib = paths.project_root() / "lib"
+    lib = paths.project_root().resolve() / "lib"
     return {f.relative_to(lib).as_posix() for f in m.code_files(run) if lib in f.parents}
 
 
@@ -110,17 +110,30 @@ def test_code_is_the_import_closure_within_the_library(tmp_path):
     assert "mrirobust/train.py" not in files
 
 
-def test_paper_code_counts_only_through_code_globs(tmp_path):
-    with pytest.raises(
-        m.ManifestError,
-        match="run 'x' field 'code': the notebook imports "
-        "mrirobust.papers.morshuis2022, but no 'code' glob covers",
-    ):
-        _code(tmp_path, "from mrirobust.papers import morshuis2022")
+def test_a_papers_modules_are_code_only_of_the_runs_that_import_them(tmp_path):
+    files = _code(tmp_path, "from mrirobust.papers.morshuis2022 import figures")
+    assert "mrirobust/papers/morshuis2022/figures.py" in files
+    assert "mrirobust/papers/morshuis2022/experiments.py" not in files  # not imported by figures
+    assert "mrirobust/papers/darestani2021/claims.py" not in files
 
 
-def test_the_real_manifest_separates_shared_runs_from_paper_code():
-    paper_file = paths.project_root() / "lib/mrirobust/papers/morshuis2022.py"
+def test_code_globs_add_files_no_import_shows(tmp_path):
+    (tmp_path / "code" / "pa" / "table.csv").parent.mkdir(parents=True)
+    (tmp_path / "code" / "pa" / "table.csv").write_text("a,b\n")
+    run = m.load_manifest(
+        make_project(
+            tmp_path,
+            "  - {id: x, notebook: writer.ipynb, paper: pa, code: [code/pa], outputs: [v]}\n",
+        )
+    )[0]
+    assert {tmp_path / "code/pa/table.csv", tmp_path / "code/pa/model.py"} <= set(m.code_files(run))
+
+
+def test_editing_one_papers_modules_touches_only_its_runs_in_the_real_manifest():
+    morshuis = paths.project_root() / "lib/mrirobust/papers/morshuis2022"
     for run in m.load_manifest(REAL):
-        uses_paper = paper_file in m.code_files(run)
-        assert uses_paper == (run.paper == "morshuis2022" or run.id == "dataset_tour"), run.id
+        uses = {f.name for f in m.code_files(run) if f.parent == morshuis}
+        if run.paper == "morshuis2022":
+            assert {"experiments.py", "figures.py", "claims.py"} <= uses, run.id
+        else:  # shared runs read only the model sizes (profile) through the papers registry
+            assert uses <= {"__init__.py", "profile.py"}, (run.id, uses)

@@ -3,8 +3,8 @@
 A run names its notebook, the paper it belongs to, the library code it depends on, the runs it
 needs, the files it writes and its papermill parameters per scale (format in the manifest's
 header). `load_manifest` checks every field and the notebook's `parameters` cell; `select` picks
-runs by id or paper and adds what they need; `code_files` lists the library files whose change
-makes a run stale.
+runs by id or paper and adds what they need; `code_files` lists the files whose change makes a
+run stale.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ FIGURES_PREFIX = "{figures}/"
 ID_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a Snakemake rule name
 SHARED = "shared"  # the `paper` of runs that serve every paper (dataset tour, model training)
 RESOURCE_KEYS = ("runtime", "mem_mb", "cpus_per_task")  # Snakemake's names; runtime in minutes
-PAPERS_PACKAGE = "mrirobust.papers"
 
 
 class ManifestError(ValueError):
@@ -351,37 +350,25 @@ def read_record(scale: str, run_id: str) -> dict[str, Any] | None:
 
 
 def code_files(run: Run) -> list[Path]:
-    """The library files whose change makes `run` stale, sorted.
+    """The files whose change makes `run` stale, sorted: the import closure of its notebook
+    within the `mrirobust` package (every module imported, at any depth, lazily too, and the
+    `__init__` of each package on the way) plus the files matched by its `code` globs.
 
-    These are the files matched by the run's `code` globs plus the import closure of its
-    notebook within the `mrirobust` package (every module imported, at any depth, and the
-    `__init__` of each package on the way). Paper packages (`mrirobust.papers.<name>`) enter only
-    through `code` globs, so that editing one paper's code leaves other papers' runs up to date;
-    a paper module reached by an import but not covered by the globs is a ManifestError.
+    A paper's modules are in the closure only of the runs that import them (a paper package's
+    `__init__` imports none of its submodules), so editing one paper's code leaves other
+    papers' runs up to date. `code` globs add what no import shows (a paper package as a whole,
+    modules imported by name at run time, data files).
     """
-    declared = {p.resolve() for pattern in run.code for p in _glob(run.root, pattern)}
     package = Path(mrirobust.__file__).resolve().parent
     found: set[Path] = set()
-    queue = [(name, "the notebook") for name in _notebook_imports(run.notebook)]
-    queue += [(_module_name(p, package), str(p)) for p in declared if p.suffix == ".py"]
+    queue = list(_notebook_imports(run.notebook))
     while queue:
-        name, importer = queue.pop()
-        if name is None:
-            continue
-        for module in _with_parents(name):
+        for module in _with_parents(queue.pop()):
             file = _module_file(package, module)
-            if file is None or file in found:
-                continue
-            if _is_paper_module(module) and file not in declared:
-                if importer == PAPERS_PACKAGE:
-                    continue  # the papers registry imports every paper; that is not a use
-                raise ManifestError(
-                    f"run {run.id!r} field 'code': {importer} imports {module}, but no 'code' "
-                    f"glob covers {file.relative_to(package.parent.parent)}; add e.g. "
-                    f"'lib/{Path(*module.split('.')[:3]).as_posix()}/**' (or its .py file)"
-                )
-            found.add(file)
-            queue += [(imported, module) for imported in _module_imports(file, module)]
+            if file is not None and file not in found:
+                found.add(file)
+                queue += _module_imports(file, module)
+    declared = {p.resolve() for pattern in run.code for p in _glob(run.root, pattern)}
     return sorted(found | declared)
 
 
@@ -396,23 +383,10 @@ def _glob(root: Path, pattern: str) -> list[Path]:
     return [p for p in matched if "__pycache__" not in p.parts]
 
 
-def _is_paper_module(module: str) -> bool:
-    return module.startswith(PAPERS_PACKAGE + ".")
-
-
 def _with_parents(module: str) -> list[str]:
     """`a.b.c` -> [`a`, `a.b`, `a.b.c`]: importing a module runs each parent's `__init__`."""
     parts = module.split(".")
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
-
-
-def _module_name(file: Path, package: Path) -> str | None:
-    try:
-        relative = file.relative_to(package.parent).with_suffix("")
-    except ValueError:
-        return None  # a glob may name files outside the package (data files, other code)
-    parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
-    return ".".join(parts)
 
 
 def _module_file(package: Path, module: str) -> Path | None:
