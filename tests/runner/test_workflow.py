@@ -172,7 +172,8 @@ def test_changed_parameters_rerun_the_run_and_its_dependents(project):
     assert json.loads((project["root"] / "results/smoke/b/value.json").read_text())["upstream"] == 5
 
 
-def test_jobs_run_independent_runs_at_once_and_pin_each_gpu_run(scratch):
+def test_jobs_run_independent_runs_at_once_and_pin_each_gpu_run(scratch, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7")  # the devices this user may use
     runs = "".join(
         f"  - {{id: {name}, notebook: writer.ipynb, paper: pa, gpu: true, outputs: [value.json],"
         f" parameters: {{smoke: {{sleep: 0.6}}}}}}\n"
@@ -184,7 +185,7 @@ def test_jobs_run_independent_runs_at_once_and_pin_each_gpu_run(scratch):
     times = [dt.datetime.fromisoformat(r[key]) for r in (first, second) for key in ("start", "end")]
     assert times[0] < times[3] and times[2] < times[1], "the two runs did not overlap"
     devices = {first["cuda_visible_devices"], second["cuda_visible_devices"]}
-    assert devices == {"0", "1"}
+    assert devices == {"5", "7"}
     for run_id in ("g1", "g2"):
         seen = json.loads((scratch / "results/smoke" / run_id / "value.json").read_text())["cuda"]
         assert seen == record(run_id)["cuda_visible_devices"]  # the kernel saw its device
@@ -241,8 +242,11 @@ def test_bad_arguments_are_refused_before_anything_runs(scratch, capsys, argumen
     assert not (scratch / "results" / "smoke" / "a").exists()
 
 
-def test_run_rejects_zero_jobs_and_gpus(scratch):
+def test_run_rejects_zero_jobs_and_gpus_and_more_gpus_than_visible(scratch, monkeypatch):
     manifest = make_project(scratch, RUNS)
     for keyword in ("jobs", "gpus"):
         with pytest.raises(ValueError, match=f"{keyword} must be a positive integer, got 0"):
             workflow.run(manifest, "smoke", **{keyword: 0})
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    with pytest.raises(ValueError, match="gpus=2, but CUDA_VISIBLE_DEVICES='3' shows fewer"):
+        workflow.run(manifest, "smoke", gpus=2)

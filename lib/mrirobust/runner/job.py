@@ -101,9 +101,12 @@ def execute(
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         if run.gpu and gpus:
+            # slot i is device i, or the i-th of the devices the caller already made visible
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            devices = visible.split(",") if visible else [str(i) for i in range(gpus)]
             slot = stack.enter_context(gpu_slot(gpus, paths.results_root() / ".gpu-slots"))
-            os.environ["CUDA_VISIBLE_DEVICES"] = str(slot)  # the kernel inherits it
-            record["cuda_visible_devices"] = str(slot)
+            os.environ["CUDA_VISIBLE_DEVICES"] = devices[slot]  # the kernel inherits it
+            record["cuda_visible_devices"] = devices[slot]
         live = stack.enter_context(
             progress.Progress(run.id, previous_duration, out=out, heartbeat=heartbeat)
         )

@@ -187,6 +187,9 @@ def run(
     for name, value in (("jobs", jobs), ("gpus", gpus)):
         if value is not None and (isinstance(value, bool) or value < 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if gpus is not None and visible and len(visible.split(",")) < gpus:
+        raise ValueError(f"gpus={gpus}, but CUDA_VISIBLE_DEVICES={visible!r} shows fewer devices")
     chosen = plan(Path(manifest), scale, only, paper, profile)
     invocation = uuid.uuid4().hex
     env = {**os.environ, "MRIROBUST_INVOCATION": invocation}
