@@ -160,6 +160,12 @@ def test_an_up_to_date_project_reruns_nothing_even_after_a_touch(project):
 
 def test_editing_one_papers_code_reruns_only_that_papers_runs(project):
     (project["root"] / "code/pb/model.py").write_text("NAME = 'pb, edited'\n")
+    chosen = workflow.plan(project["manifest"], "smoke", only=["a", "b", "f"])
+    assert workflow.states(chosen) == {  # what `--list` shows
+        "a": ("up to date", ""),
+        "b": ("to run", "updated input files"),
+        "f": ("to run", "updated input files"),
+    }
     rerun = workflow.run(project["manifest"], "smoke", only=["a", "b", "f"])
     assert statuses(rerun) == {"a": "up to date", "b": "ok", "f": "ok"}
 

@@ -275,13 +275,45 @@ def summary(results: list[Result], scale: str) -> str:
 
 
 def dry_run(chosen: Plan, jobs=None, gpus=None, force=False, profile=None) -> int:
-    """Print what Snakemake would execute and why (`--list`), executing nothing."""
+    """Print Snakemake's dry run (`--dry-run`): each job with its inputs, reason and resources."""
     for run_id, reason in chosen.skipped.items():
         print(f"skipped: {run_id} ({reason})")
     if not chosen.targets:
         return 0
     command = snakemake_command(chosen, jobs, gpus, force, profile, ("--dry-run",))
     return _snakemake(command)
+
+
+def states(chosen: Plan, force: bool = False) -> dict[str, tuple[str, str]]:
+    """What a reproduce would do with each chosen run: {id: (state, reason)}, executing nothing.
+
+    From Snakemake's `--summary` (one tab-separated line per output: file, date, rule, log,
+    status, plan); a run is `to run` when any of its outputs has an update pending.
+    """
+    found = {run_id: ("skipped", reason) for run_id, reason in chosen.skipped.items()}
+    if not chosen.targets:
+        return found
+    command = snakemake_command(chosen, force=force, extra=("--summary",))
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"Snakemake could not plan the runs:\n{done.stderr[-2000:]}")
+    for line in done.stdout.splitlines()[1:]:
+        fields = line.split("\t")
+        if len(fields) == 6 and fields[2] in chosen.targets:
+            rule, status, pending = fields[2], fields[4], fields[5] == "update pending"
+            if pending or rule not in found:
+                found[rule] = ("to run", status) if pending else ("up to date", "")
+    return found
+
+
+def describe_states(chosen: Plan, found: dict[str, tuple[str, str]]) -> str:
+    """The `--list` table: run, paper, state and reason, in dependency order."""
+    width = max(len("run"), *(len(run.id) for run in chosen.runs))
+    lines = [f"{'run':<{width}}  {'paper':<14}  {'state':<10}  reason"]
+    for run in chosen.runs:
+        state, reason = found[run.id]
+        lines.append(f"{run.id:<{width}}  {run.paper:<14}  {state:<10}  {reason}".rstrip())
+    return "\n".join(lines)
 
 
 def write_report(chosen: Plan) -> Path:
@@ -322,8 +354,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--gpus", type=_positive, default=None, help="GPUs to spread `gpu: true` runs over"
     )
     parser.add_argument("--force", action="store_true", help="re-run the selected runs")
+    parser.add_argument("--list", action="store_true", help="print what would run, and why")
     parser.add_argument(
-        "--list", action="store_true", help="print what would run and why (Snakemake dry run)"
+        "--dry-run", action="store_true", help="print Snakemake's plan: jobs, reasons, resources"
     )
     parser.add_argument("--report", action="store_true", help="write results/SCALE/report.html")
     parser.add_argument(
@@ -346,10 +379,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     manifest = args.manifest or paths.notebooks_root() / "manifest.yaml"
     try:
-        if args.list or args.report:
+        if args.list or args.dry_run or args.report:
             chosen = plan(manifest, args.scale, args.only, args.paper, profile=args.profile)
             if args.report:
                 print(f"report: {write_report(chosen)}")
+                return 0
+            if args.list:
+                print(describe_states(chosen, states(chosen, args.force)))
                 return 0
             return dry_run(chosen, args.jobs, args.gpus, args.force, args.profile)
         results = run(
