@@ -1,9 +1,10 @@
 """`python -m mrirobust reproduce`: the manifest's runs through Snakemake, then a summary table.
 
 - Which runs: every run, or those named by `only` (run ids) or `paper`, plus every run they
-  need. Snakemake executes those whose outputs are missing or older than their inputs (notebook,
-  library code, needed runs' outputs), whose parameters changed, or that were interrupted; the
-  others are up to date. `force` re-executes the selected runs (and so what depends on them).
+  need. Snakemake executes those whose outputs are missing, whose inputs changed (the contents
+  of the notebook, its library code, needed runs' outputs), whose parameters changed, or that
+  were interrupted; the others are up to date. `force` re-executes the selected runs (and so
+  what depends on them). `states` (`--list`) tells which would execute and why.
 - `jobs` runs execute at once. `gpu: true` runs request a `gpu` resource at every scale; with
   `gpus=K` at most K run at once, each pinned to its own device by CUDA_VISIBLE_DEVICES. At paper
   scale on a machine without CUDA (and no cluster `profile`) gpu runs, and what needs them, are
