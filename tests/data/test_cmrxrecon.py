@@ -5,7 +5,7 @@ import torch
 
 from mrirobust.data import cmrxrecon
 from mrirobust.data.cmrxrecon import (
-    acs_width,
+    check_acs,
     list_patients,
     mapping_dir,
     read_kspace,
@@ -96,10 +96,10 @@ def test_read_scan_returns_the_project_convention(root):
 
 
 def test_acs_width_is_inferred_not_assumed():
-    assert acs_width(line_mask(8, acs=6)) == 6
-    assert acs_width(line_mask(8, acs=10)) == 10
+    assert check_acs(line_mask(8, acs=6)) == 6
+    assert check_acs(line_mask(8, acs=10)) == 10
     with pytest.raises(ValueError, match="no ACS block"):
-        acs_width(line_mask(4, acs=0))
+        check_acs(line_mask(4, acs=0))
 
 
 def test_times_tolerate_blank_rows_and_trailing_columns(tmp_path):

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-from mrirobust import relaxometry
+from mrirobust.physics import relaxometry
 
 # labels of the truth maps
 LABELS = {

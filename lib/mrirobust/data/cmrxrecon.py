@@ -31,6 +31,9 @@ import h5py
 import numpy as np
 import torch
 
+from mrirobust import physics
+from mrirobust.storage import atomic_write
+
 MODALITIES = {"T1map": 9, "T2map": 3}  # weightings per modality: MOLLI TIs, T2-prep TEs
 TIME_NAMES = {"T1map": "TI", "T2map": "TE"}
 ACCELERATIONS = (4, 8, 10)
@@ -115,25 +118,16 @@ def read_kspace(path: str | os.PathLike, variable: str) -> np.ndarray:
     return (raw["real"] + 1j * raw["imag"]).astype(np.complex64)
 
 
-def acs_width(mask: np.ndarray, where: str = "mask") -> int:
-    """Width of the contiguous block of sampled lines that contains the centre line ky // 2.
-
-    Raises naming `where` when the centre line is not sampled or the block is narrower than
-    MIN_ACS_LINES (a mask without a calibration block).
-    """
-    mask = np.asarray(mask, dtype=bool)
-    centre = len(mask) // 2
-    lo = hi = centre
-    if mask[centre]:
-        while lo > 0 and mask[lo - 1]:
-            lo -= 1
-        while hi < len(mask) - 1 and mask[hi + 1]:
-            hi += 1
-    width = hi - lo + 1 if mask[centre] else 0
+def check_acs(mask, where: str = "mask") -> int:
+    """Width of the ACS block of a `(ky,)` line mask: the contiguous sampled lines around the
+    centre line ky // 2 (`physics.acs_width`). Raises naming `where` when the centre line is not
+    sampled or the block is narrower than MIN_ACS_LINES."""
+    mask = torch.as_tensor(np.asarray(mask, dtype=bool))
+    width = physics.acs_width(mask) if mask[len(mask) // 2] else 0
     if width < MIN_ACS_LINES:
         raise ValueError(
             f"{where}: no ACS block: {width} contiguous sampled line(s) around the centre line "
-            f"{centre} of {len(mask)}; need at least {MIN_ACS_LINES}"
+            f"{len(mask) // 2} of {len(mask)}; need at least {MIN_ACS_LINES}"
         )
     return width
 
@@ -157,7 +151,7 @@ def read_mask(path: str | os.PathLike, acceleration: int) -> np.ndarray:
             f"{path}: variable {variable!r} is not constant along kx (axis 1); expected whole "
             f"ky lines sampled, h5py order (ky, kx)"
         )
-    acs_width(sampled[:, 0], f"{path}: variable {variable!r}")
+    check_acs(sampled[:, 0], f"{path}: variable {variable!r}")
     return sampled[:, 0]
 
 
@@ -245,7 +239,7 @@ def read_scan(
             raise ValueError(
                 f"{mask_file}: mask has {len(mask)} ky lines but {mat} has {kspace.shape[3]}"
             )
-        acs = acs_width(mask, str(mask_file))
+        acs = check_acs(mask, str(mask_file))
     times = read_times(folder / f"{modality}.csv", kspace.shape[1])
     return MappingScan(
         patient=patient,
@@ -283,10 +277,8 @@ def write_mat(path: str | os.PathLike, variable: str, array: np.ndarray) -> None
     written, one chunk per line, so the unsampled lines stay unallocated and read as zeros.
     Real arrays are stored as double.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+
+    def write(tmp: Path) -> None:
         with h5py.File(tmp, "w", userblock_size=512, libver="earliest") as f:
             if np.iscomplexobj(array):
                 values = np.empty(array.shape, COMPLEX_DTYPE)
@@ -314,9 +306,8 @@ def write_mat(path: str | os.PathLike, variable: str, array: np.ndarray) -> None
             data.attrs.create("MATLAB_class", np.bytes_(matlab_class))
         with open(tmp, "r+b") as f:
             f.write(_mat_header())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(Path(path), write)
 
 
 def write_times(path: str | os.PathLike, times_ms: np.ndarray) -> None:
@@ -340,7 +331,5 @@ def write_times(path: str | os.PathLike, times_ms: np.ndarray) -> None:
     lines += [
         ",".join([f"{name}{i + 1}", *(f"{v:g}" for v in row), ""]) for i, row in enumerate(columns)
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    text = "\n".join(lines) + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(text))

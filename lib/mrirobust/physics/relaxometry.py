@@ -27,6 +27,18 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = [
+    "AIR_THRESHOLD",
+    "T1Fit",
+    "T2Fit",
+    "air_mask",
+    "fit_t1",
+    "fit_t2",
+    "look_locker_t1",
+    "molli_signal",
+    "t2prep_signal",
+]
+
 AIR_THRESHOLD = 0.05  # air: max over frames < 5 % of the image maximum (Zhao et al. 2023)
 T1STAR_GRID_MS = (20.0, 5000.0, 240)  # log-spaced search grid for T1* (min, max, points)
 GAUSS_NEWTON_STEPS = 6

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mrirobust.relaxometry import (
+from mrirobust.physics.relaxometry import (
     air_mask,
     fit_t1,
     fit_t2,
