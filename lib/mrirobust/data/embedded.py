@@ -231,7 +231,8 @@ def make_volume(cfg: dict, plan: dict):
     return kspace, reconstruction, header, attrs, rows
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -275,7 +276,7 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=round(time.perf_counter() - start, 2),
         files={
-            rel: dict(bytes=(root / rel).stat().st_size, sha256=_sha256(root / rel), count=count)
+            rel: dict(bytes=(root / rel).stat().st_size, sha256=sha256_of(root / rel), count=count)
             for rel, count in files.items()
         },
     )
@@ -323,11 +324,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.force or not is_complete(args.scale):
-        root = generate(args.scale)
-        manifest = json.loads((root / "manifest.json").read_text())
-        size = sum(entry["bytes"] for entry in manifest["files"].values())
-        print(f"wrote {root} ({size / 2**20:.1f} MiB) in {manifest['seconds']:.1f} s")
-    else:
-        print(f"{embedded_root(args.scale)} is complete (use --force to regenerate)")
+    from mrirobust.data import cmrxrecon_embedded
+
+    for name, complete, make in (
+        ("fastMRI", is_complete, generate),
+        ("CMRxRecon", cmrxrecon_embedded.is_complete, cmrxrecon_embedded.generate),
+    ):
+        if args.force or not complete(args.scale):
+            root = make(args.scale)
+            manifest = json.loads((root / "manifest.json").read_text())
+            size = sum(entry["bytes"] for entry in manifest["files"].values())
+            print(
+                f"wrote {name} data {root} ({size / 2**20:.1f} MiB) in {manifest['seconds']:.1f} s"
+            )
+        else:
+            print(f"{name} data of scale {args.scale} is complete (use --force to regenerate)")
     return 0
