@@ -53,8 +53,11 @@ TISSUES = {
     "marrow": (586.0, 73.0, 49.0, 4.0, 0.70, 0.70),
     "lung": (1200.0, 0.0, 30.0, 0.0, 0.06, 0.06),
 }
-MYOCARDIUM_APEX_T1 = 22.0  # ms more at the apex than at the base (1157 / 1159 / 1181 ms)
-MYOCARDIUM_APEX_T2 = 2.8  # ms more at the apex than at the base (44.1 / 45.1 / 46.9 ms)
+# myocardial offsets from the mid-ventricular value at base / mid / apex (slice p 0.1 / 0.5 / 0.9):
+# 1157 / 1159 / 1181 ms and 44.1 / 45.1 / 46.9 ms (von Knobelsdorff-Brenkenhoff et al. 2013)
+MYOCARDIUM_LEVELS = (0.1, 0.5, 0.9)
+MYOCARDIUM_T1_OFFSET = (-2.0, 0.0, 22.0)
+MYOCARDIUM_T2_OFFSET = (-1.0, 0.0, 1.8)
 TEXTURE = (0.02, 0.05)  # smooth relative variation of relaxation times, of amplitudes
 TEXTURE_MM = 8.0  # its correlation length (Gaussian sigma)
 T2PREP_TIMES_MS = (0.0, 35.0, 55.0)
@@ -211,7 +214,8 @@ def tissue_maps(patient: Patient, lab: np.ndarray, p: float, pixel_mm: float, rn
             continue
         t1, t2, a_molli, a_t2 = patient.tissues[names[value]]
         if value == LABELS["myocardium"]:
-            t1, t2 = t1 + MYOCARDIUM_APEX_T1 * (p - 0.5), t2 + MYOCARDIUM_APEX_T2 * (p - 0.5)
+            t1 += np.interp(p, MYOCARDIUM_LEVELS, MYOCARDIUM_T1_OFFSET)
+            t2 += np.interp(p, MYOCARDIUM_LEVELS, MYOCARDIUM_T2_OFFSET)
         where = lab == value
         for key, val in zip(maps, (t1, t2, a_molli, a_t2), strict=True):
             maps[key][where] = val
