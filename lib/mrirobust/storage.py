@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "write_json", "read_json"]
+__all__ = ["atomic_write", "write_json", "read_json", "replace_section"]
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -43,3 +43,24 @@ def read_json(path: Path) -> Any:
         raise FileNotFoundError(f"{path}: file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def section_markers(name: str) -> tuple[str, str]:
+    """The HTML comments that delimit a generated section `name` of a Markdown file."""
+    return f"<!-- {name}:begin (generated) -->", f"<!-- {name}:end -->"
+
+
+def replace_section(path: Path, name: str, text: str) -> None:
+    """Replace the text between the markers of section `name` in `path`, atomically.
+
+    A file without both markers raises an error naming the file and the markers.
+    """
+    path = Path(path)
+    begin, end = section_markers(name)
+    content = path.read_text()
+    if content.count(begin) != 1 or content.count(end) != 1:
+        raise ValueError(f"{path}: needs one generated section {name!r}: {begin} ... {end}")
+    head, rest = content.split(begin)
+    _, tail = rest.split(end)
+    body = text if text.endswith("\n") else text + "\n"
+    atomic_write(path, lambda tmp: tmp.write_text(f"{head}{begin}\n{body}{end}{tail}"))
