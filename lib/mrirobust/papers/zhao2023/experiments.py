@@ -1,0 +1,149 @@
+"""Zhao 2023 evaluation: the challenge's image metrics (Tables 1-2), the myocardial map error
+the paper could not report, and the Fig. 2 panels, as tidy tables.
+
+Challenge metrics (CMRxRecon 2023): the central two slices, every frame, the central
+round(kx/3) x round(ky/2) of the stored image; target and reconstruction each divided by their
+own maximum; PSNR with data range 1, SSIM (7 x 7 uniform window, skimage's) with data range 1,
+NMSE = |gt - pred|^2 / |gt|^2; mean over the images of a patient, then over patients; SSIM is
+reported x 100 and NMSE x 1e3 as in the paper.
+
+Map error: the voxel-wise judge fit (`physics.fit_t1` / `fit_t2`) of the reconstructed frames
+against the fit of the fully sampled frames and against the phantom's truth, on the pure-tissue
+myocardium inside the evaluation crop (synthetic data only: the real data have no labels here).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from mrirobust import metrics, physics
+from mrirobust.data.cardiac_phantom import LABELS
+from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop
+from mrirobust.papers.zhao2023.training import frames_of, normalise
+
+ZERO_FILLED = "zero_filled"
+
+
+@torch.no_grad()
+def reconstruct(model, s: SeriesSlice, acceleration: int) -> torch.Tensor:
+    """Frames `(T, H, W)` of one slice at `acceleration` in the data's own units (`model`
+    None: the zero-filled RSS)."""
+    mask = s.masks[acceleration]
+    full = s.kspace[None]
+    if model is None:
+        return frames_of(full * mask)[0]
+    dev = next(model.parameters()).device
+    scale = normalise(full, mask)
+    pred = model(((full / scale) * mask).to(dev), mask.view(1, 1, 1, -1).to(dev))
+    return pred[0].cpu() * scale
+
+
+def _crop(s: SeriesSlice, x: torch.Tensor) -> torch.Tensor:
+    return physics.center_crop(x, eval_crop(s.readout, s.kspace.shape[-1]))
+
+
+def challenge_metrics(target: torch.Tensor, pred: torch.Tensor) -> dict:
+    """PSNR, SSIM, NMSE per frame `(T,)` of cropped frames `(T, h, w)`, each frame divided by
+    its own maximum."""
+    gt = target / target.amax(dim=(-2, -1), keepdim=True)
+    out = pred / pred.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-30)
+    one = torch.ones(len(gt), dtype=gt.dtype)
+    return dict(
+        psnr=metrics.psnr(gt, out, data_range=one),
+        ssim=metrics.ssim(gt, out, data_range=one),
+        nmse=metrics.nmse(gt, out),
+    )
+
+
+def _fit(modality: str, frames: torch.Tensor, times_ms: torch.Tensor) -> torch.Tensor:
+    frames = frames[None].double()
+    if modality == "T1map":
+        return physics.fit_t1(frames, times_ms.double()).t1[0]
+    return physics.fit_t2(frames, times_ms.double()).t2[0]
+
+
+def evaluate(
+    models: dict,
+    slices: list[SeriesSlice],
+    modality: str,
+    accelerations: list[int],
+    maps: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Image metrics per (model, R, patient, slice, frame) on the challenge's slices and crop,
+    and (`maps`, synthetic data) myocardial map errors per (model, R, patient, slice).
+
+    `models` maps a name to a trained series network or None (zero-filled)."""
+    images, map_rows = [], []
+    for s in (s for s in slices if s.evaluated):
+        target = _crop(s, frames_of(s.kspace))
+        reference = None
+        if maps and s.truth is not None:
+            reference = _fit(modality, target, s.times_ms)
+            truth = _crop(s, s.truth["t1_ms" if modality == "T1map" else "t2_ms"]).double()
+            labels, pure = _crop(s, s.truth["labels"]), _crop(s, s.truth["pure"])
+            myocardium = (labels == LABELS["myocardium"]) & pure
+        for name, model in models.items():
+            for r in accelerations:
+                pred = _crop(s, reconstruct(model, s, r))
+                scores = challenge_metrics(target, pred)
+                key = dict(model=name, modality=modality, acceleration=r, patient=s.patient)
+                for t in range(len(target)):
+                    images.append(
+                        {
+                            **key,
+                            "slice": s.index,
+                            "frame": t,
+                            **{k: v[t].item() for k, v in scores.items()},
+                        }
+                    )
+                if reference is not None:
+                    fitted = _fit(modality, pred, s.times_ms)
+                    map_rows.append(
+                        {
+                            **key,
+                            "slice": s.index,
+                            "myocardium_pixels": int(myocardium.sum()),
+                            "mae_vs_full_ms": (fitted - reference)[myocardium].abs().mean().item(),
+                            "mae_vs_truth_ms": (fitted - truth)[myocardium].abs().mean().item(),
+                            "full_vs_truth_ms": (reference - truth)[myocardium].abs().mean().item(),
+                            "bias_vs_full_ms": (fitted - reference)[myocardium].mean().item(),
+                        }
+                    )
+    return pd.DataFrame(images), pd.DataFrame(map_rows)
+
+
+def challenge_table(images: pd.DataFrame) -> pd.DataFrame:
+    """Mean over each patient's images, then over patients, per (model, modality, R); SSIM x 100
+    and NMSE x 1e3 as in the paper's tables."""
+    keys = ["model", "modality", "acceleration"]
+    per_patient = images.groupby([*keys, "patient"])[["psnr", "ssim", "nmse"]].mean()
+    table = per_patient.groupby(keys).mean().reset_index()
+    table["ssim_percent"] = 100 * table["ssim"]
+    table["nmse_1e3"] = 1e3 * table["nmse"]
+    return table
+
+
+def map_table(maps: pd.DataFrame) -> pd.DataFrame:
+    """Mean myocardial map errors per (model, modality, R) over the evaluated slices."""
+    keys = ["model", "modality", "acceleration"]
+    columns = ["mae_vs_full_ms", "mae_vs_truth_ms", "full_vs_truth_ms", "bias_vs_full_ms"]
+    return maps.groupby(keys)[columns].mean().reset_index()
+
+
+def fig2_panels(model, s: SeriesSlice, modality: str, accelerations: list[int]) -> dict:
+    """Arrays for Fig. 2 on the evaluation crop: the shortest- and longest-time frames and the
+    judge-fit map, fully sampled (key "full") and at each R (keys "R4", ...)."""
+    order = torch.argsort(s.times_ms)
+    first, last = int(order[0]), int(order[-1])
+    out = {}
+    sources = {"full": frames_of(s.kspace)} | {
+        f"R{r}": reconstruct(model, s, r) for r in accelerations
+    }
+    for key, frames in sources.items():
+        frames = _crop(s, frames)
+        out[f"{modality}_{key}_first"] = frames[first].numpy()
+        out[f"{modality}_{key}_last"] = frames[last].numpy()
+        out[f"{modality}_{key}_map"] = _fit(modality, frames, s.times_ms).float().numpy()
+    out[f"{modality}_times_ms"] = s.times_ms.numpy()
+    return out

@@ -1,0 +1,66 @@
+"""Zhao 2023 sizes: the authors' values at paper scale, and what each smaller scale changes."""
+
+from mrirobust.config import Profile
+
+TRAIN = Profile(
+    "zhao2023.train",
+    paper=dict(
+        seed=0,  # initialisation, sample order, per-sample acceleration
+        steps=10,  # unrolled steps of VN-UNet and RVN (paper: 10 for both)
+        chans=64,  # VN-UNet U-Net filters (authors' t1_04_fat.yaml)
+        pools=4,
+        gru_hidden=128,  # RVN ConvGRU hidden channels (authors' t1_04_large_aug.yaml)
+        gru_layers=4,
+        sens_chans=64,  # coil-map refinement U-Net
+        sens_pools=4,
+        mapper_chans=256,  # mapping network U-Net filters, one pool (paper)
+        mapper_pools=1,
+        mapper_epochs=200,  # paper: 200 epochs, unsupervised on fully sampled frames
+        mapper_lr=1e-4,
+        epochs=30,  # paper: 400 (~8 h per model on one GPU, estimated); see README
+        lr=1e-3,
+        loss_weights=[0.2, 0.8, 0.01, 0.1],  # eq. 13: L1, SSIM, l_relax, map L1
+        accelerations=[4, 8, 10],  # one model for all, R drawn per sample and epoch
+        readout_crop=False,  # models see the central half of the oversampled readout
+        max_slices=0,  # training slices per modality (0: every TrainingSet slice)
+    ),
+    cpu=dict(
+        steps=4,
+        chans=16,
+        pools=2,
+        gru_hidden=16,
+        gru_layers=2,
+        sens_chans=8,
+        sens_pools=2,
+        mapper_chans=32,
+        mapper_epochs=40,
+        mapper_lr=1e-3,
+        epochs=8,
+        readout_crop=True,
+    ),
+    smoke=dict(
+        steps=2,
+        chans=4,
+        pools=1,
+        gru_hidden=4,
+        gru_layers=1,
+        sens_chans=4,
+        sens_pools=1,
+        mapper_chans=8,
+        mapper_epochs=3,
+        mapper_lr=1e-3,
+        epochs=1,
+        readout_crop=True,
+        max_slices=4,
+    ),
+)
+
+EVALUATION = Profile(
+    "zhao2023.evaluation",
+    paper=dict(
+        table1_acceleration=4,  # Table 1: R = 4
+        accelerations=[4, 8, 10],  # Table 2
+        max_patients=0,  # ValidationSet patients evaluated (0: all)
+    ),
+    smoke=dict(max_patients=1),
+)

@@ -1,0 +1,197 @@
+"""Training of the mapping networks and the series reconstructions (Zhao et al. 2023).
+
+Mapping network M (T1 or T2): unsupervised, l_relax on the fully sampled RSS frames of the
+training slices, Adam, poly decay (1 - e/E)^0.9 per epoch; frozen afterwards.
+
+Reconstruction ("rvn", "vn", "vn_relax"): one model for all accelerations, R drawn per sample
+and epoch from `accelerations` (seeded by (seed, epoch)); k-space divided by the 0.99 quantile
+of the magnitudes of the masked k-space (zeros included), as the authors do; loss eq. 13 on the
+RSS frames (`vn_relax` adds l_relax and the map term through the frozen M); Adam, poly decay.
+
+Checkpoints (`paths.checkpoints_dir()`, train.py's atomic writer and checked reader) are keyed
+by a hash of (spec, data fingerprint), written after every epoch and resumed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import trange
+
+from mrirobust import paths, physics
+from mrirobust.models.qmri import MappingNet, UnrolledSeriesNet, relax_loss, series_loss
+from mrirobust.papers.zhao2023.data import SeriesSlice, fingerprint
+from mrirobust.train import read_checkpoint, save_checkpoint
+
+KINDS = ("rvn", "vn", "vn_relax")
+MODALITY_OF = {"T1map": "T1", "T2map": "T2"}
+
+
+def device() -> torch.device:
+    """CUDA when present (results do not depend on it beyond float noise), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def frames_of(kspace: torch.Tensor) -> torch.Tensor:
+    """RSS frames `(..., T, H, W)` of series k-space `(..., T, C, H, W)`."""
+    return physics.rss(physics.ifft2c(kspace), dim=-3)
+
+
+def normalise(full: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The authors' scale: the 0.99 quantile of |M y| over the whole series, zeros included."""
+    return torch.quantile((full * mask).abs().flatten(), 0.99).clamp_min(1e-12)
+
+
+def _path(spec: dict, data_print: str) -> Path:
+    key = json.dumps({"spec": spec, "data": data_print}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return paths.checkpoints_dir() / f"zhao2023-{spec['model']}-{spec['modality']}-{digest}.pt"
+
+
+def _poly(optimiser, epochs: int):
+    return torch.optim.lr_scheduler.LambdaLR(optimiser, lambda e: (1 - e / epochs) ** 0.9)
+
+
+def build(kind: str, modality: str, cfg: dict, weightings: int) -> torch.nn.Module:
+    """An untrained network of `kind` ("mapper" or one of KINDS) at the profile's sizes."""
+    if kind == "mapper":
+        return MappingNet(
+            MODALITY_OF[modality], weightings, cfg["mapper_chans"], cfg["mapper_pools"]
+        )
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; valid: mapper, {', '.join(KINDS)}")
+    recurrent = kind == "rvn"
+    return UnrolledSeriesNet(
+        weightings,
+        cfg["steps"],
+        cfg["gru_hidden"] if recurrent else cfg["chans"],
+        cfg["pools"],
+        cfg["sens_chans"],
+        cfg["sens_pools"],
+        regulariser="gru" if recurrent else "unet",
+        gru_layers=cfg["gru_layers"],
+    )
+
+
+def _spec(kind: str, modality: str, cfg: dict, mapper_path: Path | None) -> dict:
+    keys = ["seed", "mapper_chans", "mapper_pools", "mapper_epochs", "mapper_lr", "readout_crop"]
+    if kind != "mapper":
+        keys += ["steps", "chans", "pools", "gru_hidden", "gru_layers", "sens_chans"]
+        keys += ["sens_pools", "epochs", "lr", "loss_weights", "accelerations"]
+    spec = {"model": kind, "modality": modality, **{k: cfg[k] for k in keys}}
+    if kind == "vn_relax":
+        spec["mapper"] = mapper_path.name
+    return spec
+
+
+def _epoch_mapper(model, slices, optimiser, generator, dev) -> list[float]:
+    losses = []
+    for i in torch.randperm(len(slices), generator=generator).tolist():
+        s = slices[i]
+        frames = frames_of(s.kspace.to(dev))[None]
+        loss = relax_loss(model(frames, s.times_ms[None].to(dev)), frames)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper) -> list[float]:
+    losses = []
+    accelerations = cfg["accelerations"]
+    for i in torch.randperm(len(slices), generator=generator).tolist():
+        s = slices[i]
+        r = accelerations[int(torch.randint(len(accelerations), (1,), generator=generator))]
+        mask = s.masks[r].to(dev)
+        full = s.kspace.to(dev)[None]
+        full = full / normalise(full, mask)
+        pred = model(full * mask, mask.view(1, 1, 1, -1))
+        loss, _ = series_loss(
+            pred, frames_of(full), s.times_ms[None].to(dev), mapper, tuple(cfg["loss_weights"])
+        )
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
+def load_or_train(
+    kind: str,
+    modality: str,
+    slices: list[SeriesSlice],
+    cfg: dict,
+    mapper: MappingNet | None = None,
+    mapper_path: Path | None = None,
+    retrain: bool = False,
+    progress: bool = True,
+) -> tuple[torch.nn.Module, Path]:
+    """The trained model of `kind` for `modality` ("T1map" | "T2map") on `slices`, from its
+    checkpoint when one matches (spec and data), else trained (resuming a partial run).
+
+    `vn_relax` needs the trained `mapper` and its checkpoint path. Returns (model in eval mode,
+    checkpoint path); the per-epoch curve is in the checkpoint's JSON sidecar.
+    """
+    if kind == "vn_relax" and (mapper is None or mapper_path is None):
+        raise ValueError("vn_relax needs the trained mapper and its checkpoint path")
+    dev = device()
+    spec = _spec(kind, modality, cfg, mapper_path)
+    data_print = fingerprint(slices)
+    path = _path(spec, data_print)
+    torch.manual_seed(cfg["seed"])
+    model = build(kind, modality, cfg, slices[0].kspace.shape[0]).to(dev)
+    epochs = cfg["mapper_epochs"] if kind == "mapper" else cfg["epochs"]
+    lr = cfg["mapper_lr"] if kind == "mapper" else cfg["lr"]
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = _poly(optimiser, epochs)
+    start, curve = 0, []
+    if path.exists() and not retrain:
+        state = read_checkpoint(path, spec, data_print)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start, curve = state["epoch"], state["curve"]
+    if mapper is not None:
+        mapper = mapper.to(dev).eval().requires_grad_(False)
+    for epoch in trange(
+        start, epochs, desc=f"{kind} {modality}", initial=start, total=epochs, disable=not progress
+    ):
+        begin = time.perf_counter()
+        generator = torch.Generator().manual_seed(cfg["seed"] * 100_003 + epoch)
+        model.train()
+        if kind == "mapper":
+            losses = _epoch_mapper(model, slices, optimiser, generator, dev)
+        else:
+            losses = _epoch_series(
+                model,
+                slices,
+                optimiser,
+                generator,
+                dev,
+                cfg,
+                mapper if kind == "vn_relax" else None,
+            )
+        scheduler.step()
+        curve.append(
+            dict(epoch=epoch + 1, loss=float(np.mean(losses)), seconds=time.perf_counter() - begin)
+        )
+        state = dict(
+            epoch=epoch + 1,
+            model=model.state_dict(),
+            optimizer=optimiser.state_dict(),
+            scheduler=scheduler.state_dict(),
+            curve=curve,
+        )
+        save_checkpoint(path, spec, data_print, state)
+    return model.eval(), path
+
+
+def curve(path: Path) -> list[dict]:
+    """The per-epoch training curve stored beside a checkpoint."""
+    return json.loads(path.with_suffix(".json").read_text())["curve"]
