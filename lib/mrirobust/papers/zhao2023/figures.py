@@ -6,6 +6,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+def data_caption(scale: str) -> str:
+    """The phrase naming the mapping data of `scale`, for every caption and title."""
+    from mrirobust.data.cmrxrecon_embedded import DATA
+
+    if DATA.resolve(scale)["source"] == "cmrxrecon":
+        return "CMRxRecon 2023 mapping data"
+    return "embedded synthetic stand-in for CMRxRecon 2023 (not patient data)"
+
+
 MAP_STYLE = {"T1map": ("jet", 0, 2000), "T2map": ("plasma", 0, 120)}  # authors' colour scales (ms)
 
 

@@ -25,7 +25,7 @@ from tqdm.auto import trange
 
 from mrirobust import paths, physics
 from mrirobust.models.qmri import MappingNet, UnrolledSeriesNet, relax_loss, series_loss
-from mrirobust.papers.zhao2023.data import SeriesSlice, fingerprint
+from mrirobust.papers.zhao2023.data import SeriesSlice, fingerprint, load_slices
 from mrirobust.train import read_checkpoint, save_checkpoint
 
 KINDS = ("rvn", "vn", "vn_relax")
@@ -195,3 +195,21 @@ def load_or_train(
 def curve(path: Path) -> list[dict]:
     """The per-epoch training curve stored beside a checkpoint."""
     return json.loads(path.with_suffix(".json").read_text())["curve"]
+
+
+def train_all(
+    root: str | Path, cfg: dict, modality: str, kinds: list[str], progress: bool = True
+) -> tuple[dict, dict]:
+    """The mapper and every reconstruction of `kinds` for `modality`, trained on the
+    TrainingSet (the first `max_slices` slices when set) or loaded from their checkpoints.
+    Returns ({name: model}, {name: checkpoint path}) with name "mapper" or a kind."""
+    slices = load_slices(root, "train", modality, cfg["readout_crop"])
+    if cfg["max_slices"]:
+        slices = slices[: cfg["max_slices"]]
+    mapper, mapper_path = load_or_train("mapper", modality, slices, cfg, progress=progress)
+    models, checkpoints = {"mapper": mapper}, {"mapper": mapper_path}
+    for kind in kinds:
+        models[kind], checkpoints[kind] = load_or_train(
+            kind, modality, slices, cfg, mapper, mapper_path, progress=progress
+        )
+    return models, checkpoints
