@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from mrirobust import storage
@@ -34,3 +38,20 @@ def test_replace_section_keeps_the_rest_and_needs_its_markers(tmp_path):
     assert path.read_text() == f"a\n{begin}\nnew table\n{end}\nb\n"
     with pytest.raises(ValueError, match="README.md: needs one generated section 'claims'"):
         storage.replace_section(path, "claims", "x")
+
+
+def test_stale_temporaries_are_removed_and_a_running_writers_kept(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", "print(__import__('os').getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (tmp_path / "a").mkdir()
+    stale = tmp_path / "a" / f".table.csv.{done.stdout.strip()}.tmp"
+    live = tmp_path / "a" / f"file.h5.{os.getpid()}.tmp"
+    other = tmp_path / "a" / "notes.tmp"
+    for path in (stale, live, other):
+        path.write_text("half")
+    assert storage.remove_stale_temporaries(tmp_path) == [stale]
+    assert live.exists() and other.exists() and not stale.exists()

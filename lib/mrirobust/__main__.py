@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 COMMANDS = {
@@ -32,5 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds: atomic writers remove their temporary files
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     sys.exit(main())
