@@ -6,10 +6,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from mrirobust.data.cmrxrecon_embedded import DATA
+
+
 def data_caption(scale: str) -> str:
     """The phrase naming the mapping data of `scale`, for every caption and title."""
-    from mrirobust.data.cmrxrecon_embedded import DATA
-
     if DATA.resolve(scale)["source"] == "cmrxrecon":
         return "CMRxRecon 2023 mapping data"
     return "embedded synthetic stand-in for CMRxRecon 2023 (not patient data)"
