@@ -4,6 +4,7 @@ import torch
 from mrirobust import physics
 from mrirobust.models.qmri import (
     MappingNet,
+    MapView,
     SeriesReconstructor,
     UnrolledSeriesNet,
     relax_loss,
@@ -63,7 +64,7 @@ def test_series_reconstructor_follows_the_interface():
     recon = SeriesReconstructor((16, 12), net("unet"))
     flat = kspace.flatten(1, 2)
     out = recon(flat, mask)
-    assert out.shape == (1, 16, T * 12)
+    assert out.shape == (1, 16, T * 12) and recon.image_size == (16, T * 12)
     frames = recon.frames(flat, mask)
     torch.testing.assert_close(out[..., 12:24], frames[:, 1])
 
@@ -132,3 +133,16 @@ def test_series_loss_is_eq13():
     assert torch.isfinite(noisy.grad).all()
     image_only, parts = series_loss(noisy, frames)
     assert set(parts) == {"l1", "ssim"}
+
+
+def test_map_view_gives_a_differentiable_map():
+    kspace, mask = series()
+    recon = SeriesReconstructor((16, 12), net("unet"))
+    view = MapView(recon, "T2", TIMES)
+    flat = (kspace * 100).flatten(1, 2).requires_grad_(True)
+    out = view(flat, mask)
+    assert out.shape == (1, 16, 12) and torch.isfinite(out).all()
+    out.sum().backward()
+    assert torch.isfinite(flat.grad).all() and flat.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="modality"):
+        MapView(recon, "T3", TIMES)

@@ -80,3 +80,17 @@ def test_fig2_panels_and_figures(smoke_results):
                     assert np.isfinite(panels[f"{modality}_{column}_{kind}"]).all()
     for name in ("zhao2023_fig2", "zhao2023_tables"):
         assert (smoke_results.figures / f"{name}.png").is_file()
+
+
+def test_robustness_covers_every_mode_and_budget(smoke_results):
+    out = _ok(smoke_results, "zhao2023_robustness")
+    attack = profile.ATTACK.resolve("smoke")
+    rows = pd.read_csv(out / "attacks.csv")
+    cells = rows.groupby(["model", "mode", "eta"]).size()
+    assert len(cells) == len(attack["models"]) * 3 * len(attack["etas"])
+    # eta = 0 is the clean reconstruction for every mode
+    clean = rows[rows["eta"] == 0].groupby(["model", "slice"])["map_mae_ms"].nunique()
+    assert (clean == 1).all()
+    ids = {v.id for v in claims.load(out / "claims.json")}
+    assert "zhao2023/robustness/pgd_beats_random_noise" in ids
+    assert (smoke_results.figures / "zhao2023_robustness.png").is_file()

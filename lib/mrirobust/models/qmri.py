@@ -189,12 +189,15 @@ class UnrolledSeriesNet(torch.nn.Module):
 
 class SeriesReconstructor(Reconstructor):
     """A series network behind the Reconstructor interface: k-space `(B, T*C, H, W)` with the
-    weightings flattened into the coil axis -> the cropped frames side by side `(B, h, T*w)`."""
+    weightings flattened into the coil axis -> the frames cropped to `frame_size` (h, w), side
+    by side: `(B, h, T*w)`, so `image_size` is (h, T*w)."""
 
     name = "series"
 
-    def __init__(self, image_size: tuple[int, int], net: UnrolledSeriesNet):
-        super().__init__(image_size)
+    def __init__(self, frame_size: tuple[int, int], net: UnrolledSeriesNet):
+        h, w = (int(s) for s in frame_size)
+        super().__init__((h, net.weightings * w))
+        self.frame_size = (h, w)
         self.net = net
 
     def frames(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -204,7 +207,7 @@ class SeriesReconstructor(Reconstructor):
         if tc % t:
             raise ValueError(f"{tc} coil channels are not a multiple of {t} weightings")
         series = masked_kspace.view(b, t, tc // t, h, w)
-        return physics.center_crop(self.net(series, mask), self.image_size)
+        return physics.center_crop(self.net(series, mask), self.frame_size)
 
     def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return torch.cat(self.frames(masked_kspace, mask).unbind(1), dim=-1)
@@ -302,3 +305,26 @@ def series_loss(
     if "relax" in parts:
         total = total + g3 * parts["relax"] + g4 * parts["map"]
     return total, parts
+
+
+class MapView(Reconstructor):
+    """A series reconstructor followed by the voxel-wise judge fit: k-space `(B, T*C, H, W)` ->
+    the T1 or T2 map (ms) `(B, h, w)` of the cropped frames, differentiable in the k-space, so
+    that the project's attacks target the map. `times_ms` `(1 or B, T)` travel with the view."""
+
+    name = "map_view"
+
+    def __init__(self, series: SeriesReconstructor, modality: str, times_ms: torch.Tensor):
+        super().__init__(series.frame_size)
+        if modality not in ("T1", "T2"):
+            raise ValueError(f"modality must be 'T1' or 'T2', got {modality!r}")
+        self.series = series
+        self.modality = modality
+        self.times_ms = times_ms
+
+    def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        frames = self.series.frames(masked_kspace, mask).double()
+        times = self.times_ms.to(frames).expand(frames.shape[0], -1)
+        if self.modality == "T1":
+            return physics.fit_t1(frames, times).t1.float()
+        return physics.fit_t2(frames, times).t2.float()

@@ -42,6 +42,7 @@ __all__ = [
 AIR_THRESHOLD = 0.05  # air: max over frames < 5 % of the image maximum (Zhao et al. 2023)
 T1STAR_GRID_MS = (20.0, 5000.0, 240)  # log-spaced search grid for T1* (min, max, points)
 GAUSS_NEWTON_STEPS = 6
+T2_RANGE_MS = (1.0, 3000.0)  # T2 fits stay in this range (a flat or rising curve has no T2)
 DAMPING = 1e-3  # Levenberg-Marquardt: (J^T J + DAMPING diag(J^T J)) step = -J^T r
 
 
@@ -238,7 +239,8 @@ def fit_t2(
     steps: int = GAUSS_NEWTON_STEPS,
 ) -> T2Fit:
     """Voxel-wise T2-prep fit of magnitude frames `(batch, w, H, W)` at preparation times (ms):
-    log-linear least squares weighted by s^2 (closed form), then Gauss-Newton on (A, log T2).
+    log-linear least squares weighted by s^2 (closed form), then Gauss-Newton on (A, log T2),
+    T2 kept within T2_RANGE_MS.
     Raises naming the batch index of an all-air slice."""
     curves, times, air = _curves(frames, times_ms, threshold, "fit_t2")
     t = times[:, None, :].expand_as(curves)
@@ -250,7 +252,8 @@ def fit_t2(
     det = (sw * stt - st * st).clamp_min(tiny)
     slope = (sw * sty - st * sy) / det
     log_a = (sy - slope * st) / sw.clamp_min(tiny)
-    log_t2 = torch.log((-1 / slope.clamp_max(-1e-6)).clamp(1.0, 1e4))
+    lo, hi = math.log(T2_RANGE_MS[0]), math.log(T2_RANGE_MS[1])
+    log_t2 = torch.log(-1 / slope.clamp_max(-1e-6)).clamp(lo, hi)
     a = torch.exp(log_a)
     for _ in range(steps):
         t2 = torch.exp(log_t2)[..., None]
@@ -258,7 +261,7 @@ def fit_t2(
         residual = a[..., None] * decay - curves
         jac = torch.stack([decay, a[..., None] * decay * t / t2], dim=-1)
         da, dlog = _solve_damped(jac, residual).unbind(-1)
-        a, log_t2 = a + da, log_t2 + dlog.clamp(-1.0, 1.0)
+        a, log_t2 = a + da, (log_t2 + dlog.clamp(-1.0, 1.0)).clamp(lo, hi)
     t2 = torch.exp(log_t2)
     residual = t2prep_signal(t, a[..., None], t2[..., None]) - curves
     as_map = _maps(air)

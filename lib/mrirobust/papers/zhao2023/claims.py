@@ -74,6 +74,60 @@ def _map_error_grows(maps, model, modality, low, high):
     )
 
 
+def _attack_curve(attacks: pd.DataFrame, model: str, mode: str) -> pd.Series:
+    """Mean myocardial map MAE per eta of one model and attack mode."""
+    rows = attacks[(attacks["model"] == model) & (attacks["mode"] == mode)]
+    if rows.empty:
+        raise ValueError(f"no {mode} attack rows for {model}")
+    return rows.groupby("eta")["map_mae_ms"].mean()
+
+
+def _map_attack_grows(attacks, model, tolerance=0.02):
+    curve = _attack_curve(attacks, model, "map")
+    holds = all(b >= a * (1 - tolerance) for a, b in zip(curve, curve.iloc[1:], strict=False))
+    return holds, dict(eta=curve.index.tolist(), map_mae_ms=curve.tolist(), tolerance=tolerance)
+
+
+def _attack_beats_random(attacks, model, eta, factor=3.0):
+    pgd, noise = (_attack_curve(attacks, model, m) for m in ("map", "random"))
+    clean = pgd.loc[0.0]
+    gain_pgd, gain_random = pgd.loc[eta] - clean, noise.loc[eta] - clean
+    holds = gain_pgd >= factor * max(gain_random, 0.0) and gain_pgd > 0
+    return holds, dict(eta=eta, clean_ms=clean, pgd_ms=pgd.loc[eta], random_ms=noise.loc[eta])
+
+
+def _map_beats_image_attack(attacks, model, eta):
+    by_map, by_image = (_attack_curve(attacks, model, m).loc[eta] for m in ("map", "image"))
+    return by_map > by_image, dict(eta=eta, map_targeted_ms=by_map, image_targeted_ms=by_image)
+
+
+def _relax_more_robust(attacks, eta):
+    relax, vn = (_attack_curve(attacks, m, "map").loc[eta] for m in ("vn_relax", "vn"))
+    return relax <= vn, dict(eta=eta, mae_relax_ms=relax, mae_vn_ms=vn)
+
+
+MAP_ATTACK_GROWS = Claim(
+    "zhao2023/robustness/map_attack_grows_with_eta",
+    "the myocardial map error under map-targeted PGD does not fall as the budget grows",
+    _map_attack_grows,
+)
+ATTACK_BEATS_RANDOM = Claim(
+    "zhao2023/robustness/pgd_beats_random_noise",
+    "map-targeted PGD raises the myocardial map error at least 3x as much as random noise "
+    "of the same per-(frame, coil) norms",
+    _attack_beats_random,
+)
+MAP_BEATS_IMAGE_ATTACK = Claim(
+    "zhao2023/robustness/map_attack_beats_image_attack",
+    "targeting the map raises the map error more than targeting the images",
+    _map_beats_image_attack,
+)
+RELAX_MORE_ROBUST = Claim(
+    "zhao2023/robustness/relax_maps_more_robust",
+    "(hypothesis, either outcome informative) VN-UNet-relax's maps are at least as robust "
+    "as VN-UNet's under map-targeted PGD",
+    _relax_more_robust,
+)
 VN_BEATS_RVN = Claim(
     "zhao2023/table1/vn_unet_beats_rvn",
     "VN-UNet reconstructs the T1 series better than RVN (PSNR and SSIM)",

@@ -56,7 +56,8 @@ def challenge_metrics(target: torch.Tensor, pred: torch.Tensor) -> dict:
     )
 
 
-def _fit(modality: str, frames: torch.Tensor, times_ms: torch.Tensor) -> torch.Tensor:
+def fit_map(modality: str, frames: torch.Tensor, times_ms: torch.Tensor) -> torch.Tensor:
+    """The judge-fit T1 or T2 map (ms) `(H, W)` of frames `(T, H, W)` at times `(T,)`."""
     frames = frames[None].double()
     if modality == "T1map":
         return physics.fit_t1(frames, times_ms.double()).t1[0]
@@ -79,7 +80,7 @@ def evaluate(
         target = _crop(s, frames_of(s.kspace))
         reference = None
         if maps and s.truth is not None:
-            reference = _fit(modality, target, s.times_ms)
+            reference = fit_map(modality, target, s.times_ms)
             truth = _crop(s, s.truth["t1_ms" if modality == "T1map" else "t2_ms"]).double()
             labels, pure = _crop(s, s.truth["labels"]), _crop(s, s.truth["pure"])
             myocardium = (labels == LABELS["myocardium"]) & pure
@@ -98,7 +99,7 @@ def evaluate(
                         }
                     )
                 if reference is not None:
-                    fitted = _fit(modality, pred, s.times_ms)
+                    fitted = fit_map(modality, pred, s.times_ms)
                     map_rows.append(
                         {
                             **key,
@@ -144,6 +145,6 @@ def fig2_panels(model, s: SeriesSlice, modality: str, accelerations: list[int]) 
         frames = _crop(s, frames)
         out[f"{modality}_{key}_first"] = frames[first].numpy()
         out[f"{modality}_{key}_last"] = frames[last].numpy()
-        out[f"{modality}_{key}_map"] = _fit(modality, frames, s.times_ms).float().numpy()
+        out[f"{modality}_{key}_map"] = fit_map(modality, frames, s.times_ms).float().numpy()
     out[f"{modality}_times_ms"] = s.times_ms.numpy()
     return out

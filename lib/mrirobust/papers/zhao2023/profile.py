@@ -68,3 +68,19 @@ EVALUATION = Profile(
     ),
     smoke=dict(max_patients=1),
 )
+
+ATTACK = Profile(
+    "zhao2023.attack",
+    paper=dict(
+        seed=0,  # random start of PGD and the random-noise baseline
+        modality="T1map",
+        acceleration=4,
+        models=["vn", "vn_relax"],  # does relaxometry guidance change map robustness?
+        etas=[0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025],  # per-(frame, coil) budgets
+        steps=10,  # PGD iterations (Morshuis et al.)
+        step_size=0.5,  # relative to the budget
+        max_patients=0,  # ValidationSet patients attacked (0: all), central two slices each
+    ),
+    cpu=dict(etas=[0.0, 0.0025, 0.005, 0.01, 0.02], steps=5, max_patients=1),
+    smoke=dict(etas=[0.0, 0.01], steps=2, max_patients=1),
+)
