@@ -1,0 +1,99 @@
+import pandas as pd
+import pytest
+import torch
+
+from mrirobust import physics
+from mrirobust.data import cmrxrecon_embedded
+from mrirobust.models.qmri import UnrolledSeriesNet
+from mrirobust.papers.zhao2023 import claims, data, experiments, profile, robustness, training
+
+
+@pytest.fixture(scope="module")
+def smoke_root(tmp_path_factory):
+    """The smoke-scale embedded CMRxRecon data in a temporary data root."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MRIROBUST_DATA", str(tmp_path_factory.mktemp("data")))
+        yield cmrxrecon_embedded.generate("smoke", progress=False)
+
+
+def test_challenge_slices_and_crop_follow_matlab_rounding():
+    assert data.eval_slices(5) == [1, 2]  # MATLAB round(5/2) - 1 : round(5/2), 1-based 2..3
+    assert data.eval_slices(6) == [1, 2]
+    assert data.eval_slices(2) == [0, 1]
+    assert data.eval_crop(512, 204) == (171, 102)
+    assert data.eval_crop(160, 95) == (53, 48)  # round half away from zero
+
+
+def test_readout_crop_is_exact():
+    g = torch.Generator().manual_seed(0)
+    kspace = torch.randn(2, 3, 16, 12, dtype=torch.complex64, generator=g)
+    cropped = data.crop_readout(kspace)
+    expected = physics.center_crop(physics.ifft2c(kspace), (8, 12))
+    torch.testing.assert_close(physics.ifft2c(cropped), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_challenge_metrics_normalise_each_image_by_its_maximum():
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(3, 20, 20, generator=g)
+    same = experiments.challenge_metrics(target, 2 * target)
+    torch.testing.assert_close(same["ssim"], torch.ones(3))
+    assert (same["nmse"] < 1e-12).all()
+    noisy = experiments.challenge_metrics(target, target + 0.1 * torch.rand(3, 20, 20, generator=g))
+    assert (noisy["psnr"] > 10).all() and (noisy["ssim"] < 1).all()
+
+
+def test_claims_on_toy_tables():
+    rows = [
+        dict(model="vn_relax", modality="T1map", acceleration=r, psnr=p, ssim=s, nmse=n)
+        for r, p, s, n in ((4, 40.0, 0.98, 0.002), (8, 37.0, 0.95, 0.007), (10, 36.0, 0.94, 0.009))
+    ]
+    table = pd.DataFrame(rows)
+    holds, evidence = claims.FALLS_WITH_R.check(
+        table=table, model="vn_relax", modality="T1map", accelerations=[4, 8, 10]
+    )
+    assert holds and evidence["psnr"] == [40.0, 37.0, 36.0]
+    table.loc[2, "psnr"] = 38.0
+    assert not claims.FALLS_WITH_R.check(
+        table=table, model="vn_relax", modality="T1map", accelerations=[4, 8, 10]
+    )[0]
+    with pytest.raises(ValueError, match="no single row for vn T1map R4"):
+        claims.VN_BEATS_RVN.check(table=table, modality="T1map", acceleration=4)
+
+
+def test_map_targeted_pgd_beats_random_noise_of_the_same_norms(smoke_root):
+    """On the zero-filled reconstruction (a differentiable series net without steps)."""
+    slices = data.load_slices(smoke_root, "evaluation", "T1map", True, 1)[:1]
+    zero_filled = UnrolledSeriesNet(9, 0, 2, 1, 2, 1)
+    rows = robustness.attack_sweep({"zf": zero_filled}, slices, "T1map", 4, [0.0, 0.01], 3)
+    mae = rows.set_index(["mode", "eta"])["map_mae_ms"]
+    clean = mae[("map", 0.0)]
+    assert mae[("random", 0.0)] == clean == mae[("image", 0.0)]
+    assert mae[("map", 0.01)] - clean > 3 * (mae[("random", 0.01)] - clean)
+    assert mae[("map", 0.01)] > mae[("image", 0.01)]
+    image = rows.set_index(["mode", "eta"])["image_roi_nrmse"]
+    assert image[("image", 0.01)] > image[("map", 0.01)]
+
+
+def test_interrupted_training_resumes_to_the_same_weights(smoke_root, tmp_path, monkeypatch):
+    cfg = profile.TRAIN.resolve("smoke", dict(mapper_epochs=2))
+    slices = data.load_slices(smoke_root, "train", "T2map", True)[:2]
+    monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "straight"))
+    straight, _ = training.load_or_train("mapper", "T2map", slices, cfg, progress=False)
+
+    monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "interrupted"))
+    original, calls = training._epoch_mapper, []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(training, "_epoch_mapper", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.load_or_train("mapper", "T2map", slices, cfg, progress=False)
+    monkeypatch.setattr(training, "_epoch_mapper", original)
+    resumed, path = training.load_or_train("mapper", "T2map", slices, cfg, progress=False)
+    assert [c["epoch"] for c in training.curve(path)] == [1, 2]
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value)
