@@ -97,3 +97,12 @@ def test_interrupted_training_resumes_to_the_same_weights(smoke_root, tmp_path, 
     assert [c["epoch"] for c in training.curve(path)] == [1, 2]
     for key, value in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value)
+
+
+def test_flip_augmentation_flips_the_image_of_every_frame_and_coil():
+    g = torch.Generator().manual_seed(0)
+    kspace = torch.randn(1, 3, 2, 8, 6, dtype=torch.complex64, generator=g)
+    flipped = training._flipped(kspace, 1.0, g)
+    expected = physics.ifft2c(kspace).flip(-2, -1)
+    torch.testing.assert_close(physics.ifft2c(flipped), expected, rtol=1e-5, atol=1e-6)
+    assert training._flipped(kspace, 0.0, g) is kspace

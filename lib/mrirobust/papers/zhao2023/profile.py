@@ -21,6 +21,7 @@ TRAIN = Profile(
         lr=1e-3,
         loss_weights=[0.2, 0.8, 0.01, 0.1],  # eq. 13: L1, SSIM, l_relax, map L1
         accelerations=[4, 8, 10],  # one model for all, R drawn per sample and epoch
+        flip_probability=0.4,  # vertical / horizontal flips, each (authors; no affine, no noise)
         readout_crop=False,  # models see the central half of the oversampled readout
         max_slices=0,  # training slices per modality (0: every TrainingSet slice)
     ),

@@ -4,7 +4,8 @@ Mapping network M (T1 or T2): unsupervised, l_relax on the fully sampled RSS fra
 training slices, Adam, poly decay (1 - e/E)^0.9 per epoch; frozen afterwards.
 
 Reconstruction ("rvn", "vn", "vn_relax"): one model for all accelerations, R drawn per sample
-and epoch from `accelerations` (seeded by (seed, epoch)); k-space divided by the 0.99 quantile
+and epoch from `accelerations` (seeded by (seed, epoch)); the image flipped vertically and / or
+horizontally with `flip_probability` each (the authors' flips); k-space divided by the 0.99 quantile
 of the magnitudes of the masked k-space (zeros included), as the authors do; loss eq. 13 on the
 RSS frames (`vn_relax` adds l_relax and the map term through the frozen M); Adam, poly decay.
 
@@ -82,7 +83,7 @@ def _spec(kind: str, modality: str, cfg: dict, mapper_path: Path | None) -> dict
     keys = ["seed", "mapper_chans", "mapper_pools", "mapper_epochs", "mapper_lr", "readout_crop"]
     if kind != "mapper":
         keys += ["steps", "chans", "pools", "gru_hidden", "gru_layers", "sens_chans"]
-        keys += ["sens_pools", "epochs", "lr", "loss_weights", "accelerations"]
+        keys += ["sens_pools", "epochs", "lr", "loss_weights", "accelerations", "flip_probability"]
     spec = {"model": kind, "modality": modality, **{k: cfg[k] for k in keys}}
     if kind == "vn_relax":
         spec["mapper"] = mapper_path.name
@@ -102,6 +103,15 @@ def _epoch_mapper(model, slices, optimiser, generator, dev) -> list[float]:
     return losses
 
 
+def _flipped(kspace: torch.Tensor, probability: float, generator) -> torch.Tensor:
+    """Augmentation: the series of the image flipped vertically and / or horizontally, each
+    with `probability` (the same flip for every frame and coil)."""
+    dims = [d for d in (-2, -1) if torch.rand(1, generator=generator).item() < probability]
+    if not dims:
+        return kspace
+    return physics.fft2c(physics.ifft2c(kspace).flip(dims))
+
+
 def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper) -> list[float]:
     losses = []
     accelerations = cfg["accelerations"]
@@ -109,7 +119,7 @@ def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper) -> list
         s = slices[i]
         r = accelerations[int(torch.randint(len(accelerations), (1,), generator=generator))]
         mask = s.masks[r].to(dev)
-        full = s.kspace.to(dev)[None]
+        full = _flipped(s.kspace.to(dev)[None], cfg["flip_probability"], generator)
         full = full / normalise(full, mask)
         pred = model(full * mask, mask.view(1, 1, 1, -1))
         loss, _ = series_loss(
