@@ -94,3 +94,17 @@ def test_robustness_covers_every_mode_and_budget(smoke_results):
     ids = {v.id for v in claims.load(out / "claims.json")}
     assert "zhao2023/robustness/pgd_beats_random_noise" in ids
     assert (smoke_results.figures / "zhao2023_robustness.png").is_file()
+
+
+def test_data_tour_reads_the_patient_and_fits_its_tissues(smoke_results):
+    out = _ok(smoke_results, "zhao2023_data_tour")
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["times_ms"]["T1map"]) == 9 and summary["times_ms"]["T2map"] == [0, 35, 55]
+    assert [summary["masks"][r]["effective_acceleration"] for r in ("4", "8", "10")] == sorted(
+        summary["masks"][r]["effective_acceleration"] for r in ("4", "8", "10")
+    )
+    for modality, bound in (("T1map", 0.02), ("T2map", 0.03)):
+        fit = summary["tissues"]["myocardium"][modality]
+        assert abs(fit["fit_ms"] / fit["truth_ms"] - 1) < bound
+    for name in ("frames", "curves_masks", "maps"):
+        assert (smoke_results.figures / f"zhao2023_data_tour_{name}.png").is_file()
