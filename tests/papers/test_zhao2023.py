@@ -106,3 +106,18 @@ def test_flip_augmentation_flips_the_image_of_every_frame_and_coil():
     expected = physics.ifft2c(kspace).flip(-2, -1)
     torch.testing.assert_close(physics.ifft2c(flipped), expected, rtol=1e-5, atol=1e-6)
     assert training._flipped(kspace, 0.0, g) is kspace
+
+
+def test_real_layout_without_validation_truth_holds_out_training_patients(tmp_path):
+    for i in range(1, 6):
+        (cmrxrecon_embedded.cmrxrecon.mapping_dir(tmp_path, "TrainingSet") / f"P{i:03d}").mkdir(
+            parents=True
+        )
+    assert data.patients_of(tmp_path, "train", 2) == ("TrainingSet", ["P001", "P002", "P003"])
+    assert data.patients_of(tmp_path, "evaluation", 2) == ("TrainingSet", ["P004", "P005"])
+    with pytest.raises(FileNotFoundError, match="holdout_patients"):
+        data.patients_of(tmp_path, "evaluation", 0)
+    (cmrxrecon_embedded.cmrxrecon.mapping_dir(tmp_path, "ValidationSet") / "P001").mkdir(
+        parents=True
+    )
+    assert data.patients_of(tmp_path, "evaluation", 2) == ("ValidationSet", ["P001"])

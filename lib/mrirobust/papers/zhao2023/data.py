@@ -20,8 +20,6 @@ from mrirobust import physics
 from mrirobust.data import cmrxrecon
 from mrirobust.data.cmrxrecon_embedded import read_truth
 
-SPLITS = {"train": "TrainingSet", "evaluation": "ValidationSet"}
-
 
 @dataclass
 class SeriesSlice:
@@ -62,17 +60,37 @@ def crop_readout(kspace: torch.Tensor) -> torch.Tensor:
     return physics.fft2c(physics.center_crop(physics.ifft2c(kspace), (h // 2, w)))
 
 
+def patients_of(root: str | Path, part: str, holdout: int = 0) -> tuple[str, list[str]]:
+    """(split, patients) of `part`: "train" = the TrainingSet without its last `holdout`
+    patients; "evaluation" = the ValidationSet when it has a FullSample folder (the synthetic
+    data), else the last `holdout` TrainingSet patients (the real ValidationSet withholds its
+    ground truth)."""
+    if part not in ("train", "evaluation"):
+        raise ValueError(f"unknown part {part!r}; valid: train, evaluation")
+    training = cmrxrecon.list_patients(root, "TrainingSet")
+    if part == "train":
+        return "TrainingSet", training[: len(training) - holdout]
+    if cmrxrecon.mapping_dir(root, "ValidationSet").is_dir():
+        return "ValidationSet", cmrxrecon.list_patients(root, "ValidationSet")
+    if not holdout:
+        raise FileNotFoundError(
+            f"{cmrxrecon.mapping_dir(root, 'ValidationSet')}: no fully sampled validation data; "
+            "set the profile's holdout_patients to evaluate on held-out TrainingSet patients"
+        )
+    return "TrainingSet", training[len(training) - holdout :]
+
+
 def load_slices(
     root: str | Path,
     part: str,
     modality: str,
     readout_crop: bool,
     max_patients: int = 0,
+    holdout: int = 0,
 ) -> list[SeriesSlice]:
-    """Every slice of `part` ("train": TrainingSet, "evaluation": ValidationSet) and modality
-    ("T1map" | "T2map"), fully sampled, with the masks of every acceleration."""
-    split = SPLITS[part]
-    patients = cmrxrecon.list_patients(root, split)
+    """Every slice of `part` (`patients_of`) and modality ("T1map" | "T2map"), fully sampled,
+    with the masks of every acceleration."""
+    split, patients = patients_of(root, part, holdout)
     if max_patients:
         patients = patients[:max_patients]
     out = []

@@ -81,6 +81,7 @@ def build(kind: str, modality: str, cfg: dict, weightings: int) -> torch.nn.Modu
 
 def _spec(kind: str, modality: str, cfg: dict, mapper_path: Path | None) -> dict:
     keys = ["seed", "mapper_chans", "mapper_pools", "mapper_epochs", "mapper_lr", "readout_crop"]
+    keys += ["holdout_patients"]
     if kind != "mapper":
         keys += ["steps", "chans", "pools", "gru_hidden", "gru_layers", "sens_chans"]
         keys += ["sens_pools", "epochs", "lr", "loss_weights", "accelerations", "flip_probability"]
@@ -211,9 +212,10 @@ def train_all(
     root: str | Path, cfg: dict, modality: str, kinds: list[str], progress: bool = True
 ) -> tuple[dict, dict]:
     """The mapper and every reconstruction of `kinds` for `modality`, trained on the
-    TrainingSet (the first `max_slices` slices when set) or loaded from their checkpoints.
+    TrainingSet without its `holdout_patients` (the first `max_slices` slices when set) or
+    loaded from their checkpoints.
     Returns ({name: model}, {name: checkpoint path}) with name "mapper" or a kind."""
-    slices = load_slices(root, "train", modality, cfg["readout_crop"])
+    slices = load_slices(root, "train", modality, cfg["readout_crop"], 0, cfg["holdout_patients"])
     if cfg["max_slices"]:
         slices = slices[: cfg["max_slices"]]
     mapper, mapper_path = load_or_train("mapper", modality, slices, cfg, progress=progress)
