@@ -67,7 +67,10 @@ def test_map_errors_and_claims_are_stored(smoke_results):
         "zhao2023/table2/quality_falls_with_acceleration",
         "zhao2023/table2/beats_zero_filled",
         "zhao2023/maps/relax_lowers_map_error",
+        "zhao2023/mapping/mapper_matches_the_fit",
     } <= ids
+    mappers = pd.read_csv(out / "mappers.csv")
+    assert set(mappers["modality"]) == set(MODELS) and (mappers["mapper_ms"] >= 0).all()
     assert all(v.scale == "smoke" and "synthetic" in v.data for v in verdicts)
 
 

@@ -114,6 +114,33 @@ def evaluate(
     return pd.DataFrame(images), pd.DataFrame(map_rows)
 
 
+@torch.no_grad()
+def mapper_errors(mapper, slices: list[SeriesSlice], modality: str) -> pd.DataFrame:
+    """The mapping network on the fully sampled frames of every evaluated slice with truth:
+    median myocardial relaxation time of M, of the judge fit and of the truth (ms)."""
+    rows = []
+    dev = next(mapper.parameters()).device
+    for s in (s for s in slices if s.evaluated and s.truth is not None):
+        frames = frames_of(s.kspace)
+        maps = mapper(frames[None].to(dev), s.times_ms[None].to(dev))
+        learned = _crop(s, maps.relaxation_ms[0].cpu())
+        judge = fit_map(modality, _crop(s, frames), s.times_ms)
+        truth = _crop(s, s.truth["t1_ms" if modality == "T1map" else "t2_ms"])
+        labels, pure = _crop(s, s.truth["labels"]), _crop(s, s.truth["pure"])
+        myocardium = (labels == LABELS["myocardium"]) & pure
+        rows.append(
+            dict(
+                modality=modality,
+                patient=s.patient,
+                slice=s.index,
+                mapper_ms=learned[myocardium].median().item(),
+                judge_ms=judge[myocardium].median().item(),
+                truth_ms=truth[myocardium].median().item(),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
 def challenge_table(images: pd.DataFrame) -> pd.DataFrame:
     """Mean over each patient's images, then over patients, per (model, modality, R); SSIM x 100
     and NMSE x 1e3 as in the paper's tables."""
