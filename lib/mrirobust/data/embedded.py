@@ -19,7 +19,6 @@ target is reconstruction_rss = crop_(h, w)(RSS(F^-1 k)), as in fastMRI.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -320,31 +319,3 @@ def ensure_embedded(scale: str, progress: bool = True) -> Path:
     if not is_complete(scale):
         generate(scale, progress=progress)
     return embedded_root(scale)
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--scale", choices=("smoke", "cpu"), default="cpu", help="profile to generate"
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="regenerate even when the manifest says complete"
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    from mrirobust.data import cmrxrecon_embedded
-
-    for name, complete, make in (
-        ("fastMRI", is_complete, generate),
-        ("CMRxRecon", cmrxrecon_embedded.is_complete, cmrxrecon_embedded.generate),
-    ):
-        if args.force or not complete(args.scale):
-            root = make(args.scale)
-            manifest = json.loads((root / "manifest.json").read_text())
-            size = sum(entry["bytes"] for entry in manifest["files"].values())
-            print(
-                f"wrote {name} data {root} ({size / 2**20:.1f} MiB) in {manifest['seconds']:.1f} s"
-            )
-        else:
-            print(f"{name} data of scale {args.scale} is complete (use --force to regenerate)")
-    return 0

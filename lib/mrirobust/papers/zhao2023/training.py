@@ -9,13 +9,12 @@ horizontally with `flip_probability` each (the authors' flips); k-space divided 
 of the magnitudes of the masked k-space (zeros included), as the authors do; loss eq. 13 on the
 RSS frames (`vn_relax` adds l_relax and the map term through the frozen M); Adam, poly decay.
 
-Checkpoints (`paths.checkpoints_dir()`, train.py's atomic writer and checked reader) are keyed
-by a hash of (spec, data fingerprint), written after every epoch and resumed.
+Checkpoints (`training.checkpoints.Checkpoint`) are keyed by a hash of (spec, data fingerprint),
+written after every epoch and resumed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -24,10 +23,10 @@ import numpy as np
 import torch
 from tqdm.auto import trange
 
-from mrirobust import paths, physics
+from mrirobust import physics
 from mrirobust.models.qmri import MappingNet, UnrolledSeriesNet, relax_loss, series_loss
 from mrirobust.papers.zhao2023.data import SeriesSlice, fingerprint, load_slices
-from mrirobust.train import read_checkpoint, save_checkpoint
+from mrirobust.training.checkpoints import Checkpoint
 
 KINDS = ("rvn", "vn", "vn_relax")
 MODALITY_OF = {"T1map": "T1", "T2map": "T2"}
@@ -46,12 +45,6 @@ def frames_of(kspace: torch.Tensor) -> torch.Tensor:
 def normalise(full: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The authors' scale: the 0.99 quantile of |M y| over the whole series, zeros included."""
     return torch.quantile((full * mask).abs().flatten(), 0.99).clamp_min(1e-12)
-
-
-def _path(spec: dict, data_print: str) -> Path:
-    key = json.dumps({"spec": spec, "data": data_print}, sort_keys=True)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    return paths.checkpoints_dir() / f"zhao2023-{spec['model']}-{spec['modality']}-{digest}.pt"
 
 
 def _poly(optimiser, epochs: int):
@@ -79,16 +72,24 @@ def build(kind: str, modality: str, cfg: dict, weightings: int) -> torch.nn.Modu
     )
 
 
-def _spec(kind: str, modality: str, cfg: dict, mapper_path: Path | None) -> dict:
+def _checkpoint(kind, modality, cfg, scale, mapper_path, data_print) -> Checkpoint:
+    """The checkpoint of one model: named by model, modality, scale and accelerations, keyed by
+    a hash of (the profile keys it depends on, the mapper it used, the data fingerprint)."""
     keys = ["seed", "mapper_chans", "mapper_pools", "mapper_epochs", "mapper_lr", "readout_crop"]
     keys += ["holdout_patients"]
     if kind != "mapper":
         keys += ["steps", "chans", "pools", "gru_hidden", "gru_layers", "sens_chans"]
         keys += ["sens_pools", "epochs", "lr", "loss_weights", "accelerations", "flip_probability"]
-    spec = {"model": kind, "modality": modality, **{k: cfg[k] for k in keys}}
+    spec = {
+        "method": f"zhao2023_{kind}_{modality}",
+        "scale": scale,
+        "acceleration": "-".join(str(r) for r in cfg["accelerations"]),
+        "config": "zhao2023",
+        **{k: cfg[k] for k in keys},
+    }
     if kind == "vn_relax":
         spec["mapper"] = mapper_path.name
-    return spec
+    return Checkpoint(spec, data_print)
 
 
 def _epoch_mapper(model, slices, optimiser, generator, dev) -> list[float]:
@@ -138,6 +139,7 @@ def load_or_train(
     modality: str,
     slices: list[SeriesSlice],
     cfg: dict,
+    scale: str,
     mapper: MappingNet | None = None,
     mapper_path: Path | None = None,
     retrain: bool = False,
@@ -152,9 +154,7 @@ def load_or_train(
     if kind == "vn_relax" and (mapper is None or mapper_path is None):
         raise ValueError("vn_relax needs the trained mapper and its checkpoint path")
     dev = device()
-    spec = _spec(kind, modality, cfg, mapper_path)
-    data_print = fingerprint(slices)
-    path = _path(spec, data_print)
+    checkpoint = _checkpoint(kind, modality, cfg, scale, mapper_path, fingerprint(slices))
     torch.manual_seed(cfg["seed"])
     model = build(kind, modality, cfg, slices[0].kspace.shape[0]).to(dev)
     epochs = cfg["mapper_epochs"] if kind == "mapper" else cfg["epochs"]
@@ -162,16 +162,18 @@ def load_or_train(
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = _poly(optimiser, epochs)
     start, curve = 0, []
-    if path.exists() and not retrain:
-        state = read_checkpoint(path, spec, data_print)
+    if checkpoint.path.exists() and not retrain:
+        state = checkpoint.read()
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, curve = state["epoch"], state["curve"]
     if mapper is not None:
         mapper = mapper.to(dev).eval().requires_grad_(False)
+    guide = mapper if kind == "vn_relax" else None
+    desc = f"{kind} {modality}"
     for epoch in trange(
-        start, epochs, desc=f"{kind} {modality}", initial=start, total=epochs, disable=not progress
+        start, epochs, desc=desc, initial=start, total=epochs, disable=not progress
     ):
         begin = time.perf_counter()
         generator = torch.Generator().manual_seed(cfg["seed"] * 100_003 + epoch)
@@ -179,15 +181,7 @@ def load_or_train(
         if kind == "mapper":
             losses = _epoch_mapper(model, slices, optimiser, generator, dev)
         else:
-            losses = _epoch_series(
-                model,
-                slices,
-                optimiser,
-                generator,
-                dev,
-                cfg,
-                mapper if kind == "vn_relax" else None,
-            )
+            losses = _epoch_series(model, slices, optimiser, generator, dev, cfg, guide)
         scheduler.step()
         curve.append(
             dict(epoch=epoch + 1, loss=float(np.mean(losses)), seconds=time.perf_counter() - begin)
@@ -199,8 +193,8 @@ def load_or_train(
             scheduler=scheduler.state_dict(),
             curve=curve,
         )
-        save_checkpoint(path, spec, data_print, state)
-    return model.eval(), path
+        checkpoint.save(state)
+    return model.eval(), checkpoint.path
 
 
 def curve(path: Path) -> list[dict]:
@@ -209,19 +203,19 @@ def curve(path: Path) -> list[dict]:
 
 
 def train_all(
-    root: str | Path, cfg: dict, modality: str, kinds: list[str], progress: bool = True
+    root: str | Path, scale: str, cfg: dict, modality: str, kinds: list[str], progress: bool = True
 ) -> tuple[dict, dict]:
     """The mapper and every reconstruction of `kinds` for `modality`, trained on the
     TrainingSet without its `holdout_patients` (the first `max_slices` slices when set) or
-    loaded from their checkpoints.
-    Returns ({name: model}, {name: checkpoint path}) with name "mapper" or a kind."""
+    loaded from their checkpoints. Returns ({name: model}, {name: checkpoint path}) with name
+    "mapper" or a kind."""
     slices = load_slices(root, "train", modality, cfg["readout_crop"], 0, cfg["holdout_patients"])
     if cfg["max_slices"]:
         slices = slices[: cfg["max_slices"]]
-    mapper, mapper_path = load_or_train("mapper", modality, slices, cfg, progress=progress)
+    mapper, mapper_path = load_or_train("mapper", modality, slices, cfg, scale, progress=progress)
     models, checkpoints = {"mapper": mapper}, {"mapper": mapper_path}
     for kind in kinds:
         models[kind], checkpoints[kind] = load_or_train(
-            kind, modality, slices, cfg, mapper, mapper_path, progress=progress
+            kind, modality, slices, cfg, scale, mapper, mapper_path, progress=progress
         )
     return models, checkpoints

@@ -78,7 +78,7 @@ def test_interrupted_training_resumes_to_the_same_weights(smoke_root, tmp_path, 
     cfg = profile.TRAIN.resolve("smoke", dict(mapper_epochs=2))
     slices = data.load_slices(smoke_root, "train", "T2map", True)[:2]
     monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "straight"))
-    straight, _ = training.load_or_train("mapper", "T2map", slices, cfg, progress=False)
+    straight, _ = training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
 
     monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "interrupted"))
     original, calls = training._epoch_mapper, []
@@ -91,9 +91,9 @@ def test_interrupted_training_resumes_to_the_same_weights(smoke_root, tmp_path, 
 
     monkeypatch.setattr(training, "_epoch_mapper", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        training.load_or_train("mapper", "T2map", slices, cfg, progress=False)
+        training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
     monkeypatch.setattr(training, "_epoch_mapper", original)
-    resumed, path = training.load_or_train("mapper", "T2map", slices, cfg, progress=False)
+    resumed, path = training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
     assert [c["epoch"] for c in training.curve(path)] == [1, 2]
     for key, value in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value)
