@@ -74,7 +74,10 @@ def test_generation_is_deterministic_and_interruption_leaves_no_partial_files(
     for rel in files:
         assert (tmp_path / rel).read_bytes() == (smoke_root / rel).read_bytes(), rel
 
+    # an interrupted regeneration over complete data leaves it incomplete, not stale
     monkeypatch.setenv("MRIROBUST_DATA", str(tmp_path / "interrupted"))
+    cmrxrecon_embedded.generate("smoke", progress=False)
+    assert cmrxrecon_embedded.is_complete("smoke")
     calls = []
 
     def failing(*args):

@@ -36,7 +36,7 @@ from mrirobust.config import Profile
 from mrirobust.data import cardiac_phantom, cmrxrecon
 from mrirobust.data.embedded import coil_maps, sha256_of, smooth_field
 from mrirobust.paths import embedded_root, real_data_root
-from mrirobust.storage import atomic_write, read_json, write_json
+from mrirobust.storage import atomic_write, read_json, remove_stale_temporaries, write_json
 
 DATA = Profile(
     "cmrxrecon_data",
@@ -216,6 +216,9 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
     if cfg["source"] != "embedded":
         raise ValueError(f"scale {scale!r} uses CMRxRecon source {cfg['source']!r}, not embedded")
     root = root_of(scale)
+    # incomplete until the new manifest is written; a killed run's temporary files go now
+    (root / "manifest.json").unlink(missing_ok=True)
+    remove_stale_temporaries(root)
     start = time.perf_counter()
     files = []
     for split, patient in tqdm(
