@@ -39,11 +39,12 @@ TRAIN = Profile(
         mapper_chans=32,
         mapper_epochs=15,
         mapper_lr=1e-3,
-        # one step (1 thread, loaded 2-core machine, 80 x 96, 10 coils): T1 VN 0.58-0.70 s,
-        # RVN 0.9 s, VN-relax 1.0 s, T2 VN-relax 0.6 s; 42 slices x 5 epochs ~ 10-13 min for the
-        # four models. 12 epochs on 12 slices lifted VN only 0.5 dB above zero-filled (T1, R4):
-        # undertrained at this budget, which the stored verdicts report.
-        epochs=5,
+        # one step at 80 x 96, 10 coils, 1 thread: T1 VN 0.32 s on the idle 2-core machine
+        # (0.58-0.70 s loaded), RVN 0.9 s, VN-relax 1.0 s, T2 VN-relax 0.6 s loaded; 42 slices x
+        # 6 epochs ~ 7 min idle, ~13 min loaded, for the four models. A trial of 12 epochs on
+        # 12 slices lifted VN only 0.5 dB above zero-filled (T1, R4): undertrained at this
+        # budget, which the stored verdicts report.
+        epochs=6,
         readout_crop=True,
         holdout_patients=0,
     ),
