@@ -179,3 +179,79 @@ MAP_ERROR_GROWS = Claim(
     "the myocardial map error is larger at R = 10 than at R = 4",
     _map_error_grows,
 )
+
+
+def tables_verdicts(
+    table: pd.DataFrame,
+    maps: pd.DataFrame,
+    mappers: pd.DataFrame,
+    *,
+    models: dict,
+    accelerations: list[int],
+    table1_acceleration: int,
+    scale: str,
+    data: str,
+) -> list:
+    """The verdicts of a Tables 1-2 run. `models` maps each modality to the reconstructions
+    evaluated (the last one is Table 2's); `maps` and `mappers` may be empty (real data)."""
+    verdicts = []
+    r1, t1 = table1_acceleration, models.get("T1map", [])
+    case = dict(modality="T1map", acceleration=r1)
+    if {"rvn", "vn"} <= set(t1):
+        verdicts.append(VN_BEATS_RVN.verdict(case, scale, data, table=table, **case))
+    if {"vn", "vn_relax"} <= set(t1):
+        verdicts.append(RELAX_NOT_WORSE.verdict(case, scale, data, table=table, **case))
+        if len(maps):
+            verdicts.append(RELAX_MAP_ERROR.verdict(case, scale, data, maps=maps, **case))
+    for modality, kinds in models.items():
+        case = dict(model=kinds[-1], modality=modality)
+        inputs = dict(table=table, accelerations=accelerations, **case)
+        verdicts.append(FALLS_WITH_R.verdict(case, scale, data, **inputs))
+        verdicts.append(BEATS_ZERO_FILLED.verdict(case, scale, data, **inputs))
+        if len(maps):
+            low, high = min(accelerations), max(accelerations)
+            verdicts.append(
+                MAP_ERROR_GROWS.verdict(case, scale, data, maps=maps, low=low, high=high, **case)
+            )
+    tolerances = {"T1map": 0.05, "T2map": 0.06}
+    for modality in sorted(set(mappers.get("modality", []))):
+        verdicts.append(
+            MAPPER_AGREES.verdict(
+                dict(modality=modality),
+                scale,
+                data,
+                mappers=mappers,
+                modality=modality,
+                tolerance=tolerances[modality],
+            )
+        )
+    return verdicts
+
+
+def robustness_verdicts(
+    attacks: pd.DataFrame,
+    *,
+    models: list[str],
+    etas: list[float],
+    case: dict,
+    scale: str,
+    data: str,
+) -> list:
+    """The verdicts of an attack run, at eta = 1 % (or the largest budget if 1 % is not in the
+    grid); `case` names the modality and acceleration attacked."""
+    eta = 0.01 if 0.01 in etas else max(etas)
+    verdicts = []
+    for model in models:
+        named = dict(model=model, **case)
+        verdicts.append(MAP_ATTACK_GROWS.verdict(named, scale, data, attacks=attacks, model=model))
+        for claim in (ATTACK_BEATS_RANDOM, MAP_BEATS_IMAGE_ATTACK):
+            verdicts.append(
+                claim.verdict(
+                    named | dict(eta=eta), scale, data, attacks=attacks, model=model, eta=eta
+                )
+            )
+    if {"vn", "vn_relax"} <= set(models):
+        verdicts.append(
+            RELAX_MORE_ROBUST.verdict(case | dict(eta=eta), scale, data, attacks=attacks, eta=eta)
+        )
+    return verdicts

@@ -14,13 +14,19 @@ myocardium inside the evaluation crop (synthetic data only: the real data have n
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import torch
 
 from mrirobust import metrics, physics
+from mrirobust.data import cmrxrecon
 from mrirobust.data.cardiac_phantom import LABELS
-from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop
-from mrirobust.papers.zhao2023.training import frames_of, normalise
+from mrirobust.data.cmrxrecon import ACCELERATIONS
+from mrirobust.data.cmrxrecon_embedded import read_truth
+from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop, load_slices
+from mrirobust.papers.zhao2023.training import frames_of, normalise, train_all
 
 ZERO_FILLED = "zero_filled"
 
@@ -175,3 +181,95 @@ def fig2_panels(model, s: SeriesSlice, modality: str, accelerations: list[int]) 
         out[f"{modality}_{key}_map"] = fit_map(modality, frames, s.times_ms).float().numpy()
     out[f"{modality}_times_ms"] = s.times_ms.numpy()
     return out
+
+
+def data_tour(root, split: str, patient: str) -> tuple[dict, dict]:
+    """One patient's central slice read through the CMRxRecon reader: (summary, arrays).
+
+    Arrays: RSS frames, the voxel-wise T1 (with T1*, A, B) and T2 maps, the masks `(R, ky)`,
+    and (synthetic data) labels, pure-tissue mask and true maps. Summary: times, effective
+    accelerations and ACS widths, the example pixels (a pure myocardial and LV-blood pixel) and
+    per tissue the median fitted and true T1/T2 over its pure pixels.
+    """
+    scans = {m: cmrxrecon.read_scan(root, split, patient, m) for m in cmrxrecon.MODALITIES}
+    index = scans["T1map"].kspace.shape[0] // 2
+    frames = {m: frames_of(s.kspace[index]).double() for m, s in scans.items()}
+    times = {m: s.times_ms[index] for m, s in scans.items()}
+    t1 = physics.fit_t1(frames["T1map"][None], times["T1map"])
+    t2 = physics.fit_t2(frames["T2map"][None], times["T2map"])
+    masks = {r: cmrxrecon.read_scan(root, split, patient, "T1map", r) for r in ACCELERATIONS}
+    ky = scans["T1map"].kspace.shape[-1]
+    arrays = dict(
+        t1_frames=frames["T1map"],
+        t2_frames=frames["T2map"],
+        t1_fit=t1.t1[0],
+        t1_star=t1.t1star[0],
+        a=t1.a[0],
+        b=t1.b[0],
+        t2_fit=t2.t2[0],
+        masks=torch.stack([s.mask for s in masks.values()]).float(),
+    )
+    summary = dict(
+        split=split,
+        patient=patient,
+        slice=index,
+        shape=list(scans["T1map"].kspace.shape),
+        times_ms={m: t.tolist() for m, t in times.items()},
+        masks={
+            str(r): dict(effective_acceleration=ky / int(s.mask.sum()), acs_lines=s.acs_lines)
+            for r, s in masks.items()
+        },
+        pixels={"centre": [d // 2 for d in frames["T1map"].shape[1:]]},
+    )
+    if (Path(root) / "truth").is_dir():
+        truth = read_truth(root, split, patient)
+        labels, pure = truth["labels"][index], truth["pure"][index]
+        arrays.update(
+            labels=labels, pure=pure, t1_truth=truth["t1_ms"][index], t2_truth=truth["t2_ms"][index]
+        )
+        tissues, pixels = {}, {}
+        for name, value in LABELS.items():
+            where = (labels == value) & pure
+            if name == "air" or where.sum() < 5:
+                continue
+            tissues[name] = {
+                m: dict(
+                    truth_ms=float(np.median(truth[key][index][where])),
+                    fit_ms=float(np.median(fit[0].numpy()[where])),
+                    pixels=int(where.sum()),
+                )
+                for m, key, fit in (("T1map", "t1_ms", t1.t1), ("T2map", "t2_ms", t2.t2))
+            }
+            if name in ("myocardium", "lv_blood"):
+                coordinates = np.argwhere(where)
+                pixels[name] = coordinates[len(coordinates) // 2].tolist()
+        summary.update(tissues=tissues, pixels=pixels)
+    return summary, arrays
+
+
+def evaluate_all(root, scale: str, cfg: dict, evaluation: dict, models: dict) -> dict:
+    """Every table and panel of the Tables 1-2 / Fig. 2 run: the trained models of `models`
+    ({modality: [kinds]}, loaded from their checkpoints) and zero-filling at every R on the
+    evaluation patients. Returns {"images", "maps", "mappers": DataFrame, "panels": arrays}
+    (Fig. 2 shows the last model of each modality on its first evaluated slice)."""
+    images, maps, mappers, panels = [], [], [], {}
+    for modality, kinds in models.items():
+        trained, _ = train_all(root, scale, cfg, modality, kinds)
+        slices = load_slices(
+            root,
+            "evaluation",
+            modality,
+            cfg["readout_crop"],
+            evaluation["max_patients"],
+            cfg["holdout_patients"],
+        )
+        nets = {ZERO_FILLED: None, **{k: trained[k] for k in kinds}}
+        image_rows, map_rows = evaluate(nets, slices, modality, evaluation["accelerations"])
+        images.append(image_rows)
+        maps.append(map_rows)
+        mappers.append(mapper_errors(trained["mapper"], slices, modality))
+        shown = next(s for s in slices if s.evaluated)
+        panels |= fig2_panels(trained[kinds[-1]], shown, modality, evaluation["accelerations"])
+    return dict(
+        images=pd.concat(images), maps=pd.concat(maps), mappers=pd.concat(mappers), panels=panels
+    )

@@ -28,9 +28,9 @@ from scipy.ndimage import binary_dilation
 from mrirobust import attacks, physics
 from mrirobust.data.cardiac_phantom import LABELS
 from mrirobust.models.qmri import MapView, SeriesReconstructor
-from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop
+from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop, load_slices
 from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map
-from mrirobust.papers.zhao2023.training import frames_of, normalise
+from mrirobust.papers.zhao2023.training import frames_of, normalise, train_all
 
 MODES = ("random", "image", "map")
 MODALITY_OF = {"T1map": "T1", "T2map": "T2"}
@@ -135,3 +135,29 @@ def attack_sweep(
                         | score
                     )
     return pd.DataFrame(rows)
+
+
+def run(root, scale: str, cfg: dict, attack: dict) -> pd.DataFrame:
+    """`attack_sweep` of the profile's models (loaded from their checkpoints) on the first
+    `max_slices` evaluated slices of the first `max_patients` evaluation patients."""
+    modality = attack["modality"]
+    trained, _ = train_all(root, scale, cfg, modality, attack["models"])
+    slices = load_slices(
+        root,
+        "evaluation",
+        modality,
+        cfg["readout_crop"],
+        attack["max_patients"],
+        cfg["holdout_patients"],
+    )
+    slices = [s for s in slices if s.evaluated][: attack["max_slices"] or None]
+    return attack_sweep(
+        {name: trained[name] for name in attack["models"]},
+        slices,
+        modality,
+        attack["acceleration"],
+        attack["etas"],
+        attack["steps"],
+        attack["step_size"],
+        attack["seed"],
+    )

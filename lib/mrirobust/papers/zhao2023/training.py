@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm.auto import trange
 
@@ -219,3 +220,20 @@ def train_all(
             kind, modality, slices, cfg, scale, mapper, mapper_path, progress=progress
         )
     return models, checkpoints
+
+
+def train_models(root: str | Path, scale: str, cfg: dict, models: dict) -> dict:
+    """`train_all` for every modality of `models` ({modality: [kinds]}); returns
+    {modality: {name: checkpoint path}}."""
+    return {m: train_all(root, scale, cfg, m, kinds)[1] for m, kinds in models.items()}
+
+
+def curves(checkpoints: dict) -> pd.DataFrame:
+    """The per-epoch training curves of `train_models`' checkpoints, one row per epoch."""
+    rows = [
+        dict(modality=modality, model=name, **row)
+        for modality, paths_of in checkpoints.items()
+        for name, path in paths_of.items()
+        for row in curve(path)
+    ]
+    return pd.DataFrame(rows)
