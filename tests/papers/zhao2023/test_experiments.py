@@ -72,6 +72,8 @@ def test_map_targeted_pgd_beats_random_noise_of_the_same_norms(smoke_root):
     assert mae[("map", 0.01)] > mae[("image", 0.01)]
     image = rows.set_index(["mode", "eta"])["image_roi_nrmse"]
     assert image[("image", 0.01)] > image[("map", 0.01)]
+    bias = rows.set_index(["mode", "eta"])["map_bias_ms"]
+    assert bias[("shift", 0.01)] > bias[("shift", 0.0)] + 10  # the fake disease raises T1
 
 
 def test_interrupted_training_resumes_to_the_same_weights(smoke_root, tmp_path, monkeypatch):

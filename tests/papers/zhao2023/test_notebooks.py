@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mrirobust import claims
-from mrirobust.papers.zhao2023 import profile
+from mrirobust.papers.zhao2023 import profile, robustness
 
 pytestmark = pytest.mark.notebook
 TRAIN = profile.TRAIN.resolve("smoke")
@@ -90,7 +90,7 @@ def test_robustness_covers_every_mode_and_budget(smoke_results):
     attack = profile.ATTACK.resolve("smoke")
     rows = pd.read_csv(out / "attacks.csv")
     cells = rows.groupby(["model", "mode", "eta"]).size()
-    assert len(cells) == len(attack["models"]) * 3 * len(attack["etas"])
+    assert len(cells) == len(attack["models"]) * len(robustness.MODES) * len(attack["etas"])
     # eta = 0 is the clean reconstruction for every mode
     clean = rows[rows["eta"] == 0].groupby(["model", "slice"])["map_mae_ms"].nunique()
     assert (clean == 1).all()

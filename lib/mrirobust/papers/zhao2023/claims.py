@@ -106,6 +106,32 @@ def _relax_more_robust(attacks, eta):
     return relax <= vn, dict(eta=eta, mae_relax_ms=relax, mae_vn_ms=vn)
 
 
+def _shift_reached(attacks, model, shift_ms=50.0, max_eta=0.02, ssim_drop=0.01):
+    rows = attacks[(attacks["model"] == model) & (attacks["mode"] == "shift")]
+    if rows.empty:
+        raise ValueError(f"no shift attack rows for {model}")
+    curve = rows.groupby("eta")[["map_bias_ms", "ssim"]].mean()
+    clean = curve.loc[0.0]
+    within = curve[(curve.index <= max_eta) & (curve["ssim"] >= clean["ssim"] - ssim_drop)]
+    reached = (within["map_bias_ms"] - clean["map_bias_ms"]).max()
+    return bool(reached >= shift_ms), dict(
+        reached_shift_ms=reached,
+        shift_ms=shift_ms,
+        max_eta=max_eta,
+        ssim_drop=ssim_drop,
+        bias_ms=curve["map_bias_ms"].tolist(),
+        ssim=curve["ssim"].tolist(),
+        eta=curve.index.tolist(),
+    )
+
+
+SHIFT_MS = {"T1map": 50.0, "T2map": 5.0}  # half of a simulated disease: T1 +100 ms, T2 +10 ms
+SHIFT_REACHED = Claim(
+    "zhao2023/robustness/fake_disease_shift",
+    "PGD raises the mean myocardial T1 (T2) by at least half a simulated disease, +50 ms (+5 ms), "
+    "at eta <= 2 % while the challenge SSIM falls by less than 0.01",
+    _shift_reached,
+)
 MAP_ATTACK_GROWS = Claim(
     "zhao2023/robustness/map_attack_grows_with_eta",
     "the myocardial map error under map-targeted PGD does not fall as the budget grows",
@@ -244,6 +270,13 @@ def robustness_verdicts(
     for model in models:
         named = dict(model=model, **case)
         verdicts.append(MAP_ATTACK_GROWS.verdict(named, scale, data, attacks=attacks, model=model))
+        if "shift" in set(attacks["mode"]):
+            shift = SHIFT_MS[case["modality"]]
+            verdicts.append(
+                SHIFT_REACHED.verdict(
+                    named, scale, data, attacks=attacks, model=model, shift_ms=shift
+                )
+            )
         for claim in (ATTACK_BEATS_RANDOM, MAP_BEATS_IMAGE_ATTACK):
             verdicts.append(
                 claim.verdict(

@@ -90,7 +90,8 @@ ATTACK = Profile(
         max_slices=0,  # evaluated slices attacked (0: all of those patients)
     ),
     # measured (loaded 2-core machine, 1 thread): 2 slices x 2 models x 5 budgets x 5 steps took
-    # 343 s, mostly the differentiable fit inside the map attack; 1 x 2 x 4 x 3 is ~90 s
+    # 343 s with two PGD modes, mostly the differentiable fit inside the map attack; 1 x 2 x 4 x 3
+    # with three PGD modes (image, map, shift) is ~2 min
     cpu=dict(etas=[0.0, 0.005, 0.01, 0.02], steps=3, max_patients=1, max_slices=1),
     smoke=dict(etas=[0.0, 0.01], steps=2, max_patients=1, max_slices=1),
 )

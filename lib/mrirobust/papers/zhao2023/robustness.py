@@ -12,7 +12,9 @@ per eta:
 - image: PGD maximising the MSE of the cropped frames against the fully sampled frames in the
   myocardium dilated by 2 pixels (image-targeted);
 - map: PGD maximising the MSE of the judge-fit map (`models.qmri.MapView`) against the fit of
-  the fully sampled frames on the pure myocardium (map-targeted).
+  the fully sampled frames on the pure myocardium (map-targeted);
+- shift: the same PGD against T_ref - 10 s, whose gradient is ~ 2 x 10 s x dT: it pushes the
+  myocardial T1/T2 up (a fake disease), scored by the mean bias it reaches and the SSIM it keeps.
 
 Every perturbation is scored the same way: myocardial map mean and median absolute error and
 bias (ms) against the fit of the fully sampled frames, relative image error in the region, and
@@ -32,7 +34,8 @@ from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop, load_slices
 from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map
 from mrirobust.papers.zhao2023.training import frames_of, normalise, train_all
 
-MODES = ("random", "image", "map")
+MODES = ("random", "image", "map", "shift")
+SHIFT_OFFSET_MS = 1e4  # "shift" maximises the distance from T_ref - this: it raises T everywhere
 MODALITY_OF = {"T1map": "T1", "T2map": "T2"}
 
 
@@ -105,6 +108,18 @@ def attack_sweep(
                     kspace,
                     mask,
                     reference[None].float(),
+                    eta=etas,
+                    region=myocardium[None],
+                    steps=steps,
+                    step_size=step_size,
+                    seed=seed,
+                    progress=False,
+                ).perturbation,
+                "shift": attacks.kspace_pgd(
+                    view,
+                    kspace,
+                    mask,
+                    (reference - SHIFT_OFFSET_MS)[None].float(),
                     eta=etas,
                     region=myocardium[None],
                     steps=steps,
