@@ -123,3 +123,68 @@ def test_real_layout_without_validation_truth_holds_out_training_patients(tmp_pa
         parents=True
     )
     assert data.patients_of(tmp_path, "evaluation", 2) == ("ValidationSet", ["P001"])
+
+
+def test_verdict_builders_on_toy_tables():
+    rows = []
+    for model, offset in (("zero_filled", -5.0), ("rvn", -1.0), ("vn", 0.0), ("vn_relax", 0.1)):
+        for r, base in ((4, 40.0), (8, 37.0), (10, 36.0)):
+            psnr = base + offset
+            rows.append(
+                dict(
+                    model=model,
+                    modality="T1map",
+                    acceleration=r,
+                    psnr=psnr,
+                    ssim=psnr / 50,
+                    nmse=1 / psnr,
+                )
+            )
+    table = pd.DataFrame(rows)
+    maps = table.assign(mae_vs_full_ms=lambda d: 100 - d["psnr"])
+    mappers = pd.DataFrame([dict(modality="T1map", mapper_ms=1180.0, judge_ms=1160.0)])
+    verdicts = claims.tables_verdicts(
+        table,
+        maps,
+        mappers,
+        models={"T1map": ["rvn", "vn", "vn_relax"]},
+        accelerations=[4, 8, 10],
+        table1_acceleration=4,
+        scale="smoke",
+        data="toy",
+    )
+    assert {v.id.split("/")[-1]: v.holds for v in verdicts} == {
+        "vn_unet_beats_rvn": True,
+        "relax_not_worse": True,
+        "relax_lowers_map_error": True,
+        "quality_falls_with_acceleration": True,
+        "beats_zero_filled": True,
+        "map_error_grows_with_acceleration": True,
+        "mapper_matches_the_fit": True,
+    }
+    attacks = pd.DataFrame(
+        [
+            dict(
+                model=m,
+                mode=mode,
+                eta=eta,
+                map_mae_ms=10 + gain * eta * 1e3,
+                map_bias_ms=gain * eta * 1e3,
+                ssim=0.95,
+            )
+            for m in ("vn", "vn_relax")
+            for mode, gain in (("random", 0.1), ("image", 2.0), ("map", 8.0), ("shift", 8.0))
+            for eta in (0.0, 0.01)
+        ]
+    )
+    verdicts = claims.robustness_verdicts(
+        attacks,
+        models=["vn", "vn_relax"],
+        etas=[0.0, 0.01],
+        case=dict(modality="T1map", acceleration=4),
+        scale="smoke",
+        data="toy",
+    )
+    held = {(v.id.split("/")[-1], v.case.get("model")): v.holds for v in verdicts}
+    assert held[("pgd_beats_random_noise", "vn")] and held[("map_attack_beats_image_attack", "vn")]
+    assert held[("fake_disease_shift", "vn")] and held[("relax_maps_more_robust", None)]
