@@ -1,0 +1,102 @@
+"""Huang & Liang's perturbation generator (a DCGAN generator) and its hinge budget.
+
+G maps a latent z ∈ R^nz (times `latent_scale`, 1e-3 in the reference code) to an image-domain
+perturbation δ = G(z) ∈ [−1, 1]^(size × size), which is added to the normalised zero-filled input
+of the U-Net. Layers (Radford et al.'s DCGAN, no biases):
+
+    ConvT(nz → ngf·2^(n−1), k = base, s 1, p 0)            1 → base
+    n − 1 × ConvT(k 4, s 2, p 1), channels halved          base → size / 2
+    ConvT(ngf → 1, k 4, s 2, p 1), tanh                    size / 2 → size
+
+each ConvT but the last followed by BatchNorm and PReLU; n is the largest k with size % 2^k = 0
+and size / 2^k ≥ 4, base = size / 2^n. size 320 gives base 5 and 7 ConvT layers from 2048
+channels: the reference generator (49,824,646 parameters at ngf 64); 128 gives 6, 64 gives 5.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+HINGE_MODES = ("batch", "sample")
+
+
+def _depth(size: int) -> int:
+    n = 0
+    while size % 2 ** (n + 1) == 0 and size // 2 ** (n + 1) >= 4:
+        n += 1
+    return n
+
+
+class ImageGenerator(nn.Module):
+    """DCGAN generator of `size` × `size` perturbations (module docstring)."""
+
+    def __init__(self, size, nz: int = 100, ngf: int = 64, latent_scale: float = 1e-3):
+        super().__init__()
+        size = tuple(size) if isinstance(size, tuple | list) else (size, size)
+        n = _depth(size[0])
+        if len(size) != 2 or size[0] != size[1] or n < 1:
+            raise ValueError(
+                f"ImageGenerator needs a square image size divisible by 8 at least (size / 2^n "
+                f">= 4), got {size}"
+            )
+        self.size, self.nz, self.latent_scale = size[0], nz, latent_scale
+        chans = ngf * 2 ** (n - 1)
+        layers = [nn.ConvTranspose2d(nz, chans, size[0] // 2**n, 1, 0, bias=False)]
+        for _ in range(n - 1):
+            layers += [nn.BatchNorm2d(chans), nn.PReLU()]
+            layers += [nn.ConvTranspose2d(chans, chans // 2, 4, 2, 1, bias=False)]
+            chans //= 2
+        layers += [nn.BatchNorm2d(chans), nn.PReLU()]
+        layers += [nn.ConvTranspose2d(chans, 1, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def sample_latent(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        """z = latent_scale · N(0, I), `(batch, nz, 1, 1)`, drawn from the seeded `generator`."""
+        z = torch.randn(batch, self.nz, 1, 1, generator=generator, device=generator.device)
+        return (z * self.latent_scale).to(next(self.parameters()).device)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """δ = G(z), `(B, size, size)` in [−1, 1]."""
+        if z.ndim != 4 or z.shape[1:] != (self.nz, 1, 1):
+            raise ValueError(f"latent must have shape (B, {self.nz}, 1, 1), got {tuple(z.shape)}")
+        if self.training and z.shape[0] < 2:
+            raise ValueError(
+                "the generator has BatchNorm: training needs batches of at least 2 latents "
+                f"(batch_size >= 2), got {z.shape[0]}"
+            )
+        return self.net(z).squeeze(1)
+
+
+def check_budget(value: float, name: str = "eps") -> float:
+    """A finite budget >= 0, else a ValueError naming `name`."""
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def perturb(x_hat: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """x̂ + δ for a normalised input `(B, h, w)` and a perturbation of the same shape."""
+    if delta.shape != x_hat.shape:
+        raise ValueError(
+            f"perturbation of shape {tuple(delta.shape)} does not match the normalised input "
+            f"{tuple(x_hat.shape)}: build the generator for the image size {tuple(x_hat.shape[1:])}"
+        )
+    return x_hat + delta
+
+
+def hinge(delta: torch.Tensor, eps: float, mode: str = "batch") -> torch.Tensor:
+    """The budget penalty of the perturbations `(B, h, w)` against ε (per sample).
+
+    "batch" (reference code): max(0, ‖δ‖²_F over the whole batch − ε·B), so one sample may
+    exceed ε when the others stay below; "sample": mean_b max(0, ‖δ_b‖² − ε).
+    """
+    eps = check_budget(eps)
+    squared = delta.pow(2).sum(dim=(-2, -1))
+    if mode == "batch":
+        return torch.relu(squared.sum() - eps * delta.shape[0])
+    if mode == "sample":
+        return torch.relu(squared - eps).mean()
+    raise ValueError(f"unknown hinge mode {mode!r}; valid: {', '.join(HINGE_MODES)}")

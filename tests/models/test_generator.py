@@ -1,0 +1,60 @@
+import math
+
+import pytest
+import torch
+
+from mrirobust.models.generator import ImageGenerator, hinge, perturb
+
+
+def convt_layers(g):
+    return [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+
+
+def test_reference_generator_at_320():
+    with torch.device("meta"):
+        g = ImageGenerator(320)
+    layers = convt_layers(g)
+    assert len(layers) == 7 and layers[0].out_channels == 2048 and layers[0].kernel_size == (5, 5)
+    assert [m.out_channels for m in layers[1:]] == [1024, 512, 256, 128, 64, 1]
+    assert sum(p.numel() for p in g.parameters()) == 49_824_646
+
+
+@pytest.mark.parametrize("size, layers", [(64, 5), (128, 6)])
+def test_small_generators_fill_the_image_in_minus_one_to_one(size, layers):
+    torch.manual_seed(0)
+    g = ImageGenerator(size, ngf=4)
+    assert len(convt_layers(g)) == layers
+    z = g.sample_latent(3, torch.Generator().manual_seed(1))
+    assert z.shape == (3, 100, 1, 1) and z.abs().max() < 0.01  # latent scaled by 1e-3
+    delta = g(z)
+    assert delta.shape == (3, size, size) and delta.abs().max() <= 1
+    delta.sum().backward()
+    assert all(p.grad is not None for p in g.parameters())
+    torch.testing.assert_close(z, g.sample_latent(3, torch.Generator().manual_seed(1)))
+
+
+def test_generator_bad_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match=r"square image size.*\(128, 96\)"):
+        ImageGenerator((128, 96))
+    with pytest.raises(ValueError, match="square image size"):
+        ImageGenerator(6)
+    g = ImageGenerator(64, ngf=2)
+    with pytest.raises(ValueError, match="batches of at least 2 latents"):
+        g(g.sample_latent(1, torch.Generator().manual_seed(0)))
+    with pytest.raises(ValueError, match=r"latent must have shape \(B, 100, 1, 1\)"):
+        g(torch.zeros(2, 10, 1, 1))
+    x_hat = torch.zeros(2, 32, 32)
+    with pytest.raises(ValueError, match=r"\(2, 64, 64\) does not match.*\(2, 32, 32\)"):
+        perturb(x_hat, g(g.sample_latent(2, torch.Generator().manual_seed(0))))
+
+
+def test_batch_hinge_lets_one_sample_exceed_the_budget_but_the_sample_hinge_does_not():
+    delta = torch.stack([torch.full((4, 4), 1.0), torch.full((4, 4), 0.25)])  # 16 and 1
+    assert hinge(delta, 10.0, "batch") == 0  # 17 <= 2 x 10
+    assert hinge(delta, 10.0, "sample") == pytest.approx((16 - 10) / 2)
+    assert hinge(delta, 4.0, "batch") == pytest.approx(17 - 8)
+    for eps in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
+            hinge(delta, eps)
+    with pytest.raises(ValueError, match="valid: batch, sample"):
+        hinge(delta, 1.0, "pixel")
