@@ -86,7 +86,7 @@ def small_feature_map(
             window = window.to(image.device)
             featured = torch.where(window, torch.full_like(image, value), image)
             kspace = physics.sens_expand(featured, sens.expand(len(chunk), -1, -1, -1))
-            truth = physics.center_crop(physics.rss(physics.ifft2c(kspace)), crop)
+            truth = physics.rss_crop(kspace, crop)
             out = recon(physics.apply_mask(kspace, mask), mask)
             diff = (_standardise(out) - _standardise(truth)) ** 2
             inside = physics.center_crop(window, crop).to(diff.dtype)

@@ -69,7 +69,7 @@ class UNetRecon(Reconstructor):
 
     def normalised_input(self, masked_kspace: torch.Tensor, mask: torch.Tensor):
         """(x̂ `(B, h, w)`, μ `(B, 1, 1)`, σ `(B, 1, 1)`) of the zero-filled input."""
-        image = physics.zero_filled(physics.apply_mask(masked_kspace, mask), self.image_size)
+        image = physics.rss_crop(physics.apply_mask(masked_kspace, mask), self.image_size)
         return normalise(image)
 
     def decode(self, x_hat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
