@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from mrirobust.models.generator import ImageGenerator, hinge, perturb
+from mrirobust.models.generator import ImageGenerator, KSpaceGenerator, hinge, perturb
 
 
 def convt_layers(g):
@@ -58,3 +58,53 @@ def test_batch_hinge_lets_one_sample_exceed_the_budget_but_the_sample_hinge_does
             hinge(delta, eps)
     with pytest.raises(ValueError, match="valid: batch, sample"):
         hinge(delta, 1.0, "pixel")
+
+
+def kspace_problem(coils=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    shape = (2, coils, 32, 24)
+    kspace = torch.complex(torch.randn(shape, generator=g), torch.randn(shape, generator=g))
+    kspace = kspace * torch.linspace(0.1, 3, coils).view(1, coils, 1, 1)  # unequal coil norms
+    mask = torch.zeros(1, 1, 1, 24, dtype=torch.bool)
+    mask[..., ::3] = True
+    return kspace, mask
+
+
+@pytest.mark.parametrize("budget", ["per_coil", "total"])
+def test_kspace_generator_stays_on_sampled_columns_within_budget(budget):
+    torch.manual_seed(0)
+    kspace, mask = kspace_problem()
+    gen = KSpaceGenerator(coils=4, chans=2, num_pools=2, budget=budget)
+    z = gen(kspace * mask, mask, kspace, 0.05)
+    assert z.shape == kspace.shape and z.is_complex()
+    assert (z[..., ~mask.view(-1)] == 0).all()
+    dims = (-2, -1) if budget == "per_coil" else (1, 2, 3)
+    norms = torch.linalg.vector_norm(z, dim=dims)
+    radius = 0.05 * torch.linalg.vector_norm(kspace, dim=dims)
+    assert (norms <= radius * (1 + 1e-5)).all()
+    # the raw output is far larger than the budget, so the projection puts it on the sphere
+    torch.testing.assert_close(norms, radius, rtol=1e-4, atol=0)
+    z.abs().sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gen.parameters())
+
+
+def test_kspace_generator_per_coil_ball_differs_from_the_total_ball():
+    torch.manual_seed(0)
+    kspace, mask = kspace_problem()
+    gen = KSpaceGenerator(coils=4, chans=2, num_pools=2, budget="total")
+    z = gen(kspace * mask, mask, kspace, 0.05)
+    share = torch.linalg.vector_norm(z, dim=(-2, -1)) / torch.linalg.vector_norm(
+        kspace, dim=(-2, -1)
+    )
+    assert (share > 0.05 * 1.01).any()  # the total ball lets weak coils take more than eta
+
+
+def test_kspace_generator_bad_inputs_are_clear_errors():
+    kspace, mask = kspace_problem()
+    gen = KSpaceGenerator(coils=4, chans=2, num_pools=2)
+    with pytest.raises(ValueError, match="eta must be a finite number >= 0"):
+        gen(kspace * mask, mask, kspace, -0.1)
+    with pytest.raises(ValueError, match=r"must both be \(B, 4, H, W\)"):
+        gen(kspace[:, :2] * mask, mask, kspace[:, :2], 0.1)
+    with pytest.raises(ValueError, match="valid: per_coil, total"):
+        KSpaceGenerator(coils=4, chans=2, num_pools=2, budget="pixel")

@@ -1,4 +1,5 @@
-"""Huang & Liang's perturbation generator (a DCGAN generator) and its hinge budget.
+"""Huang & Liang's perturbation generators: the image-domain DCGAN of Algorithm 1 with its hinge
+budget, and the k-space generator of Algorithm 2 with the project's per-coil budget.
 
 G maps a latent z ∈ R^nz (times `latent_scale`, 1e-3 in the reference code) to an image-domain
 perturbation δ = G(z) ∈ [−1, 1]^(size × size), which is added to the normalised zero-filled input
@@ -11,6 +12,10 @@ of the U-Net. Layers (Radford et al.'s DCGAN, no biases):
 each ConvT but the last followed by BatchNorm and PReLU; n is the largest k with size % 2^k = 0
 and size / 2^k ≥ 4, base = size / 2^n. size 320 gives base 5 and 7 ConvT layers from 2048
 channels: the reference generator (49,824,646 parameters at ngf 64); 128 gives 6, 64 gives 5.
+
+`KSpaceGenerator` is Algorithm 2 (the paper's future work) built as an acquisition perturbation:
+conditioned on the measurement y, its output lives on the sampled columns and within the ball of
+Morshuis et al.'s k-space attack (`attacks.kspace_pgd`), ‖z_i‖ <= η‖k_i‖ per coil.
 """
 
 from __future__ import annotations
@@ -18,9 +23,14 @@ from __future__ import annotations
 import math
 
 import torch
+from fastmri.models import Unet
 from torch import nn
 
+from mrirobust import physics
+from mrirobust.attacks.pgd import project_ball
+
 HINGE_MODES = ("batch", "sample")
+KSPACE_BUDGETS = ("per_coil", "total")
 
 
 def _depth(size: int) -> int:
@@ -68,6 +78,46 @@ class ImageGenerator(nn.Module):
                 f"(batch_size >= 2), got {z.shape[0]}"
             )
         return self.net(z).squeeze(1)
+
+
+class KSpaceGenerator(nn.Module):
+    """z = Π(M ⊙ s·F(U_φ(F⁻¹y / s))): a k-space perturbation of the measurement y `(B, C, H, W)`.
+
+    U_φ is fastmri's U-Net on the coil images (real and imaginary parts as 2C channels), s the
+    std of |F⁻¹y| per slice (so U sees unit-scale inputs; F is unitary, so predicting images is
+    as expressive as predicting k-space), M the sampling mask: the perturbation only touches
+    sampled columns (the paper's P(y) + G(y) would fill unacquired ones). Π is the exact
+    projection onto ‖z_i‖ <= η‖k_i‖ per coil i of the fully sampled k (`budget` "per_coil", the
+    ball of `attacks.kspace_pgd`) or ‖z‖ <= η‖k‖ over all coils ("total"); for one coil they
+    coincide.
+    """
+
+    def __init__(self, coils: int, chans: int, num_pools: int, budget: str = "per_coil"):
+        super().__init__()
+        if budget not in KSPACE_BUDGETS:
+            valid = ", ".join(KSPACE_BUDGETS)
+            raise ValueError(f"unknown k-space budget {budget!r}; valid: {valid}")
+        self.coils, self.budget = coils, budget
+        self.unet = Unet(2 * coils, 2 * coils, chans=chans, num_pool_layers=num_pools)
+
+    def forward(
+        self, y: torch.Tensor, mask: torch.Tensor, kspace: torch.Tensor, eta: float
+    ) -> torch.Tensor:
+        """z `(B, C, H, W)` for measurement y, mask and fully sampled k of the same shape."""
+        eta = check_budget(eta, "eta")
+        if y.shape != kspace.shape or y.ndim != 4 or y.shape[1] != self.coils:
+            raise ValueError(
+                f"measurement {tuple(y.shape)} and k-space {tuple(kspace.shape)} must both be "
+                f"(B, {self.coils}, H, W)"
+            )
+        image = physics.ifft2c(y)
+        scale = image.abs().std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-30)
+        channels = torch.view_as_real(image / scale).movedim(-1, 2).flatten(1, 2)
+        out = self.unet(channels).unflatten(1, (self.coils, 2)).movedim(2, -1)
+        z = physics.apply_mask(physics.fft2c(torch.view_as_complex(out.contiguous())) * scale, mask)
+        dims = (-2, -1) if self.budget == "per_coil" else (1, 2, 3)
+        radius = eta * torch.linalg.vector_norm(kspace, dim=dims, keepdim=True)
+        return project_ball(z, radius, dims)
 
 
 def check_budget(value: float, name: str = "eps") -> float:

@@ -27,6 +27,12 @@ def normalise(image: torch.Tensor, eps: float = 1e-11):
     return ((image - mean) / (std + eps)).clamp(-CLAMP, CLAMP), mean, std + eps
 
 
+def normalise_target(target: torch.Tensor, mean: torch.Tensor, std: torch.Tensor):
+    """The target in the input's normalised units, (t − μ)/σ clamped to ±6 (fastMRI's
+    `UnetDataTransform`, the units of Huang & Liang's loss)."""
+    return ((target - mean) / std).clamp(-CLAMP, CLAMP)
+
+
 def build_unet(chans: int, num_pools: int, variant: str = "fastmri") -> Unet:
     """fastmri's `Unet` (1 -> 1 channels) with the norm and activation layers of `variant`.
 
@@ -72,14 +78,18 @@ class UNetRecon(Reconstructor):
         image = physics.rss_crop(physics.apply_mask(masked_kspace, mask), self.image_size)
         return normalise(image)
 
-    def decode(self, x_hat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-        """U(x̂)·σ + μ for a normalised image `(B, h, w)`."""
+    def refine(self, x_hat: torch.Tensor) -> torch.Tensor:
+        """U(x̂) `(B, h, w)`, in the normalised units of the input."""
         if self.training and self.variant == "huang_liang" and x_hat.shape[0] < 2:
             raise ValueError(
                 "the huang_liang U-Net has BatchNorm: training needs batches of at least 2 "
                 f"images (batch_size >= 2), got a batch of {x_hat.shape[0]}"
             )
-        return self.unet(x_hat.unsqueeze(1)).squeeze(1) * std + mean
+        return self.unet(x_hat.unsqueeze(1)).squeeze(1)
+
+    def decode(self, x_hat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        """U(x̂)·σ + μ for a normalised image `(B, h, w)`."""
+        return self.refine(x_hat) * std + mean
 
     def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.decode(*self.normalised_input(masked_kspace, mask))

@@ -1,0 +1,1 @@
+"""Training of the reconstruction networks; `adversarial` holds the min-max loops."""

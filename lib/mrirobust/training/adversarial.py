@@ -1,0 +1,381 @@
+"""Min-max training of a U-Net against a perturbation generator (Huang & Liang, Algorithms 1-2).
+
+One minibatch (alternating gradient descent-ascent, G first, one AdamW step each), with x̂ the
+normalised zero-filled input, t̂ the target in the same units (`models.unet.normalise_target`),
+U the U-Net on normalised images and L = DSSIM (`metrics.dssim`, 11x11 Gaussian window):
+
+    G step:  max_φ  α1 L(U(x̂ + δ), t̂) − hinge(δ, ε)          δ = G_φ(z), z = latent · N(0, I)
+    R step:  min_θ  L(U(x̂), t̂) + α1 L(U(x̂ + δ'), t̂)         δ' = G_φ(z) after G's step, detached
+
+`kind` "image" is Algorithm 1: δ is added to x̂, the budget is the hinge max(0, ‖δ‖² − ε) of the
+reference code (α2 = −1; "batch" or "sample" mode, `models.generator.hinge`). `kind` "kspace" is
+Algorithm 2 built with the project's k-space budget: z = G(y) lies on the sampled columns within
+‖z_i‖ ≤ η‖k_i‖ per coil (`models.generator.KSpaceGenerator`), and the perturbed output is U's
+reconstruction of y + z expressed in the CLEAN input's units, so the perturbation cannot rescale
+the target. `kind` "standard" is the same loop without G (α1 = 0), the reference's unpublished
+standard U-Net under our assumption of the same recipe.
+
+Data: slices of `<anatomy>/<challenge>_<split>` with random masks seeded by (seed, slice,
+epoch) for training and (seed, slice) for validation, batches in a seeded order per epoch, latents
+seeded by (seed, epoch, batch): an interrupted run resumes to the same weights. A checkpoint
+(`train.checkpoint_path`, keyed by the spec and the data fingerprint) holds both networks and
+both optimisers after every epoch, the per-epoch curve and the per-iteration log. Early stopping
+follows the reference: stop when none of the last `patience` validation DSSIMs is below the one
+`patience` epochs before; the last weights are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm, trange
+
+from mrirobust import data, metrics, physics, train
+from mrirobust.models.generator import (
+    HINGE_MODES,
+    ImageGenerator,
+    KSpaceGenerator,
+    check_budget,
+    hinge,
+    perturb,
+)
+from mrirobust.models.unet import VARIANTS, UNetRecon, normalise_target
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("standard", "image", "kspace")
+PARAMS = (
+    "seed",  # init, data order, masks, latents
+    "challenge",  # "singlecoil" (ESC, the paper) or "multicoil"
+    "center_fraction",
+    "epochs",
+    "patience",  # early stopping on the clean validation DSSIM
+    "batch_size",  # >= 2: BatchNorm and the batch hinge
+    "lr",  # AdamW of the U-Net
+    "gen_lr",  # AdamW of the generator
+    "weight_decay",
+    "alpha1",  # weight of the perturbed loss
+    "unet_chans",
+    "unet_pools",
+    "unet_variant",  # models.unet.VARIANTS
+    "gen_nz",  # image generator: latent size
+    "gen_ngf",  # image generator: channels of the last hidden layer
+    "latent_scale",
+    "hinge",  # "batch" (reference) or "sample"
+    "kgen_chans",  # k-space generator U-Net
+    "kgen_pools",
+    "kgen_budget",  # "per_coil" or "total"
+    "ssim_window",
+    "ssim_sigma",
+    "ssim_range",
+    "val_slices",
+)
+ANATOMY = "knee"
+
+
+def spec(kind: str, scale: str, budget: float, params: dict, acceleration: int = 4) -> dict:
+    """The description of one min-max model (its checkpoint key hashes it with the data).
+
+    `budget` is ε (per sample, in squared normalised units at this image size) for "image", η
+    (relative, per coil) for "kspace" and 0 for "standard"; `params` has the keys `PARAMS`.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown min-max kind {kind!r}; valid: {', '.join(KINDS)}")
+    budget = check_budget(budget, "eps" if kind == "image" else "eta")
+    if kind == "standard" and budget != 0:
+        raise ValueError(f"a standard model has no perturbation budget, got {budget!r}")
+    missing = sorted(set(PARAMS) - set(params))
+    extra = sorted(set(params) - set(PARAMS))
+    if missing or extra:
+        raise ValueError(
+            f"min-max parameters: missing {missing}, unknown {extra}; valid keys: "
+            f"{', '.join(PARAMS)}"
+        )
+    p = dict(params)
+    if not (isinstance(p["batch_size"], int) and p["batch_size"] >= 2):
+        raise ValueError(f"batch_size must be an integer >= 2, got {p['batch_size']!r}")
+    if p["unet_variant"] not in VARIANTS or p["hinge"] not in HINGE_MODES:
+        raise ValueError(
+            f"unet_variant must be one of {', '.join(VARIANTS)} and hinge one of "
+            f"{', '.join(HINGE_MODES)}, got {p['unet_variant']!r}, {p['hinge']!r}"
+        )
+    if kind == "standard":
+        p["alpha1"] = 0.0
+    return {
+        "method": f"unet_minmax_{kind}",
+        "kind": kind,
+        "scale": scale,
+        "anatomy": ANATOMY,
+        "acceleration": acceleration,
+        "center_fraction": p["center_fraction"],
+        "config": f"{p['challenge']}_budget{budget:g}",
+        "budget": budget,
+        "params": p,
+    }
+
+
+def slices(scale: str, split: str, challenge: str) -> list[tuple[Path, int]]:
+    """(file, slice) pairs of `<anatomy>/<challenge>_<split>`, generating embedded data first."""
+    data.ensure_embedded(scale)
+    return data.list_slices(data.split_dir(scale, ANATOMY, split, challenge))
+
+
+class Slices(torch.utils.data.Dataset):
+    """Fully sampled `(k (C, H, W), mask (1, 1, W), target (h, w))` with seeded random masks
+    (the seeds of `train.SliceData`); the perturbation budgets need the fully sampled k."""
+
+    def __init__(self, items: list[tuple[Path, int]], model_spec: dict, training: bool):
+        self.items, self.spec, self.training, self.epoch = items, model_spec, training, 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        path, index = self.items[i]
+        item = data.read_slice(path, index, self.spec["params"]["challenge"])
+        key = [self.spec["params"]["seed"], i] + ([self.epoch] if self.training else [])
+        seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+        width = item.kspace.shape[-1]
+        mask = physics.column_mask(
+            width,
+            self.spec["acceleration"],
+            self.spec["center_fraction"],
+            seed,
+            acquired=item.acquired,
+        ).view(1, 1, width)
+        return item.kspace, mask, item.target
+
+
+def build(model_spec: dict, image_size: tuple[int, int], coils: int):
+    """(U-Net Reconstructor, generator or None) of `model_spec`, untrained."""
+    p = model_spec["params"]
+    recon = UNetRecon(image_size, p["unet_chans"], p["unet_pools"], p["unet_variant"])
+    if model_spec["kind"] == "image":
+        gen = ImageGenerator(image_size, p["gen_nz"], p["gen_ngf"], p["latent_scale"])
+    elif model_spec["kind"] == "kspace":
+        gen = KSpaceGenerator(coils, p["kgen_chans"], p["kgen_pools"], p["kgen_budget"])
+    else:
+        gen = None
+    return recon, gen
+
+
+def dssim(target: torch.Tensor, pred: torch.Tensor, params: dict) -> torch.Tensor:
+    """Mean DSSIM of the batch with the profile's window, σ and data range."""
+    return metrics.dssim(
+        target,
+        pred,
+        window=params["ssim_window"],
+        sigma=params["ssim_sigma"],
+        data_range=params["ssim_range"],
+    ).mean()
+
+
+def perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent):
+    """U's output for the perturbed input in the clean input's normalised units, the penalty
+    added to G's objective and the budget use of each sample `(B,)` (‖δ_b‖²/ε or max_i
+    ‖z_i‖/(η‖k_i‖))."""
+    x_hat, mean, std = clean
+    budget = model_spec["budget"]
+    if model_spec["kind"] == "image":
+        delta = gen(latent)
+        out = recon.refine(perturb(x_hat, delta))
+        use = delta.detach().pow(2).sum(dim=(-2, -1)) / max(budget, 1e-12)
+        return out, hinge(delta, budget, model_spec["params"]["hinge"]), use
+    y = physics.apply_mask(kspace, mask)
+    z = gen(y, mask, kspace, budget)
+    x_p, mean_p, std_p = recon.normalised_input(y + z, mask)
+    out = (recon.decode(x_p, mean_p, std_p) - mean) / std
+    radius = budget * torch.linalg.vector_norm(kspace, dim=(-2, -1)).clamp_min(1e-30)
+    use = (torch.linalg.vector_norm(z.detach(), dim=(-2, -1)) / radius).amax(dim=-1)
+    return out, out.new_zeros(()), use
+
+
+def minmax_step(recon, gen, model_spec, batch, latent, optimisers) -> dict:
+    """One minibatch of the module docstring's loop; returns its log entry."""
+    p = model_spec["params"]
+    kspace, mask, target = batch
+    x_hat, mean, std = recon.normalised_input(physics.apply_mask(kspace, mask), mask)
+    t_hat = normalise_target(target, mean, std)
+    clean = (x_hat, mean, std)
+    log = {}
+    if gen is not None:
+        out_p, penalty, _ = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
+        loss_g = -(p["alpha1"] * dssim(t_hat, out_p, p) - penalty)
+        optimisers["gen"].zero_grad()
+        loss_g.backward()
+        optimisers["gen"].step()
+        log.update(loss_G=loss_g.item(), hinge=penalty.item())
+    loss_clean = dssim(t_hat, recon.refine(x_hat), p)
+    loss_r = loss_clean
+    if gen is not None:
+        out_p, _, use = perturbed_output(
+            recon, _Frozen(gen), model_spec, kspace, mask, clean, latent
+        )
+        loss_pert = dssim(t_hat, out_p, p)
+        loss_r = loss_clean + p["alpha1"] * loss_pert
+        log.update(dssim_pert=loss_pert.item(), budget_use=use.mean().item())
+    optimisers["recon"].zero_grad()
+    loss_r.backward()
+    optimisers["recon"].step()
+    log.update(loss_R=loss_r.item(), dssim_clean=loss_clean.item())
+    return log
+
+
+class _Frozen:
+    """Calls the generator without a graph to its parameters (δ' = G(z).detach() of the R
+    step); BatchNorm still uses the batch statistics when G is in training mode."""
+
+    def __init__(self, gen):
+        self.gen = gen
+
+    def __call__(self, *args):
+        with torch.no_grad():
+            return self.gen(*args)
+
+
+def validate(recon: UNetRecon, dataset: Slices, params: dict) -> dict:
+    """Clean validation in eval mode: mean DSSIM in normalised units, and SSIM / PSNR / NMSE
+    against the stored target (`mrirobust.metrics`, per slice)."""
+    device = next(recon.parameters()).device
+    recon.eval()
+    scores = {"dssim": [], "ssim": [], "psnr": [], "nmse": []}
+    loader = torch.utils.data.DataLoader(dataset, batch_size=params["batch_size"])
+    with torch.no_grad():
+        for kspace, mask, target in loader:
+            kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+            x_hat, mean, std = recon.normalised_input(physics.apply_mask(kspace, mask), mask)
+            out = recon.decode(x_hat, mean, std)
+            t_hat = normalise_target(target, mean, std)
+            scores["dssim"].append(dssim(t_hat, (out - mean) / std, params).item() * len(target))
+            for key in ("ssim", "psnr", "nmse"):
+                scores[key] += getattr(metrics, key)(target, out).tolist()
+    total = len(dataset)
+    return {
+        "val_dssim": sum(scores.pop("dssim")) / total,
+        **{f"val_{k}": float(np.mean(v)) for k, v in scores.items()},
+    }
+
+
+def _seeded(*key) -> torch.Generator:
+    return torch.Generator().manual_seed(int(np.random.SeedSequence(key).generate_state(1)[0]))
+
+
+def stops_early(val_losses: list[float], patience: int) -> bool:
+    """The reference rule: the last `patience` losses are all >= the one `patience` before."""
+    if len(val_losses) <= patience:
+        return False
+    return all(v >= val_losses[-patience - 1] for v in val_losses[-patience:])
+
+
+def _optimisers(recon, gen, p) -> dict:
+    out = {
+        "recon": torch.optim.AdamW(recon.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+    }
+    if gen is not None:
+        out["gen"] = torch.optim.AdamW(
+            gen.parameters(), lr=p["gen_lr"], weight_decay=p["weight_decay"]
+        )
+    return out
+
+
+def _checkpoint_for(model_spec: dict) -> tuple[Path, str]:
+    p, scale = model_spec["params"], model_spec["scale"]
+    items = slices(scale, "train", p["challenge"]) + slices(scale, "val", p["challenge"])
+    fingerprint = train.data_fingerprint(items)
+    return train.checkpoint_path(model_spec, fingerprint), fingerprint
+
+
+def _networks(model_spec: dict, device):
+    p, scale = model_spec["params"], model_spec["scale"]
+    first = data.read_slice(*slices(scale, "val", p["challenge"])[0], p["challenge"])
+    torch.manual_seed(p["seed"])
+    recon, gen = build(model_spec, tuple(first.target.shape), first.kspace.shape[0])
+    return recon.to(device), (gen.to(device) if gen is not None else None)
+
+
+def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
+    """Train (or resume, or keep) the min-max model of `model_spec`; its checkpoint path."""
+    path, fingerprint = _checkpoint_for(model_spec)
+    state = None
+    if path.exists() and not retrain:
+        state = train.read_checkpoint(path, model_spec, fingerprint)
+        if state["finished"]:
+            return path
+        logger.warning("resuming %s from epoch %d", path.name, state["epoch"])
+    p, scale = model_spec["params"], model_spec["scale"]
+    device = train._device()
+    recon, gen = _networks(model_spec, device)
+    optimisers = _optimisers(recon, gen, p)
+    start, curve, iterations = 0, [], []
+    if state is not None:
+        recon.load_state_dict(state["model"])
+        for name, optimiser in optimisers.items():
+            optimiser.load_state_dict(state[f"optimizer_{name}"])
+        if gen is not None:
+            gen.load_state_dict(state["generator"])
+        start, curve, iterations = state["epoch"], state["curve"], state["iterations"]
+    train_set = Slices(slices(scale, "train", p["challenge"]), model_spec, training=True)
+    val_set = Slices(slices(scale, "val", p["challenge"])[: p["val_slices"]], model_spec, False)
+    finished = False
+    for epoch in trange(start, p["epochs"], desc=f"train {path.stem}", initial=start):
+        begin = time.perf_counter()
+        train_set.epoch = epoch
+        loader = torch.utils.data.DataLoader(
+            train_set,
+            batch_size=p["batch_size"],
+            shuffle=True,
+            drop_last=True,  # BatchNorm and the batch hinge need full batches
+            generator=_seeded(p["seed"], epoch, 2**31),  # the order; 2**31: no batch index
+        )
+        recon.train()
+        if gen is not None:
+            gen.train()
+        logs = []
+        for b, batch in enumerate(tqdm(loader, leave=False)):
+            batch = [x.to(device) for x in batch]
+            latent = None
+            if model_spec["kind"] == "image":
+                latent = gen.sample_latent(len(batch[0]), _seeded(p["seed"], epoch, b))
+            step = minmax_step(recon, gen, model_spec, batch, latent, optimisers)
+            logs.append({"epoch": epoch + 1, **step})
+        iterations += logs
+        row = {"epoch": epoch + 1}
+        for key in logs[0]:
+            if key != "epoch":
+                row[f"train_{key}"] = float(np.mean([log[key] for log in logs]))
+        row.update(validate(recon, val_set, p))
+        row["seconds"] = time.perf_counter() - begin
+        curve.append(row)
+        finished = epoch + 1 == p["epochs"] or stops_early(
+            [r["val_dssim"] for r in curve], p["patience"]
+        )
+        state = {
+            "epoch": epoch + 1,
+            "finished": finished,
+            "model": recon.state_dict(),
+            "generator": gen.state_dict() if gen is not None else {},
+            **{f"optimizer_{k}": o.state_dict() for k, o in optimisers.items()},
+            "curve": curve,
+            "iterations": iterations,
+        }
+        train.save_checkpoint(path, model_spec, fingerprint, state)
+        if finished:
+            break
+    return path
+
+
+def load_or_train(model_spec: dict, retrain: bool = False):
+    """(U-Net Reconstructor, generator or None), trained, in eval mode, with the checkpoint's
+    state (curve, iterations)."""
+    path = train_minmax(model_spec, retrain=retrain)
+    state = train.read_checkpoint(path, model_spec, _checkpoint_for(model_spec)[1])
+    recon, gen = _networks(model_spec, train._device())
+    recon.load_state_dict(state["model"])
+    if gen is not None:
+        gen.load_state_dict(state["generator"])
+        gen.eval()
+    return recon.eval(), gen, state

@@ -1,0 +1,154 @@
+import math
+
+import pytest
+import torch
+
+from mrirobust.models.unet import normalise_target
+from mrirobust.training import adversarial as adv
+
+PARAMS = dict(
+    seed=0,
+    challenge="singlecoil",
+    center_fraction=0.08,
+    epochs=2,
+    patience=3,
+    batch_size=2,
+    lr=1e-3,
+    gen_lr=1e-3,
+    weight_decay=0.01,
+    alpha1=1.0,
+    unet_chans=4,
+    unet_pools=2,
+    unet_variant="huang_liang",
+    gen_nz=100,
+    gen_ngf=2,
+    latent_scale=1e-3,
+    hinge="batch",
+    kgen_chans=2,
+    kgen_pools=2,
+    kgen_budget="per_coil",
+    ssim_window=11,
+    ssim_sigma=1.5,
+    ssim_range=1.0,
+    val_slices=2,
+)
+
+
+@pytest.fixture
+def checkpoints(tmp_path, monkeypatch, smoke_root):
+    monkeypatch.setenv("MRIROBUST_CHECKPOINTS", str(tmp_path))
+    return tmp_path
+
+
+def batch_of(model_spec, count=2):
+    dataset = adv.Slices(adv.slices("smoke", "train", "singlecoil")[:count], model_spec, True)
+    return [torch.stack(x) for x in zip(*(dataset[i] for i in range(count)), strict=True)]
+
+
+def parameters(module):
+    return torch.cat([p.detach().flatten().clone() for p in module.parameters()])
+
+
+@pytest.mark.parametrize("kind, budget", [("image", 40.0), ("kspace", 0.02)])
+def test_a_minmax_step_moves_both_networks(kind, budget, smoke_root):
+    model_spec = adv.spec(kind, "smoke", budget, PARAMS)
+    torch.manual_seed(0)
+    recon, gen = adv.build(model_spec, (64, 64), coils=1)
+    optimisers = adv._optimisers(recon, gen, PARAMS)
+    before = parameters(recon), parameters(gen)
+    latent = gen.sample_latent(2, torch.Generator().manual_seed(0)) if kind == "image" else None
+    recon.train(), gen.train()
+    log = adv.minmax_step(recon, gen, model_spec, batch_of(model_spec), latent, optimisers)
+    assert not torch.equal(parameters(recon), before[0])
+    assert not torch.equal(parameters(gen), before[1])
+    assert {"loss_G", "loss_R", "dssim_clean", "dssim_pert", "hinge", "budget_use"} <= set(log)
+    assert log["loss_R"] == pytest.approx(log["dssim_clean"] + log["dssim_pert"])
+
+
+def test_generator_ascent_on_a_fixed_reconstructor_raises_the_perturbed_loss(smoke_root):
+    model_spec = adv.spec("image", "smoke", 1e4, PARAMS)  # a budget the hinge does not touch
+    torch.manual_seed(0)
+    recon, gen = adv.build(model_spec, (64, 64), coils=1)
+    recon.eval()  # fixed R; G trains in batch-statistics mode
+    kspace, mask, target = batch_of(model_spec)
+    clean = recon.normalised_input(kspace * mask, mask)
+    t_hat = normalise_target(target, *clean[1:])
+    latent = gen.sample_latent(2, torch.Generator().manual_seed(0))
+    optimiser = torch.optim.AdamW(gen.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(4):
+        out, penalty, _ = adv.perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
+        loss = adv.dssim(t_hat, out, PARAMS)
+        losses.append(loss.item())
+        optimiser.zero_grad()
+        (-(loss - penalty)).backward()
+        optimiser.step()
+    assert losses[-1] > losses[0]
+
+
+def test_standard_model_has_no_generator_and_no_perturbed_loss(checkpoints):
+    model_spec = adv.spec("standard", "smoke", 0, PARAMS)
+    assert model_spec["params"]["alpha1"] == 0
+    recon, gen, state = adv.load_or_train(model_spec)
+    assert gen is None and not recon.training
+    assert set(state["iterations"][0]) == {"epoch", "loss_R", "dssim_clean"}
+    assert [row["epoch"] for row in state["curve"]] == [1, 2]
+
+
+def test_interrupted_minmax_training_resumes_to_the_same_state(checkpoints, monkeypatch):
+    model_spec = adv.spec("image", "smoke", 40.0, PARAMS)
+    full = torch.load(adv.train_minmax(model_spec), weights_only=True)
+    monkeypatch.setenv("MRIROBUST_CHECKPOINTS", str(checkpoints / "interrupted"))
+    validate, calls = adv.validate, []
+
+    def interrupt_in_second_epoch(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return validate(*args)
+
+    monkeypatch.setattr(adv, "validate", interrupt_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        adv.train_minmax(model_spec)
+    (path,) = (checkpoints / "interrupted").glob("unet_minmax_image-*.pt")
+    assert torch.load(path, weights_only=True)["epoch"] == 1
+    monkeypatch.setattr(adv, "validate", validate)
+    resumed = torch.load(adv.train_minmax(model_spec), weights_only=True)
+    assert resumed["finished"] and len(resumed["curve"]) == 2
+    assert len(resumed["iterations"]) == len(full["iterations"])
+    for key in ("model", "generator"):
+        for name, value in full[key].items():
+            torch.testing.assert_close(resumed[key][name], value, rtol=0, atol=0)
+    assert resumed["iterations"] == full["iterations"]
+
+
+def test_early_stopping_follows_the_reference_rule():
+    assert not adv.stops_early([0.5, 0.4, 0.45], patience=3)
+    assert adv.stops_early([0.4, 0.45, 0.41, 0.42], patience=3)
+    assert not adv.stops_early([0.4, 0.45, 0.39, 0.42], patience=3)
+
+
+@pytest.mark.parametrize(
+    "kind, budget, changes, words",
+    [
+        ("image", -1.0, {}, "eps must be a finite number >= 0"),
+        ("image", math.inf, {}, "eps must be a finite number >= 0"),
+        ("kspace", math.nan, {}, "eta must be a finite number >= 0"),
+        ("standard", 5.0, {}, "no perturbation budget"),
+        ("pixel", 1.0, {}, "valid: standard, image, kspace"),
+        ("image", 1.0, {"batch_size": 1}, "batch_size must be an integer >= 2"),
+        ("image", 1.0, {"hinge": "pixel"}, "hinge one of batch, sample"),
+        ("image", 1.0, {"lr_g": 1.0}, r"unknown \['lr_g'\]"),
+    ],
+)
+def test_bad_specs_are_clear_errors(kind, budget, changes, words):
+    with pytest.raises(ValueError, match=words):
+        adv.spec(kind, "smoke", budget, {**PARAMS, **changes})
+
+
+def test_kspace_minmax_trains_on_multicoil_data_within_the_per_coil_ball(checkpoints):
+    params = {**PARAMS, "challenge": "multicoil", "epochs": 1}
+    recon, gen, state = adv.load_or_train(adv.spec("kspace", "smoke", 0.02, params))
+    assert gen.coils == 4 and not recon.training
+    uses = [log["budget_use"] for log in state["iterations"]]
+    assert max(uses) <= 1 + 1e-5 and min(uses) > 0.99  # every coil on (or inside) its sphere
