@@ -72,7 +72,7 @@ PARAMS = (
     "ssim_window",
     "ssim_sigma",
     "ssim_range",
-    "val_slices",
+    "val_slices",  # validated after every epoch (0: all)
 )
 ANATOMY = "knee"
 
@@ -319,7 +319,8 @@ def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
             gen.load_state_dict(state["generator"])
         start, curve, iterations = state["epoch"], state["curve"], state["iterations"]
     train_set = Slices(slices(scale, "train", p["challenge"]), model_spec, training=True)
-    val_set = Slices(slices(scale, "val", p["challenge"])[: p["val_slices"]], model_spec, False)
+    val_items = slices(scale, "val", p["challenge"])[: p["val_slices"] or None]
+    val_set = Slices(val_items, model_spec, training=False)
     finished = False
     for epoch in trange(start, p["epochs"], desc=f"train {path.stem}", initial=start):
         begin = time.perf_counter()

@@ -1,0 +1,209 @@
+"""Huang & Liang's findings as claims, checked on the stored tables (the paper's numbers in the
+statements). Sub-cases (budget, metric rule, model) go in each verdict's `case`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mrirobust.claims import Claim, Verdict
+from mrirobust.scales import resolve
+
+CLEAN_COST = 0.05  # "reasonable reconstruction quality": SSIM_S − SSIM_A at most this
+BUDGET_BAND = (0.5, 2.0)  # last-epoch mean ‖δ_b‖²/ε within this band: the hinge is active
+
+
+def _val(table: pd.DataFrame, model: str, rule: str, split: str = "val") -> pd.Series:
+    rows = table[(table.model == model) & (table.rule == rule) & (table.split == split)]
+    if len(rows) != 1:
+        raise ValueError(f"table 1 has {len(rows)} rows for {model!r} {split} {rule}, need 1")
+    return rows.iloc[0]
+
+
+def _greater(metric: str, first: str, second: str, or_equal: bool = False):
+    def check(table, rule):
+        a, b = _val(table, first, rule)[metric], _val(table, second, rule)[metric]
+        return bool(a >= b if or_equal else a > b), {first: a, second: b}
+
+    return check
+
+
+def _psnr_order(table, rule, models):
+    values = [_val(table, m, rule)["psnr"] for m in models]
+    holds = all(x > y for x, y in zip(values, values[1:], strict=False))
+    return bool(holds), dict(zip(models, values, strict=True))
+
+
+def _clean_cost(table, rule, model):
+    s, a = _val(table, "S", rule)["ssim"], _val(table, model, rule)["ssim"]
+    return bool(s - a <= CLEAN_COST), {"S": s, model: a, "cost": s - a, "limit": CLEAN_COST}
+
+
+def _beats_zero_filled(table, rule, model):
+    a, z = _val(table, model, rule)["ssim"], _val(table, "zero-filled", rule)["ssim"]
+    return bool(a > z), {model: a, "zero-filled": z}
+
+
+def _train_gt_val(table, rule, model):
+    t, v = _val(table, model, rule, "train")["ssim"], _val(table, model, rule)["ssim"]
+    return bool(t > v), {"train": t, "val": v}
+
+
+def _nmse_lower(table, rule, model):
+    out = {}
+    for split in ("train", "val"):
+        out[f"{split}_S"] = _val(table, "S", rule, split)["nmse"]
+        out[f"{split}_{model}"] = _val(table, model, rule, split)["nmse"]
+    holds = all(out[f"{s}_{model}"] < out[f"{s}_S"] for s in ("train", "val"))
+    return holds, out
+
+
+def _loss_r_decreases(iterations):
+    loss = iterations["loss_R"].to_numpy()
+    if len(loss) < 10:
+        raise ValueError(f"Fig. 4 needs at least 10 iterations, got {len(loss)}")
+    k = max(1, len(loss) // 10)
+    first, last = float(loss[:k].mean()), float(loss[-k:].mean())
+    return last < first, {"first_10pct": first, "last_10pct": last, "iterations": len(loss)}
+
+
+def _loss_g_starts_large(iterations):
+    loss = iterations["loss_G"].to_numpy()
+    if len(loss) < 2:
+        raise ValueError(f"Fig. 4 needs at least 2 iterations, got {len(loss)}")
+    median = float(np.median(np.abs(loss[len(loss) // 2 :])))
+    return bool(loss[0] > 10 * median), {"loss_G_first": float(loss[0]), "median_2nd_half": median}
+
+
+def _mask_fraction(stats):
+    fraction = stats["mean_fraction_of_acquired"]
+    holds = abs(fraction - stats["expected_fraction"]) <= 0.02 and stats["centre_always_sampled"]
+    return bool(holds), stats
+
+
+def _budget_reached(curves, model):
+    rows = curves[curves.model == model]
+    if rows.empty or "train_budget_use" not in rows:
+        raise ValueError(f"training curves have no budget use of {model!r}")
+    use = float(rows.iloc[-1]["train_budget_use"])
+    return BUDGET_BAND[0] <= use <= BUDGET_BAND[1], {"mean_delta_sq_over_eps": use}
+
+
+def _eps_monotone(curves, small, large):
+    norms = {}
+    for model in (small, large):
+        row = curves[curves.model == model].iloc[-1]
+        norms[model] = float(row["train_budget_use"] * row["budget"])  # mean ‖δ‖²
+    return norms[large] > norms[small], norms
+
+
+VAL_SSIM_S_GT_A = Claim(
+    "huang_liang/table1/val_ssim_S_gt_A_eps1",
+    "The standard U-Net has a higher validation SSIM than A(ε=1e3) (paper 0.628 > 0.606)",
+    _greater("ssim", "S", "A(eps=1000)"),
+)
+VAL_SSIM_A1_GE_A2 = Claim(
+    "huang_liang/table1/val_ssim_A_eps1_ge_A_eps2",
+    "The clean cost grows with ε: val SSIM A(1e3) ≥ A(5e3) (paper 0.606 > 0.601)",
+    _greater("ssim", "A(eps=1000)", "A(eps=5000)", or_equal=True),
+)
+VAL_PSNR_ORDER = Claim(
+    "huang_liang/table1/val_psnr_order",
+    "Val PSNR S > A(1e3) > A(5e3) (paper 25.36 > 25.19 > 24.87)",
+    _psnr_order,
+)
+CLEAN_COST_SMALL = Claim(
+    "huang_liang/table1/adv_clean_cost_small",
+    f"Adversarial training keeps 'reasonable reconstruction quality': SSIM_S − SSIM_A ≤ "
+    f"{CLEAN_COST} (paper 0.022, 0.027)",
+    _clean_cost,
+)
+BEATS_ZERO_FILLED = Claim(
+    "huang_liang/table1/adv_beats_zero_filled",
+    "The adversarially trained U-Net beats zero-filled on val SSIM",
+    _beats_zero_filled,
+)
+TRAIN_GT_VAL = Claim(
+    "huang_liang/table1/train_gt_val",
+    "Train SSIM exceeds val SSIM for every model (paper: all three)",
+    _train_gt_val,
+)
+NMSE_A1_LT_S = Claim(
+    "huang_liang/table1/nmse_A_eps1_lt_S",
+    "A(1e3) has a lower NMSE than S on train and val (paper 0.194 < 0.211; 0.219 < 0.232)",
+    _nmse_lower,
+)
+LOSS_R_DECREASES = Claim(
+    "huang_liang/fig4/loss_R_decreases",
+    "The reconstructor loss decreases: mean over the last 10 % of iterations < the first 10 %",
+    _loss_r_decreases,
+)
+LOSS_G_STARTS_LARGE = Claim(
+    "huang_liang/fig4/loss_G_starts_large",
+    "The generator loss starts large (hinge-dominated): loss_G(1) > 10 × the median |loss_G| "
+    "of the second half (paper 3.5e5 vs ≈ 0.3)",
+    _loss_g_starts_large,
+)
+MASK_FRACTION = Claim(
+    "huang_liang/fig5/mask_fraction",
+    "The 4x random mask samples a quarter of the acquired columns (± 0.02) and every centre column",
+    _mask_fraction,
+)
+BUDGET_REACHED = Claim(
+    "huang_liang/sanity/budget_reached",
+    f"G uses its budget: last-epoch mean ‖δ_b‖²/ε within {BUDGET_BAND}",
+    _budget_reached,
+)
+EPS_MONOTONE = Claim(
+    "huang_liang/sanity/eps_monotone",
+    "The larger budget gives the larger perturbation: ‖δ_ε2‖² > ‖δ_ε1‖²",
+    _eps_monotone,
+)
+
+
+def data_name(scale: str) -> str:
+    return resolve(scale, "data")["source"]
+
+
+def training_verdicts(curves: pd.DataFrame, iterations: pd.DataFrame, scale: str) -> list:
+    """Fig. 4 on the first adversarial model's iterations; the budget sanity checks."""
+    data = data_name(scale)
+    adversarial = [m for m in curves.model.unique() if m.startswith("A(")]
+    if not adversarial:
+        raise ValueError("no adversarially trained model in the training curves")
+    first = adversarial[0]
+    log = iterations[iterations.model == first]
+    out: list[Verdict] = [
+        LOSS_R_DECREASES.verdict({"model": first}, scale, data, iterations=log),
+        LOSS_G_STARTS_LARGE.verdict({"model": first}, scale, data, iterations=log),
+    ]
+    for model in adversarial:
+        case = {"model": model}
+        out.append(BUDGET_REACHED.verdict(case, scale, data, curves=curves, **case))
+    if len(adversarial) > 1:
+        case = {"small": adversarial[0], "large": adversarial[-1]}
+        out.append(EPS_MONOTONE.verdict(case, scale, data, curves=curves, **case))
+    return out
+
+
+def table1_verdicts(table: pd.DataFrame, stats: dict, scale: str) -> list:
+    """Table 1 (both metric rules) and Fig. 5."""
+    data = data_name(scale)
+    adversarial = [m for m in table.model.unique() if m.startswith("A(")]
+
+    def verdict(claim: Claim, **case) -> Verdict:
+        return claim.verdict(case, scale, data, table=table, **case)
+
+    out: list[Verdict] = []
+    for rule in ("fastmri", "reference"):
+        out += [verdict(VAL_SSIM_S_GT_A, rule=rule), verdict(VAL_SSIM_A1_GE_A2, rule=rule)]
+        psnr = VAL_PSNR_ORDER.verdict(
+            {"rule": rule}, scale, data, table=table, rule=rule, models=["S", *adversarial]
+        )
+        out.append(psnr)
+        out += [verdict(CLEAN_COST_SMALL, rule=rule, model=m) for m in adversarial]
+        out += [verdict(TRAIN_GT_VAL, rule=rule, model=m) for m in ["S", *adversarial]]
+    out += [verdict(BEATS_ZERO_FILLED, rule="fastmri", model=m) for m in adversarial]
+    out.append(verdict(NMSE_A1_LT_S, rule="reference", model=adversarial[0]))
+    out.append(MASK_FRACTION.verdict({}, scale, data, stats=stats))
+    return out

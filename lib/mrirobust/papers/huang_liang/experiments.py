@@ -1,0 +1,215 @@
+"""Huang & Liang's experiments as functions returning tidy tables: the trained models S, A(ε)
+and K(η), their training logs (Fig. 4, SI Figs 1-3), Table 1 in two metric rules and the sampling
+statistics of Fig. 5.
+
+Table 1's two rules:
+- "fastmri": the decoded output U(x̂)σ + μ against the ESC target, fastMRI's volume metrics
+  (`metrics.evaluate_volume`: NMSE and PSNR over the volume, SSIM 7x7 with the volume maximum as
+  data range), mean over volumes.
+- "reference": the reference code's numbers. It called `ssim/psnr/nmse(gt, pred)` as
+  `(output, target)` on NORMALISED images, per batch: SSIM with the batch as channels and
+  data_range = max(output batch); PSNR over the batch array with data_range = max(output
+  batch); NMSE = ‖output − target‖² / ‖output‖² over the batch; then the mean over batches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mrirobust import data, metrics, physics
+from mrirobust.models.unet import normalise, normalise_target
+from mrirobust.papers.huang_liang.profile import TRAIN
+from mrirobust.training import adversarial
+
+SPEC_KEYS = adversarial.PARAMS
+REF_SIZE = 320  # the image size at which the paper's ε are stated
+
+
+def eps_for(eps_ref: float, image_size: tuple[int, int]) -> float:
+    """ε at `image_size` with the per-pixel RMS ρ = √(ε/N) of `eps_ref` at 320 x 320."""
+    return eps_ref * math.prod(image_size) / REF_SIZE**2
+
+
+def rho(eps: float, image_size: tuple[int, int]) -> float:
+    """Per-pixel RMS of a perturbation with ‖δ‖² = ε: √(ε / (h w))."""
+    return math.sqrt(eps / math.prod(image_size))
+
+
+def image_size(scale: str, challenge: str = "singlecoil") -> tuple[int, int]:
+    """The target size of the scale's single-coil knee data."""
+    path, index = adversarial.slices(scale, "val", challenge)[0]
+    return tuple(data.read_slice(path, index, challenge).target.shape)
+
+
+def model_specs(scale: str, overrides: dict | None = None, kspace: bool = False) -> dict:
+    """Specs by name: "S", "A(eps=1000)", "A(eps=5000)" and, with `kspace`, "K(eta=0.02)";
+    ε (given per 320² in the profile) is scaled to the image size."""
+    p = TRAIN.resolve(scale, overrides)
+    params = {k: p[k] for k in SPEC_KEYS}
+    size = image_size(scale, p["challenge"])
+    specs = {"S": adversarial.spec("standard", scale, 0, params, p["acceleration"])}
+    for eps_ref in p["eps_ref"]:
+        budget = eps_for(eps_ref, size)
+        specs[f"A(eps={eps_ref:g})"] = adversarial.spec(
+            "image", scale, budget, params, p["acceleration"]
+        )
+    if kspace:
+        for eta in p["eta"]:
+            specs[f"K(eta={eta:g})"] = adversarial.spec(
+                "kspace", scale, eta, params, p["acceleration"]
+            )
+    return specs
+
+
+@dataclass
+class Trained:
+    """A trained model: the U-Net (eval mode), its generator (None for S) and the checkpoint's
+    state (curve, iterations)."""
+
+    spec: dict
+    recon: torch.nn.Module
+    generator: torch.nn.Module | None
+    state: dict
+
+
+def train_models(specs: dict) -> dict[str, Trained]:
+    """Load (or train) every model of `specs`."""
+    return {name: Trained(s, *adversarial.load_or_train(s)) for name, s in specs.items()}
+
+
+def training_curves(trained: dict[str, Trained]) -> pd.DataFrame:
+    """One row per (model, epoch): train running means and the validation metrics."""
+    rows = [
+        {"model": name, "kind": t.spec["kind"], "budget": t.spec["budget"], **row}
+        for name, t in trained.items()
+        for row in t.state["curve"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def iteration_log(trained: dict[str, Trained]) -> pd.DataFrame:
+    """One row per (model, minibatch): loss_G, loss_R, DSSIMs, hinge, budget use (Fig. 4)."""
+    rows = [
+        {"model": name, "budget": t.spec["budget"], "iteration": i + 1, **log}
+        for name, t in trained.items()
+        for i, log in enumerate(t.state["iterations"])
+    ]
+    return pd.DataFrame(rows)
+
+
+def reference_metrics(pred_n: torch.Tensor, target_n: torch.Tensor) -> dict[str, float]:
+    """The reference code's metrics of one batch of normalised images `(B, h, w)` (module
+    docstring): skimage SSIM / PSNR / NMSE called with output and target swapped."""
+    pred_n, target_n = pred_n.double(), target_n.double()
+    top = pred_n.max()
+    mse = ((pred_n - target_n) ** 2).mean()
+    return {
+        "nmse": float(((pred_n - target_n) ** 2).sum() / (pred_n**2).sum()),
+        "psnr": float(10 * torch.log10(top**2 / mse)),
+        "ssim": float(metrics.ssim(pred_n, target_n, data_range=top).mean()),
+    }
+
+
+def _outputs(recon, items, spec, batch_size):
+    """Decoded outputs, normalised outputs and targets of `items` (masks seeded per slice)."""
+    dataset = adversarial.Slices(items, spec, training=False)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    device = next(recon.parameters()).device if recon is not None else torch.device("cpu")
+    with torch.no_grad():
+        for kspace, mask, target in loader:
+            y = physics.apply_mask(kspace.to(device), mask.to(device))
+            if recon is None:  # zero-filled
+                x = physics.rss_crop(y, tuple(target.shape[-2:]))
+                x_hat, mean, std = normalise(x)
+                out, out_n = x, x_hat
+            else:
+                x_hat, mean, std = recon.normalised_input(y, mask.to(device))
+                out_n = recon.refine(x_hat)
+                out = out_n * std + mean
+            target = target.to(device)
+            yield out.cpu(), out_n.cpu(), target.cpu(), normalise_target(target, mean, std).cpu()
+
+
+def table1(trained: dict[str, Trained], scale: str, eval_slices: int = 0) -> pd.DataFrame:
+    """Table 1: clean NMSE / PSNR / SSIM of every model and of zero-filled, on the train and
+    validation splits (eval mode, masks seeded per slice), in both rules (module docstring);
+    one row per (model, split, rule). `eval_slices` > 0 keeps the first slices of each split."""
+    spec = next(iter(trained.values())).spec
+    p = spec["params"]
+    rows = []
+    for split in ("train", "val"):
+        items = adversarial.slices(scale, split, p["challenge"])[: eval_slices or None]
+        files = [path.stem for path, _ in items]
+        for name, recon in [("zero-filled", None)] + [(n, t.recon) for n, t in trained.items()]:
+            outs, targets, reference = [], [], []
+            for out, out_n, target, target_n in _outputs(recon, items, spec, p["batch_size"]):
+                outs.append(out)
+                targets.append(target)
+                reference.append(reference_metrics(out_n, target_n))
+            outs, targets = torch.cat(outs), torch.cat(targets)
+            volumes = [
+                metrics.evaluate_volume(targets[idx], outs[idx])
+                for idx in pd.Series(range(len(files))).groupby(files).indices.values()
+            ]
+            for rule, scores in (("fastmri", volumes), ("reference", reference)):
+                row = {"model": name, "split": split, "rule": rule, "slices": len(items)}
+                row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mask_stats(scale: str, seeds: int, seed: int = 0) -> dict:
+    """Fig. 5's sampling claim on the scale's single-coil k-space: `seeds` seeded 4x masks
+    (random, centre 8 %, on the acquired columns). The fraction is of the ACQUIRED columns; the
+    theory P = (N/4 − N c)/(N − N c) gives N/4 columns in expectation."""
+    p = TRAIN.resolve(scale)
+    item = data.read_slice(*adversarial.slices(scale, "val", p["challenge"])[0])
+    width = item.kspace.shape[-1]
+    first, last = item.acquired
+    acquired = last - first + 1
+    masks = torch.stack(
+        [
+            physics.column_mask(
+                width, p["acceleration"], p["center_fraction"], seed + s, acquired=item.acquired
+            )
+            for s in range(seeds)
+        ]
+    )
+    centre = round(width * p["center_fraction"])
+    left = (width - centre + 1) // 2  # fastmri's centre block
+    return {
+        "width": width,
+        "acquired_columns": acquired,
+        "seeds": seeds,
+        "mean_fraction_of_acquired": float(masks.float().sum(1).mean() / acquired),
+        "mean_fraction_of_width": float(masks.float().mean()),
+        "centre_columns": centre,
+        "centre_always_sampled": bool(masks[:, left : left + centre].all()),
+        "expected_fraction": 1 / p["acceleration"],
+    }
+
+
+def fig5_images(scale: str, seed: int = 0) -> dict[str, np.ndarray]:
+    """Fig. 5's panels for the central slice of the first validation volume: |k|, |F⁻¹k| (full
+    field of view), |M ⊙ k| and the cropped zero-filled U-Net input |F⁻¹(M ⊙ k)|, plus the mask."""
+    p = TRAIN.resolve(scale)
+    path = adversarial.slices(scale, "val", p["challenge"])[0][0]
+    item = data.read_slice(path, data.fastmri_io.num_slices(path) // 2, p["challenge"])
+    k = item.kspace[0]
+    mask = physics.column_mask(
+        k.shape[-1], p["acceleration"], p["center_fraction"], seed, acquired=item.acquired
+    )
+    masked = physics.apply_mask(k, mask)
+    zero_filled = physics.center_crop(physics.ifft2c(masked).abs(), tuple(item.target.shape))
+    return {
+        "kspace": k.abs().numpy(),
+        "image": physics.ifft2c(k).abs().numpy(),
+        "masked": masked.abs().numpy(),
+        "zero_filled": zero_filled.numpy(),
+        "mask": mask.numpy(),
+    }

@@ -1,0 +1,58 @@
+"""What the Huang & Liang notebooks stored in the session's smoke run (tests/conftest.py)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrirobust import claims
+
+pytestmark = pytest.mark.notebook
+MODELS = {"S", "A(eps=1000)", "A(eps=5000)"}
+
+
+def _ok(smoke_results, run_id):
+    result = smoke_results.results[run_id]
+    assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
+    return smoke_results.run_dir(run_id)
+
+
+def check_training_run(out):
+    curves = pd.read_csv(out / "training_curves.csv")
+    assert set(curves.model) == MODELS and (curves.groupby("model").epoch.max() == 2).all()
+    iterations = pd.read_csv(out / "iterations.csv")
+    adversarial = iterations[iterations.model != "S"]
+    assert adversarial[["loss_G", "loss_R", "hinge", "budget_use"]].notna().all().all()
+    assert iterations[iterations.model == "S"].loss_G.isna().all()
+    # the logged loss_R is the clean plus the perturbed DSSIM
+    np.testing.assert_allclose(
+        adversarial.loss_R, adversarial.dssim_clean + adversarial.dssim_pert, rtol=1e-5
+    )
+    ids = {v.id for v in claims.load(out / "claims.json")}
+    assert {"huang_liang/fig4/loss_R_decreases", "huang_liang/sanity/eps_monotone"} <= ids
+
+
+def check_table1_run(out):
+    table = pd.read_csv(out / "table1.csv")
+    assert set(table.model) == MODELS | {"zero-filled"}
+    assert len(table) == 4 * 2 * 2  # models x splits x rules
+    fastmri = table[table.rule == "fastmri"]
+    assert fastmri.ssim.between(-1, 1).all() and (fastmri.nmse > 0).all()
+    stats = json.loads((out / "mask_stats.json").read_text())
+    assert stats["centre_always_sampled"]
+    images = np.load(out / "fig5_images.npz")
+    assert set(images.files) == {"kspace", "image", "masked", "zero_filled", "mask"}
+    unsampled = ~images["mask"].astype(bool)
+    assert (images["masked"][:, unsampled] == 0).all()
+    verdicts = claims.load(out / "claims.json")
+    rules = {v.case.get("rule") for v in verdicts if v.figure == "table1"}
+    assert rules == {"fastmri", "reference"}
+
+
+def test_training_run_stored_the_logs_of_three_models(smoke_results):
+    check_training_run(_ok(smoke_results, "huang_liang_train"))
+
+
+def test_table1_run_stored_both_rules_and_the_mask_statistics(smoke_results):
+    check_table1_run(_ok(smoke_results, "huang_liang_table1_fig5"))
