@@ -152,3 +152,15 @@ def test_kspace_minmax_trains_on_multicoil_data_within_the_per_coil_ball(checkpo
     assert gen.coils == 4 and not recon.training
     uses = [log["budget_use"] for log in state["iterations"]]
     assert max(uses) <= 1 + 1e-5 and min(uses) > 0.99  # every coil on (or inside) its sphere
+
+
+def test_attack_generator_trains_a_fresh_g_and_leaves_the_model_unchanged(smoke_root):
+    torch.manual_seed(0)
+    recon = adv.build(adv.spec("standard", "smoke", 0, PARAMS), (64, 64), coils=1)[0]
+    before = parameters(recon)
+    attack_spec = adv.spec("image", "smoke", 40.0, {**PARAMS, "epochs": 1})
+    gen, log = adv.attack_generator(recon, attack_spec, epochs=2, seed=3)
+    assert not gen.training and not recon.training
+    assert torch.equal(parameters(recon), before)
+    assert all(q.requires_grad for q in recon.parameters())
+    assert len(log) == 12 and log[-1]["loss_G"] < log[0]["loss_G"]  # G minimises loss_G

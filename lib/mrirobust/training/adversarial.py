@@ -194,22 +194,35 @@ def perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent):
     return out, out.new_zeros(()), use
 
 
+def clean_input(recon, kspace, mask, target):
+    """((x̂, μ, σ), t̂): the normalised zero-filled input and the target in its units."""
+    x_hat, mean, std = recon.normalised_input(physics.apply_mask(kspace, mask), mask)
+    return (x_hat, mean, std), normalise_target(target, mean, std)
+
+
+def generator_step(recon, gen, model_spec, batch, latent, optimiser) -> dict:
+    """G's half of a minibatch: one step up α1 L(U(perturbed), t̂) − hinge. R's parameters get
+    gradients too; the caller zeroes them before using them."""
+    p = model_spec["params"]
+    kspace, mask, target = batch
+    clean, t_hat = clean_input(recon, kspace, mask, target)
+    out_p, penalty, use = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
+    loss_g = -(p["alpha1"] * dssim(t_hat, out_p, p) - penalty)
+    optimiser.zero_grad()
+    loss_g.backward()
+    optimiser.step()
+    return {"loss_G": loss_g.item(), "hinge": penalty.item(), "budget_use_G": use.mean().item()}
+
+
 def minmax_step(recon, gen, model_spec, batch, latent, optimisers) -> dict:
     """One minibatch of the module docstring's loop; returns its log entry."""
     p = model_spec["params"]
-    kspace, mask, target = batch
-    x_hat, mean, std = recon.normalised_input(physics.apply_mask(kspace, mask), mask)
-    t_hat = normalise_target(target, mean, std)
-    clean = (x_hat, mean, std)
     log = {}
     if gen is not None:
-        out_p, penalty, _ = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
-        loss_g = -(p["alpha1"] * dssim(t_hat, out_p, p) - penalty)
-        optimisers["gen"].zero_grad()
-        loss_g.backward()
-        optimisers["gen"].step()
-        log.update(loss_G=loss_g.item(), hinge=penalty.item())
-    loss_clean = dssim(t_hat, recon.refine(x_hat), p)
+        log.update(generator_step(recon, gen, model_spec, batch, latent, optimisers["gen"]))
+    kspace, mask, target = batch
+    clean, t_hat = clean_input(recon, kspace, mask, target)
+    loss_clean = dssim(t_hat, recon.refine(clean[0]), p)
     loss_r = loss_clean
     if gen is not None:
         out_p, _, use = perturbed_output(
@@ -262,6 +275,57 @@ def validate(recon: UNetRecon, dataset: Slices, params: dict) -> dict:
 
 def _seeded(*key) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence(key).generate_state(1)[0]))
+
+
+def _minibatches(dataset: Slices, gen, model_spec: dict, seed: int, epoch: int, device):
+    """(batch on `device`, latent or None) of one epoch: a seeded order, full batches only
+    (BatchNorm and the batch hinge), latents seeded by (seed, epoch, batch)."""
+    dataset.epoch = epoch
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=model_spec["params"]["batch_size"],
+        shuffle=True,
+        drop_last=True,
+        generator=_seeded(seed, epoch, 2**31),  # the order; 2**31: no batch index
+    )
+    for b, batch in enumerate(tqdm(loader, leave=False)):
+        batch = [x.to(device) for x in batch]
+        latent = None
+        if model_spec["kind"] == "image":
+            latent = gen.sample_latent(len(batch[0]), _seeded(seed, epoch, b))
+        yield batch, latent
+
+
+def attack_generator(recon: UNetRecon, attack_spec: dict, epochs: int, seed: int):
+    """A fresh generator of `attack_spec` (kind "image" or "kspace", its budget, sizes and
+    gen_lr) trained against the frozen `recon` for `epochs` epochs of the training split: G's
+    step of the loop alone (the reference's broken `train_pert.py`, done as Algorithm 1's G
+    step). `recon` stays in eval mode and unchanged. Returns (generator in eval mode, log)."""
+    if attack_spec["kind"] not in ("image", "kspace"):
+        raise ValueError(
+            f"attack_spec must be of kind image or kspace, got {attack_spec['kind']!r}"
+        )
+    p = attack_spec["params"]
+    device = next(recon.parameters()).device
+    items = slices(attack_spec["scale"], "train", p["challenge"])
+    first = data.read_slice(*items[0], p["challenge"])
+    torch.manual_seed(seed)
+    gen = build(attack_spec, recon.image_size, first.kspace.shape[0])[1].to(device)
+    optimiser = torch.optim.AdamW(gen.parameters(), lr=p["gen_lr"], weight_decay=p["weight_decay"])
+    train_set = Slices(items, attack_spec, training=True)
+    frozen = [q.requires_grad for q in recon.parameters()]
+    recon.eval().requires_grad_(False)
+    gen.train()
+    log = []
+    try:
+        for epoch in range(epochs):
+            for batch, latent in _minibatches(train_set, gen, attack_spec, seed, epoch, device):
+                step = generator_step(recon, gen, attack_spec, batch, latent, optimiser)
+                log.append({"epoch": epoch + 1, **step})
+    finally:
+        for q, flag in zip(recon.parameters(), frozen, strict=True):
+            q.requires_grad_(flag)
+    return gen.eval(), log
 
 
 def stops_early(val_losses: list[float], patience: int) -> bool:
@@ -324,23 +388,11 @@ def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
     finished = False
     for epoch in trange(start, p["epochs"], desc=f"train {path.stem}", initial=start):
         begin = time.perf_counter()
-        train_set.epoch = epoch
-        loader = torch.utils.data.DataLoader(
-            train_set,
-            batch_size=p["batch_size"],
-            shuffle=True,
-            drop_last=True,  # BatchNorm and the batch hinge need full batches
-            generator=_seeded(p["seed"], epoch, 2**31),  # the order; 2**31: no batch index
-        )
         recon.train()
         if gen is not None:
             gen.train()
         logs = []
-        for b, batch in enumerate(tqdm(loader, leave=False)):
-            batch = [x.to(device) for x in batch]
-            latent = None
-            if model_spec["kind"] == "image":
-                latent = gen.sample_latent(len(batch[0]), _seeded(p["seed"], epoch, b))
+        for batch, latent in _minibatches(train_set, gen, model_spec, p["seed"], epoch, device):
             step = minmax_step(recon, gen, model_spec, batch, latent, optimisers)
             logs.append({"epoch": epoch + 1, **step})
         iterations += logs
