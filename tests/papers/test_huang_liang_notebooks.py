@@ -56,3 +56,26 @@ def test_training_run_stored_the_logs_of_three_models(smoke_results):
 
 def test_table1_run_stored_both_rules_and_the_mask_statistics(smoke_results):
     check_table1_run(_ok(smoke_results, "huang_liang_table1_fig5"))
+
+
+def check_fig6_run(out):
+    table = pd.read_csv(out / "perturbed_scores.csv")
+    assert set(table.attack) == {"co_trained_G", "own_G", "image_pgd"}
+    assert set(table.model) == {"A", "S"} and set(table.eps_model) == MODELS - {"S"}
+    # PGD sits on its sphere; the generators' perturbations are not zero after calibration
+    pgd = table[table.attack == "image_pgd"]
+    np.testing.assert_allclose(pgd.delta_sq_over_eps, 1.0, rtol=1e-3)
+    assert (table[table.attack != "image_pgd"].delta_sq_over_eps > 0.1).all()
+    # the co-trained perturbation is the same for both models: one delta per slice
+    co = table[table.attack == "co_trained_G"].pivot_table(
+        index=["eps_model", "slice"], columns="model", values="delta_sq_over_eps"
+    )
+    np.testing.assert_allclose(co["A"], co["S"], rtol=1e-5)
+    images = np.load(out / "fig6_images.npz")
+    assert any(key.endswith("/S_own_G") for key in images.files)
+    ids = {v.id for v in claims.load(out / "claims.json")}
+    assert {"huang_liang/robust/own_G", "huang_liang/fig6/standard_amplifies"} <= ids
+
+
+def test_fig6_run_stored_the_paper_and_the_fair_attacks(smoke_results):
+    check_fig6_run(_ok(smoke_results, "huang_liang_fig6"))

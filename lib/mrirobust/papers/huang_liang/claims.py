@@ -161,6 +161,69 @@ EPS_MONOTONE = Claim(
 )
 
 
+def _mean(table, attack, model, column):
+    rows = table[(table.attack == attack) & (table.model == model)]
+    if rows.empty:
+        raise ValueError(f"Fig. 6 table has no rows for attack {attack!r} on model {model!r}")
+    return float(rows[column].mean())
+
+
+def _adv_better_under_its_g(table):
+    a, s = (_mean(table, "co_trained_G", m, "ssim_attacked") for m in ("A", "S"))
+    return a > s, {"ssim_A": a, "ssim_S": s}
+
+
+def _standard_amplifies(table):
+    a = _mean(table, "co_trained_G", "S", "amplification")
+    return a > 1, {"amplification_S": a}
+
+
+def _adv_suppresses(table):
+    a, s = (_mean(table, "co_trained_G", m, "amplification") for m in ("A", "S"))
+    return a < s and a < 1, {"amplification_A": a, "amplification_S": s}
+
+
+def _smaller_drop(table, attack):
+    drop = {m: _mean(table, attack, m, "ssim_drop") for m in ("A", "S")}
+    attacked = {m: _mean(table, attack, m, "ssim_attacked") for m in ("A", "S")}
+    evidence = {
+        "drop_A": drop["A"],
+        "drop_S": drop["S"],
+        "attacked_ssim_A": attacked["A"],
+        "attacked_ssim_S": attacked["S"],
+    }
+    return drop["A"] < drop["S"], evidence
+
+
+ADV_BETTER_UNDER_ITS_G = Claim(
+    "huang_liang/fig6/adv_better_under_its_G",
+    "Under the perturbation of A's co-trained generator, A reconstructs better than S "
+    "(SSIM, panels d vs e)",
+    _adv_better_under_its_g,
+)
+STANDARD_AMPLIFIES = Claim(
+    "huang_liang/fig6/standard_amplifies",
+    "'The baseline model even enhanced the added perturbation': ‖S(x̂+δ) − S(x̂)‖ / ‖δ‖ > 1",
+    _standard_amplifies,
+)
+ADV_SUPPRESSES = Claim(
+    "huang_liang/fig6/adv_suppresses",
+    "'No visible noises' after adversarial training: A's amplification < S's and < 1",
+    _adv_suppresses,
+)
+ROBUST_OWN_G = Claim(
+    "huang_liang/robust/own_G",
+    "Fair version of the headline: under a fresh generator trained against each model at the "
+    "same ε, A loses less SSIM than S",
+    lambda table: _smaller_drop(table, "own_G"),
+)
+ROBUST_IMAGE_PGD = Claim(
+    "huang_liang/robust/image_pgd",
+    "Under image-domain PGD at ρ = √(ε/N), A loses less SSIM than S",
+    lambda table: _smaller_drop(table, "image_pgd"),
+)
+
+
 def data_name(scale: str) -> str:
     return resolve(scale, "data")["source"]
 
@@ -206,4 +269,21 @@ def table1_verdicts(table: pd.DataFrame, stats: dict, scale: str) -> list:
     out += [verdict(BEATS_ZERO_FILLED, rule="fastmri", model=m) for m in adversarial]
     out.append(verdict(NMSE_A1_LT_S, rule="reference", model=adversarial[0]))
     out.append(MASK_FRACTION.verdict({}, scale, data, stats=stats))
+    return out
+
+
+def fig6_verdicts(table: pd.DataFrame, scale: str) -> list:
+    """Fig. 6 as in the paper and its fair versions, per A(ε)."""
+    data = data_name(scale)
+    out: list[Verdict] = []
+    for name, rows in table.groupby("eps_model", sort=False):
+        case = {"model": name}
+        for claim in (
+            ADV_BETTER_UNDER_ITS_G,
+            STANDARD_AMPLIFIES,
+            ADV_SUPPRESSES,
+            ROBUST_OWN_G,
+            ROBUST_IMAGE_PGD,
+        ):
+            out.append(claim.verdict(case, scale, data, table=rows))
     return out

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from mrirobust import data, metrics, physics
+from mrirobust.attacks import image_pgd
 from mrirobust.models.unet import normalise, normalise_target
 from mrirobust.papers.huang_liang.profile import TRAIN
 from mrirobust.training import adversarial
@@ -213,3 +214,106 @@ def fig5_images(scale: str, seed: int = 0) -> dict[str, np.ndarray]:
         "zero_filled": zero_filled.numpy(),
         "mask": mask.numpy(),
     }
+
+
+ATTACKS = ("co_trained_G", "own_G", "image_pgd")
+
+
+def _slice_scores(recon, clean, t_hat, target, delta, budget) -> dict[str, np.ndarray]:
+    """Per-slice scores of one perturbation δ of the normalised input: SSIM of the decoded
+    output against the target clean and attacked (`metrics.ssim`), the amplification
+    ‖U(x̂ + δ) − U(x̂)‖ / ‖δ‖ (normalised units) and ‖δ‖² / ε; plus the normalised outputs."""
+    x_hat, mean, std = clean
+    with torch.no_grad():
+        out_clean = recon.refine(x_hat)
+        out = recon.refine(x_hat + delta)
+    norm = torch.linalg.vector_norm
+    scores = {
+        "ssim_clean": metrics.ssim(target, out_clean * std + mean),
+        "ssim_attacked": metrics.ssim(target, out * std + mean),
+        "dssim_attacked": metrics.dssim(t_hat, out),
+        "amplification": norm(out - out_clean, dim=(-2, -1)) / norm(delta, dim=(-2, -1)),
+        "delta_sq_over_eps": delta.pow(2).sum(dim=(-2, -1)) / budget,
+    }
+    return {k: v.cpu().numpy() for k, v in scores.items()}, out_clean, out
+
+
+def fig6(trained: dict[str, Trained], scale: str, ev: dict):
+    """Fig. 6 and its fair columns on the first `eval_slices` validation slices, for every
+    A(ε) against S: the perturbation of A's co-trained generator applied to A and (transferred)
+    to S, as in the paper; each model under a fresh generator trained against it at the same ε
+    (`training.adversarial.attack_generator`, `gen_attack_epochs`); each model under image PGD
+    at ρ = √(ε/N). Generators run in eval mode after recalibrating their BatchNorm statistics
+    (`ImageGenerator.calibrate`). Returns (one row per (ε, attack, model, slice), example
+    images by key "<A name>/<slice>/<panel>" in normalised units)."""
+    standard = trained["S"]
+    p = standard.spec["params"]
+    items = adversarial.slices(scale, "val", p["challenge"])[: ev["eval_slices"] or None]
+    rows, images = [], {}
+    for name, model in trained.items():
+        if model.spec["kind"] != "image":
+            continue
+        eps = model.spec["budget"]
+        budget_rho = rho(eps, model.recon.image_size)
+        models = {"A": model.recon, "S": standard.recon}
+        fresh = {
+            key: adversarial.attack_generator(
+                recon, model.spec, ev["gen_attack_epochs"], ev["seed"]
+            )[0]
+            for key, recon in models.items()
+        }
+        for gen in (model.generator, *fresh.values()):
+            calibration = torch.Generator().manual_seed(ev["seed"] + 1)
+            gen.calibrate(ev["calibration_batches"], p["batch_size"], calibration)
+        dataset = adversarial.Slices(items, model.spec, training=False)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=p["batch_size"])
+        device = next(model.recon.parameters()).device
+        latents = model.generator.sample_latent(
+            len(items), torch.Generator().manual_seed(ev["seed"])
+        )
+        start = 0
+        for kspace, mask, target in loader:
+            kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+            index = list(range(start, start + len(target)))
+            clean, t_hat = adversarial.clean_input(model.recon, kspace, mask, target)
+            y = physics.apply_mask(kspace, mask)
+            with torch.no_grad():
+                co_trained = model.generator(latents[index])
+            for key, recon in models.items():
+                with torch.no_grad():
+                    own = fresh[key](latents[index])
+                pgd = image_pgd(
+                    recon,
+                    y,
+                    mask,
+                    target,
+                    rho=budget_rho,
+                    steps=ev["image_pgd_steps"],
+                    seed=ev["seed"],
+                ).perturbation
+                for attack, delta in zip(ATTACKS, (co_trained, own, pgd), strict=True):
+                    scores, out_clean, out = _slice_scores(recon, clean, t_hat, target, delta, eps)
+                    for j, i in enumerate(index):
+                        rows.append(
+                            {
+                                "eps_model": name,
+                                "eps": eps,
+                                "rho": budget_rho,
+                                "attack": attack,
+                                "model": key,
+                                "slice": i,
+                                **{k: float(v[j]) for k, v in scores.items()},
+                            }
+                        )
+                        if i in ev["example_slices"]:
+                            images[f"{name}/{i}/{key}_{attack}"] = out[j].cpu().numpy()
+                            images[f"{name}/{i}/{key}_clean"] = out_clean[j].cpu().numpy()
+                            images[f"{name}/{i}/delta_{key}_{attack}"] = delta[j].cpu().numpy()
+            for j, i in enumerate(index):
+                if i in ev["example_slices"]:
+                    images[f"{name}/{i}/input"] = clean[0][j].cpu().numpy()
+                    images[f"{name}/{i}/target"] = t_hat[j].cpu().numpy()
+            start += len(target)
+    table = pd.DataFrame(rows)
+    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
+    return table, images

@@ -93,3 +93,66 @@ def fig5_data(images: dict[str, np.ndarray], crop: tuple[int, int], scale: str):
     fig.tight_layout()
     plots.caption(fig, scale, "Huang & Liang Fig. 5 (single-coil knee, emulated)")
     return fig
+
+
+FIG6_PANELS = (
+    ("A_clean", "(a) A(x̂)"),
+    ("delta_A_co_trained_G", "(b) δ = G_A(z)"),
+    ("target+delta", "(c) t̂ + δ"),
+    ("A_co_trained_G", "(d) A(x̂ + δ)"),
+    ("S_co_trained_G", "(e) S(x̂ + δ), transferred"),
+    ("S_own_G", "(f) S(x̂ + δ_S), own G"),
+    ("A_image_pgd", "(g) A, image PGD"),
+    ("S_image_pgd", "(h) S, image PGD"),
+)
+
+
+def fig6_examples(images: dict[str, np.ndarray], scale: str):
+    """Fig. 6 (panels a-e as the paper) plus the fair columns (f-h): one row per (A(ε), example
+    slice); one grey window per row (min and max of the target t̂), δ on a symmetric map."""
+    keys = sorted({k.rsplit("/", 1)[0] for k in images})
+    fig, axes = plt.subplots(
+        len(keys), len(FIG6_PANELS), figsize=(2 * len(FIG6_PANELS), 2.2 * len(keys)), squeeze=False
+    )
+    for row, key in zip(axes, keys, strict=True):
+        target = images[f"{key}/target"]
+        low, high = float(target.min()), float(target.max())
+        for ax, (panel, title) in zip(row, FIG6_PANELS, strict=True):
+            if panel == "target+delta":
+                array = target + images[f"{key}/delta_A_co_trained_G"]
+            else:
+                array = images[f"{key}/{panel}"]
+            if panel.startswith("delta"):
+                top = float(np.abs(array).max())
+                ax.imshow(array, cmap="RdBu_r", vmin=-top, vmax=top)
+            else:
+                ax.imshow(array, cmap="gray", vmin=low, vmax=high)
+            ax.set_title(title, fontsize=7)
+            ax.set_axis_off()
+        row[0].text(
+            -0.1,
+            0.5,
+            key,
+            transform=row[0].transAxes,
+            rotation=90,
+            va="center",
+            ha="right",
+            fontsize=7,
+        )
+    fig.tight_layout()
+    plots.caption(fig, scale, "Huang & Liang Fig. 6 and fair columns")
+    return fig
+
+
+def fig6_scores(table: pd.DataFrame, scale: str):
+    """Attacked SSIM and amplification per attack, model and budget (means, 95 % CIs)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3))
+    for ax, column in zip(axes, ("ssim_attacked", "amplification"), strict=True):
+        which = table.model + " under " + table.eps_model + "'s budget"
+        sns.barplot(data=table.assign(which=which), x="attack", y=column, hue="which", ax=ax)
+        ax.set_title(column.replace("_", " "))
+    axes[1].axhline(1.0, color="0.4", ls="--", lw=0.8)
+    sns.despine(fig)
+    fig.tight_layout()
+    plots.caption(fig, scale, "Huang & Liang Fig. 6 scores, all budgets")
+    return fig

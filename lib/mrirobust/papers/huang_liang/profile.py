@@ -78,21 +78,21 @@ EVALUATE = Profile(
         eval_slices=0,  # validation slices scored (0: all)
         mask_seeds=1000,  # seeded masks for the Fig. 5 sampling statistics
         example_slices=[9, 73, 137, 553, 569],  # Fig. 6 slices, by position (reference notebook)
-        image_rho_grid=[0.0, 0.025, 0.05, 0.0988, 0.221, 0.3],  # image PGD, RMS per pixel
         image_pgd_steps=10,
         gen_attack_epochs=1,  # a fresh G against each frozen model
+        calibration_batches=50,  # latent batches that re-estimate G's BatchNorm statistics
     ),
     cpu=dict(
         eval_slices=40,
         example_slices=[5, 15],
-        image_rho_grid=[0.0, 0.05, 0.0988, 0.221],
-        gen_attack_epochs=3,
+        gen_attack_epochs=2,  # 4 attacks x 80 G steps: ~2 min
+        calibration_batches=20,
     ),
     smoke=dict(
         eval_slices=4,
         mask_seeds=50,
         example_slices=[1],
-        image_rho_grid=[0.0, 0.0988],
         image_pgd_steps=2,
+        calibration_batches=5,
     ),
 )
