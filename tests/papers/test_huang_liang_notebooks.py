@@ -79,3 +79,20 @@ def check_fig6_run(out):
 
 def test_fig6_run_stored_the_paper_and_the_fair_attacks(smoke_results):
     check_fig6_run(_ok(smoke_results, "huang_liang_fig6"))
+
+
+def check_alg2_run(out):
+    table = pd.read_csv(out / "kspace_attacks.csv")
+    assert set(table.attack) == {"kspace_pgd", "kspace_G"} and set(table.model) == {"K", "S"}
+    assert set(table.eta_model) == {"K(eta=0.02)"}
+    assert table.ssim_attacked.between(-1, 1).all()
+    curves = pd.read_csv(out / "training_curves.csv")
+    assert set(curves.model) == {"S", "K(eta=0.02)"}
+    k_curve = curves[curves.model == "K(eta=0.02)"]
+    assert (k_curve.train_budget_use <= 1 + 1e-5).all()  # projected onto the per-coil ball
+    ids = {v.id for v in claims.load(out / "claims.json")}
+    assert "huang_liang/alg2/kspace_pgd_at_eta_train" in ids
+
+
+def test_alg2_run_stored_k_space_attacks_on_k_and_s(smoke_results):
+    check_alg2_run(_ok(smoke_results, "huang_liang_alg2"))

@@ -183,16 +183,13 @@ def _adv_suppresses(table):
     return a < s and a < 1, {"amplification_A": a, "amplification_S": s}
 
 
-def _smaller_drop(table, attack):
-    drop = {m: _mean(table, attack, m, "ssim_drop") for m in ("A", "S")}
-    attacked = {m: _mean(table, attack, m, "ssim_attacked") for m in ("A", "S")}
-    evidence = {
-        "drop_A": drop["A"],
-        "drop_S": drop["S"],
-        "attacked_ssim_A": attacked["A"],
-        "attacked_ssim_S": attacked["S"],
-    }
-    return drop["A"] < drop["S"], evidence
+def _smaller_drop(table, attack, models=("A", "S")):
+    robust, standard = models
+    drop = {m: _mean(table, attack, m, "ssim_drop") for m in models}
+    attacked = {m: _mean(table, attack, m, "ssim_attacked") for m in models}
+    evidence = {f"drop_{m}": drop[m] for m in models}
+    evidence.update({f"attacked_ssim_{m}": attacked[m] for m in models})
+    return drop[robust] < drop[standard], evidence
 
 
 ADV_BETTER_UNDER_ITS_G = Claim(
@@ -221,6 +218,44 @@ ROBUST_IMAGE_PGD = Claim(
     "huang_liang/robust/image_pgd",
     "Under image-domain PGD at ρ = √(ε/N), A loses less SSIM than S",
     lambda table: _smaller_drop(table, "image_pgd"),
+)
+
+
+def _clean_ssim(table, model):
+    rows = table[table.model == model]
+    if rows.empty:
+        raise ValueError(f"Algorithm 2 table has no rows for model {model!r}")
+    return float(rows.groupby("slice").ssim_clean.first().mean())
+
+
+def _kspace_clean_cost(table):
+    s, k = _clean_ssim(table, "S"), _clean_ssim(table, "K")
+    return s - k <= CLEAN_COST, {"S": s, "K": k, "cost": s - k, "limit": CLEAN_COST}
+
+
+def _pgd_stronger(table, model):
+    pgd, gen = (
+        _mean(table, attack, model, "ssim_attacked") for attack in ("kspace_pgd", "kspace_G")
+    )
+    return pgd <= gen, {"ssim_under_pgd": pgd, "ssim_under_generator": gen}
+
+
+KSPACE_PGD_AT_ETA = Claim(
+    "huang_liang/alg2/kspace_pgd_at_eta_train",
+    "Algorithm 2 helps against the k-space attack it was trained for: under Morshuis' per-coil "
+    "k-space PGD at the training η, K loses less SSIM than S",
+    lambda table: _smaller_drop(table, "kspace_pgd", ("K", "S")),
+)
+KSPACE_CLEAN_COST = Claim(
+    "huang_liang/alg2/clean_cost_small",
+    f"K(η) keeps the clean quality of S: SSIM_S − SSIM_K ≤ {CLEAN_COST}",
+    _kspace_clean_cost,
+)
+PGD_STRONGER = Claim(
+    "huang_liang/alg2/pgd_stronger_than_generator",
+    "Per-sample PGD is a stronger attack than a generator of the same budget: attacked SSIM "
+    "under k-space PGD ≤ under a fresh k-space generator",
+    _pgd_stronger,
 )
 
 
@@ -286,4 +321,21 @@ def fig6_verdicts(table: pd.DataFrame, scale: str) -> list:
             ROBUST_IMAGE_PGD,
         ):
             out.append(claim.verdict(case, scale, data, table=rows))
+    return out
+
+
+def kspace_verdicts(table: pd.DataFrame, scale: str) -> list:
+    """Algorithm 2 per K(η): the k-space attack it trains against, its clean cost, PGD vs G."""
+    data = data_name(scale)
+    out: list[Verdict] = []
+    for name, rows in table.groupby("eta_model", sort=False):
+        case = {"model": name}
+        out.append(KSPACE_PGD_AT_ETA.verdict(case, scale, data, table=rows))
+        out.append(KSPACE_CLEAN_COST.verdict(case, scale, data, table=rows))
+        for model in ("K", "S"):
+            out.append(
+                PGD_STRONGER.verdict(
+                    {**case, "attacked": model}, scale, data, table=rows, model=model
+                )
+            )
     return out

@@ -1,6 +1,6 @@
 """Huang & Liang's experiments as functions returning tidy tables: the trained models S, A(ε)
 and K(η), their training logs (Fig. 4, SI Figs 1-3), Table 1 in two metric rules and the sampling
-statistics of Fig. 5.
+statistics of Fig. 5, Fig. 6 with its fair columns, and Algorithm 2's K(η) under k-space attacks.
 
 Table 1's two rules:
 - "fastmri": the decoded output U(x̂)σ + μ against the ESC target, fastMRI's volume metrics
@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust import data, metrics, physics
-from mrirobust.attacks import image_pgd
+from mrirobust import attacks, data, metrics, physics
 from mrirobust.models.unet import normalise, normalise_target
 from mrirobust.papers.huang_liang.profile import TRAIN
 from mrirobust.training import adversarial
@@ -282,7 +281,7 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
             for key, recon in models.items():
                 with torch.no_grad():
                     own = fresh[key](latents[index])
-                pgd = image_pgd(
+                pgd = attacks.image_pgd(
                     recon,
                     y,
                     mask,
@@ -317,3 +316,64 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
     table = pd.DataFrame(rows)
     table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
     return table, images
+
+
+def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataFrame:
+    """Algorithm 2's model K(η) against S on the first `eval_slices` validation slices: each
+    model under Morshuis et al.'s per-coil k-space PGD at K's η (`attacks.kspace_pgd`, MSE to
+    the target over the whole image, `kspace_pgd_steps` steps) and under a fresh k-space
+    generator trained against it at the same η (`attack_generator`). One row per (K model,
+    attack, model, slice) with the SSIM of the output against the target, clean and attacked."""
+    standard = trained["S"]
+    p = standard.spec["params"]
+    items = adversarial.slices(scale, "val", p["challenge"])[: ev["eval_slices"] or None]
+    rows = []
+    for name, model in trained.items():
+        if model.spec["kind"] != "kspace":
+            continue
+        eta = model.spec["budget"]
+        models = {"K": model.recon, "S": standard.recon}
+        loader = torch.utils.data.DataLoader(
+            adversarial.Slices(items, model.spec, training=False), batch_size=p["batch_size"]
+        )
+        for key, recon in models.items():
+            fresh = adversarial.attack_generator(
+                recon, model.spec, ev["gen_attack_epochs"], ev["seed"]
+            )[0]
+            device = next(recon.parameters()).device
+            start = 0
+            for kspace, mask, target in loader:
+                kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+                y = physics.apply_mask(kspace, mask)
+                pgd = attacks.kspace_pgd(
+                    recon,
+                    kspace,
+                    mask,
+                    target,
+                    eta=eta,
+                    steps=ev["kspace_pgd_steps"],
+                    seed=ev["seed"],
+                    progress=False,
+                )
+                with torch.no_grad():
+                    clean = recon(y, mask)
+                    by_generator = recon(y + fresh(y, mask, kspace, eta), mask)
+                ssim_clean = metrics.ssim(target, clean)
+                for attack, out in (("kspace_pgd", pgd.reconstruction), ("kspace_G", by_generator)):
+                    attacked = metrics.ssim(target, out)
+                    for j in range(len(target)):
+                        rows.append(
+                            {
+                                "eta_model": name,
+                                "eta": eta,
+                                "attack": attack,
+                                "model": key,
+                                "slice": start + j,
+                                "ssim_clean": float(ssim_clean[j]),
+                                "ssim_attacked": float(attacked[j]),
+                            }
+                        )
+                start += len(target)
+    table = pd.DataFrame(rows)
+    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
+    return table

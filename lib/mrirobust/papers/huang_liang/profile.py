@@ -79,12 +79,14 @@ EVALUATE = Profile(
         mask_seeds=1000,  # seeded masks for the Fig. 5 sampling statistics
         example_slices=[9, 73, 137, 553, 569],  # Fig. 6 slices, by position (reference notebook)
         image_pgd_steps=10,
+        kspace_pgd_steps=10,  # Morshuis' k-space PGD on K(eta) and S
         gen_attack_epochs=1,  # a fresh G against each frozen model
         calibration_batches=50,  # latent batches that re-estimate G's BatchNorm statistics
     ),
     cpu=dict(
         eval_slices=40,
         example_slices=[5, 15],
+        kspace_pgd_steps=5,  # as Morshuis Fig. 1 at cpu
         gen_attack_epochs=2,  # 4 attacks x 80 G steps: ~2 min
         calibration_batches=20,
     ),
@@ -93,6 +95,7 @@ EVALUATE = Profile(
         mask_seeds=50,
         example_slices=[1],
         image_pgd_steps=2,
+        kspace_pgd_steps=2,
         calibration_batches=5,
     ),
 )
