@@ -29,12 +29,17 @@ import torch
 from fastmri.data.mri_data import et_query
 
 from mrirobust.paths import embedded_root, real_data_root
+from mrirobust.storage import open_hdf5
 
 ANATOMIES = ("knee", "brain", "knee_shifted")
 SPLITS = ("train", "val")
 CHALLENGES = ("multicoil", "singlecoil")
 TARGET_KEYS = {"multicoil": "reconstruction_rss", "singlecoil": "reconstruction_esc"}
 ISMRMRD_NS = "http://www.ismrm.org/ISMRMRD"
+EXPECTED = (
+    "a fastMRI HDF5 file (datasets 'kspace', 'reconstruction_rss' or 'reconstruction_esc', "
+    "'ismrmrd_header')"
+)
 
 
 @dataclass
@@ -132,7 +137,7 @@ def read_slice(path: str | os.PathLike, index: int, challenge: str | None = None
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"fastMRI file {path} does not exist")
-    with h5py.File(path, "r") as hf:
+    with open_hdf5(path, EXPECTED) as hf:
         if "kspace" not in hf:
             raise KeyError(f"{path}: dataset 'kspace' is missing (keys: {sorted(hf.keys())})")
         kds = hf["kspace"]
@@ -199,7 +204,7 @@ def read_slice(path: str | os.PathLike, index: int, challenge: str | None = None
 
 def num_slices(path: str | os.PathLike) -> int:
     """Number of slices in a fastMRI file (first axis of `kspace`)."""
-    with h5py.File(path, "r") as hf:
+    with open_hdf5(path, EXPECTED) as hf:
         if "kspace" not in hf:
             raise KeyError(f"{path}: dataset 'kspace' is missing")
         return int(hf["kspace"].shape[0])
