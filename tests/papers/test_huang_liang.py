@@ -1,8 +1,12 @@
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from mrirobust.papers.huang_liang import claims as c
 from mrirobust.papers.huang_liang import experiments as e
 from mrirobust.papers.huang_liang.profile import EVALUATE, TRAIN
 
@@ -49,3 +53,73 @@ def test_mask_statistics_sample_a_quarter_and_the_centre(smoke_root):
     stats = e.mask_stats("smoke", seeds=40)
     assert stats["centre_always_sampled"]
     assert abs(stats["mean_fraction_of_acquired"] - 0.25) < 0.03
+
+
+def _table1(ssim):
+    """A Table 1 with val SSIM `ssim[model]` in both rules (PSNR = 20 SSIM, NMSE = 1 − SSIM)."""
+    rows = [
+        {
+            "model": m,
+            "split": split,
+            "rule": rule,
+            "ssim": v - d,
+            "psnr": 20 * (v - d),
+            "nmse": 1 - v,
+        }
+        for m, v in ssim.items()
+        for split, d in (("train", -0.01), ("val", 0.0))
+        for rule in ("fastmri", "reference")
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_table1_claims_hold_on_the_papers_numbers_and_fail_when_reversed():
+    stats = {
+        "mean_fraction_of_acquired": 0.251,
+        "expected_fraction": 0.25,
+        "centre_always_sampled": True,
+    }
+    paper = {"zero-filled": 0.5, "S": 0.628, "A(eps=1000)": 0.606, "A(eps=5000)": 0.601}
+    verdicts = {
+        (v.id, json.dumps(v.case)): v for v in c.table1_verdicts(_table1(paper), stats, "smoke")
+    }
+    assert all(v.holds for k, v in verdicts.items() if "nmse" not in k[0])
+    reversed_ = {**paper, "S": 0.55}
+    again = c.table1_verdicts(_table1(reversed_), stats, "smoke")
+    failed = {v.id for v in again if not v.holds}
+    assert "huang_liang/table1/val_ssim_S_gt_A_eps1" in failed
+    assert "huang_liang/table1/val_psnr_order" in failed
+
+
+def test_fair_robustness_compares_ssim_drops_and_reports_attacked_ssim():
+    rows = [
+        {
+            "eps_model": "A(eps=1000)",
+            "attack": a,
+            "model": m,
+            "slice": i,
+            "ssim_attacked": s,
+            "ssim_drop": d,
+            "amplification": amp,
+        }
+        for i in range(3)
+        for a, m, s, d, amp in (
+            ("own_G", "A", 0.50, 0.05, 0.5),
+            ("own_G", "S", 0.55, 0.10, 1.4),
+            ("image_pgd", "A", 0.40, 0.15, 0.5),
+            ("image_pgd", "S", 0.50, 0.10, 1.4),
+            ("co_trained_G", "A", 0.60, 0.01, 0.3),
+            ("co_trained_G", "S", 0.40, 0.20, 1.5),
+        )
+    ]
+    verdicts = {v.id.rsplit("/", 1)[-1]: v for v in c.fig6_verdicts(pd.DataFrame(rows), "smoke")}
+    assert verdicts["own_G"].holds and verdicts["own_G"].evidence["attacked_ssim_S"] == 0.55
+    assert not verdicts["image_pgd"].holds
+    assert verdicts["standard_amplifies"].holds and verdicts["adv_suppresses"].holds
+
+
+def test_claims_that_cannot_be_evaluated_raise():
+    with pytest.raises(ValueError, match="at least 10 iterations"):
+        c.LOSS_R_DECREASES.check(iterations=pd.DataFrame({"loss_R": [1.0, 0.5]}))
+    with pytest.raises(ValueError, match="0 rows for 'S' val fastmri"):
+        c.VAL_SSIM_S_GT_A.check(table=_table1({"A(eps=1000)": 0.5}), rule="fastmri")
