@@ -96,3 +96,20 @@ def check_alg2_run(out):
 
 def test_alg2_run_stored_k_space_attacks_on_k_and_s(smoke_results):
     check_alg2_run(_ok(smoke_results, "huang_liang_alg2"))
+
+
+def check_cross_run(out):
+    table = pd.read_csv(out / "cross_attacks.csv")
+    attacks = {"morshuis_kspace_pgd", "darestani_pgd", "image_pgd", "rotation"}
+    assert set(table.attack) == attacks
+    assert set(table.model) == MODELS | {"K(eta=0.02)"}
+    # budget 0 is the clean reconstruction (a 0-degree rotation still interpolates, ~0.6 %)
+    zero = table[(table.budget == 0) & (table.attack != "rotation")]
+    np.testing.assert_allclose(zero.ssim_attacked, zero.ssim_clean, atol=1e-4)
+    verdicts = claims.load(out / "claims.json")
+    assert {v.case["attack"] for v in verdicts} == attacks
+    assert all(v.case["model"] != "S" and v.case["budget"] > 0 for v in verdicts)
+
+
+def test_cross_attack_run_scored_every_model_under_every_attack(smoke_results):
+    check_cross_run(_ok(smoke_results, "huang_liang_cross_attacks"))

@@ -3,6 +3,8 @@ statements). Sub-cases (budget, metric rule, model) go in each verdict's `case`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -338,4 +340,35 @@ def kspace_verdicts(table: pd.DataFrame, scale: str) -> list:
                     {**case, "attacked": model}, scale, data, table=rows, model=model
                 )
             )
+    return out
+
+
+def _smaller_drop_than_standard(table, model):
+    drop = {m: float(table[table.model == m].ssim_drop.mean()) for m in (model, "S")}
+    attacked = {m: float(table[table.model == m].ssim_attacked.mean()) for m in (model, "S")}
+    if any(math.isnan(v) for v in drop.values()):
+        raise ValueError(f"cross-attack table lacks rows of {model!r} or 'S'")
+    evidence = {"drop": drop[model], "drop_S": drop["S"]}
+    evidence.update(attacked=attacked[model], attacked_S=attacked["S"])
+    evidence["higher_attacked_ssim"] = attacked[model] > attacked["S"]
+    return drop[model] < drop["S"], evidence
+
+
+SMALLER_DROP_THAN_S = Claim(
+    "huang_liang/exploratory/smaller_drop_than_S",
+    "Exploratory, no expected direction: the model loses less SSIM than S under another "
+    "paper's attack at this budget (evidence also says whether its attacked SSIM is higher)",
+    _smaller_drop_than_standard,
+)
+
+
+def cross_verdicts(table: pd.DataFrame, scale: str) -> list:
+    """One exploratory verdict per (model other than S, attack, non-zero budget)."""
+    data = data_name(scale)
+    out: list[Verdict] = []
+    for (attack, budget), rows in table[table.budget > 0].groupby(["attack", "budget"]):
+        for model in rows.model.unique():
+            if model != "S":
+                case = {"model": model, "attack": attack, "budget": budget}
+                out.append(SMALLER_DROP_THAN_S.verdict(case, scale, data, table=rows, model=model))
     return out

@@ -377,3 +377,68 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
     table = pd.DataFrame(rows)
     table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
     return table
+
+
+def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataFrame:
+    """Every model (S, A(ε), K(η)) under the other papers' attacks on the first `cross_slices`
+    validation slices, whole image, SSIM of the output against the target (`metrics.ssim`):
+    Morshuis' per-coil k-space PGD (η grid), Darestani's PGD (‖z‖ <= ε‖y‖, ε grid), Morshuis'
+    rotation search (worst angle by MSE within each θ_max) and image PGD (ρ grid). One row per
+    (model, attack, budget, slice)."""
+    p = trained["S"].spec["params"]
+    items = adversarial.slices(scale, "val", p["challenge"])[: ev["cross_slices"] or None]
+    angles = attacks.angle_grid(max(ev["theta_max"]), ev["angle_step"])
+    steps = {"steps": ev["cross_pgd_steps"], "seed": ev["seed"], "progress": False}
+    rows = []
+    for name, model in trained.items():
+        recon = model.recon
+        device = next(recon.parameters()).device
+        loader = torch.utils.data.DataLoader(
+            adversarial.Slices(items, model.spec, training=False), batch_size=p["batch_size"]
+        )
+        start = 0
+        for kspace, mask, target in loader:
+            kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+            y = physics.apply_mask(kspace, mask)
+            with torch.no_grad():
+                clean = metrics.ssim(target, recon(y, mask))
+            outputs = {
+                "morshuis_kspace_pgd": attacks.kspace_pgd(
+                    recon, kspace, mask, target, eta=ev["eta_grid"], **steps
+                ),
+                "darestani_pgd": attacks.pgd_global(recon, y, mask, eps=ev["eps_grid"], **steps),
+                "image_pgd": attacks.image_pgd(recon, y, mask, target, rho=ev["rho_grid"], **steps),
+            }
+            scores = {
+                attack: (
+                    result.budgets.tolist(),
+                    [metrics.ssim(target, o) for o in result.reconstruction],
+                )
+                for attack, result in outputs.items()
+            }
+            rotation = attacks.rotation_search(
+                recon, kspace, mask, target, angles=angles, progress=False
+            )
+            worst = []
+            for theta in ev["theta_max"]:
+                angle, _ = rotation.worst(theta)
+                index = (rotation.angles.view(-1, 1) - angle.view(1, -1)).abs().argmin(dim=0)
+                worst.append(rotation.ssim[index, torch.arange(len(target))])
+            scores["rotation"] = (list(ev["theta_max"]), worst)
+            for attack, (budgets, ssims) in scores.items():
+                for budget, attacked in zip(budgets, ssims, strict=True):
+                    for j in range(len(target)):
+                        rows.append(
+                            {
+                                "model": name,
+                                "attack": attack,
+                                "budget": float(budget),
+                                "slice": start + j,
+                                "ssim_clean": float(clean[j]),
+                                "ssim_attacked": float(attacked[j]),
+                            }
+                        )
+            start += len(target)
+    table = pd.DataFrame(rows)
+    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
+    return table

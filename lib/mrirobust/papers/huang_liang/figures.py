@@ -177,3 +177,20 @@ def kspace_scores(table: pd.DataFrame, scale: str):
     fig.tight_layout()
     plots.caption(fig, scale, "Huang & Liang Algorithm 2")
     return fig
+
+
+def cross_attacks(table: pd.DataFrame, scale: str):
+    """Mean SSIM drop against the budget, one panel per attack, one line per model."""
+    attacks = list(table.attack.unique())
+    fig, axes = plt.subplots(1, len(attacks), figsize=(3.2 * len(attacks), 2.8), squeeze=False)
+    for ax, attack in zip(axes[0], attacks, strict=True):
+        rows = table[table.attack == attack]
+        sns.lineplot(data=rows, x="budget", y="ssim_drop", hue="model", marker="o", ax=ax)
+        ax.set_title(attack.replace("_", " "))
+        ax.set_ylabel("SSIM drop")
+        if ax is not axes[0][0]:
+            ax.get_legend().remove()
+    sns.despine(fig)
+    fig.tight_layout()
+    plots.caption(fig, scale, "Huang & Liang models under the other papers' attacks")
+    return fig

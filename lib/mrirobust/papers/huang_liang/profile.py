@@ -82,6 +82,13 @@ EVALUATE = Profile(
         kspace_pgd_steps=10,  # Morshuis' k-space PGD on K(eta) and S
         gen_attack_epochs=1,  # a fresh G against each frozen model
         calibration_batches=50,  # latent batches that re-estimate G's BatchNorm statistics
+        cross_slices=200,  # validation slices of the cross-paper attacks (0: all)
+        cross_pgd_steps=10,
+        eta_grid=[0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025],  # Morshuis k-space PGD
+        eps_grid=[0.0, 0.01, 0.02, 0.04, 0.08],  # Darestani PGD, relative to ||y||
+        rho_grid=[0.0, 0.025, 0.05, 0.0988, 0.221],  # image PGD, RMS per pixel
+        theta_max=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0],  # rotation: worst angle within each bound
+        angle_step=0.1,
     ),
     cpu=dict(
         eval_slices=40,
@@ -89,6 +96,14 @@ EVALUATE = Profile(
         kspace_pgd_steps=5,  # as Morshuis Fig. 1 at cpu
         gen_attack_epochs=2,  # 4 attacks x 80 G steps: ~2 min
         calibration_batches=20,
+        # the cross-paper attacks on 8 slices, small grids: ~2 min for 4 models
+        cross_slices=8,
+        cross_pgd_steps=5,
+        eta_grid=[0.0, 0.01, 0.025],
+        eps_grid=[0.0, 0.04],
+        rho_grid=[0.0, 0.0988],
+        theta_max=[0.0, 5.0],
+        angle_step=1.0,
     ),
     smoke=dict(
         eval_slices=4,
@@ -97,5 +112,12 @@ EVALUATE = Profile(
         image_pgd_steps=2,
         kspace_pgd_steps=2,
         calibration_batches=5,
+        cross_slices=4,
+        cross_pgd_steps=2,
+        eta_grid=[0.0, 0.025],
+        eps_grid=[0.0, 0.04],
+        rho_grid=[0.0, 0.0988],
+        theta_max=[0.0, 2.0],
+        angle_step=1.0,
     ),
 )
