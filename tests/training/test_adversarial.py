@@ -1,8 +1,13 @@
 import math
+import os
+import subprocess
+import sys
+from unittest import mock
 
 import pytest
 import torch
 
+from mrirobust import paths
 from mrirobust.models.unet import normalise_target
 from mrirobust.training import adversarial as adv
 
@@ -164,3 +169,28 @@ def test_attack_generator_trains_a_fresh_g_and_leaves_the_model_unchanged(smoke_
     assert torch.equal(parameters(recon), before)
     assert all(q.requires_grad for q in recon.parameters())
     assert len(log) == 12 and log[-1]["loss_G"] < log[0]["loss_G"]  # G minimises loss_G
+
+
+def test_ddp_two_processes_on_cpu(checkpoints):
+    env = {**os.environ, "MRIROBUST_CHECKPOINTS": str(checkpoints), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    command += ["-m", "mrirobust.papers.huang_liang.train", "--scale", "smoke"]
+    command += ["--model", "A(eps=1000)", "--overrides", '{"batch_size": 4, "epochs": 1}']
+    done = subprocess.run(
+        command, env=env, cwd=paths.project_root(), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (path,) = checkpoints.glob("unet_minmax_image-smoke-*.pt")
+    state = torch.load(path, weights_only=True)
+    assert state["finished"] and state["epoch"] == 1
+    # 12 training slices, 4 per global batch: 3 minibatches, each of 2 slices on rank 0
+    assert len(state["iterations"]) == 3
+
+
+def test_a_batch_per_process_below_two_is_a_clear_error(smoke_root):
+    model_spec = adv.spec("image", "smoke", 40.0, PARAMS)
+    dataset = adv.Slices(adv.slices("smoke", "train", "singlecoil"), model_spec, True)
+    gen = adv.build(model_spec, (64, 64), coils=1)[1]
+    with mock.patch.object(adv, "_world", return_value=(2, 0)):
+        with pytest.raises(ValueError, match=r"batch_size >= 4"):
+            next(adv._minibatches(dataset, gen, model_spec, 0, 0, "cpu"))

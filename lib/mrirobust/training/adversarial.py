@@ -22,6 +22,12 @@ seeded by (seed, epoch, batch): an interrupted run resumes to the same weights. 
 both optimisers after every epoch, the per-epoch curve and the per-iteration log. Early stopping
 follows the reference: stop when none of the last `patience` validation DSSIMs is below the one
 `patience` epochs before; the last weights are kept.
+
+Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m
+mrirobust.papers.huang_liang.train ...`) every process takes batch_size / N slices of the
+seeded order, the gradients of both networks are averaged over the processes, BatchNorm keeps
+per-process statistics (as the reference's DataParallel did per GPU) and rank 0 validates and
+writes the checkpoint; its own minibatches make the iteration log.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from tqdm.auto import tqdm, trange
 
 from mrirobust import data, metrics, physics, train
@@ -208,9 +215,7 @@ def generator_step(recon, gen, model_spec, batch, latent, optimiser) -> dict:
     clean, t_hat = clean_input(recon, kspace, mask, target)
     out_p, penalty, use = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
     loss_g = -(p["alpha1"] * dssim(t_hat, out_p, p) - penalty)
-    optimiser.zero_grad()
-    loss_g.backward()
-    optimiser.step()
+    _step(optimiser, loss_g, gen.parameters())
     return {"loss_G": loss_g.item(), "hinge": penalty.item(), "budget_use_G": use.mean().item()}
 
 
@@ -231,9 +236,7 @@ def minmax_step(recon, gen, model_spec, batch, latent, optimisers) -> dict:
         loss_pert = dssim(t_hat, out_p, p)
         loss_r = loss_clean + p["alpha1"] * loss_pert
         log.update(dssim_pert=loss_pert.item(), budget_use=use.mean().item())
-    optimisers["recon"].zero_grad()
-    loss_r.backward()
-    optimisers["recon"].step()
+    _step(optimisers["recon"], loss_r, recon.parameters())
     log.update(loss_R=loss_r.item(), dssim_clean=loss_clean.item())
     return log
 
@@ -279,21 +282,49 @@ def _seeded(*key) -> torch.Generator:
 
 def _minibatches(dataset: Slices, gen, model_spec: dict, seed: int, epoch: int, device):
     """(batch on `device`, latent or None) of one epoch: a seeded order, full batches only
-    (BatchNorm and the batch hinge), latents seeded by (seed, epoch, batch)."""
+    (BatchNorm and the batch hinge), latents seeded by (seed, epoch, batch, rank). Under
+    torchrun each process takes its share of the order and batch_size / world slices."""
+    world, rank = _world()
+    batch_size = model_spec["params"]["batch_size"] // world
+    if batch_size < 2:
+        raise ValueError(
+            f"batch_size {model_spec['params']['batch_size']} over {world} processes leaves "
+            f"{batch_size} per process; BatchNorm needs >= 2 (batch_size >= {2 * world})"
+        )
     dataset.epoch = epoch
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=model_spec["params"]["batch_size"],
-        shuffle=True,
-        drop_last=True,
-        generator=_seeded(seed, epoch, 2**31),  # the order; 2**31: no batch index
+    sampler = torch.utils.data.DistributedSampler(
+        dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True
     )
-    for b, batch in enumerate(tqdm(loader, leave=False)):
+    sampler.set_epoch(epoch)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, drop_last=True
+    )
+    for b, batch in enumerate(tqdm(loader, leave=False, disable=rank != 0)):
         batch = [x.to(device) for x in batch]
         latent = None
         if model_spec["kind"] == "image":
-            latent = gen.sample_latent(len(batch[0]), _seeded(seed, epoch, b))
+            latent = gen.sample_latent(len(batch[0]), _seeded(seed, epoch, b, rank))
         yield batch, latent
+
+
+def _world() -> tuple[int, int]:
+    """(world size, rank) of an initialised process group, else (1, 0)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def _step(optimiser, loss: torch.Tensor, params) -> None:
+    """Backward, average the gradients of `params` over the processes (torchrun), step."""
+    optimiser.zero_grad()
+    loss.backward()
+    world, _ = _world()
+    if world > 1:
+        for q in params:
+            if q.grad is not None:
+                dist.all_reduce(q.grad)
+                q.grad /= world
+    optimiser.step()
 
 
 def attack_generator(recon: UNetRecon, attack_spec: dict, epochs: int, seed: int):
@@ -371,6 +402,7 @@ def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
             return path
         logger.warning("resuming %s from epoch %d", path.name, state["epoch"])
     p, scale = model_spec["params"], model_spec["scale"]
+    world, rank = train._distributed()
     device = train._device()
     recon, gen = _networks(model_spec, device)
     optimisers = _optimisers(recon, gen, p)
@@ -386,7 +418,8 @@ def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
     val_items = slices(scale, "val", p["challenge"])[: p["val_slices"] or None]
     val_set = Slices(val_items, model_spec, training=False)
     finished = False
-    for epoch in trange(start, p["epochs"], desc=f"train {path.stem}", initial=start):
+    desc, quiet = f"train {path.stem}", rank != 0
+    for epoch in trange(start, p["epochs"], desc=desc, initial=start, disable=quiet):
         begin = time.perf_counter()
         recon.train()
         if gen is not None:
@@ -396,26 +429,31 @@ def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
             step = minmax_step(recon, gen, model_spec, batch, latent, optimisers)
             logs.append({"epoch": epoch + 1, **step})
         iterations += logs
-        row = {"epoch": epoch + 1}
-        for key in logs[0]:
-            if key != "epoch":
-                row[f"train_{key}"] = float(np.mean([log[key] for log in logs]))
-        row.update(validate(recon, val_set, p))
-        row["seconds"] = time.perf_counter() - begin
-        curve.append(row)
-        finished = epoch + 1 == p["epochs"] or stops_early(
-            [r["val_dssim"] for r in curve], p["patience"]
-        )
-        state = {
-            "epoch": epoch + 1,
-            "finished": finished,
-            "model": recon.state_dict(),
-            "generator": gen.state_dict() if gen is not None else {},
-            **{f"optimizer_{k}": o.state_dict() for k, o in optimisers.items()},
-            "curve": curve,
-            "iterations": iterations,
-        }
-        train.save_checkpoint(path, model_spec, fingerprint, state)
+        if rank == 0:
+            row = {"epoch": epoch + 1}
+            for key in logs[0]:
+                if key != "epoch":
+                    row[f"train_{key}"] = float(np.mean([log[key] for log in logs]))
+            row.update(validate(recon, val_set, p))
+            row["seconds"] = time.perf_counter() - begin
+            curve.append(row)
+            finished = epoch + 1 == p["epochs"] or stops_early(
+                [r["val_dssim"] for r in curve], p["patience"]
+            )
+            state = {
+                "epoch": epoch + 1,
+                "finished": finished,
+                "model": recon.state_dict(),
+                "generator": gen.state_dict() if gen is not None else {},
+                **{f"optimizer_{k}": o.state_dict() for k, o in optimisers.items()},
+                "curve": curve,
+                "iterations": iterations,
+            }
+            train.save_checkpoint(path, model_spec, fingerprint, state)
+        if world > 1:
+            flag = torch.tensor(float(finished), device=device)
+            dist.broadcast(flag, 0)  # every process stops early with rank 0
+            finished = bool(flag.item())
         if finished:
             break
     return path
