@@ -123,3 +123,10 @@ def test_claims_that_cannot_be_evaluated_raise():
         c.LOSS_R_DECREASES.check(iterations=pd.DataFrame({"loss_R": [1.0, 0.5]}))
     with pytest.raises(ValueError, match="0 rows for 'S' val fastmri"):
         c.VAL_SSIM_S_GT_A.check(table=_table1({"A(eps=1000)": 0.5}), rule="fastmri")
+
+
+def test_fig6_example_slices_outside_the_attacked_ones_are_a_clear_error(smoke_root):
+    ev = EVALUATE.resolve("smoke", {"example_slices": [7]})
+    trained = {"S": e.Trained(e.model_specs("smoke")["S"], None, None, {})}
+    with pytest.raises(ValueError, match=r"example_slices \[7\] must lie in 0\.\.3"):
+        e.fig6(trained, "smoke", ev)

@@ -238,7 +238,7 @@ def _slice_scores(recon, clean, t_hat, target, delta, budget) -> dict[str, np.nd
 
 
 def fig6(trained: dict[str, Trained], scale: str, ev: dict):
-    """Fig. 6 and its fair columns on the first `eval_slices` validation slices, for every
+    """Fig. 6 and its fair columns on the first `attack_slices` validation slices, for every
     A(ε) against S: the perturbation of A's co-trained generator applied to A and (transferred)
     to S, as in the paper; each model under a fresh generator trained against it at the same ε
     (`training.adversarial.attack_generator`, `gen_attack_epochs`); each model under image PGD
@@ -247,7 +247,12 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
     images by key "<A name>/<slice>/<panel>" in normalised units)."""
     standard = trained["S"]
     p = standard.spec["params"]
-    items = adversarial.slices(scale, "val", p["challenge"])[: ev["eval_slices"] or None]
+    items = adversarial.slices(scale, "val", p["challenge"])[: ev["attack_slices"] or None]
+    if not all(0 <= i < len(items) for i in ev["example_slices"]):
+        raise ValueError(
+            f"example_slices {ev['example_slices']} must lie in 0..{len(items) - 1}, the "
+            f"attacked validation slices (attack_slices = {ev['attack_slices']})"
+        )
     rows, images = [], {}
     for name, model in trained.items():
         if model.spec["kind"] != "image":
@@ -319,14 +324,14 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
 
 
 def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataFrame:
-    """Algorithm 2's model K(η) against S on the first `eval_slices` validation slices: each
+    """Algorithm 2's model K(η) against S on the first `attack_slices` validation slices: each
     model under Morshuis et al.'s per-coil k-space PGD at K's η (`attacks.kspace_pgd`, MSE to
     the target over the whole image, `kspace_pgd_steps` steps) and under a fresh k-space
     generator trained against it at the same η (`attack_generator`). One row per (K model,
     attack, model, slice) with the SSIM of the output against the target, clean and attacked."""
     standard = trained["S"]
     p = standard.spec["params"]
-    items = adversarial.slices(scale, "val", p["challenge"])[: ev["eval_slices"] or None]
+    items = adversarial.slices(scale, "val", p["challenge"])[: ev["attack_slices"] or None]
     rows = []
     for name, model in trained.items():
         if model.spec["kind"] != "kspace":
