@@ -100,11 +100,13 @@ def test_alg2_run_stored_k_space_attacks_on_k_and_s(smoke_results):
 
 def check_cross_run(out):
     table = pd.read_csv(out / "cross_attacks.csv")
-    attacks = {"morshuis_kspace_pgd", "darestani_pgd", "image_pgd", "rotation"}
+    attacks = {"morshuis_kspace_pgd", "darestani_pgd", "image_pgd", "morshuis_rotation"}
     assert set(table.attack) == attacks
     assert set(table.model) == MODELS | {"K(eta=0.02)"}
+    morshuis = table.attack.str.startswith("morshuis")
+    assert (table[morshuis].region == "box").all() and (table[~morshuis].region == "image").all()
     # budget 0 is the clean reconstruction (a 0-degree rotation still interpolates, ~0.6 %)
-    zero = table[(table.budget == 0) & (table.attack != "rotation")]
+    zero = table[(table.budget == 0) & (table.attack != "morshuis_rotation")]
     np.testing.assert_allclose(zero.ssim_attacked, zero.ssim_clean, atol=1e-4)
     verdicts = claims.load(out / "claims.json")
     assert {v.case["attack"] for v in verdicts} == attacks

@@ -384,14 +384,30 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
     return table
 
 
+def boxed_slices(scale: str, challenge: str, count: int):
+    """The first `count` (0: all) validation slices with a fastMRI+ box, and the first box of
+    each `(n, 4)` (the single-coil files share the multicoil names, so the boxes apply)."""
+    df = data.scale_annotations(scale, "knee")
+    found = []
+    for path, index in adversarial.slices(scale, "val", challenge):
+        boxes = data.boxes_for(df, path.stem, index)
+        if len(boxes):
+            found.append(((path, index), boxes[0]))
+    found = found[: count or None]
+    if not found:
+        raise ValueError(f"no validation slice of scale {scale!r} carries a fastMRI+ box")
+    return [item for item, _ in found], torch.stack([box for _, box in found])
+
+
 def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataFrame:
     """Every model (S, A(ε), K(η)) under the other papers' attacks on the first `cross_slices`
-    validation slices, whole image, SSIM of the output against the target (`metrics.ssim`):
-    Morshuis' per-coil k-space PGD (η grid), Darestani's PGD (‖z‖ <= ε‖y‖, ε grid), Morshuis'
-    rotation search (worst angle by MSE within each θ_max) and image PGD (ρ grid). One row per
-    (model, attack, budget, slice)."""
+    validation slices that carry a fastMRI+ box. Morshuis et al.'s attacks target the box and
+    are scored on it (region SSIM, data range of the full target): per-coil k-space PGD (η
+    grid) and the rotation search (worst angle by box MSE within each θ_max). Darestani et al.'s
+    PGD (‖z‖ <= ε‖y‖, ε grid) and image PGD (ρ grid) are scored on the whole image. One row per
+    (model, attack, budget, slice) with the region, the clean and the attacked SSIM."""
     p = trained["S"].spec["params"]
-    items = adversarial.slices(scale, "val", p["challenge"])[: ev["cross_slices"] or None]
+    items, boxes = boxed_slices(scale, p["challenge"], ev["cross_slices"])
     angles = attacks.angle_grid(max(ev["theta_max"]), ev["angle_step"])
     steps = {"steps": ev["cross_pgd_steps"], "seed": ev["seed"], "progress": False}
     rows = []
@@ -404,42 +420,56 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
         start = 0
         for kspace, mask, target in loader:
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+            box = boxes[start : start + len(target)]
             y = physics.apply_mask(kspace, mask)
             with torch.no_grad():
-                clean = metrics.ssim(target, recon(y, mask))
-            outputs = {
-                "morshuis_kspace_pgd": attacks.kspace_pgd(
-                    recon, kspace, mask, target, eta=ev["eta_grid"], **steps
-                ),
-                "darestani_pgd": attacks.pgd_global(recon, y, mask, eps=ev["eps_grid"], **steps),
-                "image_pgd": attacks.image_pgd(recon, y, mask, target, rho=ev["rho_grid"], **steps),
+                out = recon(y, mask)
+            clean = {
+                "image": metrics.ssim(target, out),
+                "box": metrics.ssim(target, out, region=box),
             }
-            scores = {
-                attack: (
-                    result.budgets.tolist(),
-                    [metrics.ssim(target, o) for o in result.reconstruction],
-                )
-                for attack, result in outputs.items()
-            }
+            morshuis = attacks.kspace_pgd(
+                recon, kspace, mask, target, eta=ev["eta_grid"], region=box, **steps
+            )
+            darestani = attacks.pgd_global(recon, y, mask, eps=ev["eps_grid"], **steps)
+            image = attacks.image_pgd(recon, y, mask, target, rho=ev["rho_grid"], **steps)
             rotation = attacks.rotation_search(
-                recon, kspace, mask, target, angles=angles, progress=False
+                recon, kspace, mask, target, angles=angles, region=box, progress=False
             )
             worst = []
             for theta in ev["theta_max"]:
                 angle, _ = rotation.worst(theta)
                 index = (rotation.angles.view(-1, 1) - angle.view(1, -1)).abs().argmin(dim=0)
                 worst.append(rotation.ssim[index, torch.arange(len(target))])
-            scores["rotation"] = (list(ev["theta_max"]), worst)
-            for attack, (budgets, ssims) in scores.items():
+            scores = {
+                "morshuis_kspace_pgd": (
+                    "box",
+                    ev["eta_grid"],
+                    [metrics.ssim(target, o, region=box) for o in morshuis.reconstruction],
+                ),
+                "morshuis_rotation": ("box", ev["theta_max"], worst),
+                "darestani_pgd": (
+                    "image",
+                    ev["eps_grid"],
+                    [metrics.ssim(target, o) for o in darestani.reconstruction],
+                ),
+                "image_pgd": (
+                    "image",
+                    ev["rho_grid"],
+                    [metrics.ssim(target, o) for o in image.reconstruction],
+                ),
+            }
+            for attack, (region, budgets, ssims) in scores.items():
                 for budget, attacked in zip(budgets, ssims, strict=True):
                     for j in range(len(target)):
                         rows.append(
                             {
                                 "model": name,
                                 "attack": attack,
+                                "region": region,
                                 "budget": float(budget),
                                 "slice": start + j,
-                                "ssim_clean": float(clean[j]),
+                                "ssim_clean": float(clean[region][j]),
                                 "ssim_attacked": float(attacked[j]),
                             }
                         )
