@@ -25,6 +25,7 @@ inwards where it would leave the image; images smaller than 7 px raise an error.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from mrirobust import regions
 
