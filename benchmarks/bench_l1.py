@@ -17,12 +17,12 @@ import argparse
 import torch
 from _bench import compare, synthetic_kspace, write
 
-from mrirobust import models, physics, train
+from mrirobust import evaluation, physics
 from mrirobust.models.l1 import L1Wavelet, sigpy_l1_wavelet
 
 
 def smoke_problem():
-    kspace, mask, _, _ = train.validation_data(models.spec("l1", "smoke"), 1)[0]
+    kspace, mask, _, _ = evaluation.validation_data("smoke", 4, 1)[0]
     return kspace[None], mask[None]
 
 

@@ -13,6 +13,7 @@ import torch
 from _bench import compare, synthetic_kspace, write
 
 from mrirobust import physics
+from mrirobust.papers.huang_liang import networks
 from mrirobust.training import adversarial
 
 torch.set_num_threads(1)
@@ -31,9 +32,9 @@ batch = [kspace, mask, target]
 
 
 def stepper(kind: str, budget: float):
-    spec = adversarial.spec(kind, "cpu", budget, PARAMS)
+    spec = networks.spec(kind, "cpu", budget, PARAMS)
     torch.manual_seed(0)
-    recon, gen = adversarial.build(spec, (128, 128), coils=1)
+    recon, gen = networks.build(spec, (128, 128), coils=1)
     optimisers = adversarial._optimisers(recon, gen, PARAMS)
     recon.train()
     latent = None

@@ -235,6 +235,17 @@ def psnr(target: torch.Tensor, pred: torch.Tensor, data_range=None, region=None)
     return 10 * torch.log10(data_range**2 / mse(target, pred, region))
 
 
+def region_scores(target: torch.Tensor, pred: torch.Tensor, region) -> dict[str, torch.Tensor]:
+    """The `ssim_region` and `psnr_region` of every result table, `(B,)` each: SSIM and PSNR on
+    `region` with L = max − min of each FULL target image (Morshuis 2022's data range; the
+    crop's own range would change with the box). The one definition of these two columns."""
+    data_range = value_range(target)
+    return {
+        "ssim_region": ssim(target, pred, data_range=data_range, region=region),
+        "psnr_region": psnr(target, pred, data_range=data_range, region=region),
+    }
+
+
 def evaluate_volume(target: torch.Tensor, pred: torch.Tensor) -> dict[str, float]:
     """fastMRI's volume-level metrics of slices `(S, H, W)`: NMSE and PSNR over the whole volume,
     SSIM = mean over slices; L = max of the whole target volume (as `fastmri.evaluate`)."""

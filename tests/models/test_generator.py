@@ -1,9 +1,7 @@
-import math
-
 import pytest
 import torch
 
-from mrirobust.models.generator import ImageGenerator, KSpaceGenerator, hinge, perturb
+from mrirobust.models.generator import ImageGenerator, KSpaceGenerator
 
 
 def convt_layers(g):
@@ -43,21 +41,6 @@ def test_generator_bad_inputs_are_clear_errors():
         g(g.sample_latent(1, torch.Generator().manual_seed(0)))
     with pytest.raises(ValueError, match=r"latent must have shape \(B, 100, 1, 1\)"):
         g(torch.zeros(2, 10, 1, 1))
-    x_hat = torch.zeros(2, 32, 32)
-    with pytest.raises(ValueError, match=r"\(2, 64, 64\) does not match.*\(2, 32, 32\)"):
-        perturb(x_hat, g(g.sample_latent(2, torch.Generator().manual_seed(0))))
-
-
-def test_batch_hinge_lets_one_sample_exceed_the_budget_but_the_sample_hinge_does_not():
-    delta = torch.stack([torch.full((4, 4), 1.0), torch.full((4, 4), 0.25)])  # 16 and 1
-    assert hinge(delta, 10.0, "batch") == 0  # 17 <= 2 x 10
-    assert hinge(delta, 10.0, "sample") == pytest.approx((16 - 10) / 2)
-    assert hinge(delta, 4.0, "batch") == pytest.approx(17 - 8)
-    for eps in (-1.0, math.inf, math.nan):
-        with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
-            hinge(delta, eps)
-    with pytest.raises(ValueError, match="valid: batch, sample"):
-        hinge(delta, 1.0, "pixel")
 
 
 def kspace_problem(coils=4, seed=0):

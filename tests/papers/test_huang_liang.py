@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,9 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from mrirobust.papers.huang_liang import claims as c
 from mrirobust.papers.huang_liang import experiments as e
+from mrirobust.papers.huang_liang.networks import spec
 from mrirobust.papers.huang_liang.profile import EVALUATE, TRAIN
+from mrirobust.training.adversarial import PARAMS
 
 
 def test_eps_keeps_the_per_pixel_rms_of_the_paper():
@@ -30,6 +33,25 @@ def test_reference_metrics_are_the_reference_codes_swapped_skimage_calls():
     psnr = peak_signal_noise_ratio(gt, pr, data_range=gt.max())
     nmse = np.linalg.norm(gt - pr) ** 2 / np.linalg.norm(gt) ** 2
     assert ours == pytest.approx({"ssim": ssim, "psnr": psnr, "nmse": nmse}, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kind, budget, changes, words",
+    [
+        ("image", -1.0, {}, "eps must be a finite number >= 0"),
+        ("image", math.inf, {}, "eps must be a finite number >= 0"),
+        ("kspace", math.nan, {}, "eta must be a finite number >= 0"),
+        ("standard", 5.0, {}, "no perturbation budget"),
+        ("pixel", 1.0, {}, "valid: standard, image, kspace"),
+        ("image", 1.0, {"batch_size": 1}, "batch_size must be an integer >= 2"),
+        ("image", 1.0, {"hinge": "pixel"}, "hinge one of batch, sample"),
+        ("image", 1.0, {"lr_g": 1.0}, r"unknown \['lr_g'\]"),
+    ],
+)
+def test_bad_specs_are_clear_errors(kind, budget, changes, words):
+    with pytest.raises(ValueError, match=words):
+        params = {k: TRAIN.resolve("smoke")[k] for k in PARAMS}
+        spec(kind, "smoke", budget, {**params, **changes})
 
 
 def test_model_specs_scale_the_budgets_to_the_image(smoke_root):

@@ -2,7 +2,7 @@
 
 from mrirobust.attacks.image import image_pgd
 from mrirobust.attacks.pgd import PGDResult, kspace_pgd, pgd_global, project_ball
-from mrirobust.attacks.rotation import RotationResult, angle_grid, rotation_search
+from mrirobust.attacks.rotation import RotationResult, angle_grid, rotated_pgd, rotation_search
 from mrirobust.attacks.small_features import SmallFeatureResult, small_feature_map
 from mrirobust.attacks.untrained import TwoStepResult, two_step
 
@@ -16,6 +16,7 @@ __all__ = [
     "kspace_pgd",
     "pgd_global",
     "project_ball",
+    "rotated_pgd",
     "rotation_search",
     "small_feature_map",
     "two_step",

@@ -1,5 +1,6 @@
-"""Huang & Liang's perturbation generators: the image-domain DCGAN of Algorithm 1 with its hinge
-budget, and the k-space generator of Algorithm 2 with the project's per-coil budget.
+"""Huang & Liang's perturbation generators: the image-domain DCGAN of Algorithm 1 (its hinge
+budget is in `training.adversarial`), and the k-space generator of Algorithm 2 with the project's
+per-coil budget.
 
 G maps a latent z ∈ R^nz (times `latent_scale`, 1e-3 in the reference code) to an image-domain
 perturbation δ = G(z) ∈ [−1, 1]^(size × size), which is added to the normalised zero-filled input
@@ -29,7 +30,6 @@ from torch import nn
 from mrirobust import physics
 from mrirobust.attacks.pgd import project_ball
 
-HINGE_MODES = ("batch", "sample")
 KSPACE_BUDGETS = ("per_coil", "total")
 
 
@@ -144,28 +144,3 @@ def check_budget(value: float, name: str = "eps") -> float:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
-
-
-def perturb(x_hat: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
-    """x̂ + δ for a normalised input `(B, h, w)` and a perturbation of the same shape."""
-    if delta.shape != x_hat.shape:
-        raise ValueError(
-            f"perturbation of shape {tuple(delta.shape)} does not match the normalised input "
-            f"{tuple(x_hat.shape)}: build the generator for the image size {tuple(x_hat.shape[1:])}"
-        )
-    return x_hat + delta
-
-
-def hinge(delta: torch.Tensor, eps: float, mode: str = "batch") -> torch.Tensor:
-    """The budget penalty of the perturbations `(B, h, w)` against ε (per sample).
-
-    "batch" (reference code): max(0, ‖δ‖²_F over the whole batch − ε·B), so one sample may
-    exceed ε when the others stay below; "sample": mean_b max(0, ‖δ_b‖² − ε).
-    """
-    eps = check_budget(eps)
-    squared = delta.pow(2).sum(dim=(-2, -1))
-    if mode == "batch":
-        return torch.relu(squared.sum() - eps * delta.shape[0])
-    if mode == "sample":
-        return torch.relu(squared - eps).mean()
-    raise ValueError(f"unknown hinge mode {mode!r}; valid: {', '.join(HINGE_MODES)}")

@@ -87,6 +87,12 @@ class UNetRecon(Reconstructor):
             )
         return self.unet(x_hat.unsqueeze(1)).squeeze(1)
 
+    @staticmethod
+    def normalised_target(target: torch.Tensor, mean: torch.Tensor, std: torch.Tensor):
+        """The target in the normalised units of the input (`normalise_target`), the units of
+        `refine`'s output."""
+        return normalise_target(target, mean, std)
+
     def decode(self, x_hat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
         """U(x̂)·σ + μ for a normalised image `(B, h, w)`."""
         return self.refine(x_hat) * std + mean

@@ -8,17 +8,18 @@ U the U-Net on normalised images and L = DSSIM (`metrics.dssim`, 11x11 Gaussian 
     R step:  min_θ  L(U(x̂), t̂) + α1 L(U(x̂ + δ'), t̂)         δ' = G_φ(z) after G's step, detached
 
 `kind` "image" is Algorithm 1: δ is added to x̂, the budget is the hinge max(0, ‖δ‖² − ε) of the
-reference code (α2 = −1; "batch" or "sample" mode, `models.generator.hinge`). `kind` "kspace" is
+reference code (α2 = −1; "batch" or "sample" mode, `hinge`). `kind` "kspace" is
 Algorithm 2 built with the project's k-space budget: z = G(y) lies on the sampled columns within
 ‖z_i‖ ≤ η‖k_i‖ per coil (`models.generator.KSpaceGenerator`), and the perturbed output is U's
 reconstruction of y + z expressed in the CLEAN input's units, so the perturbation cannot rescale
 the target. `kind` "standard" is the same loop without G (α1 = 0), the reference's unpublished
 standard U-Net under our assumption of the same recipe.
 
-Data: slices of `<anatomy>/<challenge>_<split>` with random masks seeded by (seed, slice,
-epoch) for training and (seed, slice) for validation, batches in a seeded order per epoch, latents
-seeded by (seed, epoch, batch): an interrupted run resumes to the same weights. A checkpoint
-(`train.checkpoint_path`, keyed by the spec and the data fingerprint) holds both networks and
+Data: fully sampled slices of `<anatomy>/<challenge>_<split>` (`training.datasets.SliceData`)
+with random masks seeded by (seed, slice, epoch) for training and (seed, slice) for validation,
+batches in a seeded order per epoch, latents seeded by (seed, epoch, batch): an interrupted run
+resumes to the same weights. A checkpoint (`training.checkpoints.Checkpoint` of the spec dict and
+the data fingerprint of its train + val slices) holds both networks and
 both optimisers after every epoch, the per-epoch curve and the per-iteration log. Early stopping
 follows the reference: stop when none of the last `patience` validation DSSIMs is below the one
 `patience` epochs before; the last weights are kept.
@@ -28,12 +29,20 @@ mrirobust.papers.huang_liang.train ...`) every process takes batch_size / N slic
 seeded order, the gradients of both networks are averaged over the processes, BatchNorm keeps
 per-process statistics (as the reference's DataParallel did per GPU) and rank 0 validates and
 writes the checkpoint; its own minibatches make the iteration log.
+
+The loop knows no model classes (training never imports `mrirobust.models`): the caller passes
+`build(model_spec, image_size, coils) -> (U-Net Reconstructor, generator or None)`, untrained
+(Huang & Liang's `papers.huang_liang.networks.build`). The U-Net has `normalised_input`,
+`refine`, `decode` and `normalised_target` (`models.unet.UNetRecon`); the image generator
+`sample_latent`, the k-space generator `forward(y, mask, k, η)`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -41,20 +50,13 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm, trange
 
-from mrirobust import data, metrics, physics, train
-from mrirobust.models.generator import (
-    HINGE_MODES,
-    ImageGenerator,
-    KSpaceGenerator,
-    check_budget,
-    hinge,
-    perturb,
-)
-from mrirobust.models.unet import VARIANTS, UNetRecon, normalise_target
+from mrirobust import data, metrics, physics
+from mrirobust.training import checkpoints, datasets, loop
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("standard", "image", "kspace")
+HINGE_MODES = ("batch", "sample")
 PARAMS = (
     "seed",  # init, data order, masks, latents
     "challenge",  # "singlecoil" (ESC, the paper) or "multicoil"
@@ -84,90 +86,50 @@ PARAMS = (
 ANATOMY = "knee"
 
 
-def spec(kind: str, scale: str, budget: float, params: dict, acceleration: int = 4) -> dict:
-    """The description of one min-max model (its checkpoint key hashes it with the data).
-
-    `budget` is ε (per sample, in squared normalised units at this image size) for "image", η
-    (relative, per coil) for "kspace" and 0 for "standard"; `params` has the keys `PARAMS`.
-    """
-    if kind not in KINDS:
-        raise ValueError(f"unknown min-max kind {kind!r}; valid: {', '.join(KINDS)}")
-    budget = check_budget(budget, "eps" if kind == "image" else "eta")
-    if kind == "standard" and budget != 0:
-        raise ValueError(f"a standard model has no perturbation budget, got {budget!r}")
-    missing = sorted(set(PARAMS) - set(params))
-    extra = sorted(set(params) - set(PARAMS))
-    if missing or extra:
-        raise ValueError(
-            f"min-max parameters: missing {missing}, unknown {extra}; valid keys: "
-            f"{', '.join(PARAMS)}"
-        )
-    p = dict(params)
-    if not (isinstance(p["batch_size"], int) and p["batch_size"] >= 2):
-        raise ValueError(f"batch_size must be an integer >= 2, got {p['batch_size']!r}")
-    if p["unet_variant"] not in VARIANTS or p["hinge"] not in HINGE_MODES:
-        raise ValueError(
-            f"unet_variant must be one of {', '.join(VARIANTS)} and hinge one of "
-            f"{', '.join(HINGE_MODES)}, got {p['unet_variant']!r}, {p['hinge']!r}"
-        )
-    if kind == "standard":
-        p["alpha1"] = 0.0
-    return {
-        "method": f"unet_minmax_{kind}",
-        "kind": kind,
-        "scale": scale,
-        "anatomy": ANATOMY,
-        "acceleration": acceleration,
-        "center_fraction": p["center_fraction"],
-        "config": f"{p['challenge']}_budget{budget:g}",
-        "budget": budget,
-        "params": p,
-    }
-
-
 def slices(scale: str, split: str, challenge: str) -> list[tuple[Path, int]]:
-    """(file, slice) pairs of `<anatomy>/<challenge>_<split>`, generating embedded data first."""
-    data.ensure_embedded(scale)
-    return data.list_slices(data.split_dir(scale, ANATOMY, split, challenge))
+    """(file, slice) pairs of the knee's `<challenge>_<split>` (`training.datasets.slices`)."""
+    return datasets.slices(scale, split, ANATOMY, challenge)
 
 
-class Slices(torch.utils.data.Dataset):
-    """Fully sampled `(k (C, H, W), mask (1, 1, W), target (h, w))` with seeded random masks
-    (the seeds of `train.SliceData`); the perturbation budgets need the fully sampled k."""
-
-    def __init__(self, items: list[tuple[Path, int]], model_spec: dict, training: bool):
-        self.items, self.spec, self.training, self.epoch = items, model_spec, training, 0
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int):
-        path, index = self.items[i]
-        item = data.read_slice(path, index, self.spec["params"]["challenge"])
-        key = [self.spec["params"]["seed"], i] + ([self.epoch] if self.training else [])
-        seed = int(np.random.SeedSequence(key).generate_state(1)[0])
-        width = item.kspace.shape[-1]
-        mask = physics.column_mask(
-            width,
-            self.spec["acceleration"],
-            self.spec["center_fraction"],
-            seed,
-            acquired=item.acquired,
-        ).view(1, 1, width)
-        return item.kspace, mask, item.target
-
-
-def build(model_spec: dict, image_size: tuple[int, int], coils: int):
-    """(U-Net Reconstructor, generator or None) of `model_spec`, untrained."""
+def dataset(model_spec: dict, items: list[tuple[Path, int]], training: bool):
+    """Fully sampled `(k (C, H, W), mask (1, 1, W), target (h, w), max)` of `items`, masked as
+    `model_spec` trains (`training.datasets.SliceData`); the budgets need the fully sampled k."""
     p = model_spec["params"]
-    recon = UNetRecon(image_size, p["unet_chans"], p["unet_pools"], p["unet_variant"])
-    if model_spec["kind"] == "image":
-        gen = ImageGenerator(image_size, p["gen_nz"], p["gen_ngf"], p["latent_scale"])
-    elif model_spec["kind"] == "kspace":
-        gen = KSpaceGenerator(coils, p["kgen_chans"], p["kgen_pools"], p["kgen_budget"])
-    else:
-        gen = None
-    return recon, gen
+    return datasets.SliceData(
+        items,
+        model_spec["acceleration"],
+        model_spec["center_fraction"],
+        p["seed"],
+        training,
+        fully_sampled=True,
+        challenge=p["challenge"],
+    )
+
+
+def perturb(x_hat: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """x̂ + δ for a normalised input `(B, h, w)` and a perturbation of the same shape."""
+    if delta.shape != x_hat.shape:
+        raise ValueError(
+            f"perturbation of shape {tuple(delta.shape)} does not match the normalised input "
+            f"{tuple(x_hat.shape)}: build the generator for the image size {tuple(x_hat.shape[1:])}"
+        )
+    return x_hat + delta
+
+
+def hinge(delta: torch.Tensor, eps: float, mode: str = "batch") -> torch.Tensor:
+    """The budget penalty of the perturbations `(B, h, w)` against ε (per sample).
+
+    "batch" (reference code): max(0, ‖δ‖²_F over the whole batch − ε·B), so one sample may
+    exceed ε when the others stay below; "sample": mean_b max(0, ‖δ_b‖² − ε).
+    """
+    if not (isinstance(eps, int | float) and math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    squared = delta.pow(2).sum(dim=(-2, -1))
+    if mode == "batch":
+        return torch.relu(squared.sum() - eps * delta.shape[0])
+    if mode == "sample":
+        return torch.relu(squared - eps).mean()
+    raise ValueError(f"unknown hinge mode {mode!r}; valid: {', '.join(HINGE_MODES)}")
 
 
 def dssim(target: torch.Tensor, pred: torch.Tensor, params: dict) -> torch.Tensor:
@@ -204,7 +166,7 @@ def perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent):
 def clean_input(recon, kspace, mask, target):
     """((x̂, μ, σ), t̂): the normalised zero-filled input and the target in its units."""
     x_hat, mean, std = recon.normalised_input(physics.apply_mask(kspace, mask), mask)
-    return (x_hat, mean, std), normalise_target(target, mean, std)
+    return (x_hat, mean, std), recon.normalised_target(target, mean, std)
 
 
 def generator_step(recon, gen, model_spec, batch, latent, optimiser) -> dict:
@@ -253,7 +215,7 @@ class _Frozen:
             return self.gen(*args)
 
 
-def validate(recon: UNetRecon, dataset: Slices, params: dict) -> dict:
+def validate(recon, dataset: datasets.SliceData, params: dict) -> dict:
     """Clean validation in eval mode: mean DSSIM in normalised units, and SSIM / PSNR / NMSE
     against the stored target (`mrirobust.metrics`, per slice)."""
     device = next(recon.parameters()).device
@@ -261,11 +223,11 @@ def validate(recon: UNetRecon, dataset: Slices, params: dict) -> dict:
     scores = {"dssim": [], "ssim": [], "psnr": [], "nmse": []}
     loader = torch.utils.data.DataLoader(dataset, batch_size=params["batch_size"])
     with torch.no_grad():
-        for kspace, mask, target in loader:
+        for kspace, mask, target, _ in loader:
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
             x_hat, mean, std = recon.normalised_input(physics.apply_mask(kspace, mask), mask)
             out = recon.decode(x_hat, mean, std)
-            t_hat = normalise_target(target, mean, std)
+            t_hat = recon.normalised_target(target, mean, std)
             scores["dssim"].append(dssim(t_hat, (out - mean) / std, params).item() * len(target))
             for key in ("ssim", "psnr", "nmse"):
                 scores[key] += getattr(metrics, key)(target, out).tolist()
@@ -280,11 +242,11 @@ def _seeded(*key) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence(key).generate_state(1)[0]))
 
 
-def _minibatches(dataset: Slices, gen, model_spec: dict, seed: int, epoch: int, device):
-    """(batch on `device`, latent or None) of one epoch: a seeded order, full batches only
-    (BatchNorm and the batch hinge), latents seeded by (seed, epoch, batch, rank). Under
-    torchrun each process takes its share of the order and batch_size / world slices."""
-    world, rank = _world()
+def _minibatches(dataset, gen, model_spec: dict, seed: int, epoch: int, device):
+    """(batch (k, mask, target) on `device`, latent or None) of one epoch: a seeded order, full
+    batches only (BatchNorm and the batch hinge), latents seeded by (seed, epoch, batch, rank).
+    Under torchrun each process takes its share of the order and batch_size / world slices."""
+    world, rank = loop.distributed()
     batch_size = model_spec["params"]["batch_size"] // world
     if batch_size < 2:
         raise ValueError(
@@ -300,25 +262,18 @@ def _minibatches(dataset: Slices, gen, model_spec: dict, seed: int, epoch: int, 
         dataset, batch_size=batch_size, sampler=sampler, drop_last=True
     )
     for b, batch in enumerate(tqdm(loader, leave=False, disable=rank != 0)):
-        batch = [x.to(device) for x in batch]
+        batch = [x.to(device) for x in batch[:3]]
         latent = None
         if model_spec["kind"] == "image":
             latent = gen.sample_latent(len(batch[0]), _seeded(seed, epoch, b, rank))
         yield batch, latent
 
 
-def _world() -> tuple[int, int]:
-    """(world size, rank) of an initialised process group, else (1, 0)."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size(), dist.get_rank()
-    return 1, 0
-
-
 def _step(optimiser, loss: torch.Tensor, params) -> None:
     """Backward, average the gradients of `params` over the processes (torchrun), step."""
     optimiser.zero_grad()
     loss.backward()
-    world, _ = _world()
+    world, _ = loop.distributed()
     if world > 1:
         for q in params:
             if q.grad is not None:
@@ -327,11 +282,12 @@ def _step(optimiser, loss: torch.Tensor, params) -> None:
     optimiser.step()
 
 
-def attack_generator(recon: UNetRecon, attack_spec: dict, epochs: int, seed: int):
+def attack_generator(recon, attack_spec: dict, build: Callable, epochs: int, seed: int):
     """A fresh generator of `attack_spec` (kind "image" or "kspace", its budget, sizes and
-    gen_lr) trained against the frozen `recon` for `epochs` epochs of the training split: G's
-    step of the loop alone (the reference's broken `train_pert.py`, done as Algorithm 1's G
-    step). `recon` stays in eval mode and unchanged. Returns (generator in eval mode, log)."""
+    gen_lr; made by `build`, module docstring) trained against the frozen `recon` for `epochs`
+    epochs of the training split: G's step of the loop alone (the reference's broken
+    `train_pert.py`, done as Algorithm 1's G step). `recon` stays in eval mode and unchanged.
+    Returns (generator in eval mode, log)."""
     if attack_spec["kind"] not in ("image", "kspace"):
         raise ValueError(
             f"attack_spec must be of kind image or kspace, got {attack_spec['kind']!r}"
@@ -343,7 +299,7 @@ def attack_generator(recon: UNetRecon, attack_spec: dict, epochs: int, seed: int
     torch.manual_seed(seed)
     gen = build(attack_spec, recon.image_size, first.kspace.shape[0])[1].to(device)
     optimiser = torch.optim.AdamW(gen.parameters(), lr=p["gen_lr"], weight_decay=p["weight_decay"])
-    train_set = Slices(items, attack_spec, training=True)
+    train_set = dataset(attack_spec, items, training=True)
     frozen = [q.requires_grad for q in recon.parameters()]
     recon.eval().requires_grad_(False)
     gen.train()
@@ -377,14 +333,14 @@ def _optimisers(recon, gen, p) -> dict:
     return out
 
 
-def _checkpoint_for(model_spec: dict) -> tuple[Path, str]:
+def _checkpoint(model_spec: dict) -> checkpoints.Checkpoint:
+    """The checkpoint of `model_spec` on its train + val slices."""
     p, scale = model_spec["params"], model_spec["scale"]
     items = slices(scale, "train", p["challenge"]) + slices(scale, "val", p["challenge"])
-    fingerprint = train.data_fingerprint(items)
-    return train.checkpoint_path(model_spec, fingerprint), fingerprint
+    return checkpoints.Checkpoint(model_spec, checkpoints.data_fingerprint(items))
 
 
-def _networks(model_spec: dict, device):
+def _networks(model_spec: dict, build: Callable, device):
     p, scale = model_spec["params"], model_spec["scale"]
     first = data.read_slice(*slices(scale, "val", p["challenge"])[0], p["challenge"])
     torch.manual_seed(p["seed"])
@@ -392,19 +348,20 @@ def _networks(model_spec: dict, device):
     return recon.to(device), (gen.to(device) if gen is not None else None)
 
 
-def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
-    """Train (or resume, or keep) the min-max model of `model_spec`; its checkpoint path."""
-    path, fingerprint = _checkpoint_for(model_spec)
-    state = None
+def train_minmax(model_spec: dict, build: Callable, retrain: bool = False) -> Path:
+    """Train (or resume, or keep) the min-max model of `model_spec` with the networks of
+    `build` (module docstring); its checkpoint path."""
+    checkpoint = _checkpoint(model_spec)
+    path, state = checkpoint.path, None
     if path.exists() and not retrain:
-        state = train.read_checkpoint(path, model_spec, fingerprint)
+        state = checkpoint.read()
         if state["finished"]:
             return path
         logger.warning("resuming %s from epoch %d", path.name, state["epoch"])
     p, scale = model_spec["params"], model_spec["scale"]
-    world, rank = train._distributed()
-    device = train._device()
-    recon, gen = _networks(model_spec, device)
+    world, rank = loop.distributed()
+    device = loop.device()
+    recon, gen = _networks(model_spec, build, device)
     optimisers = _optimisers(recon, gen, p)
     start, curve, iterations = 0, [], []
     if state is not None:
@@ -414,9 +371,9 @@ def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
         if gen is not None:
             gen.load_state_dict(state["generator"])
         start, curve, iterations = state["epoch"], state["curve"], state["iterations"]
-    train_set = Slices(slices(scale, "train", p["challenge"]), model_spec, training=True)
+    train_set = dataset(model_spec, slices(scale, "train", p["challenge"]), training=True)
     val_items = slices(scale, "val", p["challenge"])[: p["val_slices"] or None]
-    val_set = Slices(val_items, model_spec, training=False)
+    val_set = dataset(model_spec, val_items, training=False)
     finished = False
     desc, quiet = f"train {path.stem}", rank != 0
     for epoch in trange(start, p["epochs"], desc=desc, initial=start, disable=quiet):
@@ -449,7 +406,7 @@ def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
                 "curve": curve,
                 "iterations": iterations,
             }
-            train.save_checkpoint(path, model_spec, fingerprint, state)
+            checkpoint.save(state)
         if world > 1:
             flag = torch.tensor(float(finished), device=device)
             dist.broadcast(flag, 0)  # every process stops early with rank 0
@@ -459,12 +416,12 @@ def train_minmax(model_spec: dict, retrain: bool = False) -> Path:
     return path
 
 
-def load_or_train(model_spec: dict, retrain: bool = False):
+def load_or_train(model_spec: dict, build: Callable, retrain: bool = False):
     """(U-Net Reconstructor, generator or None), trained, in eval mode, with the checkpoint's
     state (curve, iterations)."""
-    path = train_minmax(model_spec, retrain=retrain)
-    state = train.read_checkpoint(path, model_spec, _checkpoint_for(model_spec)[1])
-    recon, gen = _networks(model_spec, train._device())
+    train_minmax(model_spec, build, retrain=retrain)
+    state = _checkpoint(model_spec).read()
+    recon, gen = _networks(model_spec, build, loop.device())
     recon.load_state_dict(state["model"])
     if gen is not None:
         gen.load_state_dict(state["generator"])

@@ -23,6 +23,7 @@ import torch
 
 from mrirobust import attacks, data, metrics, physics
 from mrirobust.models.unet import normalise, normalise_target
+from mrirobust.papers.huang_liang import networks
 from mrirobust.papers.huang_liang.profile import TRAIN
 from mrirobust.training import adversarial
 
@@ -52,15 +53,15 @@ def model_specs(scale: str, overrides: dict | None = None, kspace: bool = False)
     p = TRAIN.resolve(scale, overrides)
     params = {k: p[k] for k in SPEC_KEYS}
     size = image_size(scale, p["challenge"])
-    specs = {"S": adversarial.spec("standard", scale, 0, params, p["acceleration"])}
+    specs = {"S": networks.spec("standard", scale, 0, params, p["acceleration"])}
     for eps_ref in p["eps_ref"]:
         budget = eps_for(eps_ref, size)
-        specs[f"A(eps={eps_ref:g})"] = adversarial.spec(
+        specs[f"A(eps={eps_ref:g})"] = networks.spec(
             "image", scale, budget, params, p["acceleration"]
         )
     if kspace:
         for eta in p["eta"]:
-            specs[f"K(eta={eta:g})"] = adversarial.spec(
+            specs[f"K(eta={eta:g})"] = networks.spec(
                 "kspace", scale, eta, params, p["acceleration"]
             )
     return specs
@@ -79,7 +80,9 @@ class Trained:
 
 def train_models(specs: dict) -> dict[str, Trained]:
     """Load (or train) every model of `specs`."""
-    return {name: Trained(s, *adversarial.load_or_train(s)) for name, s in specs.items()}
+    return {
+        name: Trained(s, *adversarial.load_or_train(s, networks.build)) for name, s in specs.items()
+    }
 
 
 def training_curves(trained: dict[str, Trained]) -> pd.DataFrame:
@@ -117,11 +120,11 @@ def reference_metrics(pred_n: torch.Tensor, target_n: torch.Tensor) -> dict[str,
 
 def _outputs(recon, items, spec, batch_size):
     """Decoded outputs, normalised outputs and targets of `items` (masks seeded per slice)."""
-    dataset = adversarial.Slices(items, spec, training=False)
+    dataset = adversarial.dataset(spec, items, training=False)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
     device = next(recon.parameters()).device if recon is not None else torch.device("cpu")
     with torch.no_grad():
-        for kspace, mask, target in loader:
+        for kspace, mask, target, _ in loader:
             y = physics.apply_mask(kspace.to(device), mask.to(device))
             if recon is None:  # zero-filled
                 x = physics.rss_crop(y, tuple(target.shape[-2:]))
@@ -262,21 +265,21 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
         models = {"A": model.recon, "S": standard.recon}
         fresh = {
             key: adversarial.attack_generator(
-                recon, model.spec, ev["gen_attack_epochs"], ev["seed"]
+                recon, model.spec, networks.build, ev["gen_attack_epochs"], ev["seed"]
             )[0]
             for key, recon in models.items()
         }
         for gen in (model.generator, *fresh.values()):
             calibration = torch.Generator().manual_seed(ev["seed"] + 1)
             gen.calibrate(ev["calibration_batches"], p["batch_size"], calibration)
-        dataset = adversarial.Slices(items, model.spec, training=False)
+        dataset = adversarial.dataset(model.spec, items, training=False)
         loader = torch.utils.data.DataLoader(dataset, batch_size=p["batch_size"])
         device = next(model.recon.parameters()).device
         latents = model.generator.sample_latent(
             len(items), torch.Generator().manual_seed(ev["seed"])
         )
         start = 0
-        for kspace, mask, target in loader:
+        for kspace, mask, target, _ in loader:
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
             index = list(range(start, start + len(target)))
             clean, t_hat = adversarial.clean_input(model.recon, kspace, mask, target)
@@ -339,15 +342,15 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
         eta = model.spec["budget"]
         models = {"K": model.recon, "S": standard.recon}
         loader = torch.utils.data.DataLoader(
-            adversarial.Slices(items, model.spec, training=False), batch_size=p["batch_size"]
+            adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
         )
         for key, recon in models.items():
             fresh = adversarial.attack_generator(
-                recon, model.spec, ev["gen_attack_epochs"], ev["seed"]
+                recon, model.spec, networks.build, ev["gen_attack_epochs"], ev["seed"]
             )[0]
             device = next(recon.parameters()).device
             start = 0
-            for kspace, mask, target in loader:
+            for kspace, mask, target, _ in loader:
                 kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
                 y = physics.apply_mask(kspace, mask)
                 pgd = attacks.kspace_pgd(
@@ -415,10 +418,10 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
         recon = model.recon
         device = next(recon.parameters()).device
         loader = torch.utils.data.DataLoader(
-            adversarial.Slices(items, model.spec, training=False), batch_size=p["batch_size"]
+            adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
         )
         start = 0
-        for kspace, mask, target in loader:
+        for kspace, mask, target, _ in loader:
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
             box = boxes[start : start + len(target)]
             y = physics.apply_mask(kspace, mask)

@@ -1,7 +1,7 @@
 """Huang & Liang's settings: paper values once (reference code, 2200d7f), each smaller scale only
 where it differs.
 
-TRAIN holds what `training.adversarial.spec` needs plus the budgets; EVALUATE the evaluation.
+TRAIN holds what `networks.spec` needs plus the budgets; EVALUATE the evaluation.
 ε is per sample in the normalised units of a 320 x 320 image (`eps_ref`); at other sizes
 `experiments.eps_for` scales it with the pixel count, keeping ρ = √(ε/N): 9.9 % and 22 % of ‖x̂‖.
 """

@@ -17,7 +17,7 @@ import sys
 
 import torch.distributed as dist
 
-from mrirobust.papers.huang_liang import experiments
+from mrirobust.papers.huang_liang import experiments, networks
 from mrirobust.paths import SCALES
 from mrirobust.training import adversarial
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = experiments.model_specs(args.scale, json.loads(args.overrides), kspace=True)
     if args.model not in specs:
         parser.error(f"unknown model {args.model!r}; valid: {', '.join(specs)}")
-    path = adversarial.train_minmax(specs[args.model], retrain=args.retrain)
+    path = adversarial.train_minmax(specs[args.model], networks.build, retrain=args.retrain)
     if dist.is_initialized():
         rank = dist.get_rank()
         dist.destroy_process_group()
