@@ -10,34 +10,11 @@ import torch
 from mrirobust import paths
 from mrirobust.models.unet import normalise_target
 from mrirobust.papers.huang_liang.networks import build, spec
+from mrirobust.papers.huang_liang.profile import TRAIN
 from mrirobust.training import adversarial as adv
 
-PARAMS = dict(
-    seed=0,
-    challenge="singlecoil",
-    center_fraction=0.08,
-    epochs=2,
-    patience=3,
-    batch_size=2,
-    lr=1e-3,
-    gen_lr=1e-3,
-    weight_decay=0.01,
-    alpha1=1.0,
-    unet_chans=4,
-    unet_pools=2,
-    unet_variant="huang_liang",
-    gen_nz=100,
-    gen_ngf=2,
-    latent_scale=1e-3,
-    hinge="batch",
-    kgen_chans=2,
-    kgen_pools=2,
-    kgen_budget="per_coil",
-    ssim_window=11,
-    ssim_sigma=1.5,
-    ssim_range=1.0,
-    val_slices=2,
-)
+# the smoke profile: batches of 2 over 12 training slices, 2 epochs, tiny networks
+PARAMS = {key: TRAIN.resolve("smoke")[key] for key in adv.PARAMS}
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ PAPERS = {
     "under realistic perturbations",
     "darestani2021": "Darestani et al. 2021, measuring robustness in deep learning based "
     "compressive sensing",
+    "huang_liang": "Huang & Liang 2020, robustness of deep learning in MRI reconstruction "
+    "(min-max training of a U-Net against a perturbation generator)",
 }
 
 CONFIGS: dict[str, dict[str, int]] = {**MORSHUIS2022_SIZES, **DARESTANI2021_SIZES}

@@ -312,18 +312,18 @@ def table1_verdicts(table: pd.DataFrame, stats: dict, scale: str) -> list:
 def fig6_verdicts(table: pd.DataFrame, scale: str) -> list:
     """Fig. 6 as in the paper and its fair versions, per A(ε)."""
     data = data_name(scale)
-    out: list[Verdict] = []
-    for name, rows in table.groupby("eps_model", sort=False):
-        case = {"model": name}
-        for claim in (
-            ADV_BETTER_UNDER_ITS_G,
-            STANDARD_AMPLIFIES,
-            ADV_SUPPRESSES,
-            ROBUST_OWN_G,
-            ROBUST_IMAGE_PGD,
-        ):
-            out.append(claim.verdict(case, scale, data, table=rows))
-    return out
+    fig6 = (
+        ADV_BETTER_UNDER_ITS_G,
+        STANDARD_AMPLIFIES,
+        ADV_SUPPRESSES,
+        ROBUST_OWN_G,
+        ROBUST_IMAGE_PGD,
+    )
+    return [
+        claim.verdict({"model": name}, scale, data, table=rows)
+        for name, rows in table.groupby("eps_model", sort=False)
+        for claim in fig6
+    ]
 
 
 def kspace_verdicts(table: pd.DataFrame, scale: str) -> list:

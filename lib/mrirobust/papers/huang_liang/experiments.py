@@ -289,16 +289,9 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
             for key, recon in models.items():
                 with torch.no_grad():
                     own = fresh[key](latents[index])
-                pgd = attacks.image_pgd(
-                    recon,
-                    y,
-                    mask,
-                    target,
-                    rho=budget_rho,
-                    steps=ev["image_pgd_steps"],
-                    seed=ev["seed"],
-                ).perturbation
-                for attack, delta in zip(ATTACKS, (co_trained, own, pgd), strict=True):
+                steps = {"steps": ev["image_pgd_steps"], "seed": ev["seed"]}
+                pgd = attacks.image_pgd(recon, y, mask, target, rho=budget_rho, **steps)
+                for attack, delta in zip(ATTACKS, (co_trained, own, pgd.perturbation), strict=True):
                     scores, out_clean, out = _slice_scores(recon, clean, t_hat, target, delta, eps)
                     for j, i in enumerate(index):
                         rows.append(
