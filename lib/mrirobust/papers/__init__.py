@@ -19,6 +19,8 @@ PAPERS = {
     "compressive sensing",
     "huang_liang": "Huang & Liang 2020, robustness of deep learning in MRI reconstruction "
     "(min-max training of a U-Net against a perturbation generator)",
+    "zhao2023": "Zhao, Zhang & Tao 2023, relaxometry guided quantitative cardiac MR image "
+    "reconstruction",
 }
 
 CONFIGS: dict[str, dict[str, int]] = {**MORSHUIS2022_SIZES, **DARESTANI2021_SIZES}
