@@ -78,7 +78,6 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "eps_grid": [0.0, 0.04],  # Darestani global relative budgets
             "two_step_steps": 5,  # joint descent steps of the two-step attack
             "two_step_beta": 1.0,  # weight of -||x - x*||^2 in eq. 3
-            "two_step_lr": 0.01,  # Adam learning rate of the method's variables
             "feature_sizes": [3],  # small-feature window sides in pixels
             "feature_stride": 8,  # window positions every `feature_stride` pixels
             "feature_batch": 16,  # window positions per forward pass
@@ -146,7 +145,6 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "eps_grid": [0.0, 0.01, 0.02, 0.04, 0.08],
             "two_step_steps": 50,
             "two_step_beta": 1.0,
-            "two_step_lr": 0.01,
             "feature_sizes": [3, 5],
             "feature_stride": 4,
             "feature_batch": 16,
@@ -193,7 +191,6 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "eps_grid": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08],
             "two_step_steps": 200,
             "two_step_beta": 1.0,
-            "two_step_lr": 0.01,
             "feature_sizes": [2, 3, 4, 5],
             "feature_stride": 1,
             "feature_batch": 64,

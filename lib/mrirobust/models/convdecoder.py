@@ -123,11 +123,15 @@ class ConvDecoder(Reconstructor):
         residual = physics.apply_mask(state.coil_kspace(), mask) - target
         return 0.5 * (residual.abs() ** 2).sum(dim=(1, 2, 3))
 
+    def optimiser(self, state: DecoderState) -> torch.optim.Optimizer:
+        """Adam (lr `self.lr`) on the decoders' weights; the noise inputs stay fixed."""
+        return torch.optim.Adam(state.nets.parameters(), lr=self.lr)
+
     def fit(self, state: DecoderState, masked_kspace: torch.Tensor, mask: torch.Tensor) -> None:
         """Adam on the summed per-slice objectives (Adam is elementwise, so each slice's
         decoder follows its own trajectory); loads each slice's lowest-loss parameters."""
         y = masked_kspace.detach()
-        optimiser = torch.optim.Adam(state.nets.parameters(), lr=self.lr)
+        optimiser = self.optimiser(state)
         best_loss = [math.inf] * len(state.nets)
         best = [None] * len(state.nets)
         with torch.enable_grad():
