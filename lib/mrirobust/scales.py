@@ -77,7 +77,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "rotation_batch": 5,  # angles per forward pass
             "eps_grid": [0.0, 0.04],  # Darestani global relative budgets
             "two_step_steps": 5,  # joint descent steps of the two-step attack
-            "two_step_beta": 1.0,  # weight of -||x - x*||^2 in eq. 3
+            "two_step_beta": 0.1,  # weight of -||x - x*|| / ||x*|| in eq. 3 (dimensionless)
             "feature_sizes": [3],  # small-feature window sides in pixels
             "feature_stride": 8,  # window positions every `feature_stride` pixels
             "feature_batch": 16,  # window positions per forward pass
