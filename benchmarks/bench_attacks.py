@@ -29,7 +29,7 @@ BOX = [20, 24, 16, 12]
 model = UNetRecon(SIZE, chans=8, num_pools=3).eval()
 kspace = synthetic_kspace(1, COILS, SHAPE)
 mask = physics.column_mask(SHAPE[1], 4, 0.08, seed=0).view(1, 1, 1, -1)
-target = physics.center_crop(physics.rss(physics.ifft2c(kspace)), SIZE)
+target = physics.rss_crop(kspace, SIZE)
 args = (model, kspace, mask, target)
 angles = angle_grid(4.9, 0.5)
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m mrirobust {data,train,reproduce} ...`.
+"""Command line: `python -m mrirobust {data,train,reproduce,claims} ...`.
 
 Each command lives in its own module, which provides `configure_parser(parser)` and
 `main(args) -> int`; modules are imported only when their command runs, so `--help` is fast.
@@ -14,6 +14,7 @@ COMMANDS = {
     "data": ("mrirobust.data.embedded", "generate the embedded dataset for a scale"),
     "train": ("mrirobust.train", "train (or resume) a reconstruction model"),
     "reproduce": ("mrirobust.reproduce", "run the manifest notebooks through papermill"),
+    "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Image-quality metrics on batched torch tensors and a thermal-noise estimate.
+"""Image-quality metrics on batched torch tensors (the thermal-noise estimate is `physics.noise`).
 
 All image metrics take `target` and `pred` of shape `(B, H, W)` (real, magnitude images) and
 return one value per image, `(B,)`. They are differentiable in `pred`.
@@ -22,12 +22,10 @@ inwards where it would leave the image; images smaller than 7 px raise an error.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 
-from mrirobust import physics, regions
+from mrirobust import regions
 
 WIN_SIZE = 7
 K1, K2 = 0.01, 0.03
@@ -175,53 +173,3 @@ def evaluate_volume(target: torch.Tensor, pred: torch.Tensor) -> dict[str, float
         "psnr": float(10 * torch.log10(maxval**2 / (err / target.numel()))),
         "ssim": float(ssim(target, pred, data_range=maxval).mean()),
     }
-
-
-def _chi_mean_factor(coils: int) -> float:
-    """E[M]/sigma for M = RSS of `coils` complex Gaussians with std sigma per real component."""
-    return math.sqrt(2) * math.exp(math.lgamma(coils + 0.5) - math.lgamma(coils))
-
-
-def noise_sigma(magnitude: torch.Tensor, background, coils: int, estimator="mean") -> torch.Tensor:
-    """Noise std sigma per real component of each coil image, from a signal-free background.
-
-    In the background an RSS image of N coils follows sigma * chi_{2N} (Rayleigh for N = 1,
-    Firbank et al. 1999): E[M] = sigma sqrt(2) Gamma(N + 1/2) / Gamma(N) and
-    Var[M] = sigma^2 (2N - (E[M]/sigma)^2). `estimator` "mean" inverts the first, "std" the
-    second. `magnitude` is `(B, H, W)`, `background` a region (boxes or mask); returns `(B,)`.
-    """
-    if not (isinstance(coils, int) and coils >= 1):
-        raise ValueError(f"coils must be an integer >= 1, got {coils!r}")
-    mask = regions.as_region_mask(background, magnitude.shape[0], tuple(magnitude.shape[-2:]))
-    mask = mask.to(device=magnitude.device)
-    factor = _chi_mean_factor(coils)
-    out = []
-    for m, bg in zip(magnitude, mask, strict=True):
-        values = m[bg].to(torch.float64)
-        if estimator == "mean":
-            out.append(values.mean() / factor)
-        elif estimator == "std":
-            if values.numel() < 2:
-                raise ValueError("background needs at least 2 pixels for estimator='std'")
-            out.append(values.std() / math.sqrt(2 * coils - factor**2))
-        else:
-            raise ValueError(f"estimator must be 'mean' or 'std', got {estimator!r}")
-    return torch.stack(out).to(magnitude.dtype)
-
-
-def noise_level(kspace: torch.Tensor, background, crop=None, estimator="mean") -> torch.Tensor:
-    """Thermal noise in the units of eta: E||n_i|| / ||k_i|| per coil, `(B, C)`.
-
-    sigma comes from `noise_sigma` on the RSS image of the fully sampled `kspace` `(B, C, H, W)`
-    (centre-cropped to `crop` = (h, w) first if given; `background` is a region on that image).
-    With the orthonormal FFT the k-space noise has the image-domain sigma per real component,
-    so E||n_i||_2 ~= sigma sqrt(2 H W). Take `.mean(-1)` for one value per slice.
-    """
-    physics.check_kspace(kspace)
-    image = physics.rss(physics.ifft2c(kspace))
-    if crop is not None:
-        image = physics.center_crop(image, crop)
-    sigma = noise_sigma(image, background, kspace.shape[1], estimator)
-    samples = kspace.shape[-2] * kspace.shape[-1]
-    norms = torch.linalg.vector_norm(kspace, dim=(-2, -1))
-    return sigma.unsqueeze(-1) * math.sqrt(2 * samples) / norms

@@ -16,6 +16,7 @@ Environment overrides:
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -115,3 +116,20 @@ def real_data_root(key: str) -> Path:
         f"real-data root {key!r} is not set: export {env_var}=/path or add "
         f"`{key}: /path` to {config} (see data/README.md)"
     )
+
+
+def git_revision() -> dict[str, str | bool | None]:
+    """The project's git HEAD and whether tracked files differ from it (None without git)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=project_root(), capture_output=True, text=True
+            )
+        except OSError:
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    revision = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"revision": revision, "dirty": None if status is None else bool(status)}

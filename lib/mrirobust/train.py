@@ -367,7 +367,7 @@ def configure_parser(parser) -> None:
     parser.add_argument("model", choices=models.TRAINED, help="method to train")
     parser.add_argument("--scale", default="cpu", choices=paths.SCALES)
     parser.add_argument(
-        "--acceleration", type=int, default=4, choices=sorted(models.CENTER_FRACTIONS)
+        "--acceleration", type=int, default=4, choices=sorted(physics.CENTER_FRACTIONS)
     )
     parser.add_argument(
         "--config",

@@ -101,7 +101,7 @@ class AttackExplorer:
         def rotate(x, sign=1):  # θ = 0 is no rotation at all, not an interpolation round trip
             return x if theta == 0 else physics.rotate(x, sign * float(theta))
 
-        rotated = physics.fft2c(rotate(physics.ifft2c(kspace)))
+        rotated = physics.rotate_kspace(kspace, float(theta))
         region = rotate(regions.box_mask(boxes, size).float()) > 0.5
         etas = list(self.attack["eta_grid"])
         result = m.pgd(
@@ -115,7 +115,7 @@ class AttackExplorer:
             attack=self.attack,
         )
         attacked = rotate(result.reconstruction.detach()[:, 0], -1)
-        noise = physics.zero_filled(physics.apply_mask(result.perturbation[:, 0], mask), size)
+        noise = physics.rss_crop(physics.apply_mask(result.perturbation[:, 0], mask), size)
         with torch.no_grad():
             clean = model(physics.apply_mask(kspace, mask), mask)[0]
         ssims = metrics.ssim(target.expand(len(etas), -1, -1), attacked, region=boxes[0])

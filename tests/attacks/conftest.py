@@ -29,7 +29,7 @@ def synthetic(batch, seed):
     sens = torch.stack([torch.exp(-((xs - c) ** 2 + ys**2)) for c in centres]).to(torch.complex64)
     sens = sens.unsqueeze(0).expand(batch, -1, -1, -1)
     kspace = physics.sens_expand(image.to(torch.complex64), sens)
-    target = physics.center_crop(physics.rss(physics.ifft2c(kspace)), SIZE)
+    target = physics.rss_crop(kspace, SIZE)
     return kspace, target, sens, image
 
 
@@ -49,7 +49,7 @@ class TinyCNN(Reconstructor):
         )
 
     def reconstruct(self, masked_kspace, mask):
-        x = physics.zero_filled(physics.apply_mask(masked_kspace, mask), SIZE).unsqueeze(1)
+        x = physics.rss_crop(physics.apply_mask(masked_kspace, mask), SIZE).unsqueeze(1)
         return (x + self.net(x)).squeeze(1)
 
 
@@ -78,7 +78,7 @@ class ToyUntrained(Reconstructor):
 
     def render(self, state):
         kspace = torch.where(state.mask, state.y, physics.fft2c(state.x))
-        return physics.zero_filled(kspace, SIZE)
+        return physics.rss_crop(kspace, SIZE)
 
     def optimiser(self, state):
         return torch.optim.Adam([state.x], lr=0.05)

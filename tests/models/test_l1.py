@@ -1,7 +1,8 @@
 import torch
 
 from mrirobust import physics
-from mrirobust.models.l1 import L1Wavelet, acs_width, dwt, idwt, sigpy_l1_wavelet, wavelet_levels
+from mrirobust.models.l1 import L1Wavelet, dwt, idwt, sigpy_l1_wavelet, wavelet_levels
+from mrirobust.physics import acs_width
 
 
 def test_torch_fista_agrees_with_sigpy_l1_wavelet_recon(problem):

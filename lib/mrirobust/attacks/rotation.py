@@ -79,16 +79,15 @@ def rotation_search(
         )
     if not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    coil_images = physics.ifft2c(kspace)
     data_range = metrics.value_range(target)
     losses, ssims = [], []
     with torch.no_grad():
         for chunk in tqdm(angles.split(batch_size), desc="rotations", disable=not progress):
             n = chunk.numel()
             theta = chunk.repeat_interleave(batch)  # angle-major: (angle, slice)
-            rotated = physics.rotate_each(coil_images, chunk).flatten(0, 1)
+            rotated = physics.rotate_kspace_each(kspace, chunk).flatten(0, 1)
             mask_n = mask.repeat(n, 1, 1, 1)
-            out = recon(physics.apply_mask(physics.fft2c(rotated), mask_n), mask_n)
+            out = recon(physics.apply_mask(rotated, mask_n), mask_n)
             back = physics.rotate(out, -theta)
             target_n, region_n = target.repeat(n, 1, 1), region_mask.repeat(n, 1, 1)
             losses.append(metrics.mse(target_n, back, region_n).view(n, batch))

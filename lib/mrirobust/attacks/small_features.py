@@ -119,7 +119,7 @@ def small_feature_map(
         raise ValueError(
             f"mask of shape {tuple(mask.shape)} must broadcast to {tuple(kspace[None].shape)}"
         )
-    target = physics.center_crop(physics.rss(physics.ifft2c(kspace), 0), crop)
+    target = physics.rss_crop(kspace[None], crop)[0]
     if mode == "replace":
         maps = data_maps(kspace) if maps is None else maps.to(kspace)
         if maps.shape != kspace.shape:
@@ -144,7 +144,7 @@ def small_feature_map(
             window = (r >= y0) & (r < y0 + size) & (c >= x0) & (c < x0 + size)  # (n, H, W)
             window = window.to(kspace.device)
             featured = feature_kspace(kspace, window, value, mode=mode, maps=maps)
-            truth = physics.center_crop(physics.rss(physics.ifft2c(featured)), crop)
+            truth = physics.rss_crop(featured, crop)
             out = recon(physics.apply_mask(featured, mask), mask)
             diff = (_standardise(out) - _standardise(truth)) ** 2
             inside = physics.center_crop(window, crop).to(diff.dtype)

@@ -16,12 +16,12 @@ from mrirobust.models.convdecoder import ConvDecoder
 from mrirobust.models.l1 import L1Wavelet
 from mrirobust.models.unet import UNetRecon
 from mrirobust.models.varnet import VarNetRecon
+from mrirobust.physics import CENTER_FRACTIONS
 
 __all__ = ["Reconstructor", "ZeroFilled", "UNetRecon", "VarNetRecon", "L1Wavelet", "ConvDecoder"]
 
 METHODS = ("zero_filled", "unet", "varnet", "l1", "convdecoder")
 TRAINED = ("unet", "varnet", "l1")  # l1 is "trained" by its λ search on validation slices
-CENTER_FRACTIONS = {4: 0.08, 8: 0.04}  # fastMRI / Morshuis random masks
 ANATOMY = "knee"
 
 _MORSHUIS = {

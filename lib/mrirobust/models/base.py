@@ -37,4 +37,4 @@ class ZeroFilled(Reconstructor):
     name = "zero_filled"
 
     def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return physics.zero_filled(physics.apply_mask(masked_kspace, mask), self.image_size)
+        return physics.rss_crop(physics.apply_mask(masked_kspace, mask), self.image_size)

@@ -18,50 +18,8 @@ import torch
 
 from mrirobust import physics
 from mrirobust.models.base import Reconstructor
-from mrirobust.models.varnet import column_mask_of
 
 WAVELET = "db4"
-
-
-def acs_width(columns: torch.Tensor) -> int:
-    """Width of the contiguous sampled block around the centre column of a `(W,)` mask."""
-    columns = columns.to(torch.bool).cpu()
-    centre = columns.numel() // 2
-    if not columns[centre]:
-        raise ValueError("the mask does not sample the centre column (no ACS region for ESPIRiT)")
-    left = centre
-    while left > 0 and columns[left - 1]:
-        left -= 1
-    right = centre
-    while right < columns.numel() - 1 and columns[right + 1]:
-        right += 1
-    return right - left + 1
-
-
-def espirit_maps(masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """ESPIRiT sensitivity maps `(B, C, H, W)` (sigpy `EspiritCalib`) from each slice's ACS block.
-
-    The calibration square is the ACS width (at most sigpy's default 24); the kernel width is
-    sigpy's 6, at most half the calibration width (wider kernels leave no signal subspace on
-    narrow ACS blocks and sigpy returns all-zero maps).
-    """
-    from sigpy.mri.app import EspiritCalib
-
-    columns = column_mask_of(mask, masked_kspace)
-    maps = []
-    for b in range(masked_kspace.shape[0]):
-        width = min(24, acs_width(columns[b, 0, 0]))
-        if width < 3:
-            raise ValueError(f"slice {b}: ACS block of {width} columns is too narrow for ESPIRiT")
-        ksp = masked_kspace[b].detach().cpu().numpy().astype(np.complex64)
-        calib = EspiritCalib(
-            ksp, calib_width=width, kernel_width=min(6, width // 2), show_pbar=False
-        ).run()
-        calib = np.asarray(calib, dtype=np.complex64)
-        if not np.abs(calib).any():
-            raise ValueError(f"slice {b}: ESPIRiT returned all-zero maps (ACS width {width})")
-        maps.append(torch.from_numpy(calib))
-    return torch.stack(maps).to(masked_kspace.device)
 
 
 def wavelet_levels(shape: tuple[int, int]) -> int:
@@ -121,7 +79,7 @@ class L1Wavelet(Reconstructor):
     ) -> L1State:
         """Maps (ESPIRiT unless given) and λ = lam · max|Aᴴy| for each slice; x = 0."""
         y = physics.apply_mask(masked_kspace, mask).detach()
-        maps = espirit_maps(y, mask) if maps is None else maps.to(y)
+        maps = physics.espirit_maps(y, mask) if maps is None else maps.to(y)
         scale = physics.sens_reduce(y, maps).abs().amax(dim=(-2, -1))
         return L1State(maps, self.lam * scale)
 

@@ -32,6 +32,6 @@ class UNetRecon(Reconstructor):
         self.unet = Unet(in_chans=1, out_chans=1, chans=chans, num_pool_layers=num_pools)
 
     def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        image = physics.zero_filled(physics.apply_mask(masked_kspace, mask), self.image_size)
+        image = physics.rss_crop(physics.apply_mask(masked_kspace, mask), self.image_size)
         x, mean, std = normalise(image)
         return self.unet(x.unsqueeze(1)).squeeze(1) * std + mean

@@ -9,21 +9,6 @@ from mrirobust import physics
 from mrirobust.models.base import Reconstructor
 
 
-def column_mask_of(mask: torch.Tensor, kspace: torch.Tensor) -> torch.Tensor:
-    """The boolean column mask `(B, 1, 1, W)` of a mask broadcastable to `kspace` (B, C, H, W).
-
-    Raises a ValueError when the mask varies along coils or rows (VarNet needs column masks).
-    """
-    full = torch.broadcast_to(mask.to(torch.bool), kspace.shape)
-    columns = full[:, :1, :1, :]
-    if not torch.equal(full, columns.expand_as(full)):
-        raise ValueError(
-            f"mask of shape {tuple(mask.shape)} must select whole phase-encoding columns "
-            "(the same for every coil and row)"
-        )
-    return columns
-
-
 class VarNetRecon(Reconstructor):
     """fastMRI's E2E-VarNet: cascades of k-space data consistency + U-Net refinement, with
     sensitivity maps estimated from the ACS centre by a U-Net; RSS output cropped to
@@ -50,7 +35,7 @@ class VarNetRecon(Reconstructor):
         )
 
     def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        columns = column_mask_of(mask, masked_kspace)
+        columns = physics.column_mask_of(mask, masked_kspace)
         kspace = physics.to_fastmri(physics.apply_mask(masked_kspace, columns))
         # fastmri finds the ACS width from the contiguous sampled centre of the mask
         image = self.varnet(kspace, columns.unsqueeze(-1))

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from mrirobust import attacks, data, metrics, physics, scales
-from mrirobust.models import CENTER_FRACTIONS
+from mrirobust.physics import CENTER_FRACTIONS
 
 REGION_MODES = ("region", "image")  # attack the box (targeted) or the whole image
 
@@ -274,7 +274,7 @@ def background_mask(image: torch.Tensor, tile: int = 4, fraction: float = 0.05) 
 
 
 def thermal_noise_eta(samples: Sequence[Sample]) -> float:
-    """Mean measured thermal-noise level in η units (E‖n_i‖/‖k_i‖, `metrics.noise_level`) over
+    """Mean measured thermal-noise level in η units (E‖n_i‖/‖k_i‖, `physics.noise_level`) over
     the distinct slices of `samples`, with the background of `background_mask` on the full
     field of view."""
     levels, seen = [], set()
@@ -283,7 +283,7 @@ def thermal_noise_eta(samples: Sequence[Sample]) -> float:
             continue
         seen.add((s.fname, s.slice))
         image = physics.rss(physics.ifft2c(s.kspace), dim=0)
-        level = metrics.noise_level(s.kspace.unsqueeze(0), background_mask(image))
+        level = physics.noise_level(s.kspace.unsqueeze(0), background_mask(image))
         levels.append(level.mean())
     return float(torch.stack(levels).mean())
 
@@ -299,7 +299,7 @@ def _attack_one(model, sample: Sample, *, eta: float, acceleration: int, mode: s
 
 def fully_sampled(kspace: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """RSS of fully sampled k-space `(C, H, W)`, cropped to `size`."""
-    return physics.center_crop(physics.rss(physics.ifft2c(kspace), dim=0), size)
+    return physics.rss_crop(kspace, size)
 
 
 def noise_example(
@@ -338,7 +338,7 @@ def rotation_example(
     theta = torch.tensor([float(angle)], dtype=torch.float64)
     size = tuple(sample.target.shape)
     with torch.no_grad():
-        rotated = physics.fft2c(physics.rotate(physics.ifft2c(kspace), theta))
+        rotated = physics.rotate_kspace(kspace, theta)
         clean = model(physics.apply_mask(kspace, mask), mask)
         attacked = physics.rotate(model(physics.apply_mask(rotated, mask), mask), -theta)
         rotated_back = physics.rotate(fully_sampled(rotated[0], size).unsqueeze(0), -theta)

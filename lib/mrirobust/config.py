@@ -1,0 +1,71 @@
+"""Profiles written once: a section's values at paper scale, and per smaller scale only what
+differs.
+
+    ATTACK = Profile("morshuis2022.attack",
+                     paper=dict(eta_grid=[0, .002, .005, .01, .015, .02, .025], pgd_steps=10),
+                     cpu=dict(pgd_steps=5),
+                     smoke=dict(eta_grid=[0, .01, .025], pgd_steps=2))
+    ATTACK.resolve("cpu")  # {"eta_grid": [...paper...], "pgd_steps": 5}
+
+A smaller scale may only change keys that the paper scale defines, so a reader sees every key
+once and each difference where it is made.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from mrirobust.paths import SCALES
+
+__all__ = ["Profile"]
+
+
+class Profile:
+    """One section of the scale profiles: paper values plus per-scale differences."""
+
+    def __init__(
+        self,
+        name: str,
+        paper: Mapping[str, Any],
+        cpu: Mapping[str, Any] | None = None,
+        smoke: Mapping[str, Any] | None = None,
+    ):
+        self.name = name
+        self.paper = dict(paper)
+        self.diffs = {"paper": {}, "cpu": dict(cpu or {}), "smoke": dict(smoke or {})}
+        for scale, diff in self.diffs.items():
+            unknown = sorted(set(diff) - set(self.paper))
+            if unknown:
+                raise ValueError(
+                    f"profile {name!r}, scale {scale!r}: keys {unknown} are not paper-scale keys; "
+                    f"valid keys: {', '.join(sorted(self.paper))}"
+                )
+
+    def keys(self) -> list[str]:
+        return sorted(self.paper)
+
+    def resolve(self, scale: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The section at `scale` with `overrides` merged in (a new dict).
+
+        Raises ValueError naming the profile, scale or key when one is unknown.
+        """
+        if scale not in SCALES:
+            raise ValueError(
+                f"profile {self.name!r}: unknown scale {scale!r}; valid scales: {', '.join(SCALES)}"
+            )
+        resolved = copy.deepcopy({**self.paper, **self.diffs[scale]})
+        for key, value in (overrides or {}).items():
+            if key not in resolved:
+                raise ValueError(
+                    f"unknown {self.name!r} parameter {key!r} for scale {scale!r}; "
+                    f"valid keys: {', '.join(sorted(resolved))}"
+                )
+            resolved[key] = copy.deepcopy(value)
+        return resolved
+
+    def differences(self, scale: str) -> dict[str, Any]:
+        """The keys in which `scale` differs from the paper scale."""
+        self.resolve(scale)
+        return copy.deepcopy(self.diffs[scale])

@@ -1,0 +1,31 @@
+import pytest
+
+from mrirobust.config import Profile
+
+ATTACK = Profile(
+    "toy.attack",
+    paper=dict(eta_grid=[0, 0.01, 0.02], steps=10, seed=0),
+    cpu=dict(steps=5),
+    smoke=dict(eta_grid=[0, 0.02], steps=2),
+)
+
+
+def test_each_scale_is_the_paper_values_with_its_differences():
+    assert ATTACK.resolve("paper") == {"eta_grid": [0, 0.01, 0.02], "steps": 10, "seed": 0}
+    assert ATTACK.resolve("cpu") == {"eta_grid": [0, 0.01, 0.02], "steps": 5, "seed": 0}
+    assert ATTACK.resolve("smoke", {"seed": 3}) == {"eta_grid": [0, 0.02], "steps": 2, "seed": 3}
+    assert ATTACK.differences("cpu") == {"steps": 5}
+
+
+def test_resolve_returns_a_copy():
+    ATTACK.resolve("paper")["eta_grid"].append(1.0)
+    assert ATTACK.resolve("paper")["eta_grid"] == [0, 0.01, 0.02]
+
+
+def test_unknown_scales_and_keys_are_named():
+    with pytest.raises(ValueError, match="unknown scale 'huge'; valid scales: smoke, cpu, paper"):
+        ATTACK.resolve("huge")
+    with pytest.raises(ValueError, match="unknown 'toy.attack' parameter 'stpes'.*valid keys"):
+        ATTACK.resolve("cpu", {"stpes": 3})
+    with pytest.raises(ValueError, match="scale 'cpu': keys \\['angle'\\] are not paper-scale"):
+        Profile("bad", paper={"steps": 1}, cpu={"angle": 2})
