@@ -1,4 +1,4 @@
-"""Command line: `python -m mrirobust {data,train,reproduce,claims} ...`.
+"""Command line: `python -m mrirobust {data,train,reproduce,claims,stanford} ...`.
 
 Each command lives in its own module, which provides `configure_parser(parser)` and
 `main(args) -> int`; modules are imported only when their command runs, so `--help` is fast.
@@ -15,6 +15,7 @@ COMMANDS = {
     "train": ("mrirobust.train", "train (or resume) a reconstruction model"),
     "reproduce": ("mrirobust.reproduce", "run the manifest notebooks through papermill"),
     "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),
+    "stanford": ("mrirobust.data.stanford", "convert Stanford 3-D FSE knees (ISMRMRD) to fastMRI"),
 }
 
 
