@@ -1,0 +1,194 @@
+"""Darestani et al. 2021's claims on adversarial perturbations (Fig. 3) and small features
+(Fig. 7), checked on the stored tables of `experiments` (spec ids A1-A6, A9, S1-S3).
+
+`attack_verdicts(sweep, ...)` takes the concatenated `attack_sweep` tables (one per attacked
+method) and `feature_verdicts(stats, ...)` the `heat_maps` statistics; both check every claim
+whose methods are in the table and return the verdicts. Thresholds are arguments, stored with
+the evidence.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from scipy import stats
+
+from mrirobust.claims import Claim, Verdict
+
+TRAINED = ("unet", "varnet")
+UNTRAINED = ("l1", "convdecoder")
+
+
+def _drop(sweep: pd.DataFrame, attacked: str, method: str, eps: float | None = None) -> float:
+    """Mean SSIM drop of `method` under the attack on `attacked` at `eps` (default: largest)."""
+    rows = sweep[(sweep["attacked"] == attacked) & (sweep["method"] == method)]
+    if rows.empty:
+        raise ValueError(f"no sweep rows for attack on {attacked!r} evaluated on {method!r}")
+    eps = rows["eps"].max() if eps is None else eps
+    return float(rows.loc[(rows["eps"] - eps).abs() < 1e-9, "ssim_drop"].mean())
+
+
+def _own_vulnerable(sweep, method, min_drop):
+    drop = _drop(sweep, method, method)
+    return drop > min_drop, {"ssim_drop": drop, "min_drop": min_drop, "eps": sweep["eps"].max()}
+
+
+def _grows_with_eps(sweep, method):
+    own = sweep[(sweep["attacked"] == method) & (sweep["method"] == method)]
+    curve = own.groupby("eps")["ssim"].mean()
+    if len(curve) < 3:
+        raise ValueError(f"the eps grid of {method!r} has {len(curve)} points; need >= 3")
+    rho = float(stats.spearmanr(curve.index, curve.values).statistic)
+    return rho < 0, {"spearman_rho": rho, "eps": list(curve.index), "ssim": list(curve.values)}
+
+
+def _hurts_target_more(sweep, attacked, other):
+    own, cross = _drop(sweep, attacked, attacked), _drop(sweep, attacked, other)
+    return own > cross, {f"drop_{attacked}": own, f"drop_{other}": cross}
+
+
+def _worst_for_target(sweep, attacked):
+    at = sweep[sweep["attacked"] == attacked]
+    drops = {m: _drop(sweep, attacked, m) for m in sorted(set(at["method"]))}
+    worst = max(drops, key=drops.get)
+    return worst == attacked, {"worst": worst, **{f"drop_{m}": d for m, d in drops.items()}}
+
+
+def _not_uniquely_trained(sweep, factor):
+    untrained = max(_drop(sweep, m, m) for m in UNTRAINED)
+    trained = min(_drop(sweep, m, m) for m in TRAINED)
+    return untrained >= factor * trained, {
+        "max_untrained_drop": untrained,
+        "min_trained_drop": trained,
+        "factor": factor,
+    }
+
+
+def _budget_used(sweep, attacked, tolerance):
+    rows = sweep[(sweep["attacked"] == attacked) & (sweep["eps"] > 0)]
+    ratio = rows["budget"] / rows["eps"]
+    return bool(((ratio >= 1 - tolerance) & (ratio <= 1 + 1e-4)).all()), {
+        "min_budget_over_eps": float(ratio.min()),
+        "max_budget_over_eps": float(ratio.max()),
+    }
+
+
+VULNERABLE = Claim(
+    "darestani2021/fig3/vulnerable_to_own_attack",
+    "every method loses SSIM under its own attack at the largest eps",
+    _own_vulnerable,
+)
+GROWS = Claim(
+    "darestani2021/fig3/damage_grows_with_eps",
+    "the damage of a method's own attack grows with eps (SSIM falls)",
+    _grows_with_eps,
+)
+L1_ATTACK = Claim(
+    "darestani2021/fig3/l1_attack_hurts_l1_more",
+    "the attack on l1 hurts l1 more than it hurts U-Net",
+    _hurts_target_more,
+)
+UNET_ATTACK = Claim(
+    "darestani2021/fig3/unet_attack_hurts_unet_more",
+    "the attack on U-Net hurts U-Net more than it hurts l1",
+    _hurts_target_more,
+)
+TAILORED = Claim(
+    "darestani2021/fig3/tailored_attack_worst_for_target",
+    "each attack hurts the method it was computed for most",
+    _worst_for_target,
+)
+NOT_UNIQUE = Claim(
+    "darestani2021/fig3/trained_not_uniquely_vulnerable",
+    "trained nets are not uniquely vulnerable: un-trained methods lose comparable SSIM",
+    _not_uniquely_trained,
+)
+BUDGET = Claim(
+    "darestani2021/fig3/budgets_used",
+    "the perturbations use their budget ||z|| = eps ||y||",
+    _budget_used,
+)
+
+
+def attack_verdicts(
+    sweep: pd.DataFrame,
+    scale: str,
+    data: str,
+    *,
+    min_drop: float = 0.02,
+    factor: float = 0.5,
+    tolerance: float = 0.01,
+) -> list[Verdict]:
+    """Verdicts of the Fig. 3 claims whose methods were attacked in `sweep`."""
+    if sweep.empty:
+        raise ValueError("the sweep table is empty: nothing to check")
+    attacked = sorted(set(sweep["attacked"]))
+    out = []
+    for m in attacked:
+        case = {"method": m}
+        out.append(VULNERABLE.verdict(case, scale, data, sweep=sweep, method=m, min_drop=min_drop))
+        if sweep.loc[sweep["attacked"] == m, "eps"].nunique() >= 3:
+            out.append(GROWS.verdict(case, scale, data, sweep=sweep, method=m))
+        out.append(TAILORED.verdict(case, scale, data, sweep=sweep, attacked=m))
+        out.append(BUDGET.verdict(case, scale, data, sweep=sweep, attacked=m, tolerance=tolerance))
+    if {"l1", "unet"} <= set(attacked):
+        args = {"scale": scale, "data": data, "sweep": sweep}
+        out.append(L1_ATTACK.verdict({}, **args, attacked="l1", other="unet"))
+        out.append(UNET_ATTACK.verdict({}, **args, attacked="unet", other="l1"))
+    if set(TRAINED + UNTRAINED) <= set(attacked):
+        out.append(NOT_UNIQUE.verdict({}, scale, data, sweep=sweep, factor=factor))
+    return out
+
+
+def _location_dependent(heat, method, min_cv):
+    row = heat.loc[heat["method"] == method].iloc[0]
+    return row["cv"] > min_cv, {"cv": row["cv"], "min_cv": min_cv}
+
+
+def _worse_in_dark(heat, method):
+    rho = float(heat.loc[heat["method"] == method, "rho_intensity"].iloc[0])
+    return rho < 0, {"spearman_rho_error_vs_intensity": rho}
+
+
+def _not_due_to_learning(heat, min_cv):
+    cv = dict(zip(heat["method"], heat["cv"], strict=True))
+    trained = [m for m in TRAINED if m in cv and cv[m] > min_cv]
+    untrained = [m for m in UNTRAINED if m in cv and cv[m] > min_cv]
+    return bool(trained and untrained), {"location_dependent": trained + untrained, **cv}
+
+
+LOCATION = Claim(
+    "darestani2021/fig7/location_dependent",
+    "the small-feature error depends on the location (coefficient of variation of the map)",
+    _location_dependent,
+)
+DARK = Claim(
+    "darestani2021/fig7/worse_in_dark_regions",
+    "l1 and VarNet recover small features worse in dark regions",
+    _worse_in_dark,
+)
+NOT_LEARNING = Claim(
+    "darestani2021/fig7/not_due_to_learning",
+    "the location dependence is not due to learning: trained and un-trained methods show it",
+    _not_due_to_learning,
+)
+
+
+def feature_verdicts(
+    heat: pd.DataFrame, scale: str, data: str, *, min_cv: float = 0.25
+) -> list[Verdict]:
+    """Verdicts of the Fig. 7 claims on the `heat_maps` statistics."""
+    if heat.empty:
+        raise ValueError("the heat-map statistics are empty: nothing to check")
+    methods = list(heat["method"])
+    out = [
+        LOCATION.verdict({"method": m}, scale, data, heat=heat, method=m, min_cv=min_cv)
+        for m in methods
+    ]
+    out += [
+        DARK.verdict({"method": m}, scale, data, heat=heat, method=m)
+        for m in ("l1", "varnet")
+        if m in methods
+    ]
+    if any(m in methods for m in TRAINED) and any(m in methods for m in UNTRAINED):
+        out.append(NOT_LEARNING.verdict({}, scale, data, heat=heat, min_cv=min_cv))
+    return out

@@ -1,0 +1,305 @@
+"""Darestani et al. 2021's experiments on any set of Reconstructors (U-Net, VarNet, l1,
+ConvDecoder, zero-filled, ...): every function takes the methods as a dict name -> model and
+tensors of one batch of slices, and returns a tidy table (one row per slice and case).
+
+- `attack_sweep` (Fig. 3, 9): perturbations computed against one method by its own attack
+  (eq. 2 PGD for differentiable trained nets, the two-step attack of eq. 3 for methods with the
+  un-trained protocol, i.e. l1 and ConvDecoder) over a grid of eps, every method evaluated on
+  y + z; `transfer_matrix` reads the matrix "attack of X evaluated on Y" from it.
+- `every_attack` (none of the papers has it): each method under every attack of the project
+  at a matched budget: Darestani's PGD and two-step, Morshuis' per-coil PGD and rotation
+  search, and small features.
+- `heat_maps` (Fig. 7): small-feature error maps and their statistics.
+
+Scores follow fastMRI: SSIM and PSNR against the fully sampled RSS target with data range =
+the target's max. The drop of a score is clean minus attacked (positive = damage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+import torch
+from scipy import stats
+
+from mrirobust import metrics, physics
+from mrirobust.attacks import (
+    kspace_pgd,
+    pgd_global,
+    rotation_search,
+    small_feature_map,
+    two_step,
+)
+
+ATTACKS = ("pgd", "two_step", "kspace_pgd", "rotation", "small_features")
+UNTRAINED_PROTOCOL = ("init_state", "objective", "render", "optimiser")
+
+
+def is_untrained(method) -> bool:
+    """True for methods with the un-trained protocol (attacked by the two-step attack)."""
+    return all(callable(getattr(method, attr, None)) for attr in UNTRAINED_PROTOCOL)
+
+
+def scores(target: torch.Tensor, recon: torch.Tensor) -> dict[str, torch.Tensor]:
+    """SSIM and PSNR per slice `(B,)`, data range = each target's max (fastMRI)."""
+    data_range = target.amax(dim=(-2, -1))
+    return {
+        "ssim": metrics.ssim(target, recon, data_range=data_range),
+        "psnr": metrics.psnr(target, recon, data_range=data_range),
+    }
+
+
+def _check_inputs(methods: Mapping, kspace: torch.Tensor, target: torch.Tensor, ids) -> None:
+    if not methods:
+        raise ValueError("methods is empty: give at least one name -> Reconstructor")
+    physics.check_kspace(kspace)
+    if kspace.shape[0] == 0:
+        raise ValueError("the evaluation set is empty: kspace has no slices")
+    if target.shape[0] != kspace.shape[0] or len(ids) != kspace.shape[0]:
+        raise ValueError(
+            f"kspace, target and ids must hold the same slices, got {kspace.shape[0]}, "
+            f"{target.shape[0]} and {len(ids)}"
+        )
+
+
+def _check_eps(eps_grid) -> list[float]:
+    """The positive budgets of `eps_grid` (0, the clean case, is always reported)."""
+    grid = [float(e) for e in eps_grid]
+    if not grid or any(not 0 <= e <= 1 for e in grid) or max(grid) == 0:
+        raise ValueError(
+            f"eps_grid must be a list of budgets in [0, 1] with one above 0, got {eps_grid!r}"
+        )
+    return sorted({e for e in grid if e > 0})
+
+
+def own_attack(
+    method, y: torch.Tensor, mask: torch.Tensor, *, eps, attack: Mapping
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's attack on `method` at budgets `eps` (relative to ||y||): the two-step attack
+    for un-trained methods, eq. 2 PGD otherwise. Returns the perturbations `(E, B, C, H, W)`
+    and the method's reconstructions of y + z `(E, B, h, w)`."""
+    if is_untrained(method):
+        result = two_step(
+            method,
+            y,
+            mask,
+            eps=list(eps),
+            beta=attack["two_step_beta"],
+            steps=attack["two_step_steps"],
+            warmup_steps=attack["two_step_warmup"],
+            seed=attack["seed"],
+            progress=False,
+        )
+    else:
+        result = pgd_global(
+            method,
+            y,
+            mask,
+            eps=list(eps),
+            steps=attack["pgd_steps"],
+            step_size=attack["pgd_step_size"],
+            seed=attack["seed"],
+            progress=False,
+        )
+    return result.perturbation, result.reconstruction
+
+
+def _rows(ids, values: Mapping[str, torch.Tensor], **columns) -> list[dict]:
+    return [
+        {**columns, "slice": ids[b], **{k: float(v[b]) for k, v in values.items()}}
+        for b in range(len(ids))
+    ]
+
+
+def attack_sweep(
+    methods: Mapping[str, torch.nn.Module],
+    attacked: str,
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    ids: Sequence[str],
+    *,
+    eps_grid: Sequence[float],
+    attack: Mapping,
+) -> tuple[pd.DataFrame, torch.Tensor]:
+    """Attack `methods[attacked]` at every eps and reconstruct y + z with every method.
+
+    `kspace` fully sampled `(B, C, H, W)`, `mask` `(B or 1, 1, 1, W)`, `target` `(B, h, w)`,
+    `ids` one name per slice; `attack` a resolved `profile.ATTACK` (pgd_steps, pgd_step_size,
+    two_step_steps, two_step_warmup, two_step_beta, seed). Rows: attacked,
+    method, eps (0 = clean), slice, ssim, psnr, ssim_drop, psnr_drop, budget (||z|| / ||y||).
+    Returns the table and the perturbations `(E, B, C, H, W)`.
+    """
+    _check_inputs(methods, kspace, target, ids)
+    if attacked not in methods:
+        raise ValueError(f"attacked must be one of {', '.join(methods)}, got {attacked!r}")
+    grid = _check_eps(eps_grid)
+    y = physics.apply_mask(kspace, mask)
+    with torch.no_grad():
+        clean = {name: scores(target, m(y, mask)) for name, m in methods.items()}
+    z, own = own_attack(methods[attacked], y, mask, eps=grid, attack=attack)
+    y_norm = torch.linalg.vector_norm(y, dim=(1, 2, 3))
+    rows = []
+    for name in methods:
+        zero = {"ssim_drop": torch.zeros(len(ids)), "psnr_drop": torch.zeros(len(ids))}
+        rows += _rows(ids, {**clean[name], **zero}, attacked=attacked, method=name, eps=0.0)
+    for e, eps in enumerate(grid):
+        budget = torch.linalg.vector_norm(z[e], dim=(1, 2, 3)) / y_norm
+        for name, m in methods.items():
+            if name == attacked:
+                out = own[e]
+            else:
+                with torch.no_grad():
+                    out = m(physics.apply_mask(y + z[e], mask), mask)
+            s = scores(target, out)
+            drops = {f"{k}_drop": clean[name][k] - s[k] for k in s}
+            values = {**s, **drops, "budget": budget}
+            rows += _rows(ids, values, attacked=attacked, method=name, eps=eps)
+    return pd.DataFrame(rows), z
+
+
+def transfer_matrix(table: pd.DataFrame, eps: float, value: str = "ssim_drop") -> pd.DataFrame:
+    """Mean `value` at `eps`: rows = attacked method, columns = evaluated method."""
+    at = table[(table["eps"] - eps).abs() < 1e-9]
+    if at.empty:
+        raise ValueError(f"no rows at eps {eps}; stored eps: {sorted(set(table['eps']))}")
+    return at.pivot_table(index="attacked", columns="method", values=value, aggfunc="mean")
+
+
+def summarise(table: pd.DataFrame, by: Sequence[str], value: str) -> pd.DataFrame:
+    """Mean, standard deviation, count and a 95 % normal confidence interval of `value`."""
+    if table.empty:
+        raise ValueError(f"cannot summarise {value!r}: the table is empty")
+    grouped = table.groupby(list(by))[value]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    half = 1.96 * out["std"].fillna(0.0) / out["count"].clip(lower=1) ** 0.5
+    return out.assign(ci_low=out["mean"] - half, ci_high=out["mean"] + half)
+
+
+def every_attack(
+    methods: Mapping[str, torch.nn.Module],
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    ids: Sequence[str],
+    *,
+    eps: float,
+    attack: Mapping,
+    feature_size: int,
+) -> pd.DataFrame:
+    """Every method under every attack at a matched budget, one row per (method, attack, slice).
+
+    - pgd: eq. 2 PGD, ||z|| <= eps ||y|| (through ConvDecoder only its data-consistency step is
+      differentiated: its fit is not, so this attack is weak there);
+    - two_step: eq. 3, same budget, methods with the un-trained protocol only;
+    - kspace_pgd: Morshuis' per-coil PGD on the whole image, ||z_i|| <= eps ||k_i||, maximising
+      the error against the target;
+    - rotation: the worst of `attack["angles"]` (degrees, with 0) by whole-image MSE;
+    - small_features: mean standardised window error of a size-`feature_size` bright feature
+      at positions `attack["feature_stride"]` apart (first slice only; `value` is the error,
+      not a drop).
+
+    `value` is the SSIM drop (clean minus attacked) for the first four.
+    """
+    _check_inputs(methods, kspace, target, ids)
+    if not 0 < eps <= 1:
+        raise ValueError(f"eps must be a budget in (0, 1], got {eps!r}")
+    angles = [float(a) for a in attack["angles"]]
+    if 0.0 not in angles:
+        raise ValueError(f"angles must contain 0 (the unrotated reference), got {angles}")
+    y = physics.apply_mask(kspace, mask)
+    common = {"seed": attack["seed"], "progress": False}
+    steps = {"steps": attack["pgd_steps"], "step_size": attack["pgd_step_size"]}
+    rows = []
+    for name, m in methods.items():
+        with torch.no_grad():
+            clean = scores(target, m(y, mask))["ssim"]
+        pgd = pgd_global(m, y, mask, eps=eps, **steps, **common)
+        coil = kspace_pgd(m, kspace, mask, target, eta=eps, **steps, **common)
+        attacked = {
+            "pgd": scores(target, pgd.reconstruction)["ssim"],
+            "kspace_pgd": scores(target, coil.reconstruction)["ssim"],
+        }
+        if is_untrained(m):
+            _, own = own_attack(m, y, mask, eps=[eps], attack=attack)
+            attacked["two_step"] = scores(target, own[0])["ssim"]
+        for attack_name, ssim in attacked.items():
+            values = {"value": clean - ssim, "ssim": ssim}
+            rows += _rows(ids, values, method=name, attack=attack_name)
+        # the rotation search scores with its own SSIM (data range max - min): drop from 0 deg
+        rotation = rotation_search(m, kspace, mask, target, angles=angles, progress=False)
+        zero = rotation.angles.abs().argmin()
+        worst = rotation.ssim.gather(0, rotation.losses.argmax(dim=0).unsqueeze(0)).squeeze(0)
+        values = {"value": rotation.ssim[zero] - worst, "ssim": worst}
+        rows += _rows(ids, values, method=name, attack="rotation")
+        feature = small_feature_map(
+            m,
+            kspace[0],
+            mask[:1],
+            size=feature_size,
+            stride=attack["feature_stride"],
+            batch_size=attack["feature_batch"],
+            progress=False,
+        )
+        rows.append(
+            {
+                "method": name,
+                "attack": "small_features",
+                "slice": ids[0],
+                "value": float(feature.errors.mean()),
+                "ssim": float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def window_intensity(target: torch.Tensor, rows, cols, size: int) -> torch.Tensor:
+    """Mean of the target `(h, w)` over each `size` x `size` window at (rows x cols) corners."""
+    pooled = torch.nn.functional.avg_pool2d(target[None, None], size, stride=1)[0, 0]
+    return pooled[torch.as_tensor(rows)][:, torch.as_tensor(cols)]
+
+
+def heat_maps(
+    methods: Mapping[str, torch.nn.Module],
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    size: int,
+    stride: int,
+    mode: str = "replace",
+    batch_size: int = 16,
+) -> tuple[dict[str, torch.Tensor], pd.DataFrame]:
+    """Fig. 7: each method's small-feature error map on one slice (`kspace` `(C, H, W)`, target
+    `(h, w)`), and per method the coefficient of variation of the map and the Spearman rank
+    correlation between window error and the window's mean target intensity (negative = worse
+    in dark regions). Returns ({method: errors (rows, cols)}, statistics table)."""
+    if not methods:
+        raise ValueError("methods is empty: give at least one name -> Reconstructor")
+    maps, rows = {}, []
+    for name, m in methods.items():
+        result = small_feature_map(
+            m,
+            kspace,
+            mask,
+            size=size,
+            stride=stride,
+            mode=mode,
+            batch_size=batch_size,
+            progress=False,
+        )
+        maps[name] = result.errors
+        intensity = window_intensity(target, result.rows, result.cols, size)
+        errors = result.errors.flatten().numpy()
+        rho = stats.spearmanr(errors, intensity.flatten().numpy()).statistic
+        rows.append(
+            {
+                "method": name,
+                "mean": float(errors.mean()),
+                "cv": float(errors.std() / max(errors.mean(), 1e-30)),
+                "rho_intensity": float(rho),
+                "positions": int(errors.size),
+            }
+        )
+    return maps, pd.DataFrame(rows)

@@ -1,0 +1,74 @@
+"""Darestani et al. 2021's figures, drawn from the stored tables of `experiments`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from mrirobust.papers.darestani2021.experiments import summarise, transfer_matrix
+
+
+def sweep_curves(sweep: pd.DataFrame, value: str = "ssim_drop"):
+    """Fig. 3: one panel per attacked method; mean `value` of every method vs eps with the
+    95 % confidence band over slices."""
+    attacked = sorted(set(sweep["attacked"]))
+    fig, axes = plt.subplots(1, len(attacked), figsize=(3.2 * len(attacked), 2.8), squeeze=False)
+    summary = summarise(sweep, ["attacked", "method", "eps"], value)
+    for ax, name in zip(axes[0], attacked, strict=True):
+        for method, curve in summary[summary["attacked"] == name].groupby("method"):
+            ax.plot(curve["eps"], curve["mean"], marker="o", ms=3, label=method)
+            ax.fill_between(curve["eps"], curve["ci_low"], curve["ci_high"], alpha=0.2)
+        ax.set(title=f"attack on {name}", xlabel="eps = ||z|| / ||y||", ylabel=value)
+    axes[0, -1].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def transfer_heatmap(sweep: pd.DataFrame, eps: float, value: str = "ssim_drop"):
+    """The transfer matrix at `eps`: rows = attacked method, columns = evaluated method."""
+    matrix = transfer_matrix(sweep, eps, value)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * matrix.shape[1], 0.8 + 0.6 * matrix.shape[0]))
+    sns.heatmap(matrix, annot=True, fmt=".3f", cmap="rocket_r", ax=ax, cbar_kws={"label": value})
+    ax.set(xlabel="evaluated on", ylabel="perturbation computed for", title=f"eps = {eps:g}")
+    fig.tight_layout()
+    return fig
+
+
+def every_attack_heatmap(table: pd.DataFrame):
+    """The every-attack table: mean SSIM drop (small features: window error) per method and
+    attack, each column coloured on its own scale."""
+    matrix = table.pivot_table(index="method", columns="attack", values="value", aggfunc="mean")
+    scaled = (matrix - matrix.min()) / (matrix.max() - matrix.min()).replace(0, 1)
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * matrix.shape[1], 0.8 + 0.5 * matrix.shape[0]))
+    sns.heatmap(scaled, annot=matrix, fmt=".3f", cmap="rocket_r", cbar=False, ax=ax)
+    ax.set(xlabel="attack (small_features: window error)", ylabel="method")
+    fig.tight_layout()
+    return fig
+
+
+def heat_map_panels(target: np.ndarray, maps: Mapping[str, np.ndarray], extent):
+    """Fig. 7: the target and each method's error map, normalised to [0, 1], over the target
+    (`extent` = (left, right, bottom, top) of the map on the target's pixel grid)."""
+    fig, axes = plt.subplots(1, len(maps) + 1, figsize=(2.4 * (len(maps) + 1), 2.6))
+    axes[0].imshow(target, cmap="gray")
+    axes[0].set_title("target")
+    for ax, (name, errors) in zip(axes[1:], maps.items(), strict=True):
+        errors = np.asarray(errors, dtype=float)
+        span = errors.max() - errors.min()
+        ax.imshow(target, cmap="gray")
+        ax.imshow(
+            (errors - errors.min()) / (span if span > 0 else 1),
+            cmap="inferno",
+            alpha=0.7,
+            extent=extent,
+            interpolation="nearest",
+        )
+        ax.set_title(name)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,83 @@
+"""Darestani 2021 settings: the model sizes of Tables 1-2 as named configurations and the
+attack section.
+
+Each configuration is a partial override of the scale profile's `train` section
+(`mrirobust.models.registry.spec(..., config=name, sizes=MODEL_SIZES[name])`).
+"""
+
+from __future__ import annotations
+
+from mrirobust.config import Profile
+
+
+def _varnet(chans: int, sens_chans: int, cascades: int) -> dict[str, int]:
+    return {
+        "varnet_chans": chans,
+        "varnet_pools": 4,
+        "varnet_sens_chans": sens_chans,
+        "varnet_sens_pools": 4,
+        "varnet_cascades": cascades,
+    }
+
+
+def _unet(layers: int, chans: int) -> dict[str, int]:
+    # fastmri's Unet has 2·num_pool_layers conv levels: Darestani's 8 layers <-> 4 pools
+    return {"unet_chans": chans, "unet_pools": layers // 2}
+
+
+MODEL_SIZES: dict[str, dict[str, int]] = {
+    # the fastMRI reference sizes (VarNet-ref, U-net-ref) and ConvDecoder's 8 x 256
+    "darestani": {
+        **_varnet(18, 8, 12),
+        **_unet(8, 32),
+        "convdecoder_layers": 8,
+        "convdecoder_channels": 256,
+    },
+    # the variants of Tables 1-2
+    "darestani_varnet2": _varnet(9, 4, 12),
+    "darestani_varnet3": _varnet(9, 4, 6),
+    "darestani_varnet4": _varnet(4, 2, 12),
+    "darestani_varnet5": _varnet(4, 2, 6),
+    "darestani_unet2": _unet(8, 16),
+    "darestani_unet3": _unet(4, 16),
+    "darestani_unet4": _unet(8, 8),
+    "darestani_unet5": _unet(4, 8),
+}
+
+# global-budget PGD, the two-step attack on un-trained methods and small-feature recovery
+ATTACK = Profile(
+    "attack",
+    paper={
+        "seed": 0,  # attack and fit seed
+        "eps_grid": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08],  # ||z|| / ||y||
+        "pgd_steps": 20,  # eq. 2 PGD steps (the reference: Adam, <= 2000 steps, best iterate)
+        "pgd_step_size": 0.5,  # normalised PGD step, relative to the budget radius
+        "two_step_steps": 250,  # joint steps of eq. 3 (the reference: <= 350 with warm-up)
+        "two_step_warmup": 100,  # clean fit steps before the joint steps (the reference: 100)
+        "two_step_beta": 0.1,  # weight of -||x - x*|| / ||x*|| in eq. 3 (dimensionless)
+        "angles": [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0],  # rotation search (degrees, with 0)
+        "feature_sizes": [2, 3, 4, 5],  # small-feature window sides in pixels
+        "feature_stride": 1,  # window positions every `feature_stride` pixels
+        "feature_batch": 64,  # window positions per forward pass
+    },
+    cpu={
+        "eps_grid": [0.0, 0.02, 0.04, 0.08],
+        "pgd_steps": 10,
+        "two_step_steps": 40,
+        "two_step_warmup": 20,
+        "angles": [-2.0, 0.0, 2.0],
+        "feature_sizes": [3, 5],
+        "feature_stride": 16,
+        "feature_batch": 16,
+    },
+    smoke={
+        "eps_grid": [0.0, 0.04],
+        "pgd_steps": 2,
+        "two_step_steps": 3,
+        "two_step_warmup": 2,
+        "angles": [-2.0, 0.0, 2.0],
+        "feature_sizes": [3],
+        "feature_stride": 32,
+        "feature_batch": 16,
+    },
+)

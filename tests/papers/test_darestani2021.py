@@ -1,0 +1,184 @@
+"""Darestani 2021 experiments, claims and figures on tiny synthetic inputs."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from mrirobust import physics  # noqa: E402
+from mrirobust.models import ConvDecoder, L1Wavelet  # noqa: E402
+from mrirobust.models.base import ZeroFilled  # noqa: E402
+from mrirobust.papers.darestani2021 import claims, experiments, figures  # noqa: E402
+from mrirobust.papers.darestani2021.profile import ATTACK  # noqa: E402
+
+from ..attacks.conftest import SIZE, TinyCNN, column_mask, synthetic  # noqa: E402
+
+IDS = ["a/0", "b/1"]
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    kspace, target, _, _ = synthetic(2, seed=10)
+    return kspace, column_mask(), target
+
+
+@pytest.fixture(scope="module")
+def methods():
+    torch.manual_seed(0)
+    return {
+        "zero_filled": ZeroFilled(SIZE),
+        "unet": TinyCNN().eval(),
+        "l1": L1Wavelet(SIZE, lam=1e-3, iterations=10),
+        "convdecoder": ConvDecoder(SIZE, num_layers=3, channels=8, iterations=8),
+    }
+
+
+@pytest.fixture(scope="module")
+def attack():
+    return ATTACK.resolve("smoke", {"eps_grid": [0.0, 0.02, 0.05]})
+
+
+@pytest.fixture(scope="module")
+def sweep(methods, inputs, attack):
+    kspace, mask, target = inputs
+    tables = [
+        experiments.attack_sweep(
+            methods, name, kspace, mask, target, IDS, eps_grid=attack["eps_grid"], attack=attack
+        )[0]
+        for name in ("unet", "l1", "convdecoder")
+    ]
+    return pd.concat(tables, ignore_index=True)
+
+
+def test_attack_sweep_table_and_budgets(sweep, methods, inputs, attack):
+    assert len(sweep) == 3 * len(methods) * 3 * 2  # attacked x methods x eps (0 + 2) x slices
+    clean = sweep[sweep["eps"] == 0]
+    assert (clean["ssim_drop"] == 0).all() and clean["budget"].isna().all()
+    pgd = sweep[(sweep["attacked"] == "unet") & (sweep["eps"] > 0)]
+    ratio = pgd["budget"] / pgd["eps"]
+    assert ratio.between(0.99, 1 + 1e-5).all()  # PGD ends on the sphere
+    two_step = sweep[(sweep["attacked"] != "unet") & (sweep["eps"] > 0)]
+    assert (two_step["budget"] <= two_step["eps"] * (1 + 1e-5)).all()
+    # the attacked method's own reconstruction is reused: it equals a fresh run on y + z
+    kspace, mask, target = inputs
+    table, z = experiments.attack_sweep(
+        methods, "l1", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack
+    )
+    y = physics.apply_mask(kspace, mask)
+    fresh = experiments.scores(target, methods["l1"](physics.apply_mask(y + z[0], mask), mask))
+    own = table[(table["method"] == "l1") & (table["eps"] == 0.05)]
+    torch.testing.assert_close(torch.tensor(own["ssim"].values), fresh["ssim"].double())
+
+
+def test_transfer_matrix_reads_the_sweep(sweep):
+    matrix = experiments.transfer_matrix(sweep, 0.05)
+    assert list(matrix.index) == ["convdecoder", "l1", "unet"]
+    assert list(matrix.columns) == ["convdecoder", "l1", "unet", "zero_filled"]
+    rows = sweep[(sweep["attacked"] == "l1") & (sweep["method"] == "unet") & (sweep["eps"] == 0.05)]
+    assert matrix.loc["l1", "unet"] == pytest.approx(rows["ssim_drop"].mean())
+    with pytest.raises(ValueError, match="no rows at eps 0.07"):
+        experiments.transfer_matrix(sweep, 0.07)
+
+
+def test_attack_verdicts(sweep):
+    verdicts = claims.attack_verdicts(sweep, "smoke", "synthetic")
+    ids = {(v.id.split("/")[-1], v.case.get("method")) for v in verdicts}
+    assert ("vulnerable_to_own_attack", "l1") in ids and ("budgets_used", "unet") in ids
+    assert ("damage_grows_with_eps", "convdecoder") in ids
+    assert ("l1_attack_hurts_l1_more", None) in ids  # U-Net and l1 were both attacked
+    assert ("trained_not_uniquely_vulnerable", None) not in ids  # needs VarNet too
+    by_id = {(v.id.split("/")[-1], v.case.get("method")): v for v in verdicts}
+    assert by_id[("budgets_used", "unet")].holds
+    own = sweep[(sweep["attacked"] == "l1") & (sweep["method"] == "l1") & (sweep["eps"] == 0.05)]
+    vulnerable = by_id[("vulnerable_to_own_attack", "l1")]
+    assert vulnerable.evidence["ssim_drop"] == pytest.approx(own["ssim_drop"].mean())
+    assert vulnerable.holds == (own["ssim_drop"].mean() > 0.02)
+    with pytest.raises(ValueError, match="empty"):
+        claims.attack_verdicts(sweep.iloc[:0], "smoke", "synthetic")
+
+
+def test_tailored_attack_claim_on_a_constructed_table():
+    rows = [
+        {"attacked": a, "method": m, "eps": e, "slice": "s", "ssim": 0.8 - d, "ssim_drop": d}
+        for a in ("unet", "l1")
+        for m in ("unet", "l1")
+        for e, d in ((0.0, 0.0), (0.08, 0.1 if a == m else 0.02))
+    ]
+    verdicts = claims.attack_verdicts(pd.DataFrame(rows).assign(budget=0.08), "smoke", "t")
+    by_id = {(v.id.split("/")[-1], v.case.get("method")): v.holds for v in verdicts}
+    assert by_id[("tailored_attack_worst_for_target", "l1")]
+    assert by_id[("l1_attack_hurts_l1_more", None)] and by_id[("unet_attack_hurts_unet_more", None)]
+
+
+def test_every_attack_table(methods, inputs, attack):
+    kspace, mask, target = inputs
+    small = {name: methods[name] for name in ("zero_filled", "l1")}
+    table = experiments.every_attack(
+        small, kspace, mask, target, IDS, eps=0.05, attack=attack, feature_size=3
+    )
+    counts = table.groupby("method")["attack"].apply(set)
+    assert counts["l1"] == set(experiments.ATTACKS)
+    assert counts["zero_filled"] == set(experiments.ATTACKS) - {"two_step"}
+    drops = table[table["attack"] != "small_features"]
+    assert len(drops) == (4 + 3) * 2
+    assert (table.loc[table["attack"] == "rotation", "value"] >= 0).all()
+    fig = figures.every_attack_heatmap(table)
+    assert len(fig.axes) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"eps": 1.5}, r"eps must be a budget in \(0, 1\]"),
+        ({"attack_overrides": {"angles": [-1.0, 1.0]}}, "angles must contain 0"),
+        ({"methods": {}}, "methods is empty"),
+        ({"slices": 0}, "the evaluation set is empty"),
+    ],
+)
+def test_every_attack_bad_input(methods, inputs, attack, kwargs, match):
+    kspace, mask, target = inputs
+    slices = kwargs.get("slices", 2)
+    with pytest.raises(ValueError, match=match):
+        experiments.every_attack(
+            kwargs.get("methods", {"zero_filled": methods["zero_filled"]}),
+            kspace[:slices],
+            mask,
+            target[:slices],
+            IDS[:slices],
+            eps=kwargs.get("eps", 0.05),
+            attack={**attack, **kwargs.get("attack_overrides", {})},
+            feature_size=3,
+        )
+
+
+def test_attack_sweep_bad_input(methods, inputs, attack):
+    kspace, mask, target = inputs
+    with pytest.raises(ValueError, match="attacked must be one of"):
+        experiments.attack_sweep(
+            methods, "varnet", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack
+        )
+    with pytest.raises(ValueError, match=r"eps_grid must be a list of budgets in \[0, 1\]"):
+        experiments.attack_sweep(
+            methods, "unet", kspace, mask, target, IDS, eps_grid=[0.0], attack=attack
+        )
+
+
+def test_heat_maps_statistics_and_figures(methods, inputs, sweep):
+    kspace, mask, target = inputs
+    chosen = {name: methods[name] for name in ("zero_filled", "unet")}
+    maps, heat = experiments.heat_maps(chosen, kspace[0], mask, target[0], size=3, stride=7)
+    assert maps["unet"].shape == (4, 4)
+    assert list(heat["method"]) == ["zero_filled", "unet"] and (heat["positions"] == 16).all()
+    intensity = experiments.window_intensity(target[0], [0, 7], [14], 3)
+    assert intensity[1, 0] == pytest.approx(target[0, 7:10, 14:17].mean().item())
+    verdicts = claims.feature_verdicts(heat, "smoke", "synthetic")
+    assert [v.case["method"] for v in verdicts] == ["zero_filled", "unet"]
+    fig = figures.heat_map_panels(
+        target[0].numpy(), {k: v.numpy() for k, v in maps.items()}, extent=(0, 24, 24, 0)
+    )
+    assert len(fig.axes) == 3
+    assert len(figures.sweep_curves(sweep).axes) == 3
+    assert len(figures.transfer_heatmap(sweep, 0.05).axes) == 2  # matrix + colour bar
