@@ -47,7 +47,7 @@ def sweep(methods, inputs, attack):
     tables = [
         experiments.attack_sweep(
             methods, name, kspace, mask, target, IDS, eps_grid=attack["eps_grid"], attack=attack
-        )[0]
+        ).table
         for name in ("unet", "l1", "convdecoder")
     ]
     return pd.concat(tables, ignore_index=True)
@@ -64,13 +64,18 @@ def test_attack_sweep_table_and_budgets(sweep, methods, inputs, attack):
     assert (two_step["budget"] <= two_step["eps"] * (1 + 1e-5)).all()
     # the attacked method's own reconstruction is reused: it equals a fresh run on y + z
     kspace, mask, target = inputs
-    table, z = experiments.attack_sweep(
+    sweep = experiments.attack_sweep(
         methods, "l1", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack
     )
     y = physics.apply_mask(kspace, mask)
-    fresh = experiments.scores(target, methods["l1"](physics.apply_mask(y + z[0], mask), mask))
+    z, table = sweep.perturbations, sweep.table
+    assert z.shape == (1, *kspace.shape) and sweep.attacked.shape == (1, 2, *SIZE)
+    fresh = methods["l1"](physics.apply_mask(y + z[0], mask), mask)
+    torch.testing.assert_close(sweep.attacked[0], fresh)
+    torch.testing.assert_close(sweep.clean, methods["l1"](y, mask))
     own = table[(table["method"] == "l1") & (table["eps"] == 0.05)]
-    torch.testing.assert_close(torch.tensor(own["ssim"].values), fresh["ssim"].double())
+    scores = experiments.scores(target, fresh)["ssim"].double()
+    torch.testing.assert_close(torch.tensor(own["ssim"].values), scores)
 
 
 def test_transfer_matrix_reads_the_sweep(sweep):
@@ -182,3 +187,18 @@ def test_heat_maps_statistics_and_figures(methods, inputs, sweep):
     assert len(fig.axes) == 3
     assert len(figures.sweep_curves(sweep).axes) == 3
     assert len(figures.transfer_heatmap(sweep, 0.05).axes) == 2  # matrix + colour bar
+
+
+def test_validation_slices_pick_the_contrast_and_central_band():
+    kspace, masks, targets, ids = experiments.validation_slices("smoke", 2)
+    assert kspace.shape[0] == masks.shape[0] == targets.shape[0] == len(ids) == 2
+    assert masks.dtype == torch.bool and masks.shape[1:3] == (1, 1)
+    for name in ids:
+        file, index = name.split("/")
+        assert 1 <= int(index) <= 2  # central band of 4 slices
+    again = experiments.validation_slices("smoke", 2)
+    assert torch.equal(again[1], masks) and again[3] == ids  # seeded masks
+    with pytest.raises(ValueError, match="the evaluation set is empty"):
+        experiments.validation_slices("smoke", 0)
+    with pytest.raises(ValueError, match="fewer than n = 99"):
+        experiments.validation_slices("smoke", 99)

@@ -17,13 +17,17 @@ the target's max. The drop of a score is clean minus attacked (positive = damage
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+import h5py
 import pandas as pd
 import torch
 from scipy import stats
 
-from mrirobust import metrics, physics
+from mrirobust import data, metrics, physics, scales
 from mrirobust.attacks import (
     kspace_pgd,
     pgd_global,
@@ -48,6 +52,64 @@ def scores(target: torch.Tensor, recon: torch.Tensor) -> dict[str, torch.Tensor]
         "ssim": metrics.ssim(target, recon, data_range=data_range),
         "psnr": metrics.psnr(target, recon, data_range=data_range),
     }
+
+
+def validation_slices(
+    scale: str,
+    n: int,
+    *,
+    anatomy: str = "knee",
+    contrast: str | None = "CORPD_FBK",
+    acceleration: int = 4,
+    seed: int = 0,
+    band: tuple[float, float] = (0.2, 0.8),
+):
+    """`n` validation slices of `anatomy` with acquisition `contrast` (None: any), spread evenly
+    over the (file, slice) order of each volume's central `band` of slices (slices 2-7 of 10;
+    the edge slices are nearly empty). Masks are the seeded random column masks of every paper
+    in this project (seed = crc32("seed/file/slice"), fastMRI centre fraction). Returns k-space
+    `(n, C, H, W)`, masks `(n, 1, 1, W)`, targets `(n, h, w)` and ids "file/slice"."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be an integer >= 1 (the evaluation set is empty), got {n!r}")
+    if acceleration not in physics.CENTER_FRACTIONS:
+        raise ValueError(
+            f"acceleration must be one of {sorted(physics.CENTER_FRACTIONS)}, got {acceleration}"
+        )
+    if scales.resolve(scale, "data")["source"] == "embedded":
+        data.ensure_embedded(scale, progress=False)
+    directory = data.split_dir(scale, anatomy, "val")
+    candidates = []
+    for path in sorted(directory.glob("*.h5")):
+        with h5py.File(path, "r") as hf:
+            found = hf.attrs.get("acquisition", "")
+            count = hf["kspace"].shape[0]
+        found = found.decode() if isinstance(found, bytes) else str(found)
+        if contrast is None or found == contrast:
+            first, stop = math.ceil(band[0] * count), math.floor(band[1] * count)
+            candidates += [(path, i) for i in range(first, max(stop, first + 1))]
+    if len(candidates) < n:
+        raise ValueError(
+            f"{directory}: {len(candidates)} {contrast or 'any-contrast'} slices in the central "
+            f"band {band}, fewer than n = {n}"
+        )
+    picks = torch.linspace(0, len(candidates) - 1, n).round().long().tolist()
+    slices = [data.read_slice(*candidates[i]) for i in picks]
+    masks = [
+        physics.column_mask(
+            s.kspace.shape[-1],
+            acceleration,
+            physics.CENTER_FRACTIONS[acceleration],
+            seed=zlib.crc32(f"{seed}/{s.fname}/{s.index}".encode()),
+            acquired=s.acquired,
+        ).view(1, 1, 1, -1)
+        for s in slices
+    ]
+    return (
+        torch.stack([s.kspace for s in slices]),
+        torch.cat(masks),
+        torch.stack([s.target for s in slices]),
+        [f"{s.fname}/{s.index}" for s in slices],
+    )
 
 
 def _check_inputs(methods: Mapping, kspace: torch.Tensor, target: torch.Tensor, ids) -> None:
@@ -112,6 +174,18 @@ def _rows(ids, values: Mapping[str, torch.Tensor], **columns) -> list[dict]:
     ]
 
 
+@dataclass
+class Sweep:
+    """An `attack_sweep`: the table, the perturbations `(E, B, C, H, W)` at the positive eps
+    of the grid (ascending), and the attacked method's clean `(B, h, w)` and attacked
+    `(E, B, h, w)` reconstructions (Fig. 9)."""
+
+    table: pd.DataFrame
+    perturbations: torch.Tensor
+    clean: torch.Tensor
+    attacked: torch.Tensor
+
+
 def attack_sweep(
     methods: Mapping[str, torch.nn.Module],
     attacked: str,
@@ -122,14 +196,13 @@ def attack_sweep(
     *,
     eps_grid: Sequence[float],
     attack: Mapping,
-) -> tuple[pd.DataFrame, torch.Tensor]:
+) -> Sweep:
     """Attack `methods[attacked]` at every eps and reconstruct y + z with every method.
 
     `kspace` fully sampled `(B, C, H, W)`, `mask` `(B or 1, 1, 1, W)`, `target` `(B, h, w)`,
     `ids` one name per slice; `attack` a resolved `profile.ATTACK` (pgd_steps, pgd_step_size,
     two_step_steps, two_step_warmup, two_step_beta, seed). Rows: attacked,
     method, eps (0 = clean), slice, ssim, psnr, ssim_drop, psnr_drop, budget (||z|| / ||y||).
-    Returns the table and the perturbations `(E, B, C, H, W)`.
     """
     _check_inputs(methods, kspace, target, ids)
     if attacked not in methods:
@@ -137,7 +210,8 @@ def attack_sweep(
     grid = _check_eps(eps_grid)
     y = physics.apply_mask(kspace, mask)
     with torch.no_grad():
-        clean = {name: scores(target, m(y, mask)) for name, m in methods.items()}
+        images = {name: m(y, mask) for name, m in methods.items()}
+    clean = {name: scores(target, image) for name, image in images.items()}
     z, own = own_attack(methods[attacked], y, mask, eps=grid, attack=attack)
     y_norm = torch.linalg.vector_norm(y, dim=(1, 2, 3))
     rows = []
@@ -156,7 +230,7 @@ def attack_sweep(
             drops = {f"{k}_drop": clean[name][k] - s[k] for k in s}
             values = {**s, **drops, "budget": budget}
             rows += _rows(ids, values, attacked=attacked, method=name, eps=eps)
-    return pd.DataFrame(rows), z
+    return Sweep(pd.DataFrame(rows), z, images[attacked], own)
 
 
 def transfer_matrix(table: pd.DataFrame, eps: float, value: str = "ssim_drop") -> pd.DataFrame:
