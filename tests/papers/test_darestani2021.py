@@ -44,9 +44,18 @@ def attack():
 @pytest.fixture(scope="module")
 def sweep(methods, inputs, attack):
     kspace, mask, target = inputs
+    clean = experiments.reconstruct_all(methods, physics.apply_mask(kspace, mask), mask)
     tables = [
         experiments.attack_sweep(
-            methods, name, kspace, mask, target, IDS, eps_grid=attack["eps_grid"], attack=attack
+            methods,
+            name,
+            kspace,
+            mask,
+            target,
+            IDS,
+            eps_grid=attack["eps_grid"],
+            attack=attack,
+            clean=clean,
         ).table
         for name in ("unet", "l1", "convdecoder")
     ]
@@ -164,6 +173,10 @@ def test_attack_sweep_bad_input(methods, inputs, attack):
     with pytest.raises(ValueError, match="attacked must be one of"):
         experiments.attack_sweep(
             methods, "varnet", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack
+        )
+    with pytest.raises(ValueError, match="clean must hold the methods"):
+        experiments.attack_sweep(
+            methods, "unet", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack, clean={}
         )
     with pytest.raises(ValueError, match=r"eps_grid must be a list of budgets in \[0, 1\]"):
         experiments.attack_sweep(
