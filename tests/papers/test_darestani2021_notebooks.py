@@ -1,0 +1,66 @@
+"""What the Darestani 2021 notebooks stored in the session's smoke run (tests/conftest.py)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrirobust import claims
+from mrirobust.papers.darestani2021.experiments import ATTACKS
+from mrirobust.papers.darestani2021.profile import ATTACK
+
+pytestmark = pytest.mark.notebook
+SMOKE = ATTACK.resolve("smoke")
+
+
+def _ok(smoke_results, run_id):
+    result = smoke_results.results[run_id]
+    assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
+    return smoke_results.run_dir(run_id)
+
+
+def test_fig3_sweep_covers_every_attacked_method_and_budget(smoke_results):
+    out = _ok(smoke_results, "darestani2021_fig3")
+    sweep = pd.read_csv(out / "sweep.csv")
+    attacked = {"unet", "varnet", "l1", "convdecoder"}
+    assert set(sweep["attacked"]) == attacked
+    assert set(sweep["method"]) == attacked | {"zero_filled"}
+    assert sorted(sweep["eps"].unique()) == pytest.approx(sorted(SMOKE["eps_grid"]))
+    assert (sweep.loc[sweep["eps"] == 0, "ssim_drop"] == 0).all()
+    attacked_rows = sweep[sweep["eps"] > 0]
+    ratio = attacked_rows["budget"] / attacked_rows["eps"]
+    assert ratio.between(0.0, 1 + 1e-4).all()
+    # the stored drop is the clean score minus the attacked one
+    clean = sweep[sweep["eps"] == 0].set_index(["attacked", "method", "slice"])["ssim"]
+    at = attacked_rows.set_index(["attacked", "method", "slice"])
+    np.testing.assert_allclose(at["ssim_drop"], clean.loc[at.index] - at["ssim"], atol=1e-6)
+    images = np.load(out / "fig9_images.npz")
+    for name in attacked:
+        for kind in ("clean", "attacked", "perturbed_truth"):
+            assert images[f"{name}_{kind}"].shape == images["target"].shape
+    verdicts = claims.load(out / "claims.json")
+    ids = {v.id for v in verdicts}
+    assert "darestani2021/fig3/budgets_used" in ids
+    assert "darestani2021/fig3/trained_not_uniquely_vulnerable" in ids
+    assert all(v.scale == "smoke" and v.paper == "darestani2021" for v in verdicts)
+    assert (smoke_results.figures / "darestani2021_fig3_attacks.png").is_file()
+
+
+def test_every_attack_table_and_heat_maps(smoke_results):
+    out = _ok(smoke_results, "darestani2021_fig7_every_attack")
+    table = pd.read_csv(out / "every_attack.csv")
+    cells = table.groupby("method")["attack"].apply(set)
+    assert cells["l1"] == cells["convdecoder"] == set(ATTACKS)
+    assert cells["unet"] == set(ATTACKS) - {"two_step"}
+    drops = table[table["attack"].isin(["pgd", "kspace_pgd", "rotation"])]
+    assert (drops["ssim"].between(-1, 1)).all()
+    stats = pd.read_csv(out / "heat_map_stats.csv")
+    maps = np.load(out / "heat_maps.npz")
+    for row in stats.itertuples():
+        errors = maps[row.method]
+        assert errors.size == row.positions
+        assert row.mean == pytest.approx(errors.mean(), rel=1e-5)
+    verdicts = claims.load(out / "claims.json")
+    assert {v.case.get("method") for v in verdicts if v.id.endswith("location_dependent")} == set(
+        stats["method"]
+    )
+    assert (smoke_results.figures / "darestani2021_fig7_heat_maps.png").is_file()
