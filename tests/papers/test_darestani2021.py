@@ -130,8 +130,9 @@ def test_tailored_attack_claim_on_a_constructed_table():
 def test_every_attack_table(methods, inputs, attack):
     kspace, mask, target = inputs
     small = {name: methods[name] for name in ("zero_filled", "l1")}
+    maps, _ = experiments.heat_maps(small, kspace[0], mask, target[0], size=3, stride=7)
     table = experiments.every_attack(
-        small, kspace, mask, target, IDS, eps=0.05, attack=attack, feature_size=3
+        small, kspace, mask, target, IDS, eps=0.05, attack=attack, feature_maps=maps
     )
     counts = table.groupby("method")["attack"].apply(set)
     assert counts["l1"] == set(experiments.ATTACKS)
@@ -139,6 +140,8 @@ def test_every_attack_table(methods, inputs, attack):
     drops = table[table["attack"] != "small_features"]
     assert len(drops) == (4 + 3) * 2
     assert (table.loc[table["attack"] == "rotation", "value"] >= 0).all()
+    features = table[table["attack"] == "small_features"].set_index("method")["value"]
+    assert features["l1"] == pytest.approx(maps["l1"].mean().item())
     fig = figures.every_attack_heatmap(table)
     assert len(fig.axes) == 1
 
@@ -150,11 +153,13 @@ def test_every_attack_table(methods, inputs, attack):
         ({"attack_overrides": {"angles": [-1.0, 1.0]}}, "angles must contain 0"),
         ({"methods": {}}, "methods is empty"),
         ({"slices": 0}, "the evaluation set is empty"),
+        ({"feature_maps": {}}, "feature_maps must hold the methods"),
     ],
 )
 def test_every_attack_bad_input(methods, inputs, attack, kwargs, match):
     kspace, mask, target = inputs
     slices = kwargs.get("slices", 2)
+    maps = kwargs.get("feature_maps", {"zero_filled": torch.ones(2, 2)})
     with pytest.raises(ValueError, match=match):
         experiments.every_attack(
             kwargs.get("methods", {"zero_filled": methods["zero_filled"]}),
@@ -164,7 +169,7 @@ def test_every_attack_bad_input(methods, inputs, attack, kwargs, match):
             IDS[:slices],
             eps=kwargs.get("eps", 0.05),
             attack={**attack, **kwargs.get("attack_overrides", {})},
-            feature_size=3,
+            feature_maps=maps,
         )
 
 

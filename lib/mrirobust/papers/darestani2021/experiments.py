@@ -272,7 +272,7 @@ def every_attack(
     *,
     eps: float,
     attack: Mapping,
-    feature_size: int,
+    feature_maps: Mapping[str, torch.Tensor],
 ) -> pd.DataFrame:
     """Every method under every attack at a matched budget, one row per (method, attack, slice).
 
@@ -282,9 +282,8 @@ def every_attack(
     - kspace_pgd: Morshuis' per-coil PGD on the whole image, ||z_i|| <= eps ||k_i||, maximising
       the error against the target;
     - rotation: the worst of `attack["angles"]` (degrees, with 0) by whole-image MSE;
-    - small_features: mean standardised window error of a size-`feature_size` bright feature
-      at positions `attack["feature_stride"]` apart (first slice only; `value` is the error,
-      not a drop).
+    - small_features: the mean of each method's `heat_maps` error map of the first slice
+      (`feature_maps`, computed once for Fig. 7; `value` is the window error, not a drop).
 
     `value` is the SSIM drop (clean minus attacked) for the first four.
     """
@@ -294,6 +293,10 @@ def every_attack(
     angles = [float(a) for a in attack["angles"]]
     if 0.0 not in angles:
         raise ValueError(f"angles must contain 0 (the unrotated reference), got {angles}")
+    if set(feature_maps) != set(methods):
+        raise ValueError(
+            f"feature_maps must hold the methods {sorted(methods)}, got {sorted(feature_maps)}"
+        )
     y = physics.apply_mask(kspace, mask)
     common = {"seed": attack["seed"], "progress": False}
     steps = {"steps": attack["pgd_steps"], "step_size": attack["pgd_step_size"]}
@@ -319,21 +322,12 @@ def every_attack(
         worst = rotation.ssim.gather(0, rotation.losses.argmax(dim=0).unsqueeze(0)).squeeze(0)
         values = {"value": rotation.ssim[zero] - worst, "ssim": worst}
         rows += _rows(ids, values, method=name, attack="rotation")
-        feature = small_feature_map(
-            m,
-            kspace[0],
-            mask[:1],
-            size=feature_size,
-            stride=attack["feature_stride"],
-            batch_size=attack["feature_batch"],
-            progress=False,
-        )
         rows.append(
             {
                 "method": name,
                 "attack": "small_features",
                 "slice": ids[0],
-                "value": float(feature.errors.mean()),
+                "value": float(feature_maps[name].mean()),
                 "ssim": float("nan"),
             }
         )
