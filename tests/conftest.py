@@ -14,6 +14,7 @@ import pytest
 from mrirobust import paths, reproduce
 
 SMOKE_CELL_TIMEOUT = 900  # seconds
+SUMMARY = pytest.StashKey[list[str]]()
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,18 @@ def smoke_results(tmp_path_factory) -> SmokeResults:
         # a cell that runs 15 min at smoke scale is a hung kernel: fail the run, not the CI job
         results = reproduce.run(manifest, "smoke", cell_timeout=SMOKE_CELL_TIMEOUT)
     return SmokeResults(root / "results", root / "figures", {r.id: r for r in results})
+
+
+@pytest.fixture
+def summary(request):
+    """`summary(line)` prints `line` in the "notes" section at the end of the run, so what a
+    test saw (e.g. the browser test's slider values) is visible in CI output without -s."""
+    return request.config.stash.setdefault(SUMMARY, []).append
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    lines = config.stash.get(SUMMARY, [])
+    if lines:
+        terminalreporter.section("notes")
+        for line in lines:
+            terminalreporter.write_line(line)

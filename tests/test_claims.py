@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from mrirobust import claims
+from mrirobust import claims, storage
 from mrirobust.__main__ import main
 
 
@@ -87,8 +87,10 @@ def test_cli_prints_the_table_and_writes_the_readme_section(tmp_path, monkeypatc
         in capsys.readouterr().out
     )
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{claims.README_BEGIN}\nSTALE\n{claims.README_END}\nend\n")
-    claims.write_readme(claims.markdown(claims.table("smoke")), readme)
+    begin, end = storage.section_markers("claims")
+    readme.write_text(f"intro\n{begin}\nSTALE\n{end}\nend\n")
+    monkeypatch.setenv("MRIROBUST_ROOT", str(tmp_path))
+    assert main(["claims", "--scale", "smoke", "--markdown"]) == 0
     content = readme.read_text()
     assert "STALE" not in content and "ssim_falls" in content and content.endswith("end\n")
     with pytest.raises(ValueError, match="unknown paper"):

@@ -122,3 +122,13 @@ def test_data_fingerprint_changes_with_contents_not_only_shapes(tmp_path):
     plain = train.data_fingerprint(slices)
     os.utime(volume, ns=(1, 1))  # a rewritten real file: same size, new mtime
     assert train.data_fingerprint(slices) != plain
+
+
+def test_l1_search_records_its_time_and_counts_as_one_epoch(checkpoints):
+    spec = models.spec("l1", "smoke")
+    assert train.epochs_done(spec) == 0
+    train.train_model(spec)
+    assert train.epochs_done(spec) == train.total_epochs(spec) == 1
+    curve = train.record(spec)["curve"]
+    assert [row["lam"] for row in curve] == spec["params"]["l1_lambdas"]
+    assert all(row["seconds"] > 0 for row in curve)

@@ -1,4 +1,4 @@
-"""Command line: `python -m mrirobust {data,train,reproduce,claims,stanford} ...`.
+"""Command line: `python -m mrirobust {data,train,reproduce,claims,readme,stanford} ...`.
 
 Each command lives in its own module, which provides `configure_parser(parser)` and
 `main(args) -> int`; modules are imported only when their command runs, so `--help` is fast.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 COMMANDS = {
@@ -15,6 +16,7 @@ COMMANDS = {
     "train": ("mrirobust.train", "train (or resume) a reconstruction model"),
     "reproduce": ("mrirobust.reproduce", "run the manifest notebooks through papermill"),
     "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),
+    "readme": ("mrirobust.readme", "refresh the README's generated sections and its gallery"),
     "stanford": ("mrirobust.data.stanford", "convert Stanford 3-D FSE knees (ISMRMRD) to fastMRI"),
 }
 
@@ -32,5 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds: atomic writers remove their temporary files
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     sys.exit(main())

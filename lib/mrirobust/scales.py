@@ -62,6 +62,10 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "l1_lambdas": [1e-3, 1e-2],  # relative lambda grid searched on validation slices
             "l1_tune_slices": 2,  # validation slices used for the lambda search
             "val_slices": 2,  # validation slices evaluated after every epoch
+            # rough seconds per epoch (l1: its whole λ search) on 2 CPU cores, told to notebook
+            # users before training when no checkpoint of the method has recorded its own times
+            # (mrirobust.interactive); smoke: measured, U-Net 0.2 s and VarNet ~1 s an epoch
+            "epoch_seconds_estimate": {"unet": 1, "varnet": 2, "l1": 10},
         },
         # attack defaults (mrirobust.attacks): Morshuis k-space PGD and rotations, Darestani
         # PGD / two-step / small features
@@ -131,6 +135,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
             "l1_tune_slices": 4,
             "val_slices": 8,
+            # README: U-Net 36-47 s an epoch, VarNet ~2.1 min; l1 unmeasured: 24 fits of ~20 s
+            # (benchmarks/results/l1.json: 1.3 s a smoke fit, ~15x the work at cpu size)
+            "epoch_seconds_estimate": {"unet": 45, "varnet": 130, "l1": 500},
         },
         "attack": {
             "seed": 0,
@@ -177,6 +184,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
             "l1_tune_slices": 20,
             "val_slices": 100,
+            # unmeasured guesses for one GPU and the fastMRI knee training set
+            "epoch_seconds_estimate": {"unet": 1200, "varnet": 7200, "l1": 1800},
         },
         "attack": {
             "seed": 0,

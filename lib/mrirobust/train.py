@@ -309,7 +309,11 @@ def _train_network(model_spec, path, fingerprint, size, state) -> None:
 
 
 def _tune_l1(model_spec, path, fingerprint, size) -> None:
-    """Pick the relative λ of the grid with the best mean SSIM on `l1_tune_slices` slices."""
+    """Pick the relative λ of the grid with the best mean SSIM on `l1_tune_slices` slices.
+
+    Each curve row records its λ's share of the search time, so that (as for the networks'
+    epochs) the rows' seconds add up to the training time."""
+    begin = time.perf_counter()
     p = model_spec["params"]
     dataset = validation_data(model_spec, p["l1_tune_slices"])
     ssims = {lam: [] for lam in p["l1_lambdas"]}
@@ -320,12 +324,16 @@ def _tune_l1(model_spec, path, fingerprint, size) -> None:
             recon = models.build(model_spec, size, lam=lam)
             pred = recon.image(recon.fit(recon.init_state(kspace, mask, maps), kspace, mask))
             ssims[lam].append(float(metrics.ssim(target[None], pred)[0]))
-    curve = [{"lam": lam, "val_ssim": float(np.mean(v))} for lam, v in ssims.items()]
+    share = (time.perf_counter() - begin) / len(ssims)
+    curve = [
+        {"lam": lam, "val_ssim": float(np.mean(v)), "seconds": share} for lam, v in ssims.items()
+    ]
     best = max(curve, key=lambda row: row["val_ssim"])["lam"]
     save_checkpoint(path, model_spec, fingerprint, {"epoch": 1, "lam": best, "curve": curve})
 
 
-def _epochs(model_spec: dict) -> int:
+def total_epochs(model_spec: dict) -> int:
+    """The epochs a complete checkpoint has (l1's λ search counts as one)."""
     return 1 if model_spec["method"] == "l1" else model_spec["params"]["epochs"]
 
 
@@ -336,7 +344,7 @@ def train_model(model_spec: dict, retrain: bool = False) -> Path:
     state = None
     if path.exists() and not retrain:
         state = read_checkpoint(path, model_spec, fingerprint)
-        if state["epoch"] >= _epochs(model_spec):
+        if state["epoch"] >= total_epochs(model_spec):
             return path
         logger.warning("resuming %s from epoch %d", path.name, state["epoch"])
     size = image_size(model_spec["scale"])
@@ -387,6 +395,12 @@ def main(args) -> int:
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"checkpoint: {path}")
     return 0
+
+
+def epochs_done(model_spec: dict) -> int:
+    """The epochs `model_spec`'s checkpoint has completed (0 when there is none)."""
+    sidecar = _checkpoint_for(model_spec)[0].with_suffix(".json")
+    return int(json.loads(sidecar.read_text())["epochs_done"]) if sidecar.exists() else 0
 
 
 def record(model_spec: dict) -> dict:

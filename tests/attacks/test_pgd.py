@@ -163,7 +163,7 @@ def test_pgd_global_budget_can_refer_to_the_full_kspace(trained_cnn, data):
         ({"eta": 0.01, "region": [20, 20, 10, 10]}, "leave the 24x24 image"),
         ({"eta": 0.01, "region": torch.zeros(24, 24, dtype=torch.bool)}, "mask is empty"),
         ({"eta": 0.01, "rule": "other"}, "rule must be one of"),
-        ({"eta": 0.01, "steps": -1}, "steps must be an integer >= 0"),
+        ({"eta": 0.01, "steps": -1}, "steps must be an integer >= 1"),
     ],
 )
 def test_bad_input_gives_clear_errors(zero_filled, data, kwargs, match):

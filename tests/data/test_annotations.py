@@ -102,6 +102,33 @@ def test_missing_csv_and_columns(tmp_path):
         load_annotations(tmp_path / "cols.csv")
 
 
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "EmptyDataError"),
+        (b"\x89HDF\r\n\x1a\n\x00\xff\xfe binary", "not a readable fastMRI\\+ annotation CSV"),
+        (b'file,slice\n"unclosed,0\n', "not a readable fastMRI\\+ annotation CSV"),
+    ],
+)
+def test_unreadable_csv_names_the_file_and_the_expected_header(tmp_path, content, words):
+    (tmp_path / "knee.csv").write_bytes(content)
+    with pytest.raises(ValueError, match=words) as info:
+        load_annotations(tmp_path / "knee.csv")
+    assert "knee.csv" in str(info.value) and "file,slice,study_level,x,y" in str(info.value)
+
+
+def test_non_numeric_box_names_the_column_and_line(tmp_path):
+    (tmp_path / "knee.csv").write_text(
+        "file,slice,study_level,x,y,width,height,label\n"
+        "f,0,No,10,20,5,5,Meniscus Tear\n"
+        "f,1,No,ten,20,5,5,Meniscus Tear\n"
+    )
+    with pytest.raises(
+        ValueError, match=r"knee\.csv: column 'x' must hold numbers; line\(s\) \[3\]"
+    ):
+        load_annotations(tmp_path / "knee.csv")
+
+
 def test_annotation_slice_not_in_file(tmp_path):
     with h5py.File(tmp_path / "f1.h5", "w") as hf:
         hf.create_dataset("kspace", data=np.zeros((3, 1, 4, 4), np.complex64))

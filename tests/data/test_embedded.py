@@ -1,11 +1,18 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
+import h5py
 import numpy as np
 import pytest
 
-from mrirobust import regions
+from mrirobust import paths, regions
 from mrirobust.data import brain_phantom, embedded, ensure_embedded, knee_phantom, list_slices
 from mrirobust.data.embedded import boxes_from_masks, is_complete, make_volume, volume_plan
+from mrirobust.data.fastmri_io import num_slices, read_slice
 from mrirobust.scales import resolve
 
 SMOKE = resolve("smoke", "data")
@@ -134,3 +141,81 @@ def test_cli_reports_complete_data(smoke_root, capsys):
     assert "is complete" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["data", "--scale", "paper"])  # the real data are never generated
+
+
+TINY = {  # five volumes of two slices: a whole dataset in about a second
+    "slices_per_volume": 2,
+    "knee_train_volumes": 1,
+    "knee_val_volumes": 1,
+    "brain_train_volumes": 1,
+    "brain_val_volumes": 1,
+    "knee_shifted_val_volumes": 1,
+}
+
+
+def _leftovers(root):
+    """The temporary files under `root`, after reading every slice of every final file (a
+    partial final file raises)."""
+    for path in root.rglob("*.h5"):
+        for index in range(num_slices(path)):
+            read_slice(path, index)
+    return [p for p in root.rglob("*") if p.is_file() and ".tmp" in p.name]
+
+
+def test_generation_failing_midway_leaves_no_partial_file_and_the_next_run_completes(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MRIROBUST_DATA", str(tmp_path))
+    root = embedded.generate("smoke", TINY, progress=False)
+    assert is_complete("smoke", TINY)
+    written = h5py.Group.create_dataset
+    calls = []
+
+    def fail_in_the_third_file(self, name, *args, **kwargs):
+        calls.append(name)
+        if name == "ismrmrd_header" and calls.count(name) == 3:
+            raise OSError("disk full (simulated)")
+        return written(self, name, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(h5py.Group, "create_dataset", fail_in_the_third_file)
+        with pytest.raises(OSError, match="simulated"):
+            embedded.generate("smoke", TINY, progress=False)
+    assert _leftovers(root) == []
+    assert not (root / "manifest.json").exists() and not is_complete("smoke", TINY)
+    embedded.generate("smoke", TINY, progress=False)
+    assert is_complete("smoke", TINY) and _leftovers(root) == []
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRIROBUST_DATA", str(tmp_path))
+    root = tmp_path / "embedded" / "smoke"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = root / "knee" / "multicoil_val" / f"file_knee_val000.h5.{dead.stdout.strip()}.tmp"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"\x89HDF half a file")
+    embedded.generate("smoke", TINY, progress=False)
+    assert not stale.exists() and _leftovers(root) == []
+    assert is_complete("smoke", TINY)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_data_command_without_partial_files(tmp_path):
+    lib = [str(paths.project_root() / "lib"), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "MRIROBUST_DATA": str(tmp_path), "PYTHONPATH": os.pathsep.join(lib)}
+    command = [sys.executable, "-m", "mrirobust", "data", "--scale", "smoke"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    root = tmp_path / "embedded" / "smoke"
+    deadline = time.monotonic() + 60
+    while not list(root.rglob("*.h5")) and process.poll() is None:
+        assert time.monotonic() < deadline, "the data command wrote no file in 60 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert _leftovers(root) == []
+    assert not (root / "manifest.json").exists()

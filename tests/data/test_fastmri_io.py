@@ -8,7 +8,7 @@ from fastmri.data.transforms import VarNetDataTransform
 
 from mrirobust import physics
 from mrirobust.data import list_slices, read_slice, split_dir
-from mrirobust.data.fastmri_io import header_xml, parse_header
+from mrirobust.data.fastmri_io import header_xml, num_slices, parse_header
 
 # a header as in the real fastMRI knee files: 640 x 368 encoded, 320 x 320 recon
 REAL_LIKE = (
@@ -109,6 +109,40 @@ def test_nan_and_out_of_range_slices(tmp_path):
         read_slice(tmp_path / "nan.h5", 3)
     with pytest.raises(FileNotFoundError, match="missing.h5"):
         read_slice(tmp_path / "missing.h5", 0)
+
+
+def test_truncated_and_non_hdf5_files_name_the_file_and_the_format(tmp_path):
+    write_file(tmp_path / "whole.h5", H=64, W=48)
+    whole = (tmp_path / "whole.h5").read_bytes()
+    (tmp_path / "truncated.h5").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "notes.h5").write_text("not an HDF5 file\n")
+    (tmp_path / "folder.h5").mkdir()
+    for name in ("truncated.h5", "notes.h5", "folder.h5"):
+        with pytest.raises(
+            OSError, match=rf"(?s){name}: cannot be opened as HDF5 .*expected a fastMRI"
+        ):
+            num_slices(tmp_path / name)
+    for name in ("truncated.h5", "notes.h5"):
+        with pytest.raises(OSError, match=rf"(?s){name}: cannot be opened as HDF5 .*'kspace'"):
+            read_slice(tmp_path / name, 0)
+    with pytest.raises(OSError, match="folder.h5"):
+        list_slices(tmp_path)
+
+
+def test_damaged_dataset_names_the_file_when_reading_fails(tmp_path):
+    path = tmp_path / "damaged.h5"
+    write_file(path)
+    kspace = np.ones((3, 2, 16, 12), np.complex64)
+    with h5py.File(path, "a") as hf:
+        del hf["kspace"]
+        hf.create_dataset("kspace", data=kspace, chunks=(1, 2, 16, 12), compression="gzip")
+        chunk = hf["kspace"].id.get_chunk_info(0)
+    with open(path, "r+b") as f:  # overwrite the first compressed chunk with garbage
+        f.seek(chunk.byte_offset)
+        f.write(b"\xff" * chunk.size)
+    read_slice(path, 1)
+    with pytest.raises(OSError, match=r"(?s)damaged\.h5: reading failed.*expected a fastMRI"):
+        read_slice(path, 0)
 
 
 def test_list_slices_sorted(tmp_path):

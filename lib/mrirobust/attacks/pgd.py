@@ -18,6 +18,8 @@ loss of iterate s (s = 0 is the random start, s = steps the returned perturbatio
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,7 +55,10 @@ def as_budgets(value, name: str) -> tuple[torch.Tensor, bool]:
     scalar = not isinstance(value, (Sequence, torch.Tensor)) or (
         isinstance(value, torch.Tensor) and value.ndim == 0
     )
-    budgets = torch.as_tensor(value, dtype=torch.float64).flatten()
+    try:
+        budgets = torch.as_tensor(value, dtype=torch.float64).flatten()
+    except (TypeError, ValueError, RuntimeError):  # e.g. a string or a ragged list
+        budgets = torch.tensor([math.nan])  # not a finite number: refused just below
     if budgets.numel() == 0 or not torch.isfinite(budgets).all() or (budgets < 0).any():
         raise ValueError(
             f"{name} must be a finite number >= 0 or a non-empty sequence of them, got {value!r}"
@@ -83,10 +88,19 @@ def _check_target(target: torch.Tensor, batch: int, size: tuple[int, int]) -> No
 
 
 def _check_steps(steps: int, step_size: float) -> None:
-    if not (isinstance(steps, int) and steps >= 0):
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if not (step_size > 0 and torch.isfinite(torch.tensor(float(step_size)))):
-        raise ValueError(f"step_size must be a finite number > 0, got {step_size!r}")
+    """At least one step (0 steps would return the random start, which is no attack) and a
+    finite step size > 0."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(
+            f"steps must be an integer >= 1 (0 would return the start, not an attack), "
+            f"got {steps!r}"
+        )
+    if isinstance(step_size, bool) or not (
+        isinstance(step_size, numbers.Real) and math.isfinite(step_size) and step_size > 0
+    ):
+        raise ValueError(
+            f"step_size must be a finite number > 0 (relative to the budget), got {step_size!r}"
+        )
 
 
 def _norm(x: torch.Tensor, dims) -> torch.Tensor:

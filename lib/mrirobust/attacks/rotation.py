@@ -8,6 +8,7 @@ region MSE. Angles are evaluated `batch_size` at a time, stacked with the slices
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -44,8 +45,10 @@ class RotationResult:
 def angle_grid(angle_max: float, step: float) -> torch.Tensor:
     """Symmetric grid -angle_max, ..., 0, ..., angle_max in multiples of `step` (degrees),
     rounded to 1e-6 so that 0 is exactly in it (reference: angle_max 4.9, step 0.1)."""
-    if not (angle_max >= 0 and step > 0):
-        raise ValueError(f"need angle_max >= 0 and step > 0, got {angle_max!r}, {step!r}")
+    if not (0 <= angle_max < math.inf and 0 < step < math.inf):
+        raise ValueError(
+            f"need finite angle_max >= 0 and step > 0 (degrees), got {angle_max!r}, {step!r}"
+        )
     count = int(round(angle_max / step, 6))
     return torch.round(torch.arange(-count, count + 1, dtype=torch.float64) * step, decimals=6)
 
@@ -77,7 +80,7 @@ def rotation_search(
         raise ValueError(
             f"angles must be a non-empty grid of finite degrees, got {angles.tolist()}"
         )
-    if not (isinstance(batch_size, int) and batch_size >= 1):
+    if isinstance(batch_size, bool) or not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     data_range = metrics.value_range(target)
     losses, ssims = [], []

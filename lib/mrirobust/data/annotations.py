@@ -17,9 +17,11 @@ import pandas as pd
 import torch
 
 from mrirobust.paths import annotations_dir, embedded_root, real_data_root
+from mrirobust.storage import atomic_write
 
 COLUMNS = ["file", "slice", "study_level", "x", "y", "width", "height", "label"]
 BOX_COLUMNS = ["file", "slice", "x", "y", "width", "height", "label"]
+NUMBER_COLUMNS = ["slice", "x", "y", "width", "height"]
 REAL_TARGET_HEIGHT = 320
 
 
@@ -34,10 +36,26 @@ def load_annotations(
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise FileNotFoundError(f"annotation file {csv_path} does not exist")
-    df = pd.read_csv(csv_path)
+    try:
+        df = pd.read_csv(csv_path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(
+            f"{csv_path}: not a readable fastMRI+ annotation CSV ({type(err).__name__}: {err}); "
+            f"expected a text CSV with the header {','.join(COLUMNS)}"
+        ) from err
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{csv_path}: missing columns {missing} (expected {COLUMNS})")
+    for col in NUMBER_COLUMNS:
+        numbers = pd.to_numeric(df[col], errors="coerce")
+        bad = numbers.isna() & df[col].notna()
+        if bad.any():
+            lines = [int(i) + 2 for i in df.index[bad][:5]]  # + header line, 1-based
+            raise ValueError(
+                f"{csv_path}: column {col!r} must hold numbers; line(s) {lines} hold "
+                f"{df.loc[bad, col].head(5).tolist()}"
+            )
+        df[col] = numbers
     df["label"] = df["label"].astype(str).str.strip()
     study = (df["study_level"].astype(str).str.strip() == "Yes") | df["x"].isna()
     y_neg = ~study & (df["y"] < 0)
@@ -121,8 +139,4 @@ def write_annotations(rows: list[dict], csv_path: str | os.PathLike, target_heig
     df = pd.DataFrame(rows, columns=BOX_COLUMNS)
     df["y"] = target_height - df["y"] - df["height"]
     df["study_level"] = "No"
-    csv_path = Path(csv_path)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = csv_path.with_name(csv_path.name + f".{os.getpid()}.tmp")
-    df[COLUMNS].to_csv(tmp, index=False)
-    os.replace(tmp, csv_path)
+    atomic_write(Path(csv_path), lambda tmp: df[COLUMNS].to_csv(tmp, index=False))

@@ -34,6 +34,7 @@ from mrirobust.data.annotations import write_annotations
 from mrirobust.data.fastmri_io import header_xml, write_volume
 from mrirobust.paths import embedded_root, real_data_root
 from mrirobust.scales import resolve
+from mrirobust.storage import remove_stale_temporaries
 
 GENERATOR_SOURCES = ("embedded.py", "knee_phantom.py", "brain_phantom.py", "fastmri_io.py")
 SETS = (
@@ -249,13 +250,20 @@ def plans(cfg: dict) -> list[dict]:
 
 
 def generate(scale: str, overrides: dict | None = None, progress: bool = True) -> Path:
-    """Write the embedded dataset of `scale` (every file atomically, the manifest last)."""
+    """Write the embedded dataset of `scale` (every file atomically, the manifest last).
+
+    An interrupted run leaves no partial file under a final name and no manifest, so the data
+    reads as incomplete and the next run regenerates it (removing the temporary files that a
+    killed run left)."""
     from tqdm.auto import tqdm
 
     cfg = resolve(scale, "data", overrides)
     if cfg["source"] != "embedded":
         raise ValueError(f"scale {scale!r} uses data source {cfg['source']!r}, not 'embedded'")
     root = embedded_root(scale)
+    # incomplete until the new manifest is written; a killed run's temporary files go now
+    (root / "manifest.json").unlink(missing_ok=True)
+    remove_stale_temporaries(root)
     start = time.perf_counter()
     files, rows = {}, {"knee": [], "brain": []}
     for plan in tqdm(plans(cfg), desc=f"embedded data ({scale})", disable=not progress):

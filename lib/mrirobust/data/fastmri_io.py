@@ -24,11 +24,16 @@ import torch
 from fastmri.data.mri_data import et_query
 
 from mrirobust.paths import embedded_root, real_data_root
+from mrirobust.storage import open_hdf5
 
 ANATOMIES = ("knee", "brain", "knee_shifted")
 SPLITS = ("train", "val")
 TARGET_KEYS = ("reconstruction_rss", "reconstruction_esc")
 ISMRMRD_NS = "http://www.ismrm.org/ISMRMRD"
+EXPECTED = (
+    "a fastMRI HDF5 file (datasets 'kspace', 'reconstruction_rss' or 'reconstruction_esc', "
+    "'ismrmrd_header')"
+)
 
 
 @dataclass
@@ -122,7 +127,7 @@ def read_slice(path: str | os.PathLike, index: int) -> Slice:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"fastMRI file {path} does not exist")
-    with h5py.File(path, "r") as hf:
+    with open_hdf5(path, EXPECTED) as hf:
         if "kspace" not in hf:
             raise KeyError(f"{path}: dataset 'kspace' is missing (keys: {sorted(hf.keys())})")
         kds = hf["kspace"]
@@ -183,7 +188,7 @@ def read_slice(path: str | os.PathLike, index: int) -> Slice:
 
 def num_slices(path: str | os.PathLike) -> int:
     """Number of slices in a fastMRI file (first axis of `kspace`)."""
-    with h5py.File(path, "r") as hf:
+    with open_hdf5(path, EXPECTED) as hf:
         if "kspace" not in hf:
             raise KeyError(f"{path}: dataset 'kspace' is missing")
         return int(hf["kspace"].shape[0])

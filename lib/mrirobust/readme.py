@@ -1,0 +1,122 @@
+"""The README's generated parts, written from the stored results of one scale.
+
+Numbers in the README are generated, never typed (showyourwork's idea). The README marks each
+generated part with a pair of comments, `<!-- NAME:begin (generated) -->` ... `<!-- NAME:end -->`:
+
+- `claims`: every stored claim verdict (`mrirobust.claims`);
+- `timings`: each run's status and duration from its `run.json`, and the total;
+- `table:RUN/FILE.csv`: the CSV `results/<scale>/RUN/FILE.csv` as a Markdown table.
+
+Every image the README shows from `figures/gallery/NAME.png` is copied from
+`figures/<scale>/NAME.png`. `refresh(scale)` checks that every source exists before it writes
+anything; `python -m mrirobust readme --scale cpu` (`make gallery`) runs it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from mrirobust import claims, paths, storage
+
+__all__ = ["sections", "gallery_figures", "render", "refresh"]
+
+_SECTION = re.compile(r"<!-- (\S+):begin \(generated\) -->")
+_GALLERY = re.compile(r"\]\(figures/gallery/([\w.-]+\.png)\)")
+
+
+def _readme(readme: Path | None) -> Path:
+    return Path(readme) if readme else paths.project_root() / "README.md"
+
+
+def sections(readme: Path | None = None) -> list[str]:
+    """Names of the generated sections of the README, in order."""
+    return _SECTION.findall(_readme(readme).read_text())
+
+
+def gallery_figures(readme: Path | None = None) -> list[str]:
+    """File names of the gallery images the README shows."""
+    return _GALLERY.findall(_readme(readme).read_text())
+
+
+def _number(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _csv_markdown(path: Path) -> str:
+    frame = pd.read_csv(path)
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |"]
+    lines.append("|" + "---|" * len(frame.columns))
+    lines += ["| " + " | ".join(_number(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return f"From `results/<scale>/{path.parent.name}/{path.name}`:\n\n" + "\n".join(lines) + "\n"
+
+
+def _timings(scale: str) -> str:
+    root = paths.results_root() / scale
+    records = sorted(root.glob("*/run.json"))
+    if not records:
+        raise FileNotFoundError(f"no run.json under {root}; run `make reproduce SCALE={scale}`")
+    lines = ["| run | status | minutes |", "|---|---|---|"]
+    total = 0.0
+    for record in records:
+        run = storage.read_json(record)
+        minutes = float(run.get("duration_s", 0.0)) / 60
+        total += minutes
+        lines.append(f"| {record.parent.name} | {run.get('status', '?')} | {minutes:.1f} |")
+    lines.append(f"| **total** | | **{total:.1f}** |")
+    return f"Scale {scale}, from each run's `run.json`:\n\n" + "\n".join(lines) + "\n"
+
+
+def render(name: str, scale: str) -> str:
+    """The Markdown of generated section `name` from the results at `scale`."""
+    if name == "claims":
+        return claims.markdown(claims.table(scale))
+    if name == "timings":
+        return _timings(scale)
+    if name.startswith("table:"):
+        path = paths.results_root() / scale / name.removeprefix("table:")
+        if path.suffix != ".csv":
+            raise ValueError(f"README section {name!r}: tables are CSV files (RUN/FILE.csv)")
+        if not path.exists():
+            raise FileNotFoundError(f"README section {name!r}: {path} does not exist")
+        return _csv_markdown(path)
+    raise ValueError(f"unknown README section {name!r}; valid: claims, timings, table:RUN/FILE.csv")
+
+
+def refresh(scale: str = "cpu", readme: Path | None = None) -> list[str]:
+    """Copy the gallery figures from `figures/<scale>/` and regenerate every section.
+
+    Everything is rendered and every figure found before anything is written, so a missing
+    result leaves the README and the gallery as they were. Returns what was refreshed.
+    """
+    readme = _readme(readme)
+    figures = paths.figures_dir(scale)
+    missing = [name for name in gallery_figures(readme) if not (figures / name).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"gallery figures missing from {figures}: {', '.join(missing)}; "
+            f"run `make reproduce SCALE={scale}` first"
+        )
+    texts = {name: render(name, scale) for name in sections(readme)}
+    gallery = readme.parent / "figures" / "gallery"
+    gallery.mkdir(parents=True, exist_ok=True)
+    for name in gallery_figures(readme):
+        storage.atomic_write(gallery / name, lambda tmp, n=name: shutil.copyfile(figures / n, tmp))
+    for name, text in texts.items():
+        storage.replace_section(readme, name, text)
+    return [*texts, *gallery_figures(readme)]
+
+
+def configure_parser(parser) -> None:
+    parser.add_argument("--scale", default="cpu", help="scale whose results and figures to use")
+
+
+def main(args) -> int:
+    for item in refresh(args.scale):
+        print(f"refreshed {item}")
+    return 0
