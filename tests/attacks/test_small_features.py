@@ -83,3 +83,37 @@ def test_bad_input_gives_clear_errors(zero_filled, data):
         small_feature_map(zero_filled, data["kspace"], mask, size=3, progress=False)
     with pytest.raises(ValueError, match="maps must have the k-space's shape"):
         small_feature_map(zero_filled, k, mask, size=3, maps=data["sens"][0, :2], progress=False)
+
+
+class Counting(torch.nn.Module):
+    """Wraps a reconstructor and counts the slices it reconstructs."""
+
+    def __init__(self, recon):
+        super().__init__()
+        self.recon, self.image_size, self.calls = recon, recon.image_size, 0
+
+    def forward(self, masked_kspace, mask):
+        self.calls += masked_kspace.shape[0]
+        return self.recon(masked_kspace, mask)
+
+
+def test_lattice_map_needs_few_reconstructions_and_agrees_with_single_windows(trained_cnn, data):
+    k, mask = data["kspace"][0], data["mask"]
+    kwargs = {"size": 3, "stride": 3, "progress": False}
+    single, lattice = Counting(trained_cnn), Counting(trained_cnn)
+    one = small_feature_map(single, k, mask, **kwargs)
+    many = small_feature_map(lattice, k, mask, lattice=(12, 12), **kwargs)
+    assert one.errors.shape == many.errors.shape == (8, 8)
+    assert single.calls == 64 and lattice.calls == 16
+    r = torch.corrcoef(torch.stack([one.errors.flatten(), many.errors.flatten()]))[0, 1]
+    assert r > 0.8
+    # a lattice wider than the image holds one window per reconstruction: the single map
+    wide = small_feature_map(trained_cnn, k, mask, lattice=(24, 24), **kwargs)
+    torch.testing.assert_close(wide.errors, one.errors, rtol=1e-4, atol=1e-7)
+
+
+def test_lattice_bad_input(zero_filled, data):
+    k, mask = data["kspace"][0], data["mask"]
+    for lattice in ((3, 12), (12, 10), (12,)):
+        with pytest.raises(ValueError, match="lattice must be two spacings"):
+            small_feature_map(zero_filled, k, mask, size=3, stride=3, lattice=lattice)

@@ -15,7 +15,8 @@ fully sampled k-space k of one slice gets a k x k feature 1_p and is measured ag
 
 where n(u) = (u - mean u) / std u standardises each whole image, so the error does not depend
 on the method's intensity scale. Noise and model mismatch of k are kept (only the feature is
-synthetic). Positions are reconstructed `batch_size` at a time.
+synthetic). Positions are reconstructed `batch_size` at a time, one window per reconstruction
+or, with `lattice`, many.
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ def feature_kspace(
     return kspace + physics.sens_expand(windows * (value - image), maps[None])
 
 
+def _groups(corners: torch.Tensor, lattice, size: int, stride: int) -> list[torch.Tensor]:
+    """Indices of the corners reconstructed together: one each, or with `lattice` = (dr, dc)
+    all corners with the same (row mod dr, col mod dc)."""
+    if lattice is None:
+        return list(torch.arange(len(corners)).split(1))
+    spacing = tuple(int(d) for d in lattice)
+    if len(spacing) != 2 or any(d <= size or d % stride for d in spacing):
+        raise ValueError(
+            f"lattice must be two spacings (rows, cols) that are multiples of stride {stride} "
+            f"and larger than size {size}, got {lattice!r}"
+        )
+    keys = (corners[:, 0] % spacing[0]) * spacing[1] + corners[:, 1] % spacing[1]
+    return [torch.nonzero(keys == key).flatten() for key in keys.unique()]
+
+
 def small_feature_map(
     recon,
     kspace: torch.Tensor,
@@ -87,6 +103,7 @@ def small_feature_map(
     value: float | None = None,
     mode: str = "replace",
     maps: torch.Tensor | None = None,
+    lattice: tuple[int, int] | None = None,
     batch_size: int = 16,
     progress: bool = True,
 ) -> SmallFeatureResult:
@@ -94,7 +111,12 @@ def small_feature_map(
 
     `kspace` fully sampled complex `(C, H, W)` of one slice, `mask` a column mask broadcastable to
     `(1, C, H, W)`, `maps` coil maps `(C, H, W)` for "replace" (None: `data_maps`).
-    Windows cover the centre crop at `recon.image_size`.
+    Windows cover the centre crop at `recon.image_size`. With `lattice` = (dr, dc) one
+    reconstruction carries every window of a lattice of that spacing (dr, dc multiples of
+    `stride`, larger than `size`), so (dr / stride) (dc / stride) reconstructions cover the map:
+    the way to afford maps of slow methods (l1, ConvDecoder), at the price of crosstalk between
+    windows (aliasing runs along the undersampled columns: keep dc large). `batch_size` counts
+    reconstructions.
     """
     if not (isinstance(kspace, torch.Tensor) and kspace.is_complex() and kspace.ndim == 3):
         raise ValueError(
@@ -130,24 +152,29 @@ def small_feature_map(
     else:
         default = target.max().item() / 6
     value = default if value is None else float(value)
-    top, left = (full[0] - crop[0]) // 2, (full[1] - crop[1]) // 2
     rows = torch.arange(0, crop[0] - size + 1, stride)
     cols = torch.arange(0, crop[1] - size + 1, stride)
     corners = torch.cartesian_prod(rows, cols)  # (P, 2): (row, col) on the target
-    r = torch.arange(full[0]).view(1, -1, 1)
-    c = torch.arange(full[1]).view(1, 1, -1)
-    errors = []
+    groups = _groups(corners, lattice, size, stride)
+    top, left = (full[0] - crop[0]) // 2, (full[1] - crop[1]) // 2
+    errors = torch.empty(len(corners))
     with torch.no_grad():
-        for chunk in tqdm(corners.split(batch_size), desc="small features", disable=not progress):
-            y0 = chunk[:, 0].view(-1, 1, 1) + top
-            x0 = chunk[:, 1].view(-1, 1, 1) + left
-            window = (r >= y0) & (r < y0 + size) & (c >= x0) & (c < x0 + size)  # (n, H, W)
-            window = window.to(kspace.device)
-            featured = feature_kspace(kspace, window, value, mode=mode, maps=maps)
+        for start in tqdm(
+            range(0, len(groups), batch_size), desc="small features", disable=not progress
+        ):
+            chunk = groups[start : start + batch_size]
+            windows = torch.zeros(len(chunk), *full, dtype=torch.bool)
+            for g, group in enumerate(chunk):
+                for r0, c0 in corners[group].tolist():
+                    windows[g, top + r0 : top + r0 + size, left + c0 : left + c0 + size] = True
+            featured = feature_kspace(
+                kspace, windows.to(kspace.device), value, mode=mode, maps=maps
+            )
             truth = physics.rss_crop(featured, crop)
             out = recon(physics.apply_mask(featured, mask), mask)
-            diff = (_standardise(out) - _standardise(truth)) ** 2
-            inside = physics.center_crop(window, crop).to(diff.dtype)
-            errors.append((diff * inside).sum(dim=(-2, -1)) / size**2)
-    errors = torch.cat(errors).view(len(rows), len(cols))
+            diff = ((_standardise(out) - _standardise(truth)) ** 2).cpu()
+            for g, group in enumerate(chunk):
+                for index, (r0, c0) in zip(group.tolist(), corners[group].tolist(), strict=True):
+                    errors[index] = diff[g, r0 : r0 + size, c0 : c0 + size].mean()
+    errors = errors.view(len(rows), len(cols))
     return SmallFeatureResult(errors=errors, rows=rows, cols=cols, size=size, value=value)
