@@ -195,10 +195,23 @@ def test_heat_maps_statistics_and_figures(methods, inputs, sweep):
     maps, heat = experiments.heat_maps(chosen, kspace[0], mask, target[0], size=3, stride=7)
     assert maps["unet"].shape == (4, 4)
     assert list(heat["method"]) == ["zero_filled", "unet"] and (heat["positions"] == 16).all()
+    assert (heat["lattice"] == "none").all()
+    row = heat.set_index("method").loc["unet"]
+    errors = maps["unet"].flatten()
+    assert row["cv"] == pytest.approx((errors.std(correction=0) / errors.mean()).item(), rel=1e-4)
     intensity = experiments.window_intensity(target[0], [0, 7], [14], 3)
     assert intensity[1, 0] == pytest.approx(target[0, 7:10, 14:17].mean().item())
-    verdicts = claims.feature_verdicts(heat, "smoke", "synthetic")
-    assert [v.case["method"] for v in verdicts] == ["zero_filled", "unet"]
+    lattice, lattice_heat = experiments.heat_maps(
+        chosen, kspace[0], mask, target[0], size=3, stride=7, lattice=(14, 14)
+    )
+    assert (lattice_heat["lattice"] == "14x14").all()
+    agreement = experiments.lattice_agreement({"unet": maps["unet"]}, lattice)
+    assert list(agreement["method"]) == ["unet"] and agreement["pearson_r"].iloc[0] > 0.8
+    verdicts = claims.feature_verdicts(heat, "smoke", "synthetic", agreement=agreement)
+    assert [v.case["method"] for v in verdicts] == ["zero_filled", "unet", "unet"]
+    assert verdicts[-1].id.endswith("lattice_matches_single_windows") and verdicts[-1].holds
+    with pytest.raises(ValueError, match="no method has both maps"):
+        experiments.lattice_agreement({"varnet": maps["unet"]}, lattice)
     fig = figures.heat_map_panels(
         target[0].numpy(), {k: v.numpy() for k, v in maps.items()}, extent=(0, 24, 24, 0)
     )

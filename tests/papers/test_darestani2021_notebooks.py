@@ -59,8 +59,15 @@ def test_every_attack_table_and_heat_maps(smoke_results):
         errors = maps[row.method]
         assert errors.size == row.positions
         assert row.mean == pytest.approx(errors.mean(), rel=1e-5)
+    assert (stats["lattice"] == "x".join(str(d) for d in SMOKE["feature_lattice"])).all()
+    agreement = pd.read_csv(out / "lattice_agreement.csv")
+    assert set(agreement["method"]) == {"unet", "varnet"}
     verdicts = claims.load(out / "claims.json")
     assert {v.case.get("method") for v in verdicts if v.id.endswith("location_dependent")} == set(
         stats["method"]
     )
+    lattice = {
+        v.case["method"] for v in verdicts if v.id.endswith("lattice_matches_single_windows")
+    }
+    assert lattice == {"unet", "varnet"}
     assert (smoke_results.figures / "darestani2021_fig7_heat_maps.png").is_file()

@@ -1,5 +1,5 @@
 """Darestani et al. 2021's claims on adversarial perturbations (Fig. 3) and small features
-(Fig. 7), checked on the stored tables of `experiments` (spec ids A1-A6, A9, S1-S3).
+(Fig. 7), checked on the stored tables of `experiments` (spec ids A1-A6, A9, S1-S3, S10).
 
 `attack_verdicts(sweep, ...)` takes the concatenated `attack_sweep` tables (one per attacked
 method) and `feature_verdicts(stats, ...)` the `heat_maps` statistics; both check every claim
@@ -173,10 +173,29 @@ NOT_LEARNING = Claim(
 )
 
 
+def _lattice_valid(agreement, method, min_r):
+    r = float(agreement.loc[agreement["method"] == method, "pearson_r"].iloc[0])
+    return r >= min_r, {"pearson_r": r, "min_r": min_r}
+
+
+LATTICE = Claim(
+    "darestani2021/fig7/lattice_matches_single_windows",
+    "a map from lattices of windows matches the one-window-per-reconstruction map",
+    _lattice_valid,
+)
+
+
 def feature_verdicts(
-    heat: pd.DataFrame, scale: str, data: str, *, min_cv: float = 0.25
+    heat: pd.DataFrame,
+    scale: str,
+    data: str,
+    *,
+    agreement: pd.DataFrame | None = None,
+    min_cv: float = 0.25,
+    min_r: float = 0.8,
 ) -> list[Verdict]:
-    """Verdicts of the Fig. 7 claims on the `heat_maps` statistics."""
+    """Verdicts of the Fig. 7 claims on the `heat_maps` statistics (and, given the
+    `lattice_agreement` table, the lattice check of every method in it)."""
     if heat.empty:
         raise ValueError("the heat-map statistics are empty: nothing to check")
     methods = list(heat["method"])
@@ -191,4 +210,9 @@ def feature_verdicts(
     ]
     if any(m in methods for m in TRAINED) and any(m in methods for m in UNTRAINED):
         out.append(NOT_LEARNING.verdict({}, scale, data, heat=heat, min_cv=min_cv))
+    if agreement is not None:
+        out += [
+            LATTICE.verdict({"method": m}, scale, data, agreement=agreement, method=m, min_r=min_r)
+            for m in agreement["method"]
+        ]
     return out

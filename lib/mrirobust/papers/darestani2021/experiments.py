@@ -348,13 +348,15 @@ def heat_maps(
     *,
     size: int,
     stride: int,
+    lattice: Sequence[int] | None = None,
     mode: str = "replace",
     batch_size: int = 16,
 ) -> tuple[dict[str, torch.Tensor], pd.DataFrame]:
     """Fig. 7: each method's small-feature error map on one slice (`kspace` `(C, H, W)`, target
-    `(h, w)`), and per method the coefficient of variation of the map and the Spearman rank
-    correlation between window error and the window's mean target intensity (negative = worse
-    in dark regions). Returns ({method: errors (rows, cols)}, statistics table)."""
+    `(h, w)`; `lattice` as in `small_feature_map`), and per method the coefficient of variation
+    of the map and the Spearman rank correlation between window error and the window's mean
+    target intensity (negative = worse in dark regions). Returns ({method: errors (rows, cols)},
+    statistics table)."""
     if not methods:
         raise ValueError("methods is empty: give at least one name -> Reconstructor")
     maps, rows = {}, []
@@ -366,6 +368,7 @@ def heat_maps(
             size=size,
             stride=stride,
             mode=mode,
+            lattice=None if lattice is None else tuple(lattice),
             batch_size=batch_size,
             progress=False,
         )
@@ -380,6 +383,24 @@ def heat_maps(
                 "cv": float(errors.std() / max(errors.mean(), 1e-30)),
                 "rho_intensity": float(rho),
                 "positions": int(errors.size),
+                "lattice": "none" if lattice is None else "x".join(str(d) for d in lattice),
             }
         )
     return maps, pd.DataFrame(rows)
+
+
+def lattice_agreement(
+    single: Mapping[str, torch.Tensor], lattice: Mapping[str, torch.Tensor]
+) -> pd.DataFrame:
+    """Pearson r between each method's single-window map and its lattice map (the methods in
+    both), checking that the lattice's crosstalk leaves the map intact."""
+    common = [name for name in single if name in lattice]
+    if not common:
+        raise ValueError(
+            f"no method has both maps: single {sorted(single)}, lattice {sorted(lattice)}"
+        )
+    rows = []
+    for name in common:
+        pair = torch.stack([single[name].flatten(), lattice[name].flatten()]).double()
+        rows.append({"method": name, "pearson_r": float(torch.corrcoef(pair)[0, 1])})
+    return pd.DataFrame(rows)

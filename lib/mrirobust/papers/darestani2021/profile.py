@@ -58,7 +58,8 @@ ATTACK = Profile(
         "angles": [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0],  # rotation search (degrees, with 0)
         "feature_sizes": [2, 3, 4, 5],  # small-feature window sides in pixels
         "feature_stride": 1,  # window positions every `feature_stride` pixels
-        "feature_batch": 64,  # window positions per forward pass
+        "feature_lattice": [16, 32],  # windows per reconstruction on this (rows, cols) lattice
+        "feature_batch": 64,  # reconstructions per forward pass
     },
     cpu={
         "eps_grid": [0.0, 0.02, 0.04, 0.08],
@@ -68,6 +69,7 @@ ATTACK = Profile(
         "angles": [-2.0, 0.0, 2.0],
         "feature_sizes": [3, 5],
         "feature_stride": 16,
+        "feature_lattice": [32, 32],
         "feature_batch": 16,
     },
     smoke={
@@ -78,6 +80,7 @@ ATTACK = Profile(
         "angles": [-2.0, 0.0, 2.0],
         "feature_sizes": [3],
         "feature_stride": 32,
+        "feature_lattice": [32, 32],
         "feature_batch": 16,
     },
 )
