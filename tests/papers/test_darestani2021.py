@@ -44,7 +44,8 @@ def attack():
 @pytest.fixture(scope="module")
 def sweep(methods, inputs, attack):
     kspace, mask, target = inputs
-    clean = experiments.reconstruct_all(methods, physics.apply_mask(kspace, mask), mask)
+    y = physics.apply_mask(kspace, mask)
+    clean = experiments.reconstruct_all(methods, y, mask, attack["recon_batch"])
     tables = [
         experiments.attack_sweep(
             methods,
@@ -85,6 +86,21 @@ def test_attack_sweep_table_and_budgets(sweep, methods, inputs, attack):
     own = table[(table["method"] == "l1") & (table["eps"] == 0.05)]
     scores = experiments.scores(target, fresh)["ssim"].double()
     torch.testing.assert_close(torch.tensor(own["ssim"].values), scores)
+
+
+def test_attacks_in_chunks_equal_one_batch(methods, inputs, attack):
+    """With a small recon_batch every eps and slice is attacked alone; the pieces go back in
+    place (ConvDecoder fits each slice with its own network, so chunks change nothing)."""
+    kspace, mask, _ = inputs
+    y = physics.apply_mask(kspace, mask)
+    method = methods["convdecoder"]
+    whole = experiments.own_attack(method, y, mask, eps=[0.02, 0.05], attack=attack)
+    parts = experiments.own_attack(
+        method, y, mask, eps=[0.02, 0.05], attack={**attack, "recon_batch": 1}
+    )
+    assert parts[0].shape == whole[0].shape == (2, *kspace.shape)
+    for a, b in zip(whole, parts, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_transfer_matrix_reads_the_sweep(sweep):

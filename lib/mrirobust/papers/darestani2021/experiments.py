@@ -135,18 +135,25 @@ def _check_eps(eps_grid) -> list[float]:
     return sorted({e for e in grid if e > 0})
 
 
-def own_attack(
-    method, y: torch.Tensor, mask: torch.Tensor, *, eps, attack: Mapping
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The paper's attack on `method` at budgets `eps` (relative to ||y||): the two-step attack
-    for un-trained methods, eq. 2 PGD otherwise. Returns the perturbations `(E, B, C, H, W)`
-    and the method's reconstructions of y + z `(E, B, h, w)`."""
+def _part(mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    return mask[start:stop] if mask.shape[0] > 1 else mask
+
+
+def _reconstruct(method, y: torch.Tensor, mask: torch.Tensor, batch: int) -> torch.Tensor:
+    """method(y, mask) `batch` slices per call, without gradients."""
+    with torch.no_grad():
+        return torch.cat(
+            [method(y[i : i + batch], _part(mask, i, i + batch)) for i in range(0, len(y), batch)]
+        )
+
+
+def _attack_once(method, y, mask, eps, attack):
     if is_untrained(method):
         result = two_step(
             method,
             y,
             mask,
-            eps=list(eps),
+            eps=eps,
             beta=attack["two_step_beta"],
             steps=attack["two_step_steps"],
             warmup_steps=attack["two_step_warmup"],
@@ -158,13 +165,36 @@ def own_attack(
             method,
             y,
             mask,
-            eps=list(eps),
+            eps=eps,
             steps=attack["pgd_steps"],
             step_size=attack["pgd_step_size"],
             seed=attack["seed"],
             progress=False,
         )
     return result.perturbation, result.reconstruction
+
+
+def own_attack(
+    method, y: torch.Tensor, mask: torch.Tensor, *, eps, attack: Mapping
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's attack on `method` at budgets `eps` (relative to ||y||): the two-step attack
+    for un-trained methods, eq. 2 PGD otherwise. The eps grid is stacked into the batch while
+    eps x slices fits in `attack["recon_batch"]`, else each eps and chunk of slices is attacked
+    alone (a ConvDecoder fit of 8/256 channels on 640 x 368 takes GBs). Returns the
+    perturbations `(E, B, C, H, W)` and the method's reconstructions of y + z `(E, B, h, w)`."""
+    eps, batch = list(eps), attack["recon_batch"]
+    if len(eps) * len(y) <= batch:
+        return _attack_once(method, y, mask, eps, attack)
+    parts = [
+        [
+            _attack_once(method, y[i : i + batch], _part(mask, i, i + batch), [e], attack)
+            for i in range(0, len(y), batch)
+        ]
+        for e in eps
+    ]
+    z = torch.stack([torch.cat([p[0][0] for p in row]) for row in parts])
+    out = torch.stack([torch.cat([p[1][0] for p in row]) for row in parts])
+    return z, out
 
 
 def _rows(ids, values: Mapping[str, torch.Tensor], **columns) -> list[dict]:
@@ -175,11 +205,10 @@ def _rows(ids, values: Mapping[str, torch.Tensor], **columns) -> list[dict]:
 
 
 def reconstruct_all(
-    methods: Mapping[str, torch.nn.Module], y: torch.Tensor, mask: torch.Tensor
+    methods: Mapping[str, torch.nn.Module], y: torch.Tensor, mask: torch.Tensor, batch: int
 ) -> dict[str, torch.Tensor]:
-    """Every method's reconstruction `(B, h, w)` of the measurement y."""
-    with torch.no_grad():
-        return {name: m(y, mask) for name, m in methods.items()}
+    """Every method's reconstruction `(B, h, w)` of the measurement y, `batch` slices per call."""
+    return {name: _reconstruct(m, y, mask, batch) for name, m in methods.items()}
 
 
 @dataclass
@@ -220,7 +249,8 @@ def attack_sweep(
         raise ValueError(f"attacked must be one of {', '.join(methods)}, got {attacked!r}")
     grid = _check_eps(eps_grid)
     y = physics.apply_mask(kspace, mask)
-    images = reconstruct_all(methods, y, mask) if clean is None else clean
+    batch = attack["recon_batch"]
+    images = reconstruct_all(methods, y, mask, batch) if clean is None else clean
     if set(images) != set(methods):
         raise ValueError(f"clean must hold the methods {sorted(methods)}, got {sorted(images)}")
     clean = {name: scores(target, images[name]) for name in methods}
@@ -236,8 +266,7 @@ def attack_sweep(
             if name == attacked:
                 out = own[e]
             else:
-                with torch.no_grad():
-                    out = m(physics.apply_mask(y + z[e], mask), mask)
+                out = _reconstruct(m, physics.apply_mask(y + z[e], mask), mask, batch)
             s = scores(target, out)
             drops = {f"{k}_drop": clean[name][k] - s[k] for k in s}
             values = {**s, **drops, "budget": budget}

@@ -55,6 +55,7 @@ ATTACK = Profile(
         "two_step_steps": 250,  # joint steps of eq. 3 (the reference: <= 350 with warm-up)
         "two_step_warmup": 100,  # clean fit steps before the joint steps (the reference: 100)
         "two_step_beta": 0.1,  # weight of -||x - x*|| / ||x*|| in eq. 3 (dimensionless)
+        "recon_batch": 1,  # slices (x eps) reconstructed or attacked per call (GPU memory)
         "angles": [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0],  # rotation search (degrees, with 0)
         "feature_sizes": [2, 3, 4, 5],  # small-feature window sides in pixels
         "feature_stride": 1,  # window positions every `feature_stride` pixels
@@ -63,6 +64,7 @@ ATTACK = Profile(
     },
     cpu={
         "eps_grid": [0.0, 0.02, 0.04, 0.08],
+        "recon_batch": 8,
         "pgd_steps": 10,
         "two_step_steps": 40,
         "two_step_warmup": 20,
@@ -74,6 +76,7 @@ ATTACK = Profile(
     },
     smoke={
         "eps_grid": [0.0, 0.04],
+        "recon_batch": 8,
         "pgd_steps": 2,
         "two_step_steps": 3,
         "two_step_warmup": 2,
