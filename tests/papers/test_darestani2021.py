@@ -211,7 +211,7 @@ def test_heat_maps_statistics_and_figures(methods, inputs, sweep):
     maps, heat = experiments.heat_maps(chosen, kspace[0], mask, target[0], size=3, stride=7)
     assert maps["unet"].shape == (4, 4)
     assert list(heat["method"]) == ["zero_filled", "unet"] and (heat["positions"] == 16).all()
-    assert (heat["lattice"] == "none").all()
+    assert (heat["lattice"] == "none").all() and (heat["size"] == 3).all()
     row = heat.set_index("method").loc["unet"]
     errors = maps["unet"].flatten()
     assert row["cv"] == pytest.approx((errors.std(correction=0) / errors.mean()).item(), rel=1e-4)
@@ -234,6 +234,25 @@ def test_heat_maps_statistics_and_figures(methods, inputs, sweep):
     assert len(fig.axes) == 3
     assert len(figures.sweep_curves(sweep).axes) == 3
     assert len(figures.transfer_heatmap(sweep, 0.05).axes) == 2  # matrix + colour bar
+
+
+def test_fig17_claim_and_figure():
+    stats = pd.DataFrame(
+        [
+            {"method": m, "size": k, "mean": e}
+            for k in (2, 3)
+            for m, e in (("convdecoder", 0.1), ("unet", 0.2 if k == 2 else 0.05))
+        ]
+    )
+    (verdict,) = claims.size_verdicts(stats, "smoke", "t")
+    assert not verdict.holds and verdict.evidence["best_per_size"] == {
+        "2": "convdecoder",
+        "3": "unet",
+    }
+    assert claims.size_verdicts(stats[stats["size"] == 2], "smoke", "t")[0].holds
+    with pytest.raises(ValueError, match="needs ConvDecoder"):
+        claims.size_verdicts(stats[stats["method"] == "unet"], "smoke", "t")
+    assert len(figures.size_curves(stats).axes) == 1
 
 
 def test_validation_slices_pick_the_contrast_and_central_band():

@@ -216,3 +216,25 @@ def feature_verdicts(
             for m in agreement["method"]
         ]
     return out
+
+
+def _best_every_size(stats, method):
+    sizes = sorted(set(stats["size"]))
+    best = {
+        int(k): stats.loc[stats["size"] == k].set_index("method")["mean"].idxmin() for k in sizes
+    }
+    return all(b == method for b in best.values()), {"best_per_size": best}
+
+
+BEST_EVERY_SIZE = Claim(
+    "darestani2021/fig17/convdecoder_best_every_size",
+    "ConvDecoder recovers artificial features best at every window size",
+    _best_every_size,
+)
+
+
+def size_verdicts(stats: pd.DataFrame, scale: str, data: str) -> list[Verdict]:
+    """The Fig. 17 claim on the `heat_maps` statistics of several window sizes (concatenated)."""
+    if stats.empty or "convdecoder" not in set(stats["method"]):
+        raise ValueError("Fig. 17's claim needs ConvDecoder's heat-map statistics")
+    return [BEST_EVERY_SIZE.verdict({}, scale, data, stats=stats, method="convdecoder")]

@@ -412,6 +412,7 @@ def heat_maps(
                 "cv": float(errors.std() / max(errors.mean(), 1e-30)),
                 "rho_intensity": float(rho),
                 "positions": int(errors.size),
+                "size": size,
                 "lattice": "none" if lattice is None else "x".join(str(d) for d in lattice),
             }
         )

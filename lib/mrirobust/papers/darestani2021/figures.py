@@ -50,6 +50,22 @@ def every_attack_heatmap(table: pd.DataFrame):
     return fig
 
 
+def size_curves(stats: pd.DataFrame):
+    """Fig. 17: each method's mean window error vs window size, min-max normalised across the
+    methods at each size (the paper's "normalized information recovery error")."""
+    span = stats.groupby("size")["mean"].transform(lambda v: (v.max() - v.min()) or 1.0)
+    low = stats.groupby("size")["mean"].transform("min")
+    normalised = stats.assign(normalised=(stats["mean"] - low) / span)
+    fig, ax = plt.subplots(figsize=(3.6, 2.8))
+    for method, curve in normalised.sort_values("size").groupby("method"):
+        ax.plot(curve["size"], curve["normalised"], marker="o", ms=3, label=method)
+    ax.set(xlabel="window size (pixels)", ylabel="normalised window error")
+    ax.set_xticks(sorted(set(stats["size"])))
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def heat_map_panels(target: np.ndarray, maps: Mapping[str, np.ndarray], extent):
     """Fig. 7: the target and each method's error map, normalised to [0, 1], over the target
     (`extent` = (left, right, bottom, top) of the map on the target's pixel grid)."""
