@@ -9,6 +9,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from mrirobust import physics  # noqa: E402
+from mrirobust.attacks.small_features import standardise  # noqa: E402
 from mrirobust.models import ConvDecoder, L1Wavelet  # noqa: E402
 from mrirobust.models.base import ZeroFilled  # noqa: E402
 from mrirobust.papers.darestani2021 import claims, experiments, figures  # noqa: E402
@@ -268,3 +269,39 @@ def test_validation_slices_pick_the_contrast_and_central_band():
         experiments.validation_slices("smoke", 0)
     with pytest.raises(ValueError, match="fewer than n = 99"):
         experiments.validation_slices("smoke", 99)
+
+
+def test_annotated_slices_and_real_features(methods):
+    kspace, masks, targets, boxes, ids = experiments.annotated_slices("smoke", 2)
+    assert kspace.shape[0] == boxes.shape[0] == len(ids) == 2 and len(set(ids)) == 2
+    x, y, w, h = boxes[0].tolist()
+    assert 0 <= x and x + w <= targets.shape[-1] and 0 <= y and y + h <= targets.shape[-2]
+    with pytest.raises(ValueError, match="fewer than n = 50"):
+        experiments.annotated_slices("smoke", 50)
+    size = tuple(targets.shape[-2:])
+    chosen = {"zero_filled": ZeroFilled(size), "l1": L1Wavelet(size, lam=1e-3, iterations=5)}
+    table = experiments.real_features(chosen, kspace, masks, targets, boxes, ids, batch=8)
+    assert len(table) == 4 and set(table["method"]) == set(chosen)
+    # the feature error is the box mean of the squared difference of the standardised images
+    zf = physics.rss_crop(physics.apply_mask(kspace, masks), size)
+    diff = (standardise(zf[0]) - standardise(targets[0])) ** 2
+    expected = diff[y : y + h, x : x + w].mean().item()
+    row = table[(table["method"] == "zero_filled") & (table["slice"] == ids[0])]
+    assert row["feature_mse"].iloc[0] == pytest.approx(expected, rel=1e-5)
+    assert len(figures.real_features(table).axes) == 1
+
+
+def test_real_feature_claims_on_a_constructed_table():
+    rows = [
+        {"method": m, "slice": s, "ssim": q, "feature_mse": e}
+        for s in ("a", "b")
+        for m, q, e in (("varnet", 0.8, 0.1), ("unet", 0.7, 0.2), ("l1", 0.6, 0.35))
+    ]
+    verdicts = claims.real_feature_verdicts(pd.DataFrame(rows), "smoke", "t")
+    assert [v.holds for v in verdicts] == [True, True, True]
+    rows[2]["feature_mse"] = rows[5]["feature_mse"] = 0.05  # l1 best on features, worst on SSIM
+    verdicts = claims.real_feature_verdicts(pd.DataFrame(rows), "smoke", "t")
+    assert [v.holds for v in verdicts] == [False, False, False]
+    assert verdicts[2].evidence == {"best_ssim": "varnet", "best_feature": "l1"}
+    with pytest.raises(ValueError, match="need >= 3"):
+        claims.real_feature_verdicts(pd.DataFrame(rows[:2]), "smoke", "t")

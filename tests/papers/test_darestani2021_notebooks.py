@@ -71,3 +71,15 @@ def test_every_attack_table_and_heat_maps(smoke_results):
     }
     assert lattice == {"unet", "varnet"}
     assert (smoke_results.figures / "darestani2021_fig7_heat_maps.png").is_file()
+
+
+def test_fig8_scores_every_method_on_the_annotated_slices(smoke_results):
+    out = _ok(smoke_results, "darestani2021_fig8")
+    table = pd.read_csv(out / "real_features.csv")
+    stored = np.load(out / "boxes.npz")
+    assert set(table["slice"]) == set(stored["ids"])
+    assert set(table["method"]) == {"zero_filled", "unet", "varnet", "l1", "convdecoder"}
+    assert (table["feature_mse"] >= 0).all() and table["ssim"].between(-1, 1).all()
+    verdicts = claims.load(out / "claims.json")
+    assert {v.id.split("/")[1] for v in verdicts} == {"fig8"} and len(verdicts) == 3
+    assert (smoke_results.figures / "darestani2021_fig8_real_features.png").is_file()

@@ -43,7 +43,8 @@ class SmallFeatureResult:
     value: float
 
 
-def _standardise(x: torch.Tensor) -> torch.Tensor:
+def standardise(x: torch.Tensor) -> torch.Tensor:
+    """(x - mean x) / std x over each image's last two axes (the reference's normalize_instance)."""
     mean = x.mean(dim=(-2, -1), keepdim=True)
     return (x - mean) / x.std(dim=(-2, -1), keepdim=True).clamp_min(1e-30)
 
@@ -172,7 +173,7 @@ def small_feature_map(
             )
             truth = physics.rss_crop(featured, crop)
             out = recon(physics.apply_mask(featured, mask), mask)
-            diff = ((_standardise(out) - _standardise(truth)) ** 2).cpu()
+            diff = ((standardise(out) - standardise(truth)) ** 2).cpu()
             for g, group in enumerate(chunk):
                 for index, (r0, c0) in zip(group.tolist(), corners[group].tolist(), strict=True):
                     errors[index] = diff[g, r0 : r0 + size, c0 : c0 + size].mean()

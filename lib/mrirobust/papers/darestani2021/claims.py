@@ -1,5 +1,6 @@
 """Darestani et al. 2021's claims on adversarial perturbations (Fig. 3) and small features
-(Fig. 7), checked on the stored tables of `experiments` (spec ids A1-A6, A9, S1-S3, S10).
+(Fig. 7, 8, 17), checked on the stored tables of `experiments` (spec ids A1-A6, A9, S1-S3,
+S5-S8, S10).
 
 `attack_verdicts(sweep, ...)` takes the concatenated `attack_sweep` tables (one per attacked
 method) and `feature_verdicts(stats, ...)` the `heat_maps` statistics; both check every claim
@@ -238,3 +239,61 @@ def size_verdicts(stats: pd.DataFrame, scale: str, data: str) -> list[Verdict]:
     if stats.empty or "convdecoder" not in set(stats["method"]):
         raise ValueError("Fig. 17's claim needs ConvDecoder's heat-map statistics")
     return [BEST_EVERY_SIZE.verdict({}, scale, data, stats=stats, method="convdecoder")]
+
+
+def _means(table):
+    return table.groupby("method")[["ssim", "feature_mse"]].mean()
+
+
+def _ranking_agrees(table):
+    means = _means(table)
+    rho = float(stats.spearmanr(means["ssim"], means["feature_mse"]).statistic)
+    return rho == -1.0, {"spearman_rho": rho, **_evidence(means)}
+
+
+def _linear(table, max_r):
+    means = _means(table)
+    r = float(stats.pearsonr(means["ssim"], means["feature_mse"]).statistic)
+    return r <= max_r, {"pearson_r": r, "max_r": max_r}
+
+
+def _best_on_both(table):
+    means = _means(table)
+    best_ssim, best_feature = means["ssim"].idxmax(), means["feature_mse"].idxmin()
+    return best_ssim == best_feature, {"best_ssim": best_ssim, "best_feature": best_feature}
+
+
+def _evidence(means):
+    return {f"{k}_{m}": float(v) for m, row in means.iterrows() for k, v in row.items()}
+
+
+RANKING = Claim(
+    "darestani2021/fig8/feature_ranking_equals_quality_ranking",
+    "the ranking by small-feature error is the ranking by overall quality (SSIM)",
+    _ranking_agrees,
+)
+LINEAR = Claim(
+    "darestani2021/fig8/quality_linear_in_feature_error",
+    "overall quality is linearly related to the recovery of fine details",
+    _linear,
+)
+BEST_BOTH = Claim(
+    "darestani2021/fig8/best_method_best_on_both",
+    "the method with the best SSIM also recovers the features best",
+    _best_on_both,
+)
+
+
+def real_feature_verdicts(
+    table: pd.DataFrame, scale: str, data: str, *, max_r: float = -0.9
+) -> list[Verdict]:
+    """The Fig. 8 claims on the `real_features` table (at least 3 methods)."""
+    if table["method"].nunique() < 3:
+        raise ValueError(
+            f"Fig. 8's claims compare methods: need >= 3, got {sorted(set(table['method']))}"
+        )
+    return [
+        RANKING.verdict({}, scale, data, table=table),
+        LINEAR.verdict({}, scale, data, table=table, max_r=max_r),
+        BEST_BOTH.verdict({}, scale, data, table=table),
+    ]

@@ -9,7 +9,8 @@ tensors of one batch of slices, and returns a tidy table (one row per slice and 
 - `every_attack` (none of the papers has it): each method under every attack of the project
   at a matched budget: Darestani's PGD and two-step, Morshuis' per-coil PGD and rotation
   search, and small features.
-- `heat_maps` (Fig. 7): small-feature error maps and their statistics.
+- `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics.
+- `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
 
 Scores follow fastMRI: SSIM and PSNR against the fully sampled RSS target with data range =
 the target's max. The drop of a score is clean minus attacked (positive = damage).
@@ -27,7 +28,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from mrirobust import data, metrics, physics, scales
+from mrirobust import data, metrics, physics, regions, scales
 from mrirobust.attacks import (
     kspace_pgd,
     pgd_global,
@@ -35,6 +36,7 @@ from mrirobust.attacks import (
     small_feature_map,
     two_step,
 )
+from mrirobust.attacks.small_features import standardise
 
 ATTACKS = ("pgd", "two_step", "kspace_pgd", "rotation", "small_features")
 UNTRAINED_PROTOCOL = ("init_state", "objective", "render", "optimiser")
@@ -93,7 +95,11 @@ def validation_slices(
             f"band {band}, fewer than n = {n}"
         )
     picks = torch.linspace(0, len(candidates) - 1, n).round().long().tolist()
-    slices = [data.read_slice(*candidates[i]) for i in picks]
+    return _stack([data.read_slice(*candidates[i]) for i in picks], acceleration, seed)
+
+
+def _stack(slices, acceleration: int, seed: int):
+    """k-space, the seeded masks of every paper in this project, targets and "file/slice" ids."""
     masks = [
         physics.column_mask(
             s.kspace.shape[-1],
@@ -110,6 +116,40 @@ def validation_slices(
         torch.stack([s.target for s in slices]),
         [f"{s.fname}/{s.index}" for s in slices],
     )
+
+
+def annotated_slices(
+    scale: str,
+    n: int,
+    *,
+    labels: Sequence[str] = ("Meniscus",),
+    acceleration: int = 4,
+    seed: int = 0,
+):
+    """Fig. 8's real small features: `n` distinct knee validation slices with a fastMRI+ box whose
+    label contains one of `labels` (case-insensitive), spread over the (file, slice) order,
+    each with its first such box. Returns k-space, masks, targets (as `validation_slices`),
+    boxes `(n, 4)` (x, y, width, height on the target) and ids."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be an integer >= 1 (the evaluation set is empty), got {n!r}")
+    if scales.resolve(scale, "data")["source"] == "embedded":
+        data.ensure_embedded(scale, progress=False)
+    directory = data.split_dir(scale, "knee", "val")
+    boxes = data.scale_annotations(scale, "knee")
+    boxes = boxes[boxes["label"].str.contains("|".join(labels), case=False, regex=True)]
+    files = {path.stem: path for path in sorted(directory.glob("*.h5"))}
+    boxes = boxes[boxes["file"].isin(list(files))].sort_values(["file", "slice", "x", "y"])
+    firsts = boxes.drop_duplicates(["file", "slice"])
+    if len(firsts) < n:
+        raise ValueError(
+            f"{directory}: {len(firsts)} slices with a box labelled {list(labels)}, fewer than "
+            f"n = {n}"
+        )
+    firsts = firsts.iloc[torch.linspace(0, len(firsts) - 1, n).round().long().tolist()]
+    slices = [data.read_slice(files[row.file], int(row.slice)) for row in firsts.itertuples()]
+    kspace, masks, targets, ids = _stack(slices, acceleration, seed)
+    box = torch.tensor(firsts[["x", "y", "width", "height"]].to_numpy(), dtype=torch.long)
+    return kspace, masks, targets, box, ids
 
 
 def _check_inputs(methods: Mapping, kspace: torch.Tensor, target: torch.Tensor, ids) -> None:
@@ -433,4 +473,28 @@ def lattice_agreement(
     for name in common:
         pair = torch.stack([single[name].flatten(), lattice[name].flatten()]).double()
         rows.append({"method": name, "pearson_r": float(torch.corrcoef(pair)[0, 1])})
+    return pd.DataFrame(rows)
+
+
+def real_features(
+    methods: Mapping[str, torch.nn.Module],
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    boxes: torch.Tensor,
+    ids: Sequence[str],
+    *,
+    batch: int,
+) -> pd.DataFrame:
+    """Fig. 8: per method and slice the whole-image SSIM and PSNR and the feature error, the MSE
+    over the annotated box of the standardised reconstruction against the standardised target
+    (each whole image to zero mean and unit std, as the reference code)."""
+    _check_inputs(methods, kspace, target, ids)
+    y = physics.apply_mask(kspace, mask)
+    inside = regions.as_region_mask(boxes, len(ids), tuple(target.shape[-2:]))
+    rows = []
+    for name, image in reconstruct_all(methods, y, mask, batch).items():
+        diff = (standardise(image) - standardise(target)) ** 2
+        feature = (diff * inside).sum(dim=(-2, -1)) / inside.sum(dim=(-2, -1))
+        rows += _rows(ids, {**scores(target, image), "feature_mse": feature}, method=name)
     return pd.DataFrame(rows)

@@ -50,6 +50,34 @@ def every_attack_heatmap(table: pd.DataFrame):
     return fig
 
 
+def real_features(table: pd.DataFrame):
+    """Fig. 8: per method the mean whole-image SSIM (x) and the mean feature error (y), with
+    95 % confidence intervals over the annotated slices."""
+    x = summarise(table, ["method"], "ssim").set_index("method")
+    y = summarise(table, ["method"], "feature_mse").set_index("method")
+    fig, ax = plt.subplots(figsize=(3.8, 3.0))
+    for method in x.index:
+        ax.errorbar(
+            x.loc[method, "mean"],
+            y.loc[method, "mean"],
+            xerr=[
+                [x.loc[method, "mean"] - x.loc[method, "ci_low"]],
+                [x.loc[method, "ci_high"] - x.loc[method, "mean"]],
+            ],
+            yerr=[
+                [y.loc[method, "mean"] - y.loc[method, "ci_low"]],
+                [y.loc[method, "ci_high"] - y.loc[method, "mean"]],
+            ],
+            fmt="o",
+            capsize=2,
+            label=method,
+        )
+    ax.set(xlabel="SSIM (whole image)", ylabel="feature error (standardised MSE in the box)")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def size_curves(stats: pd.DataFrame):
     """Fig. 17: each method's mean window error vs window size, min-max normalised across the
     methods at each size (the paper's "normalized information recovery error")."""
