@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from mrirobust import interactive, models, scales, train
+from mrirobust import interactive, models, scales, zoo
+from mrirobust.training import checkpoints
 
 
 @pytest.fixture
@@ -10,6 +11,10 @@ def results(tmp_path, monkeypatch):
     """An empty results root (checkpoints live under it)."""
     monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path))
     return tmp_path
+
+
+def _specs(methods):
+    return [models.spec(method, "smoke", acc) for method in methods for acc in (4, 8)]
 
 
 def write_record(results, scale, run_id, end, status="ok"):
@@ -48,7 +53,7 @@ def test_auto_is_the_scale_of_the_latest_successful_run(results, capsys):
 def test_missing_models_use_the_profile_estimate_then_recorded_epoch_times(results, capsys):
     estimate = scales.resolve("smoke", "train")["epoch_seconds_estimate"]
     epochs = scales.resolve("smoke", "train")["epochs"]
-    needed = interactive.missing_models("smoke", ["zero_filled", "unet", "l1"], [4, 8])
+    needed = interactive.missing_models(_specs(["zero_filled", "unet", "l1"]))
     assert [(n.method, n.acceleration) for n in needed] == [
         ("unet", 4),
         ("unet", 8),
@@ -59,17 +64,17 @@ def test_missing_models_use_the_profile_estimate_then_recorded_epoch_times(resul
     assert needed[0].seconds == epochs * estimate["unet"]
     assert all("rough estimate" in n.source for n in needed)
 
-    train.train_model(models.spec("unet", "smoke", 4))
-    sidecar = train.record(models.spec("unet", "smoke", 4))
+    zoo.train(models.spec("unet", "smoke", 4))
+    sidecar = checkpoints.locate(models.spec("unet", "smoke", 4)).sidecar()
     measured = sum(row["seconds"] for row in sidecar["curve"]) / sidecar["epochs_done"]
 
-    needed = interactive.announce_training("smoke", ["unet"], [4, 8])
+    needed = interactive.announce_training(_specs(["unet"]))
     assert [(n.method, n.acceleration) for n in needed] == [("unet", 8)]
     assert needed[0].seconds == pytest.approx(epochs * measured)
     assert needed[0].source.startswith("measured in unet-smoke-4x")
     out = capsys.readouterr().out
     assert "1 model(s) have no complete checkpoint" in out and f"unet 8x: {epochs} epoch(s)" in out
 
-    train.train_model(models.spec("unet", "smoke", 8))
-    assert interactive.announce_training("smoke", ["unet"], [4, 8]) == []
+    zoo.train(models.spec("unet", "smoke", 8))
+    assert interactive.announce_training(_specs(["unet"])) == []
     assert "every trained model needed here has a checkpoint" in capsys.readouterr().out

@@ -32,6 +32,29 @@ def test_ssim_matches_skimage(pair):
         assert abs(ours[b].item() - ref) < 1e-4
 
 
+def test_float32_ssim_matches_skimage_where_variances_are_far_below_c2():
+    # bright smooth images, noise 1e-3 of the range: every SSIM term is dominated by C1, C2,
+    # where float32 rounding of the local moments would show first
+    target = 1e-4 * (1 + _smooth(2, 256, 256, seed=3) * 1e4)
+    target[:, 0, 0] = 0
+    pred = target + 1e-7 * torch.randn(2, 256, 256, generator=torch.Generator().manual_seed(4))
+    ours = metrics.ssim(target, pred)
+    assert ours.dtype == torch.float32
+    for b in range(2):
+        t, p = target[b].double().numpy(), pred[b].double().numpy()
+        assert abs(ours[b].item() - structural_similarity(t, p, data_range=t.max())) < 1e-5
+
+
+def test_ssim_of_a_batch_equals_ssim_of_each_image():
+    # 6 images of 128 x 128 span two filtering chunks; float64 input keeps float64
+    target = _smooth(6, 128, 128, seed=5).double()
+    pred = target + 1e-5 * torch.randn(6, 128, 128, dtype=torch.float64)
+    batched = metrics.ssim(target, pred)
+    assert batched.dtype == torch.float64
+    single = torch.cat([metrics.ssim(target[b : b + 1], pred[b : b + 1]) for b in range(6)])
+    torch.testing.assert_close(batched, single, rtol=0, atol=1e-12)
+
+
 def test_region_ssim_matches_skimage_on_crop():
     target, pred = _pairs()[1]
     boxes = torch.tensor([[3, 5, 20, 10], [0, 0, 40, 48], [10, 30, 8, 7]])

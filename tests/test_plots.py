@@ -37,3 +37,22 @@ def test_zoom_and_captions():
     assert plots.data_caption("paper").startswith("fastMRI")
     with pytest.raises(ValueError, match="2-D"):
         plots.to_numpy(np.zeros((2, 2, 2)))
+
+
+def test_panels_with_zoom_put_the_zoomed_box_under_each_image():
+    images = [torch.rand(20, 30), torch.rand(20, 30)]
+    fig, axes = plots.panels_with_zoom(images, ["a", "b"], box=(4, 5, 6, 3), margin=2)
+    assert len(axes) == 4 and [ax.get_title() for ax in axes] == ["a", "b", "", ""]
+    assert all(len(ax.patches) == 1 for ax in axes[:2]) and not axes[2].patches
+    assert axes[2].images[0].get_array().shape == (3 + 2 * 2, 6 + 2 * 2)
+    plt.close(fig)
+
+
+def test_mark_vline_marks_inside_and_notes_outside_the_axis():
+    fig, ax = plt.subplots()
+    ax.set_xlim(0, 2)
+    plots.mark_vline(ax, 1.0, "noise")
+    assert len(ax.lines) == 1 and ax.texts[-1].get_text() == " noise"
+    plots.mark_vline(ax, 5.0, "noise")
+    assert len(ax.lines) == 1 and ax.texts[-1].get_text() == "noise: 5.0 →"
+    plt.close(fig)

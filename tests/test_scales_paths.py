@@ -3,24 +3,30 @@ import pytest
 from mrirobust import paths, scales
 
 
-def test_every_scale_has_the_same_sections_and_keys():
-    """Same sections everywhere; same keys too, except that the real-data (paper) profile has no
-    generator settings in its data section."""
-    reference = scales.PROFILES["smoke"]
-    for scale, profile in scales.PROFILES.items():
-        assert profile.keys() == reference.keys(), scale
-        for section in profile:
-            keys, expected = profile[section].keys(), reference[section].keys()
-            if section == "data" and profile["data"]["source"] != "embedded":
-                assert keys <= expected, (scale, section, keys - expected)
+def test_every_scale_resolves_every_section_with_the_same_keys():
+    """Same keys at every scale, except that the real-data (paper) profile has no generator
+    settings in its data section."""
+    for section in scales.SECTIONS:
+        reference = scales.resolve("smoke", section).keys()
+        for scale in paths.SCALES:
+            keys = scales.resolve(scale, section).keys()
+            if section == "data" and scales.resolve(scale, "data")["source"] != "embedded":
+                assert keys <= reference, (scale, section, keys - reference)
             else:
-                assert keys == expected, (scale, section, keys ^ expected)
+                assert keys == reference, (scale, section, keys ^ reference)
+
+
+def test_train_profile_states_only_differences():
+    assert scales.TRAIN.differences("paper") == {}
+    for scale in ("cpu", "smoke"):
+        for key, value in scales.TRAIN.differences(scale).items():
+            assert value != scales.TRAIN.paper[key], (scale, key)
 
 
 def test_resolve_merges_overrides_without_mutating_profiles():
     resolved = scales.resolve("smoke", "train", {"seed": 7})
     assert resolved["seed"] == 7
-    assert scales.PROFILES["smoke"]["train"]["seed"] == 0
+    assert scales.resolve("smoke", "train")["seed"] == 0
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import sys
 
 COMMANDS = {
     "data": ("mrirobust.data.embedded", "generate the embedded dataset for a scale"),
-    "train": ("mrirobust.train", "train (or resume) a reconstruction model"),
+    "train": ("mrirobust.papers.cli", "train (or resume) a reconstruction model"),
     "reproduce": ("mrirobust.reproduce", "run the manifest notebooks through papermill"),
     "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),
     "readme": ("mrirobust.readme", "refresh the README's generated sections and its gallery"),

@@ -4,11 +4,12 @@ A parameters cell may say `scale = "auto"`. Batch runs (the runner, papermill) a
 concrete scale, so "auto" only resolves when a person runs the notebook:
 
     scale = interactive.resolve_scale(scale)   # "auto" -> the scale `make reproduce` last ran
-    interactive.announce_training(scale, ["unet", "varnet"], [4, 8])
+    interactive.announce_training([models.spec(m, scale, a) for m in methods for a in (4, 8)])
 
 `resolve_scale` picks the scale of the most recently finished successful run, read from the
 runner's `results/<scale>/<run-id>/run.json` files, else "smoke"; `announce_training` says which
-trained models are missing at that scale and about how long training them takes, from the
+of the described models (`models.spec`, or `papers.model_spec` for a paper's named sizes) have
+no complete checkpoint and about how long training them takes, from the
 seconds per epoch recorded in checkpoint sidecars of the same method, scale and sizes, else
 from the profile's rough `epoch_seconds_estimate`.
 """
@@ -19,9 +20,11 @@ import datetime as dt
 import json
 import statistics
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mrirobust import models, paths, scales
+from mrirobust import paths, scales, zoo
+from mrirobust.zoo import ModelSpec
 
 AUTO = "auto"
 FALLBACK = "smoke"
@@ -114,7 +117,7 @@ def _recorded_seconds(sidecar: dict) -> float | None:
     return sum(seconds) / max(1, sidecar.get("epochs_done") or 1)
 
 
-def _measured(model_spec: dict) -> tuple[float, str] | None:
+def _measured(model_spec: ModelSpec) -> tuple[float, str] | None:
     """(seconds per epoch, source) from the sidecars of checkpoints of the same method, scale
     and parameters (any acceleration or data), or None when none recorded its times."""
     found = []
@@ -122,9 +125,9 @@ def _measured(model_spec: dict) -> tuple[float, str] | None:
         try:
             sidecar = json.loads(sidecar_path.read_text())
         except (OSError, ValueError):
-            continue  # not a sidecar we can use; train.read_checkpoint reports bad ones
-        spec = sidecar.get("spec") or {}
-        same = all(spec.get(k) == model_spec[k] for k in ("method", "scale", "params"))
+            continue  # not a sidecar we can use; Checkpoint.read reports bad ones
+        spec, wanted = sidecar.get("spec") or {}, model_spec.asdict()
+        same = all(spec.get(k) == wanted[k] for k in ("method", "scale", "params"))
         seconds = _recorded_seconds(sidecar) if same else None
         if seconds is not None:
             found.append((seconds, sidecar_path.stem))
@@ -135,40 +138,41 @@ def _measured(model_spec: dict) -> tuple[float, str] | None:
     return median, f"measured in {names}"
 
 
-def missing_models(scale: str, methods, accelerations, config: str | None = None) -> list[Training]:
-    """The trained methods among `methods` (unet, varnet, l1) without a complete checkpoint at
-    `scale` for each acceleration, with the remaining epochs and an estimated duration.
+def missing_models(specs: Iterable[ModelSpec]) -> list[Training]:
+    """The trained models among `specs` (methods with a training recipe) without a complete
+    checkpoint, with the remaining epochs and an estimated duration.
 
     Checkpoints are keyed by the data's fingerprint, so a scale's embedded data is generated
     first when it is missing (with its own progress bar)."""
-    from mrirobust import train
-
-    estimates = scales.resolve(scale, "train")["epoch_seconds_estimate"]
     needed = []
-    for method in methods:
-        if method not in models.TRAINED:
+    for model_spec in specs:
+        if model_spec.method not in zoo.TRAINED:
             continue
-        for acceleration in accelerations:
-            model_spec = models.spec(method, scale, acceleration, config)
-            epochs = train.total_epochs(model_spec) - train.epochs_done(model_spec)
-            if epochs <= 0:
-                continue
-            measured = _measured(model_spec)
-            if measured is None:
-                per_epoch = float(estimates[method])
-                source = f"rough estimate from the {scale!r} profile"
-            else:
-                per_epoch, source = measured
-            needed.append(Training(method, acceleration, epochs, epochs * per_epoch, source))
+        epochs = zoo.total_epochs(model_spec) - zoo.epochs_done(model_spec)
+        if epochs <= 0:
+            continue
+        measured = _measured(model_spec)
+        if measured is None:
+            scale = model_spec.scale
+            per_epoch = float(
+                scales.resolve(scale, "train")["epoch_seconds_estimate"][model_spec.method]
+            )
+            source = f"rough estimate from the {scale!r} profile"
+        else:
+            per_epoch, source = measured
+        needed.append(
+            Training(model_spec.method, model_spec.acceleration, epochs, epochs * per_epoch, source)
+        )
     return needed
 
 
-def announce_training(
-    scale: str, methods, accelerations, config: str | None = None
-) -> list[Training]:
-    """Print which models `scale` still has to train and about how long that takes (before any
-    training starts); returns them (empty when every checkpoint is complete)."""
-    needed = missing_models(scale, methods, accelerations, config)
+def announce_training(specs: Iterable[ModelSpec]) -> list[Training]:
+    """Print which of the models `specs` (of one scale) still have to be trained and about how
+    long that takes (before any training starts); returns them (empty when every checkpoint is
+    complete)."""
+    specs = list(specs)
+    scale = ", ".join(sorted({s.scale for s in specs}))
+    needed = missing_models(specs)
     if not needed:
         print(f"scale {scale!r}: every trained model needed here has a checkpoint.")
         return needed

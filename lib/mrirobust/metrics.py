@@ -5,7 +5,8 @@ return one value per image, `(B,)`. They are differentiable in `pred`.
 
 - `ssim`: scikit-image's `structural_similarity` with its defaults (7x7 uniform window,
   K1 = 0.01, K2 = 0.03, sample covariance N/(N-1), mean of the SSIM map over the area where the
-  window fits, i.e. the map cropped by 3 px), computed in float64 with `avg_pool2d`.
+  window fits, i.e. the map cropped by 3 px), with separable window sums in float32 (float64
+  for float64 inputs), agreeing with skimage's float64 result to ~1e-6.
 - `psnr`, `nmse`: fastMRI's definitions (`fastmri.evaluate`), per image.
 - `mse`: mean squared error.
 
@@ -23,12 +24,12 @@ inwards where it would leave the image; images smaller than 7 px raise an error.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from mrirobust import regions
 
 WIN_SIZE = 7
 K1, K2 = 0.01, 0.03
+CHUNK_PIXELS = 1 << 16  # pixels filtered per pass on the CPU; keeps the moments in cache
 
 
 def _check_pair(target: torch.Tensor, pred: torch.Tensor) -> None:
@@ -60,28 +61,54 @@ def _data_range(data_range, target: torch.Tensor, default: torch.Tensor) -> torc
     return data_range
 
 
+def _window_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sum over every full window of WIN_SIZE samples along `dim` (valid positions only), as
+    the sum of WIN_SIZE shifted views: rounding does not grow with the image size, unlike a
+    cumulative sum, so float32 stays within 1e-6 of float64 SSIM."""
+    n = x.shape[dim] - WIN_SIZE + 1
+    total = x.narrow(dim, 0, n)
+    for k in range(1, WIN_SIZE):
+        total = total + x.narrow(dim, k, n)
+    return total
+
+
+def _ssim_chunk(x: torch.Tensor, y: torch.Tensor, data_range: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM map of images `(B, H, W)` over the valid area (skimage's map cropped by 3 px).
+
+    With local means u and N/(N-1) covariances v: S = (2 ux uy + C1)(2 vxy + C2) /
+    ((ux² + uy² + C1)(vx + vy + C2)); only vx + vy is needed, so four moments are filtered:
+    x, y, x² + y², xy."""
+    moments = torch.stack([x, y, x * x + y * y, x * y])
+    ux, uy, uss, uxy = _window_sum(_window_sum(moments, -2), -1) / WIN_SIZE**2
+    cov_norm = WIN_SIZE**2 / (WIN_SIZE**2 - 1)
+    r = data_range.view(-1, 1, 1)
+    c1, c2 = (K1 * r) ** 2, (K2 * r) ** 2
+    uxuy, squares = ux * uy, ux * ux + uy * uy
+    s = (2 * uxuy + c1) * (2 * cov_norm * (uxy - uxuy) + c2)
+    s = s / ((squares + c1) * (cov_norm * (uss - squares) + c2))
+    return s.mean(dim=(1, 2))
+
+
 def _ssim_full(target: torch.Tensor, pred: torch.Tensor, data_range: torch.Tensor):
-    """skimage SSIM of whole images `(B, H, W)` with per-image `data_range` `(B,)`."""
+    """skimage SSIM of whole images `(B, H, W)` with per-image `data_range` `(B,)`, computed in
+    float32 (float64 for float64 inputs; skimage computes in its input's precision too). On
+    the CPU a few images at a time, so that their moments stay in cache
+    (`benchmarks/bench_ssim.py`); on a GPU all at once (each pass is a kernel launch)."""
     if min(target.shape[-2:]) < WIN_SIZE:
         raise ValueError(
             f"SSIM needs images of at least {WIN_SIZE}x{WIN_SIZE} pixels, "
             f"got {tuple(target.shape[-2:])}"
         )
-    x = target.to(torch.float64).unsqueeze(1)
-    y = pred.to(torch.float64).unsqueeze(1)
-    # separable uniform window over the valid area only = skimage's map cropped by 3 px;
-    # the five local moments are filtered in one call
-    moments = torch.cat([x, y, x * x, y * y, x * y], dim=1)
-    moments = F.avg_pool2d(moments, (WIN_SIZE, 1), stride=1)
-    ux, uy, uxx, uyy, uxy = F.avg_pool2d(moments, (1, WIN_SIZE), stride=1).unbind(1)
-    cov_norm = WIN_SIZE**2 / (WIN_SIZE**2 - 1)
-    vx = cov_norm * (uxx - ux * ux)
-    vy = cov_norm * (uyy - uy * uy)
-    vxy = cov_norm * (uxy - ux * uy)
-    r = data_range.to(torch.float64).view(-1, 1, 1)
-    c1, c2 = (K1 * r) ** 2, (K2 * r) ** 2
-    s = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
-    return s.mean(dim=(1, 2)).to(pred.dtype)
+    dtype = torch.promote_types(torch.promote_types(target.dtype, pred.dtype), torch.float32)
+    x, y, r = target.to(dtype), pred.to(dtype), data_range.to(dtype)
+    chunk = max(1, CHUNK_PIXELS // (x.shape[-2] * x.shape[-1]))
+    if x.device.type != "cpu":
+        chunk = x.shape[0]
+    parts = [
+        _ssim_chunk(*args)
+        for args in zip(x.split(chunk), y.split(chunk), r.split(chunk), strict=True)
+    ]
+    return torch.cat(parts).to(pred.dtype)
 
 
 def _grow(start: int, length: int, size: int) -> tuple[int, int]:
@@ -160,6 +187,17 @@ def psnr(target: torch.Tensor, pred: torch.Tensor, data_range=None, region=None)
     _check_pair(target, pred)
     data_range = _data_range(data_range, target, target.amax(dim=(-2, -1)))
     return 10 * torch.log10(data_range**2 / mse(target, pred, region))
+
+
+def region_scores(target: torch.Tensor, pred: torch.Tensor, region) -> dict[str, torch.Tensor]:
+    """The `ssim_region` and `psnr_region` of every result table, `(B,)` each: SSIM and PSNR on
+    `region` with L = max − min of each FULL target image (Morshuis 2022's data range; the
+    crop's own range would change with the box). The one definition of these two columns."""
+    data_range = value_range(target)
+    return {
+        "ssim_region": ssim(target, pred, data_range=data_range, region=region),
+        "psnr_region": psnr(target, pred, data_range=data_range, region=region),
+    }
 
 
 def evaluate_volume(target: torch.Tensor, pred: torch.Tensor) -> dict[str, float]:

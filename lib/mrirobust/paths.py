@@ -11,6 +11,7 @@ Environment overrides:
     FASTMRI_ROOT        real fastMRI data (paper scale); also `fastmri_root` in data/paths.yaml
     FASTMRI_PLUS_ROOT   real fastMRI+ annotations; also `fastmri_plus_root` in data/paths.yaml
     CMRXRECON_ROOT      real CMRxRecon data; also `cmrxrecon_root` in data/paths.yaml
+    MRIROBUST_CHECKPOINTS  trained-model checkpoints (default: <results>/checkpoints)
 """
 
 from __future__ import annotations

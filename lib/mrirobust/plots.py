@@ -97,3 +97,44 @@ def zoom(image, box, margin: int = 4) -> np.ndarray:
     x, y, w, h = (int(v) for v in box)
     top, left = max(0, y - margin), max(0, x - margin)
     return array[top : y + h + margin, left : x + w + margin]
+
+
+def panels_with_zoom(images, titles, box, margin: int = 6, vmax=None):
+    """Image panels in one row with `box` outlined, and below each its `zoom` on the box.
+
+    Returns (fig, axes list): the full images first, then the zooms.
+    """
+    panels = list(images) + [zoom(image, box, margin) for image in images]
+    fig, axes = image_panels(
+        panels, list(titles) + [""] * len(images), ncols=len(images), vmax=vmax
+    )
+    for ax in axes[: len(images)]:
+        draw_box(ax, box)
+    return fig, axes
+
+
+def mark_vline(ax, x: float, label: str, color: str = "0.5") -> None:
+    """A dotted vertical line at `x` labelled `label`; when `x` lies right of the axis, a note
+    "<label>: x →" in the lower right corner instead."""
+    left, right = ax.get_xlim()
+    if x <= right:
+        ax.axvline(x, color=color, ls=":", lw=1)
+        ax.text(
+            x,
+            ax.get_ylim()[0],
+            f" {label}",
+            rotation=90,
+            va="bottom",
+            ha="right",
+            fontsize=7,
+            color="0.4",
+        )
+    else:
+        ax.annotate(
+            f"{label}: {x:.1f} →",
+            xy=(1, 0.02),
+            xycoords="axes fraction",
+            ha="right",
+            fontsize=7,
+            color="0.4",
+        )

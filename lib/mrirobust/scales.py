@@ -1,10 +1,16 @@
 """Scale profiles: `smoke` (CI, ~1 min per notebook on 2 CPU cores), `cpu` (the embedded data
 at a size that shows each paper's effects on a laptop), `paper` (the papers' data and sizes, GPU).
 
-Sizes, iterations, grids and data sources come from here, never from hardware sniffing.
-A profile is a mapping of sections (``data``, ``train``, ``attack``, ...) to flat dicts of
-literals. `resolve(scale, section, overrides)` returns a copy with overrides merged in and
-rejects unknown scales, sections and keys.
+Sizes, iterations, grids and data sources come from here, never from hardware sniffing. Here
+live the sections every paper shares: `data` (where the data come from) and `train` (model sizes
+and schedules). A paper's own sections (e.g. Morshuis' `attack`) live in its package,
+`mrirobust.papers.<paper>.profile`.
+
+`train` is a `config.Profile`: the paper-scale values once, and per smaller scale only what
+differs. `data` is written out per scale because the scales read different data: the paper
+scale reads the real fastMRI files, the others generate the embedded stand-in with the
+generator settings listed. `resolve(scale, section, overrides)` returns a copy with the
+overrides merged in and rejects unknown scales, sections and keys.
 """
 
 from __future__ import annotations
@@ -13,217 +19,159 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from mrirobust.config import Profile
 from mrirobust.paths import SCALES
 
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+DATA: dict[str, dict[str, Any]] = {
+    # embedded dataset written by `python -m mrirobust data --scale smoke` (data/README.md)
     "smoke": {
-        # embedded dataset written by `python -m mrirobust data --scale smoke` (data/README.md)
-        "data": {
-            "source": "embedded",  # embedded synthetic stand-in (mrirobust.data.embedded)
-            "seed": 0,  # generator seed: same seed -> byte-identical files
-            "target_size": 64,  # reconstruction_rss is target_size x target_size
-            "readout_oversampling": 2,  # k-space H = 2 x target_size, as in fastMRI
-            "padding_columns": 4,  # unacquired zero columns on each side: W = target + 2 x 4
-            "coils": 4,
-            "slices_per_volume": 4,
-            "knee_train_volumes": 3,
-            "knee_val_volumes": 2,
-            "brain_train_volumes": 2,
-            "brain_val_volumes": 2,
-            "knee_shifted_val_volumes": 2,
-            "snr_knee": 150.0,  # mean foreground / noise std (real part) per coil sample: thermal
-            "snr_brain": 150.0,  # noise of ~3-4 % of each coil's k-space norm, the scale of the
-            "snr_shifted": 40.0,  # eta range Morshuis et al. report as realistic for fastMRI
-            "shifted_coils": 2,  # knee_shifted: other coil count, no oversampling, CORT2_FBK
-            "lesions_train": 1,  # lesions per volume (plus one ACL box on the central slices)
-            "lesions_val": 3,
-            "min_box": 4,  # boxes grown to at least this many pixels per side
-            "intensity_scale": 1e-3,  # phantom intensities (<= ~1) times this, like fastMRI
-        },
-        # model sizes and training schedule (models.get / python -m mrirobust train)
-        "train": {
-            "seed": 0,  # model init, data order, masks (seeded per slice and epoch)
-            "epochs": 2,
-            "batch_size": 2,  # global batch (divided among DDP processes)
-            "lr_step_size": 40,  # StepLR: lr x 0.1 every this many epochs (fastMRI)
-            "unet_lr": 1e-3,  # RMSprop, L1 loss (fastMRI U-Net baseline)
-            "unet_chans": 4,
-            "unet_pools": 2,
-            "varnet_lr": 1e-3,  # Adam, SSIM loss (fastMRI E2E-VarNet)
-            "varnet_cascades": 2,
-            "varnet_chans": 4,
-            "varnet_pools": 2,
-            "varnet_sens_chans": 2,
-            "varnet_sens_pools": 2,
-            "convdecoder_layers": 4,
-            "convdecoder_channels": 8,
-            "convdecoder_iterations": 10,  # Adam steps per reconstruction (lr 0.008)
-            "l1_iterations": 10,  # FISTA iterations
-            "l1_lambdas": [1e-3, 1e-2],  # relative lambda grid searched on validation slices
-            "l1_tune_slices": 2,  # validation slices used for the lambda search
-            "val_slices": 2,  # validation slices evaluated after every epoch
-            # rough seconds per epoch (l1: its whole λ search) on 2 CPU cores, told to notebook
-            # users before training when no checkpoint of the method has recorded its own times
-            # (mrirobust.interactive); smoke: measured, U-Net 0.2 s and VarNet ~1 s an epoch
-            "epoch_seconds_estimate": {"unet": 1, "varnet": 2, "l1": 10},
-        },
-        # attack defaults (mrirobust.attacks): Morshuis k-space PGD and rotations, Darestani
-        # PGD / two-step / small features
-        "attack": {
-            "seed": 0,
-            "eta_grid": [0.0, 0.01, 0.025],  # per-coil relative budgets eta
-            "pgd_steps": 2,  # PGD iterations (paper: 10)
-            "pgd_step_size": 0.5,  # step relative to the budget
-            "pgd_rule": "exact",  # "exact" projection or the "reference" code's update
-            "angle_max": 2.0,  # rotation grid spans [-angle_max, angle_max] degrees
-            "angle_step": 1.0,  # rotation grid spacing in degrees
-            "theta_max": [0.0, 1.0, 2.0],  # worst-case angle reported within |theta| <= each
-            "rotation_batch": 5,  # angles per forward pass
-            "eps_grid": [0.0, 0.04],  # Darestani global relative budgets
-            "two_step_steps": 5,  # joint descent steps of the two-step attack
-            "two_step_beta": 0.1,  # weight of -||x - x*|| / ||x*|| in eq. 3 (dimensionless)
-            "feature_sizes": [3],  # small-feature window sides in pixels
-            "feature_stride": 8,  # window positions every `feature_stride` pixels
-            "feature_batch": 16,  # window positions per forward pass
-        },
+        "source": "embedded",  # embedded synthetic stand-in (mrirobust.data.embedded)
+        "seed": 0,  # generator seed: same seed -> byte-identical files
+        "target_size": 64,  # reconstruction_rss is target_size x target_size
+        "readout_oversampling": 2,  # k-space H = 2 x target_size, as in fastMRI
+        "padding_columns": 4,  # unacquired zero columns on each side: W = target + 2 x 4
+        "coils": 4,
+        "slices_per_volume": 4,
+        "knee_train_volumes": 3,
+        "knee_val_volumes": 2,
+        "brain_train_volumes": 2,
+        "brain_val_volumes": 2,
+        "knee_shifted_val_volumes": 2,
+        "snr_knee": 150.0,  # mean foreground / noise std (real part) per coil sample: thermal
+        "snr_brain": 150.0,  # noise of ~3-4 % of each coil's k-space norm, the scale of the
+        "snr_shifted": 40.0,  # eta range Morshuis et al. report as realistic for fastMRI
+        "shifted_coils": 2,  # knee_shifted: other coil count, no oversampling, CORT2_FBK
+        "lesions_train": 1,  # lesions per volume (plus one ACL box on the central slices)
+        "lesions_val": 3,
+        "min_box": 4,  # boxes grown to at least this many pixels per side
+        "intensity_scale": 1e-3,  # phantom intensities (<= ~1) times this, like fastMRI
     },
     "cpu": {
-        "data": {
-            "source": "embedded",
-            "seed": 0,
-            "target_size": 128,
-            "readout_oversampling": 2,
-            "padding_columns": 6,
-            "coils": 15,
-            "slices_per_volume": 10,
-            "knee_train_volumes": 16,
-            "knee_val_volumes": 4,
-            "brain_train_volumes": 6,
-            "brain_val_volumes": 3,
-            "knee_shifted_val_volumes": 4,
-            "snr_knee": 150.0,
-            "snr_brain": 150.0,
-            "snr_shifted": 40.0,
-            "shifted_coils": 8,
-            "lesions_train": 2,
-            "lesions_val": 4,
-            "min_box": 7,  # the SSIM window is 7 x 7
-            "intensity_scale": 1e-3,
-        },
-        "train": {
-            "seed": 0,
-            # 4 epochs left both nets below l1 (val SSIM 0.57 vs 0.645, still rising); 4x val
-            # SSIM of the U-Net at 12 / 20 epochs: 8 chans lr 3e-3 0.64 / 0.68, 16 chans 0.68 / 0.73
-            "epochs": 12,
-            "batch_size": 2,
-            "lr_step_size": 40,
-            "unet_lr": 1e-3,
-            "unet_chans": 16,
-            "unet_pools": 3,
-            "varnet_lr": 3e-3,  # 6 chans, val SSIM after 4 epochs: 0.534 with 1e-3, 0.593 with 3e-3
-            "varnet_cascades": 3,
-            # 12 chans: 0.2 M parameters (6 chans had 0.05 M, a tenth of the U-Net's 0.48 M) for
-            # ~25 % more time a step, which the coil-wise FFTs and the sensitivity net dominate
-            "varnet_chans": 12,
-            "varnet_pools": 2,
-            "varnet_sens_chans": 2,
-            "varnet_sens_pools": 2,
-            "convdecoder_layers": 8,
-            "convdecoder_channels": 32,  # >= 2 x coils: 16 lost to zero-filled (SSIM 0.36 < 0.45)
-            "convdecoder_iterations": 150,
-            "l1_iterations": 100,
-            "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
-            "l1_tune_slices": 4,
-            "val_slices": 8,
-            # README: U-Net 36-47 s an epoch, VarNet ~2.1 min; l1 unmeasured: 24 fits of ~20 s
-            # (benchmarks/results/l1.json: 1.3 s a smoke fit, ~15x the work at cpu size)
-            "epoch_seconds_estimate": {"unet": 45, "varnet": 130, "l1": 500},
-        },
-        "attack": {
-            "seed": 0,
-            "eta_grid": [0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025],
-            "pgd_steps": 10,
-            "pgd_step_size": 0.5,
-            "pgd_rule": "exact",
-            "angle_max": 4.9,
-            "angle_step": 0.5,
-            "theta_max": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
-            "rotation_batch": 8,
-            "eps_grid": [0.0, 0.01, 0.02, 0.04, 0.08],
-            "two_step_steps": 50,
-            "two_step_beta": 1.0,
-            "feature_sizes": [3, 5],
-            "feature_stride": 4,
-            "feature_batch": 16,
-        },
+        "source": "embedded",
+        "seed": 0,
+        "target_size": 128,
+        "readout_oversampling": 2,
+        "padding_columns": 6,
+        "coils": 15,
+        "slices_per_volume": 10,
+        "knee_train_volumes": 16,
+        "knee_val_volumes": 4,
+        "brain_train_volumes": 6,
+        "brain_val_volumes": 3,
+        "knee_shifted_val_volumes": 4,
+        "snr_knee": 150.0,
+        "snr_brain": 150.0,
+        "snr_shifted": 40.0,
+        "shifted_coils": 8,
+        "lesions_train": 2,
+        "lesions_val": 4,
+        "min_box": 7,  # the SSIM window is 7 x 7
+        "intensity_scale": 1e-3,
     },
     "paper": {
-        "data": {
-            "source": "fastmri",  # real fastMRI + fastMRI+ (FASTMRI_ROOT, data/paths.yaml)
-            "seed": 0,
-            "target_size": 320,  # reconstruction_rss of the real data
-        },
-        "train": {
-            "seed": 0,
-            "epochs": 50,  # fastMRI baselines
-            "batch_size": 1,
-            "lr_step_size": 40,
-            "unet_lr": 1e-3,
-            "unet_chans": 32,  # Darestani U-net-ref (fastMRI); config "morshuis" halves it
-            "unet_pools": 4,
-            "varnet_lr": 3e-4,
-            "varnet_cascades": 12,  # Darestani VarNet-ref (fastMRI)
-            "varnet_chans": 18,
-            "varnet_pools": 4,
-            "varnet_sens_chans": 8,
-            "varnet_sens_pools": 4,
-            "convdecoder_layers": 8,  # Darestani: 8 layers, 256 channels
-            "convdecoder_channels": 256,
-            "convdecoder_iterations": 2000,
-            "l1_iterations": 200,
-            "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
-            "l1_tune_slices": 20,
-            "val_slices": 100,
-            # unmeasured guesses for one GPU and the fastMRI knee training set
-            "epoch_seconds_estimate": {"unet": 1200, "varnet": 7200, "l1": 1800},
-        },
-        "attack": {
-            "seed": 0,
-            "eta_grid": [0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025],
-            "pgd_steps": 10,
-            "pgd_step_size": 0.5,
-            "pgd_rule": "exact",
-            "angle_max": 4.9,
-            "angle_step": 0.1,
-            "theta_max": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
-            "rotation_batch": 16,
-            "eps_grid": [0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08],
-            "two_step_steps": 200,
-            "two_step_beta": 1.0,
-            "feature_sizes": [2, 3, 4, 5],
-            "feature_stride": 1,
-            "feature_batch": 64,
-        },
+        "source": "fastmri",  # real fastMRI + fastMRI+ (FASTMRI_ROOT, data/paths.yaml)
+        "seed": 0,
+        "target_size": 320,  # reconstruction_rss of the real data
     },
 }
 
-assert tuple(PROFILES) == SCALES
+# model sizes and training schedule (zoo.get / python -m mrirobust train)
+TRAIN = Profile(
+    "train",
+    paper={
+        "seed": 0,  # model init, data order, masks (seeded per slice and epoch)
+        "epochs": 50,  # fastMRI baselines
+        "batch_size": 1,  # global batch (divided among DDP processes)
+        "lr_step_size": 40,  # StepLR: lr x 0.1 every this many epochs (fastMRI)
+        "unet_lr": 1e-3,  # RMSprop, L1 loss (fastMRI U-Net baseline)
+        "unet_chans": 32,  # Darestani U-net-ref (fastMRI); config "morshuis" halves it
+        "unet_pools": 4,
+        "varnet_lr": 3e-4,  # Adam, SSIM loss (fastMRI E2E-VarNet)
+        "varnet_cascades": 12,  # Darestani VarNet-ref (fastMRI)
+        "varnet_chans": 18,
+        "varnet_pools": 4,
+        "varnet_sens_chans": 8,
+        "varnet_sens_pools": 4,
+        "convdecoder_layers": 8,  # Darestani: 8 layers, 256 channels
+        "convdecoder_channels": 256,
+        "convdecoder_iterations": 2000,  # Adam steps per reconstruction (lr 0.008)
+        "l1_iterations": 200,  # FISTA iterations
+        "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],  # relative lambda grid (validation)
+        "l1_tune_slices": 20,  # validation slices used for the lambda search
+        "val_slices": 100,  # validation slices evaluated after every epoch
+        # rough seconds per epoch (l1: its whole λ search), told to notebook users before
+        # training when no checkpoint of the method has recorded its own times
+        # (mrirobust.interactive); paper: unmeasured guesses for one GPU and fastMRI knee
+        "epoch_seconds_estimate": {"unet": 1200, "varnet": 7200, "l1": 1800},
+    },
+    cpu={
+        # 4 epochs left both nets below l1 (val SSIM 0.57 vs 0.645, still rising); 4x val
+        # SSIM of the U-Net at 12 / 20 epochs: 8 chans lr 3e-3 0.64 / 0.68, 16 chans 0.68 / 0.73
+        "epochs": 12,
+        "batch_size": 2,
+        "unet_chans": 16,
+        "unet_pools": 3,
+        "varnet_lr": 3e-3,  # 6 chans, val SSIM after 4 epochs: 0.534 with 1e-3, 0.593 with 3e-3
+        "varnet_cascades": 3,
+        # 12 chans: 0.2 M parameters (6 chans had 0.05 M, a tenth of the U-Net's 0.48 M) for
+        # ~25 % more time a step, which the coil-wise FFTs and the sensitivity net dominate
+        "varnet_chans": 12,
+        "varnet_pools": 2,
+        "varnet_sens_chans": 2,
+        "varnet_sens_pools": 2,
+        "convdecoder_channels": 32,  # >= 2 x coils: 16 lost to zero-filled (SSIM 0.36 < 0.45)
+        "convdecoder_iterations": 150,
+        "l1_iterations": 100,
+        "l1_tune_slices": 4,
+        "val_slices": 8,
+        # README: U-Net 36-47 s an epoch, VarNet ~2.1 min; l1 unmeasured: 24 fits of ~20 s
+        # (benchmarks/results/l1.json: 1.3 s a smoke fit, ~15x the work at cpu size)
+        "epoch_seconds_estimate": {"unet": 45, "varnet": 130, "l1": 500},
+    },
+    smoke={
+        "epochs": 2,
+        "batch_size": 2,
+        "unet_chans": 4,
+        "unet_pools": 2,
+        "varnet_lr": 1e-3,
+        "varnet_cascades": 2,
+        "varnet_chans": 4,
+        "varnet_pools": 2,
+        "varnet_sens_chans": 2,
+        "varnet_sens_pools": 2,
+        "convdecoder_layers": 4,
+        "convdecoder_channels": 8,
+        "convdecoder_iterations": 10,
+        "l1_iterations": 10,
+        "l1_lambdas": [1e-3, 1e-2],
+        "l1_tune_slices": 2,
+        "val_slices": 2,
+        # 2 CPU cores, measured: U-Net 0.2 s and VarNet ~1 s an epoch
+        "epoch_seconds_estimate": {"unet": 1, "varnet": 2, "l1": 10},
+    },
+)
+
+assert tuple(DATA) == SCALES
+SECTIONS = ("data", "train")
 
 
 def resolve(scale: str, section: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The `section` of profile `scale`, with `overrides` merged in (a new dict).
+    """The `section` ("data" or "train") of profile `scale`, with `overrides` merged in (a new
+    dict).
 
     Raises ValueError naming the scale, section or key when one is unknown.
     """
-    if scale not in PROFILES:
-        raise ValueError(f"unknown scale {scale!r}; valid scales: {', '.join(PROFILES)}")
-    profile = PROFILES[scale]
-    if section not in profile:
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; valid scales: {', '.join(SCALES)}")
+    if section not in SECTIONS:
         raise ValueError(
             f"unknown profile section {section!r} for scale {scale!r}; "
-            f"valid sections: {', '.join(profile)}"
+            f"valid sections: {', '.join(SECTIONS)} (a paper's own sections are in "
+            "mrirobust.papers.<paper>.profile)"
         )
-    resolved = copy.deepcopy(profile[section])
+    if section == "train":
+        return TRAIN.resolve(scale, overrides)
+    resolved = copy.deepcopy(DATA[scale])
     for key, value in (overrides or {}).items():
         if key not in resolved:
             raise ValueError(

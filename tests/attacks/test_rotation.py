@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mrirobust import metrics, physics
-from mrirobust.attacks import angle_grid, rotation_search
+from mrirobust.attacks import angle_grid, kspace_pgd, rotated_pgd, rotation_search
 
 BOX = torch.tensor([6, 8, 8, 6])
 GRID = torch.round(torch.arange(-2.0, 2.01, 0.5), decimals=2)
@@ -59,3 +59,27 @@ def test_angle_grid_is_symmetric_and_contains_zero():
     assert grid.numel() == 99 and grid[0] == -4.9 and grid[-1] == 4.9 and (grid == 0).sum() == 1
     with pytest.raises(ValueError, match="step > 0"):
         angle_grid(1.0, 0.0)
+
+
+def test_rotated_pgd_at_zero_degrees_is_the_plain_kspace_pgd(trained_cnn, data):
+    args = (trained_cnn, data["kspace"], data["mask"], data["target"])
+    settings = dict(eta=[0.0, 0.02], steps=3, seed=1, progress=False)
+    plain = kspace_pgd(*args, region=BOX, **settings)
+    rotated = rotated_pgd(*args, angle=0.0, region=BOX, **settings)
+    torch.testing.assert_close(rotated.reconstruction, plain.reconstruction.detach())
+    torch.testing.assert_close(rotated.perturbation, plain.perturbation)
+
+
+def test_rotated_pgd_returns_reconstructions_in_the_unrotated_frame(trained_cnn, data):
+    k, mask, target = data["kspace"], data["mask"], data["target"]
+    result = rotated_pgd(
+        trained_cnn, k, mask, target, angle=3.0, eta=0.0, region=BOX, steps=1, progress=False
+    )
+    assert result.reconstruction.shape == target.shape
+    with torch.no_grad():
+        rotated = trained_cnn(physics.apply_mask(physics.rotate_kspace(k, 3.0), mask), mask)
+    torch.testing.assert_close(result.reconstruction, physics.rotate(rotated, -3.0))
+    # rotated back, it stays close to the unrotated reconstruction (interpolation only)
+    with torch.no_grad():
+        plain = trained_cnn(physics.apply_mask(k, mask), mask)
+    assert (metrics.mse(plain, result.reconstruction) < 0.05 * plain.square().mean()).all()

@@ -1,7 +1,17 @@
+import numpy as np
+import pytest
+import pywt
 import torch
 
 from mrirobust import physics
-from mrirobust.models.l1 import L1Wavelet, dwt, idwt, sigpy_l1_wavelet, wavelet_levels
+from mrirobust.models.l1 import (
+    BASES,
+    L1Wavelet,
+    normal_operator,
+    sigpy_l1_wavelet,
+    sparsifying_transform,
+    wavelet_levels,
+)
 from mrirobust.physics import acs_width
 
 
@@ -16,11 +26,87 @@ def test_torch_fista_agrees_with_sigpy_l1_wavelet_recon(problem):
     assert (ours.abs() - ref.abs()).norm() / ref.abs().norm() <= 0.02
 
 
-def test_wavelet_roundtrip_and_levels():
-    x = torch.randn(2, 32, 24, dtype=torch.complex64)
-    levels = wavelet_levels((32, 24))
-    assert levels == 1
-    torch.testing.assert_close(idwt(dwt(x, levels), (32, 24)), x, atol=1e-5, rtol=1e-5)
+def _inner(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a.conj() * b).sum()
+
+
+@pytest.mark.parametrize("basis", BASES)
+@pytest.mark.parametrize("shape", [(32, 24), (30, 17)])
+def test_basis_is_an_isometry_with_a_consistent_adjoint(basis, shape):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, *shape, dtype=torch.complex128, generator=g)
+    psi = sparsifying_transform(basis, shape, x)
+    coeffs = psi.forward(x)
+    other = [torch.randn(c.shape, dtype=c.dtype, generator=g) for c in coeffs]
+    # <Ψx, c> = <x, Ψᴴc> and ΨᴴΨ = I (the prox Ψᴴ soft(Ψ·) is then sigpy's)
+    forward_side = sum(_inner(c, o) for c, o in zip(coeffs, other, strict=True))
+    torch.testing.assert_close(forward_side, _inner(x, psi.adjoint(other)))
+    torch.testing.assert_close(psi.adjoint(coeffs), x)
+    if basis != "wavelet":  # orthonormal: also ΨΨᴴ = I (the zero-padded wavelet is a frame)
+        torch.testing.assert_close(psi.forward(psi.adjoint(other))[0], other[0])
+
+
+def test_wavelet_coefficients_are_pywt_wavedec2():
+    x = torch.randn(1, 64, 40, dtype=torch.complex128)
+    levels = wavelet_levels((64, 40))
+    assert levels == 2
+    ref = pywt.wavedec2(x[0].numpy(), "db4", mode="zero", level=levels)
+    ours = [c[0].numpy() for c in sparsifying_transform("wavelet", (64, 40), x).forward(x)]
+    np.testing.assert_allclose(ours[0], ref[0], atol=1e-12)
+    for level, (horizontal, vertical, diagonal) in enumerate(reversed(ref[1:])):
+        right, bottom = ours[1 + 2 * level], ours[2 + 2 * level]
+        np.testing.assert_allclose(right, vertical, atol=1e-12)
+        np.testing.assert_allclose(bottom, np.concatenate([horizontal, diagonal], 1), atol=1e-12)
+
+
+def test_unknown_basis_names_the_valid_ones():
+    with pytest.raises(ValueError, match="'haar'.*wavelet, fourier, dct"):
+        L1Wavelet((32, 32), lam=1e-2, iterations=5, basis="haar")
+    with pytest.raises(ValueError, match="valid bases"):
+        sparsifying_transform("haar", (8, 8), torch.zeros(1, 8, 8, dtype=torch.complex64))
+
+
+@pytest.mark.parametrize("shape", [(16, 12), (15, 13)])
+@pytest.mark.parametrize("mask_shape", ["columns", "2d", "1d"])
+def test_normal_operator_is_explicit_a_adjoint_a(shape, mask_shape):
+    g = torch.Generator().manual_seed(1)
+    h, w = shape
+    maps = torch.randn(2, 3, h, w, dtype=torch.complex128, generator=g)
+    size = {"columns": (2, 1, 1, w), "2d": (2, 1, h, w), "1d": (w,)}[mask_shape]
+    mask = torch.rand(size, generator=g) > 0.5
+    x = torch.randn(2, h, w, dtype=torch.complex128, generator=g)
+    explicit = physics.sens_reduce(physics.apply_mask(physics.sens_expand(x, maps), mask), maps)
+    torch.testing.assert_close(normal_operator(maps, mask)(x), explicit)
+
+
+@pytest.mark.parametrize("basis", BASES)
+def test_fista_lowers_the_objective_in_every_basis(problem, basis):
+    kspace, mask, maps = problem
+    y = kspace * mask
+    objectives = []
+    for iterations in (1, 5, 40):
+        recon = L1Wavelet((32, 32), lam=1e-2, iterations=iterations, basis=basis)
+        state = recon.init_state(y, mask, maps)
+        if iterations == 1:
+            objectives.append(recon.objective(state, y, mask))
+        recon.fit(state, y, mask)
+        objectives.append(recon.objective(state, y, mask))
+    objectives = torch.stack(objectives)[:, 0]
+    assert (objectives[1:] < objectives[:-1]).all(), objectives
+
+
+def test_fista_is_differentiable_in_the_kspace(problem):
+    kspace, mask, maps = problem
+    y = (kspace * mask)[..., :16, :16].to(torch.complex128)
+    mask, maps = mask[..., :16], maps[..., :16, :16].to(torch.complex128)
+    recon = L1Wavelet((16, 16), lam=1e-2, iterations=3)
+    state = recon.init_state(y, mask, maps)
+
+    def image(kspace):
+        state.x.data.zero_()
+        return recon.image(recon.fit(state, kspace, mask))
+
+    assert torch.autograd.gradcheck(image, (y.requires_grad_(True),), atol=1e-6, fast_mode=True)
 
 
 def test_lambda_trades_data_fit_for_sparsity(problem):

@@ -27,3 +27,14 @@ def test_noise_level_recovers_added_noise(estimator, coils):
     level = physics.noise_level(noisy, background, estimator=estimator)
     assert level.shape == (1, coils)
     torch.testing.assert_close(level, expected, rtol=0.06, atol=0)
+
+
+def test_background_mask_keeps_the_air_tiles_and_never_the_object():
+    g = torch.Generator().manual_seed(0)
+    y, x = torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 48), indexing="ij")
+    disc = (x**2 + y**2) < 0.5
+    image = 1e-2 * torch.rand(64, 48, generator=g).abs() + disc.float()
+    mask = physics.background_mask(image, tile=4)
+    assert mask.dtype == torch.bool and mask.shape == image.shape
+    assert not (mask & disc).any()
+    assert mask.float().mean() > 0.3  # most of the air, not only the darkest tiles

@@ -1,7 +1,7 @@
 """Adversarial attacks that run on every Reconstructor."""
 
 from mrirobust.attacks.pgd import PGDResult, kspace_pgd, pgd_global
-from mrirobust.attacks.rotation import RotationResult, angle_grid, rotation_search
+from mrirobust.attacks.rotation import RotationResult, angle_grid, rotated_pgd, rotation_search
 from mrirobust.attacks.small_features import SmallFeatureResult, small_feature_map
 from mrirobust.attacks.untrained import TwoStepResult, two_step
 
@@ -13,6 +13,7 @@ __all__ = [
     "angle_grid",
     "kspace_pgd",
     "pgd_global",
+    "rotated_pgd",
     "rotation_search",
     "small_feature_map",
     "two_step",

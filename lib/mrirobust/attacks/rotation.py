@@ -4,18 +4,21 @@ For each angle theta: rotate the fully sampled coil images by theta (all coils a
 `physics.rotate`), Fourier transform, mask, reconstruct, rotate the reconstruction back by
 -theta and score it against the UNROTATED target on the region. The worst angle maximises the
 region MSE. Angles are evaluated `batch_size` at a time, stacked with the slices into one batch.
+
+`rotated_pgd` composes both Morshuis attacks: rotate the acquisition by theta, then the
+per-coil k-space PGD (eq. 4) on the rotated region.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from tqdm.auto import tqdm
 
 from mrirobust import metrics, physics, regions
-from mrirobust.attacks.pgd import _batch_mask, _check_target
+from mrirobust.attacks.pgd import PGDResult, _batch_mask, _check_target, kspace_pgd
 
 
 @dataclass
@@ -102,3 +105,34 @@ def rotation_search(
             )
             ssims.append(ssim.view(n, batch))
     return RotationResult(angles=angles, losses=torch.cat(losses), ssim=torch.cat(ssims))
+
+
+def rotated_pgd(
+    recon,
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    angle: float,
+    eta,
+    region,
+    **pgd,
+) -> PGDResult:
+    """Rotation then per-coil k-space PGD: rotate the fully sampled coil images `(B, C, H, W)`
+    by `angle` degrees (eq. 5), attack the rotated acquisition with `kspace_pgd` (eq. 4, budget
+    `eta`, keyword arguments `pgd`) on the rotated `region` (boxes or mask on the target,
+    rotated with it, kept where the rotated mask exceeds 1/2) against the rotated target, and
+    rotate the reconstructions back by -angle, so that they compare with the unrotated
+    `target`. The perturbation stays in the rotated frame. `angle` 0 is no rotation at all
+    (not an interpolation round trip)."""
+
+    def rotate(x, sign=1):
+        return x if angle == 0 else physics.rotate(x, sign * float(angle))
+
+    size = tuple(target.shape[-2:])
+    rotated = physics.rotate_kspace(kspace, float(angle))
+    rotated_region = rotate(regions.as_region_mask(region, target.shape[0], size).float()) > 0.5
+    result = kspace_pgd(recon, rotated, mask, rotate(target), eta=eta, region=rotated_region, **pgd)
+    back = result.reconstruction.detach()
+    back = rotate(back.flatten(0, -3), -1).view(back.shape)
+    return replace(result, reconstruction=back)

@@ -1,19 +1,22 @@
-"""l1-wavelet compressed sensing with ESPIRiT maps: a differentiable torch FISTA solver and
-sigpy's `L1WaveletRecon` as the reference.
+"""l1 compressed sensing with ESPIRiT maps: a differentiable torch FISTA solver and, for the
+wavelet basis, sigpy's `L1WaveletRecon` as the reference.
 
 Both minimise  L(x, y) = ½‖M F S x − y‖² + λ‖Ψx‖₁  over complex images x, with S the ESPIRiT
-maps (sigpy `EspiritCalib` on the ACS centre), Ψ the db4 wavelet transform with zero padding
-(sigpy's `Wavelet` linop; ptwt here, so gradients flow) and λ = lam · max|Aᴴy| per slice
-(a relative λ, so one tuned value serves slices of any intensity).
+maps (sigpy `EspiritCalib` on the ACS centre), Ψ a sparsifying transform (`BASES`: the db4
+wavelet transform with zero padding as sigpy's `Wavelet` linop, the 2-D DFT or the 2-D DCT),
+and λ = lam · max|Aᴴy| per slice (a relative λ, so one tuned value serves slices of any
+intensity). The transforms are small dense matrices per axis (and per wavelet level), applied
+by matrix products, so gradients flow and a FISTA step costs about two FFTs of the coils.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-import ptwt
 import pywt
+import scipy.fft
 import torch
 
 from mrirobust import physics
@@ -27,26 +30,138 @@ def wavelet_levels(shape: tuple[int, int]) -> int:
     return pywt.dwt_max_level(min(shape), pywt.Wavelet(WAVELET).dec_len)
 
 
-def dwt(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
-    """Ψx: db4 wavelet coefficients (zero padding) of complex images `(B, H, W)`, flattened to a
-    list of complex tensors (real and imaginary parts transformed separately)."""
-    coeffs = ptwt.wavedec2(torch.stack([x.real, x.imag]), WAVELET, mode="zero", level=levels)
-    parts = [coeffs[0]] + [band for detail in coeffs[1:] for band in detail]
-    return [torch.complex(p[0], p[1]) for p in parts]
+def _dwt_matrix(n: int) -> np.ndarray:
+    """The single-level db4 analysis matrix [lowpass; highpass] `(2m, n)` of `pywt.dwt` with zero
+    padding (its columns are the transforms of the unit vectors); its transpose is pywt's `idwt`,
+    and AᵀA = I."""
+    low, high = pywt.dwt(np.eye(n), WAVELET, mode="zero", axis=0)
+    return np.concatenate([low, high])
 
 
-def idwt(parts: list[torch.Tensor], shape: tuple[int, int]) -> torch.Tensor:
-    """Inverse of `dwt` (pywt's `waverecn`, as sigpy uses for Ψᴴ), cropped to `shape`."""
-    stacked = [torch.stack([p.real, p.imag]) for p in parts]
-    coeffs = [stacked[0]] + [tuple(stacked[i : i + 3]) for i in range(1, len(stacked), 3)]
-    image = ptwt.waverec2(coeffs, WAVELET)
-    image = torch.complex(image[0], image[1])
-    return image[..., : shape[0], : shape[1]]
+def _dct_matrix(n: int) -> np.ndarray:
+    """The orthonormal DCT-II matrix `(n, n)` of scipy's `dct(norm="ortho")`."""
+    return scipy.fft.dct(np.eye(n), norm="ortho", axis=0)
+
+
+def _planes(x: torch.Tensor) -> torch.Tensor:
+    """Complex `(B, H, W)` -> its real and imaginary planes `(B, 2, H, W)` (a view)."""
+    return torch.view_as_real(x).movedim(-1, -3)
+
+
+def _complex(planes: torch.Tensor) -> torch.Tensor:
+    return torch.complex(planes[..., 0, :, :], planes[..., 1, :, :])
+
+
+class Wavelet:
+    """Ψ = pywt's `wavedec2` with db4, zero padding and sigpy's default level (sigpy's `Wavelet`
+    linop). Level j maps its low-pass image L to A_h L A_wᵀ = [[LL, LH], [HL, HH]] with the
+    analysis matrices of `_dwt_matrix` (real and imaginary parts alike); Ψᴴ applies their
+    transposes from the coarsest level up (pywt's `waverec2`), and ΨᴴΨ = I. Coefficients: the
+    coarsest LL, then per level (finest first) the right and the bottom parts of its 2x2 blocks."""
+
+    def __init__(self, shape: tuple[int, int], device: torch.device, dtype: torch.dtype):
+        self.matrices = []
+        h, w = shape
+        for _ in range(wavelet_levels(shape)):
+            a_h, a_w = (
+                torch.from_numpy(_dwt_matrix(n)).to(device=device, dtype=dtype) for n in (h, w)
+            )
+            self.matrices.append((a_h, a_w))
+            h, w = a_h.shape[0] // 2, a_w.shape[0] // 2
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        low, details = _planes(x), []
+        for a_h, a_w in self.matrices:
+            h, w = a_h.shape[0] // 2, a_w.shape[0] // 2
+            level = a_h @ low @ a_w.T
+            details += [level[..., :h, w:], level[..., h:, :]]
+            low = level[..., :h, :w]
+        return [_complex(c) for c in [low, *details]]
+
+    def adjoint(self, coeffs: list[torch.Tensor]) -> torch.Tensor:
+        low = _planes(coeffs[0])
+        for j in reversed(range(len(self.matrices))):
+            a_h, a_w = self.matrices[j]
+            right, bottom = _planes(coeffs[1 + 2 * j]), _planes(coeffs[2 + 2 * j])
+            level = torch.cat([torch.cat([low, right], dim=-1), bottom], dim=-2)
+            low = a_h.T @ level @ a_w
+        return _complex(low)
+
+
+class Fourier:
+    """Ψ = the orthonormal 2-D DFT of the image, Ψᴴ = Ψ⁻¹. Uncentred: centring only permutes the
+    coefficients and multiplies them by ±1, which changes neither ‖Ψx‖₁ nor the FISTA step."""
+
+    def __init__(self, shape: tuple[int, int], device: torch.device, dtype: torch.dtype):
+        pass
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [torch.fft.fft2(x, norm="ortho")]
+
+    def adjoint(self, coeffs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.fft.ifft2(coeffs[0], norm="ortho")
+
+
+class DCT:
+    """Ψ = the orthonormal 2-D DCT-II, D_h X D_wᵀ over the image axes (real and imaginary parts
+    alike); orthogonal, so Ψᴴ = Ψᵀ = Ψ⁻¹."""
+
+    def __init__(self, shape: tuple[int, int], device: torch.device, dtype: torch.dtype):
+        self.d_h, self.d_w = (
+            torch.from_numpy(_dct_matrix(n)).to(device=device, dtype=dtype) for n in shape
+        )
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [_complex(self.d_h @ _planes(x) @ self.d_w.T)]
+
+    def adjoint(self, coeffs: list[torch.Tensor]) -> torch.Tensor:
+        return _complex(self.d_h.T @ _planes(coeffs[0]) @ self.d_w)
+
+
+BASES = {"wavelet": Wavelet, "fourier": Fourier, "dct": DCT}
+
+
+def sparsifying_transform(basis: str, shape: tuple[int, int], like: torch.Tensor):
+    """Ψ of `basis` (a key of BASES) for complex images of `shape` on `like`'s device and real
+    dtype; built once per (basis, shape, device, dtype), as the solver and the two-step attack's
+    objective ask for it at every call."""
+    if basis not in BASES:
+        raise ValueError(f"unknown l1 basis {basis!r}; valid bases: {', '.join(BASES)}")
+    return _transform(basis, tuple(shape), like.device, like.real.dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _transform(basis: str, shape: tuple[int, int], device: torch.device, dtype: torch.dtype):
+    return BASES[basis](shape, device, dtype)
 
 
 def soft_threshold(c: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
     """Complex soft thresholding c · max(1 − t/|c|, 0), with `threshold` shaped `(B, 1, 1)`."""
     return c * torch.relu(1 - threshold / c.abs().clamp_min(1e-30))
+
+
+def normal_operator(maps: torch.Tensor, mask: torch.Tensor):
+    """x ↦ AᴴA x for A = M F S (centred orthonormal FFT F, mask M, maps S `(B, C, H, W)`).
+
+    Along an axis where M is constant, F's 1-D factor cancels with its inverse, so only the axes
+    M varies along are transformed (W for column masks: half the FFT work). The centring moves
+    out of the coil sum: with P = ifftshift over those axes, Fᴴ_c M F_c = Pᵀ Fᴴ P(M) F P, so
+    AᴴA x = Pᵀ Σᵢ P(Sᵢ)ᴴ Fᴴ P(M) F (P(Sᵢ) · P x).
+    """
+    dims = (-2, -1) if mask.ndim > 1 and mask.shape[-2] > 1 else (-1,)
+    maps = torch.fft.ifftshift(maps, dim=dims)
+    maps_conj = maps.conj().resolve_conj()
+    mask = torch.fft.ifftshift(mask.to(maps.real.dtype), dim=dims)
+
+    def apply(x: torch.Tensor) -> torch.Tensor:
+        # in-place products on the FFT outputs (which their backward does not need) save two
+        # coil-sized allocations per call
+        coils = maps * torch.fft.ifftshift(x, dim=dims).unsqueeze(1)
+        kspace = torch.fft.fftn(coils, dim=dims, norm="ortho").mul_(mask)
+        image = torch.fft.ifftn(kspace, dim=dims, norm="ortho").mul_(maps_conj).sum(dim=1)
+        return torch.fft.fftshift(image, dim=dims)
+
+    return apply
 
 
 class L1State(torch.nn.Module):
@@ -62,17 +177,23 @@ class L1State(torch.nn.Module):
 
 
 class L1Wavelet(Reconstructor):
-    """l1-wavelet CS: `iterations` FISTA steps on ½‖MFSx − y‖² + λ‖Ψx‖₁ from x = 0 (sigpy's
-    `L1WaveletRecon` schedule), image = crop(|x|). Unrolled, so differentiable in y."""
+    """l1 CS: `iterations` FISTA steps on ½‖MFSx − y‖² + λ‖Ψx‖₁ from x = 0 (sigpy's
+    `L1WaveletRecon` schedule), image = crop(|x|), with Ψ the `basis` of BASES (db4 wavelet by
+    default; Fourier and DCT for Darestani 2021 Fig. 10). Unrolled, so differentiable in y."""
 
     name = "l1"
 
-    def __init__(self, image_size: tuple[int, int], lam: float, iterations: int):
+    def __init__(
+        self, image_size: tuple[int, int], lam: float, iterations: int, basis: str = "wavelet"
+    ):
         super().__init__(image_size)
         if lam < 0 or iterations < 1:
             raise ValueError(f"need lam >= 0 and iterations >= 1, got {lam!r}, {iterations!r}")
+        if basis not in BASES:
+            raise ValueError(f"unknown l1 basis {basis!r}; valid bases: {', '.join(BASES)}")
         self.lam = float(lam)
         self.iterations = int(iterations)
+        self.basis = basis
 
     def init_state(
         self, masked_kspace: torch.Tensor, mask: torch.Tensor, maps: torch.Tensor | None = None
@@ -90,8 +211,8 @@ class L1Wavelet(Reconstructor):
         y = physics.apply_mask(masked_kspace, mask)
         residual = physics.apply_mask(physics.sens_expand(state.x, state.maps), mask) - y
         data = 0.5 * (residual.abs() ** 2).sum(dim=(1, 2, 3))
-        levels = wavelet_levels(state.x.shape[-2:])
-        sparsity = sum(c.abs().sum(dim=(-2, -1)) for c in dwt(state.x, levels))
+        psi = sparsifying_transform(self.basis, tuple(state.x.shape[-2:]), state.x)
+        sparsity = sum(c.abs().sum(dim=(-2, -1)) for c in psi.forward(state.x))
         return data + state.lam * sparsity
 
     def optimiser(self, state: L1State) -> torch.optim.Optimizer:
@@ -100,21 +221,21 @@ class L1Wavelet(Reconstructor):
         return torch.optim.SGD([state.x], lr=float(state.step.min()))
 
     def fit(self, state: L1State, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """FISTA from state.x: z ← x − α Aᴴ(Az − y), x ← Ψᴴ soft(Ψz, αλ), momentum as sigpy's
+        """FISTA from state.x: z ← x − α (AᴴA z − Aᴴy), x ← Ψᴴ soft(Ψz, αλ), momentum as sigpy's
         `GradientMethod(accelerate=True)`. Returns the final x (graph kept to y) and stores it,
         detached, in state.x."""
         y = physics.apply_mask(masked_kspace, mask)
-        shape = tuple(state.x.shape[-2:])
-        levels = wavelet_levels(shape)
+        gram = normal_operator(state.maps, mask)
+        adjoint_y = physics.sens_reduce(y, state.maps)
+        psi = sparsifying_transform(self.basis, tuple(state.x.shape[-2:]), state.x)
         step = state.step.view(-1, 1, 1)
         threshold = (state.step * state.lam).view(-1, 1, 1)
         x = state.x.detach()
         z, t = x, 1.0
         for _ in range(self.iterations):
             x_old = x
-            residual = physics.apply_mask(physics.sens_expand(z, state.maps), mask) - y
-            z = z - step * physics.sens_reduce(residual, state.maps)
-            x = idwt([soft_threshold(c, threshold) for c in dwt(z, levels)], shape)
+            z = z - step * (gram(z) - adjoint_y)
+            x = psi.adjoint([soft_threshold(c, threshold) for c in psi.forward(z)])
             t_old, t = t, (1 + math.sqrt(1 + 4 * t * t)) / 2
             z = x + ((t_old - 1) / t) * (x - x_old)
         state.x.data.copy_(x.detach())

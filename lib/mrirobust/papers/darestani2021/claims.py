@@ -1,11 +1,14 @@
-"""Darestani et al. 2021's claims on adversarial perturbations (Fig. 3) and small features
-(Fig. 7, 8, 17), checked on the stored tables of `experiments` (spec ids A1-A6, A9, S1-S3,
-S5-S8, S10).
+"""Darestani et al. 2021's claims as data, checked on stored tables:
 
-`attack_verdicts(sweep, ...)` takes the concatenated `attack_sweep` tables (one per attacked
-method) and `feature_verdicts(stats, ...)` the `heat_maps` statistics; both check every claim
-whose methods are in the table and return the verdicts. Thresholds are arguments, stored with
-the evidence.
+- the in-distribution quality ranking (Fig. 2), which the shared train_models run checks on its
+  validation quality table: VarNet >= U-Net > l1-wavelet > zero-filled, and the un-trained
+  ConvDecoder > zero-filled (mean SSIM);
+- adversarial perturbations (Fig. 3; spec ids A1-A6, A9) on the `attack_sweep` tables;
+- small features (Fig. 7, 8, 17; spec ids S1-S3, S5-S8, S10) on the `heat_maps` statistics
+  and the `real_features` table.
+
+Each `*_verdicts` function checks every claim whose methods are in its table and returns the
+verdicts. Thresholds are arguments, stored with the evidence.
 """
 
 from __future__ import annotations
@@ -14,6 +17,47 @@ import pandas as pd
 from scipy import stats
 
 from mrirobust.claims import Claim, Verdict
+
+
+def _ranks_above(first: str, second: str, strict: bool):
+    """check(quality): whether `first`'s mean SSIM is above (or, not `strict`, at least)
+    `second`'s in the quality table (index: method, column `ssim_mean`)."""
+
+    def check(quality: pd.DataFrame) -> tuple[bool, dict]:
+        missing = {first, second} - set(quality.index)
+        if missing or "ssim_mean" not in quality.columns:
+            raise ValueError(
+                f"ranking {first} vs {second}: the quality table needs rows {sorted(missing)} "
+                f"and column 'ssim_mean'; it has rows {list(quality.index)}"
+            )
+        a, b = quality.loc[first, "ssim_mean"], quality.loc[second, "ssim_mean"]
+        holds = a > b if strict else a >= b
+        return bool(holds), {f"ssim_{first}": a, f"ssim_{second}": b}
+
+    return check
+
+
+_ORDER = [  # (first, second, strict, what is compared)
+    ("varnet", "unet", False, "E2E-VarNet reconstructs at least as well as the U-Net"),
+    ("unet", "l1", True, "The U-Net reconstructs better than l1-wavelet CS"),
+    ("l1", "zero_filled", True, "l1-wavelet CS reconstructs better than zero-filling"),
+    ("convdecoder", "zero_filled", True, "The un-trained ConvDecoder beats zero-filling"),
+]
+RANKING = [
+    Claim(
+        f"darestani2021/fig2/{first}_{'gt' if strict else 'ge'}_{second}",
+        f"{statement} (mean validation SSIM).",
+        _ranks_above(first, second, strict),
+    )
+    for first, second, strict, statement in _ORDER
+]
+
+
+def ranking(quality: pd.DataFrame, *, acceleration: int, scale: str, data: str) -> list[Verdict]:
+    """The ranking verdicts on the quality table of one acceleration."""
+    case = {"acceleration": acceleration}
+    return [claim.verdict(case, scale, data, quality=quality) for claim in RANKING]
+
 
 TRAINED = ("unet", "varnet")
 UNTRAINED = ("l1", "convdecoder")
@@ -267,7 +311,7 @@ def _evidence(means):
     return {f"{k}_{m}": float(v) for m, row in means.iterrows() for k, v in row.items()}
 
 
-RANKING = Claim(
+FEATURE_RANKING = Claim(
     "darestani2021/fig8/feature_ranking_equals_quality_ranking",
     "the ranking by small-feature error is the ranking by overall quality (SSIM)",
     _ranking_agrees,
@@ -293,7 +337,7 @@ def real_feature_verdicts(
             f"Fig. 8's claims compare methods: need >= 3, got {sorted(set(table['method']))}"
         )
     return [
-        RANKING.verdict({}, scale, data, table=table),
+        FEATURE_RANKING.verdict({}, scale, data, table=table),
         LINEAR.verdict({}, scale, data, table=table, max_r=max_r),
         BEST_BOTH.verdict({}, scale, data, table=table),
     ]

@@ -37,6 +37,7 @@ from mrirobust.attacks import (
     two_step,
 )
 from mrirobust.attacks.small_features import standardise
+from mrirobust.data import samples
 
 ATTACKS = ("pgd", "two_step", "kspace_pgd", "rotation", "small_features")
 UNTRAINED_PROTOCOL = ("init_state", "objective", "render", "optimiser")
@@ -99,7 +100,8 @@ def validation_slices(
 
 
 def _stack(slices, acceleration: int, seed: int):
-    """k-space, the seeded masks of every paper in this project, targets and "file/slice" ids."""
+    """k-space, masks, targets and "file/slice" ids of `data.Slice`s; the masks are
+    `data.samples.sample_mask`'s (seed = crc32("seed/file/slice")), for slices without a box."""
     masks = [
         physics.column_mask(
             s.kspace.shape[-1],
@@ -128,28 +130,22 @@ def annotated_slices(
 ):
     """Fig. 8's real small features: `n` distinct knee validation slices with a fastMRI+ box whose
     label contains one of `labels` (case-insensitive), spread over the (file, slice) order,
-    each with its first such box. Returns k-space, masks, targets (as `validation_slices`),
-    boxes `(n, 4)` (x, y, width, height on the target) and ids."""
+    each with its first such box (`data.samples`). Returns k-space, masks, targets (as
+    `validation_slices`), boxes `(n, 4)` (x, y, width, height on the target) and ids."""
     if not (isinstance(n, int) and n >= 1):
         raise ValueError(f"n must be an integer >= 1 (the evaluation set is empty), got {n!r}")
-    if scales.resolve(scale, "data")["source"] == "embedded":
-        data.ensure_embedded(scale, progress=False)
-    directory = data.split_dir(scale, "knee", "val")
-    boxes = data.scale_annotations(scale, "knee")
-    boxes = boxes[boxes["label"].str.contains("|".join(labels), case=False, regex=True)]
-    files = {path.stem: path for path in sorted(directory.glob("*.h5"))}
-    boxes = boxes[boxes["file"].isin(list(files))].sort_values(["file", "slice", "x", "y"])
-    firsts = boxes.drop_duplicates(["file", "slice"])
+    firsts = {}
+    for sample in samples.annotated_samples(scale, labels=list(labels)):
+        firsts.setdefault((sample.fname, sample.slice), sample)
     if len(firsts) < n:
         raise ValueError(
-            f"{directory}: {len(firsts)} slices with a box labelled {list(labels)}, fewer than "
-            f"n = {n}"
+            f"{scale}: {len(firsts)} knee validation slices with a box labelled {list(labels)}, "
+            f"fewer than n = {n}"
         )
-    firsts = firsts.iloc[torch.linspace(0, len(firsts) - 1, n).round().long().tolist()]
-    slices = [data.read_slice(files[row.file], int(row.slice)) for row in firsts.itertuples()]
-    kspace, masks, targets, ids = _stack(slices, acceleration, seed)
-    box = torch.tensor(firsts[["x", "y", "width", "height"]].to_numpy(), dtype=torch.long)
-    return kspace, masks, targets, box, ids
+    picks = torch.linspace(0, len(firsts) - 1, n).round().long().tolist()
+    chosen = [list(firsts.values())[i] for i in picks]
+    kspace, masks, targets, boxes = samples.stack(chosen, acceleration, seed)
+    return kspace, masks, targets, boxes, [f"{s.fname}/{s.slice}" for s in chosen]
 
 
 def _check_inputs(methods: Mapping, kspace: torch.Tensor, target: torch.Tensor, ids) -> None:

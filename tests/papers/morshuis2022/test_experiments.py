@@ -4,18 +4,20 @@ import h5py
 import pytest
 import torch
 
-from mrirobust import data, metrics, physics, scales
+from mrirobust import data, metrics, physics
+from mrirobust.data.samples import Sample, annotated_samples, stack
 from mrirobust.models import ZeroFilled
-from mrirobust.papers import morshuis2022 as m
+from mrirobust.papers.morshuis2022 import experiments as m
+from mrirobust.papers.morshuis2022 import profile
 
 
 def _attack(**overrides):
-    return scales.resolve("smoke", "attack", overrides)
+    return profile.attack("smoke", overrides)
 
 
 @pytest.fixture(scope="module")
 def samples():
-    return m.annotated_samples("smoke")
+    return annotated_samples("smoke")
 
 
 @pytest.fixture(scope="module")
@@ -23,37 +25,12 @@ def model(samples):
     return ZeroFilled(tuple(samples[0].target.shape))
 
 
-def test_one_sample_per_annotated_box_of_the_validation_split(samples):
-    boxes = data.scale_annotations("smoke", "knee")
-    val_files = {p.stem for p in data.split_dir("smoke", "knee", "val").glob("*.h5")}
-    assert len(samples) == boxes["file"].isin(val_files).sum() > 0
-    for s in samples:
-        assert s.kspace.dtype == torch.complex64 and s.kspace.ndim == 3
-        x, y, w, h = s.box.tolist()
-        assert 0 <= x and x + w <= s.target.shape[1] and 0 <= y and y + h <= s.target.shape[0]
-    assert len(m.annotated_samples("smoke", max_samples=2)) == 2
-    with pytest.raises(ValueError, match="max_samples"):
-        m.annotated_samples("smoke", max_samples=0)
-
-
-def test_masks_are_seeded_per_slice_and_stay_on_acquired_columns(samples):
-    s = samples[0]
-    a, b = m.sample_mask(s, 4, seed=0), m.sample_mask(s, 4, seed=0)
-    assert torch.equal(a, b) and a.shape == (1, 1, 1, s.kspace.shape[-1])
-    assert not torch.equal(a, m.sample_mask(s, 4, seed=1))
-    first, last = s.acquired
-    assert not a[..., :first].any() and not a[..., last + 1 :].any()
-    assert m.sample_mask(s, 8).sum() < a.sum()
-    with pytest.raises(ValueError, match="acceleration"):
-        m.sample_mask(s, 3)
-
-
 def test_noise_attack_degrades_the_box_monotonically_and_eta0_is_clean(samples, model):
     subset = samples[:3]
     attack = _attack(eta_grid=[0.0, 0.01, 0.05], pgd_steps=3)
     table = m.noise_attack(model, subset, attack=attack, acceleration=4)
     assert len(table) == 3 * len(subset)
-    kspace, mask, target, boxes = m.stack(subset, 4, 0)
+    kspace, mask, target, boxes = stack(subset, 4, 0)
     clean = model(kspace * mask, mask)
     clean_ssim = metrics.ssim(target, clean, region=boxes)
     at0 = table[table["eta"] == 0.0].set_index("sample").loc[[s.sample_id for s in subset]]
@@ -103,7 +80,7 @@ def test_thermal_noise_estimate_matches_known_noise_on_a_scan_with_air():
     g = torch.Generator().manual_seed(0)
     noise = torch.complex(torch.randn(4, H, W, generator=g), torch.randn(4, H, W, generator=g))
     kspace = physics.fft2c(image * maps) + sigma * noise
-    sample = m.Sample(
+    sample = Sample(
         kspace, image.abs()[32:96, 16:80], torch.tensor([0, 0, 8, 8]), "x", "f", 0, (0, W - 1)
     )
     expected = (
@@ -126,16 +103,6 @@ def test_thermal_noise_estimate_on_the_embedded_data_is_near_the_generated_noise
     assert 0.95 * expected < m.thermal_noise_eta([s]) < 1.7 * expected
 
 
-def test_summary_has_a_confidence_band_around_the_mean():
-    import pandas as pd
-
-    table = pd.DataFrame({"eta": [0, 0, 0, 1, 1, 1], "ssim_region": [1, 0.8, 0.9, 0.5, 0.7, 0.6]})
-    summary = m.summarise(table, ["eta"]).set_index("eta")
-    assert summary.loc[0, "mean"] == pytest.approx(0.9)
-    assert summary.loc[0, "ci_low"] < 0.9 < summary.loc[0, "ci_high"]
-    assert summary.loc[0, "count"] == 3
-
-
 def test_examples_return_images_at_the_target_size(samples, model):
     s = samples[0]
     size = tuple(s.target.shape)
@@ -152,56 +119,44 @@ def test_examples_return_images_at_the_target_size(samples, model):
     assert error < 0.1
 
 
-def test_paper_scale_reads_fastmri_format_files_and_unflips_real_boxes(tmp_path, monkeypatch):
-    """At paper scale the samples come from FASTMRI_ROOT / FASTMRI_PLUS_ROOT: a volume in the
-    real knee geometry (640 x 368 k-space, 320 x 320 target, padding from the header) and a
-    fastMRI+ CSV in its flipped convention, with a study-level row that must be skipped."""
-    import numpy as np
-    import pandas as pd
-
-    from mrirobust.data.fastmri_io import header_xml, write_volume
-
-    rng = np.random.default_rng(0)
-    shape = (2, 3, 640, 368)  # slices, coils, readout, phase encoding
-    kspace = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) * 1e-5
-    kspace[..., :17] = 0  # unacquired padding columns, as in real knee files
-    kspace[..., 368 - 17 :] = 0
-    header = header_xml((640, 368, 1), (320, 320, 1), center=368 // 2 - 17, maximum=333)
-    target = rng.random((2, 320, 320)).astype(np.float32)
-    volume = tmp_path / "fastmri" / "knee" / "multicoil_val" / "file1000000.h5"
-    write_volume(
-        volume,
-        kspace,
-        target,
-        header,
-        dict(acquisition="CORPD_FBK", max=1.0, norm=1.0, patient_id="x"),
-    )
-    rows = [
-        ("file1000000", 1, "No", 100, 150, 30, 20, "Meniscus Tear"),
-        ("file1000000", 0, "Yes", None, None, None, None, "Joint Effusion"),
-        ("file9999999", 3, "No", 10, 10, 10, 10, "Not in this split"),
-    ]
-    columns = ["file", "slice", "study_level", "x", "y", "width", "height", "label"]
-    (tmp_path / "plus").mkdir()
-    pd.DataFrame(rows, columns=columns).to_csv(tmp_path / "plus" / "knee.csv", index=False)
-    monkeypatch.setenv("FASTMRI_ROOT", str(tmp_path / "fastmri"))
-    monkeypatch.setenv("FASTMRI_PLUS_ROOT", str(tmp_path / "plus"))
-
-    with pytest.warns(UserWarning, match="1 study-level"):
-        samples = m.annotated_samples("paper")
-    assert len(samples) == 1
+def test_example_scores_use_the_full_target_range_for_psnr_and_ssim(samples, model):
     s = samples[0]
-    assert (s.fname, s.slice, s.label) == ("file1000000", 1, "Meniscus Tear")
-    assert s.box.tolist() == [100, 320 - 150 - 20, 30, 20]  # unflipped rows
-    assert s.kspace.shape == (3, 640, 368) and s.target.shape == (320, 320)
-    assert s.acquired == (17, 350)
-    mask = m.sample_mask(s, 8)
-    assert not mask[..., :17].any() and not mask[..., 351:].any()
+    images = {"target": s.target, "zf": model(*stack([s], 8, 0)[:2])[0]}
+    scores = m.example_scores(images, s)["zf"]
+    target, pred = s.target[None], images["zf"][None]
+    full_range = target.max() - target.min()
+    mse = metrics.mse(target, pred, region=s.box)
+    assert scores["psnr_region"] == pytest.approx(float(10 * torch.log10(full_range**2 / mse)))
+    ssim = metrics.ssim(target, pred, data_range=full_range, region=s.box)
+    assert scores["ssim_region"] == pytest.approx(float(ssim))
 
 
-def test_a_small_sample_spreads_over_the_volumes(samples):
-    """max_samples picks boxes spread over the sorted list: first and last included, in order."""
-    ids = [s.sample_id for s in samples]
-    picked = [s.sample_id for s in m.annotated_samples("smoke", max_samples=3)]
-    assert picked[0] == ids[0] and picked[-1] == ids[-1] and len(set(picked)) == 3
-    assert [ids.index(i) for i in picked] == sorted(ids.index(i) for i in picked)
+def test_experiment_tables_name_every_model_and_pick_the_largest_increase(samples, model):
+    nets = {("zf", 4): model, ("zf", 8): model}
+    attack = _attack(eta_grid=[0.0, 0.02], angle_max=2.0, angle_step=1.0, theta_max=[0.0, 2.0])
+    noise = m.noise_attacks(nets, samples[:2], attack=attack, compare_accelerations=[8])
+    assert sorted(set(zip(noise["acceleration"], noise["mode"], strict=True))) == [
+        (4, "region"),
+        (8, "image"),
+        (8, "region"),
+    ]
+    assert set(noise["model"]) == {"zf"}
+    per_angle = m.rotation_attacks(nets, samples[:3], attack=attack, batch_size=2)
+    worst = m.worst_angles(per_angle, attack["theta_max"])
+    sample, example = m.pick_rotation_example(worst, samples[:3], "zf", 8)
+    rows = worst[(worst["acceleration"] == 8)].pivot(
+        index="sample", columns="theta_max", values="loss"
+    )
+    increase = rows[2.0] - rows[0.0]
+    assert example["sample"] == increase.idxmax() == sample.sample_id
+    assert example["box"] == sample.box.tolist()
+    with pytest.raises(ValueError, match="no rows of model 'unet'"):
+        m.pick_rotation_example(worst, samples[:3], "unet", 8)
+
+
+def test_pick_sample_prefers_the_label(samples):
+    labelled = m.pick_sample(samples, samples[-1].label.upper())
+    assert samples[-1].label in labelled.label
+    assert m.pick_sample(samples, "no such label") is samples[0]
+    with pytest.raises(ValueError, match="at least one"):
+        m.pick_sample([], "ACL")

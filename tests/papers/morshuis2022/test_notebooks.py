@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mrirobust import metrics, scales
+from mrirobust import claims, metrics
+from mrirobust.papers.morshuis2022 import claims as morshuis_claims
+from mrirobust.papers.morshuis2022 import profile
 
 pytestmark = pytest.mark.notebook
-ATTACK = scales.resolve("smoke", "attack")
+ATTACK = profile.attack("smoke")
 
 
 def _ok(smoke_results, run_id):
@@ -35,7 +37,18 @@ def test_fig1_table_covers_the_grid_and_eta0_is_the_clean_reconstruction(smoke_r
     summary = json.loads((out / "summary.json").read_text())
     assert summary["thermal_noise_eta"] > 0
     assert "embedded synthetic" in summary["data"]
-    assert any(key.startswith("ssim_falls_with_eta/") for key in summary["findings"])
+    stored = claims.load(out / "claims.json")
+    expected = morshuis_claims.fig1(
+        pd.read_csv(out / "summary.csv"),
+        methods=["unet", "varnet"],
+        accelerations=[4, 8],
+        compare_accelerations=[8],
+        scale="smoke",
+        data=summary["data"],
+    )
+    assert [(v.id, v.case, v.holds, v.evidence) for v in stored] == [
+        (v.id, v.case, v.holds, v.evidence) for v in expected
+    ]
 
 
 def test_fig2_noise_barely_changes_the_fully_sampled_image(smoke_results):
@@ -46,6 +59,13 @@ def test_fig2_noise_barely_changes_the_fully_sampled_image(smoke_results):
     for name in ("unet", "varnet"):
         assert fig2[f"{name}_attacked"]["ssim_region"] <= fig2[name]["ssim_region"] + 1e-6
         assert fig2[f"target+noise_{name}"]["ssim_region"] > fig2[name]["ssim_region"]
+    stored = claims.load(out / "claims.json")
+    expected = morshuis_claims.fig2_fig3(
+        scores, methods=["unet", "varnet"], fig3_method="varnet", scale="smoke", data=scores["data"]
+    )
+    assert [(v.id, v.case, v.holds, v.evidence) for v in stored] == [
+        (v.id, v.case, v.holds, v.evidence) for v in expected
+    ]
     images = np.load(out / "fig3_images.npz")
     assert set(images.files) == {"target", "clean", "targeted", "image"}
     target = images["target"]
@@ -65,6 +85,10 @@ def test_fig4_worst_case_loss_grows_with_the_bound_and_fig5_matches_it(smoke_res
         assert (np.diff(losses) >= 0).all()  # the worst over a larger set is never smaller
         assert (curve["angle"].abs() <= curve["theta_max"] + 1e-6).all()
     summary = json.loads((out / "summary.json").read_text())
+    stored = claims.load(out / "claims.json")
+    assert {(v.case["model"], v.case["acceleration"]) for v in stored} == {
+        (m, a) for m in ("unet", "varnet") for a in (4, 8)
+    }
     example = summary["example"]
     row = per_angle[
         (per_angle["sample"] == example["sample"])

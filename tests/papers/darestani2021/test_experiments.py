@@ -15,7 +15,7 @@ from mrirobust.models.base import ZeroFilled  # noqa: E402
 from mrirobust.papers.darestani2021 import claims, experiments, figures  # noqa: E402
 from mrirobust.papers.darestani2021.profile import ATTACK  # noqa: E402
 
-from ..attacks.conftest import SIZE, TinyCNN, column_mask, synthetic  # noqa: E402
+from ...attacks.conftest import SIZE, TinyCNN, column_mask, synthetic  # noqa: E402
 
 IDS = ["a/0", "b/1"]
 

@@ -1,0 +1,62 @@
+"""Reconstruction quality on validation slices: per-slice SSIM, PSNR and NMSE against the RSS
+targets (`mrirobust.metrics`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from mrirobust import metrics, scales
+from mrirobust.physics import CENTER_FRACTIONS
+from mrirobust.training.datasets import SliceData, slices
+
+
+def validation_data(
+    scale: str, acceleration: int, count: int | None = None, anatomy: str = "knee"
+) -> SliceData:
+    """The first `count` (default: the `train` profile's `val_slices`) validation slices of
+    `anatomy` at `scale`, masked at `acceleration` with the masks the trained models were
+    validated with (seeded by the profile's `seed` and the slice index)."""
+    if acceleration not in CENTER_FRACTIONS:
+        raise ValueError(
+            f"acceleration {acceleration!r} not supported; valid: {sorted(CENTER_FRACTIONS)}"
+        )
+    train = scales.resolve(scale, "train")
+    count = train["val_slices"] if count is None else count
+    items = slices(scale, "val", anatomy)[:count]
+    return SliceData(
+        items, acceleration, CENTER_FRACTIONS[acceleration], train["seed"], training=False
+    )
+
+
+def evaluate(model: torch.nn.Module, dataset: SliceData, batch_size: int = 1) -> dict:
+    """Per-slice SSIM, PSNR and NMSE of `model` on `dataset`, as lists."""
+    device = next(iter(model.parameters()), torch.empty(0)).device
+    scores = {"ssim": [], "psnr": [], "nmse": []}
+    model.eval()
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    for kspace, mask, target, _ in tqdm(loader, desc=f"evaluate {model.name}", leave=False):
+        with torch.no_grad():
+            pred = model(kspace.to(device), mask.to(device)).cpu()
+        for key in scores:
+            scores[key] += getattr(metrics, key)(target, pred).tolist()
+    return scores
+
+
+def quality_table(scores: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    """One row per method (index `method`) of `evaluate` scores: `<metric>_mean` and
+    `<metric>_std` (population std) of every metric."""
+    table = pd.DataFrame(
+        {
+            name: {
+                f"{metric}_{stat}": f(values)
+                for metric, values in method_scores.items()
+                for stat, f in (("mean", np.mean), ("std", np.std))
+            }
+            for name, method_scores in scores.items()
+        }
+    ).T
+    table.index.name = "method"
+    return table

@@ -1,0 +1,313 @@
+"""The experiments behind Morshuis et al. 2022, Fig. 1–5, as functions returning tidy tables
+and image dicts.
+
+As in the reference code, every fastMRI+ box of the knee validation split is one sample
+(`data.samples`): the slice is attacked once per box. Masks are random (4×: centre fraction
+0.08, 8×: 0.04), limited to the acquired columns and seeded per (seed, file, slice); the
+reference drew them unseeded. Region scores are `metrics.region_scores` (SSIM/PSNR on the box,
+data range max − min of the full target). Attack settings come in as one dict, `profile.attack`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from mrirobust import attacks, metrics, papers, physics
+from mrirobust.data.samples import Sample, batches, stack
+
+REGION_MODES = ("region", "image")  # attack the box (targeted) or the whole image
+
+
+def models(
+    scale: str, methods: Sequence[str], accelerations: Sequence[int], config: str | None = None
+) -> dict[tuple[str, int], torch.nn.Module]:
+    """The ready model of every (method, acceleration), method-major, under the named model
+    configuration `config` (None or "": the scale profile's sizes; "morshuis": the paper's)."""
+    return {
+        (name, acc): papers.get_model(name, scale, acc, config)
+        for name in methods
+        for acc in accelerations
+    }
+
+
+def pgd_settings(attack: dict) -> dict:
+    """The keyword arguments of `attacks.kspace_pgd` from the attack profile."""
+    return {
+        "steps": attack["pgd_steps"],
+        "step_size": attack["pgd_step_size"],
+        "seed": attack["seed"],
+        "rule": attack["pgd_rule"],
+        "progress": False,
+    }
+
+
+def box_pgd(model, kspace, mask, target, boxes, *, eta, mode: str, attack: dict):
+    """`attacks.kspace_pgd` with the profile's PGD settings, on the boxes ("region") or the
+    whole image ("image")."""
+    if mode not in REGION_MODES:
+        raise ValueError(f"mode must be one of {REGION_MODES}, got {mode!r}")
+    region = boxes if mode == "region" else None
+    return attacks.kspace_pgd(
+        model, kspace, mask, target, eta=eta, region=region, **pgd_settings(attack)
+    )
+
+
+def noise_attack(
+    model,
+    samples: Sequence[Sample],
+    *,
+    attack: dict,
+    acceleration: int,
+    mode: str = "region",
+    batch_size: int = 4,
+) -> pd.DataFrame:
+    """Per-coil k-space PGD (eq. 4) on every sample for every η of `attack["eta_grid"]`, scored
+    on the sample's box.
+
+    `mode` "region" maximises the box MSE (targeted), "image" the whole-image MSE; both are
+    scored on the box, as in Fig. 1b. One row per (sample, η) with region SSIM/PSNR, image SSIM
+    and the final attack loss.
+    """
+    etas = list(attack["eta_grid"])
+    rows = []
+    for group in batches(samples, batch_size):
+        kspace, mask, target, boxes = stack(group, acceleration, attack["seed"])
+        result = box_pgd(model, kspace, mask, target, boxes, eta=etas, mode=mode, attack=attack)
+        final_loss = result.losses[-1]  # (E, B)
+        for e, eta in enumerate(etas):
+            recon = result.reconstruction[e].detach()
+            scores = {
+                **metrics.region_scores(target, recon, boxes),
+                "ssim_image": metrics.ssim(target, recon, data_range=metrics.value_range(target)),
+            }
+            for b, sample in enumerate(group):
+                rows.append(
+                    {
+                        **sample.row(acceleration),
+                        "mode": mode,
+                        "rule": attack["pgd_rule"],
+                        "eta": float(eta),
+                        **{k: float(v[b]) for k, v in scores.items()},
+                        "loss": float(final_loss[e, b]),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def noise_attacks(
+    nets: dict,
+    samples: Sequence[Sample],
+    *,
+    attack: dict,
+    compare_accelerations: Sequence[int] = (),
+    batch_size: int = 4,
+) -> pd.DataFrame:
+    """Fig. 1: the box-targeted attack (`noise_attack`) on every model of `nets` (from `models`),
+    then the whole-image attack on those at `compare_accelerations`; one table with a `model`
+    column."""
+    jobs = [(key, "region") for key in nets]
+    jobs += [(key, "image") for key in nets if key[1] in compare_accelerations]
+    tables = []
+    for (name, acc), mode in tqdm(jobs, desc="attacks"):
+        table = noise_attack(
+            nets[name, acc],
+            samples,
+            attack=attack,
+            acceleration=acc,
+            mode=mode,
+            batch_size=batch_size,
+        )
+        tables.append(table.assign(model=name))
+    return pd.concat(tables, ignore_index=True)
+
+
+def rotation_attack(
+    model, samples: Sequence[Sample], *, attack: dict, acceleration: int, batch_size: int = 4
+) -> pd.DataFrame:
+    """Box MSE and box SSIM of every angle of the profile's grid (`angle_max`, `angle_step`)
+    for every sample (eq. 5): one row per (sample, angle). `worst_angles` turns it into the
+    Fig. 4a table."""
+    angles = attacks.angle_grid(attack["angle_max"], attack["angle_step"])
+    rows = []
+    for group in batches(samples, batch_size):
+        kspace, mask, target, boxes = stack(group, acceleration, attack["seed"])
+        result = attacks.rotation_search(
+            model,
+            kspace,
+            mask,
+            target,
+            angles=angles,
+            region=boxes,
+            batch_size=attack["rotation_batch"],
+            progress=False,
+        )
+        for a, angle in enumerate(result.angles.tolist()):
+            for b, sample in enumerate(group):
+                rows.append(
+                    {
+                        **sample.row(acceleration),
+                        "angle": round(angle, 6),
+                        "loss": float(result.losses[a, b]),
+                        "ssim_region": float(result.ssim[a, b]),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def rotation_attacks(
+    nets: dict, samples: Sequence[Sample], *, attack: dict, batch_size: int = 4
+) -> pd.DataFrame:
+    """Fig. 4: `rotation_attack` on every model of `nets`; one table with a `model` column."""
+    tables = [
+        rotation_attack(
+            nets[name, acc], samples, attack=attack, acceleration=acc, batch_size=batch_size
+        ).assign(model=name)
+        for name, acc in tqdm(nets, desc="models")
+    ]
+    return pd.concat(tables, ignore_index=True)
+
+
+def worst_angles(table: pd.DataFrame, theta_maxes: Sequence[float]) -> pd.DataFrame:
+    """For every sample and bound θ_max, the angle with |θ| ≤ θ_max of largest box MSE, with its
+    loss and box SSIM. Raises when the grid has no angle within a bound (0 must be on the grid
+    for θ_max = 0)."""
+    keys = [c for c in ("model", "acceleration", "sample") if c in table.columns]
+    rows = []
+    for theta_max in theta_maxes:
+        allowed = table[table["angle"].abs() <= theta_max + 1e-6]
+        if allowed.empty:
+            raise ValueError(
+                f"no angle of the grid within |theta| <= {theta_max} "
+                f"(grid {table['angle'].min():g}..{table['angle'].max():g}, needs 0 for θ_max = 0)"
+            )
+        worst = allowed.loc[allowed.groupby(keys)["loss"].idxmax()]
+        rows.append(worst.assign(theta_max=theta_max))
+    return pd.concat(rows, ignore_index=True)
+
+
+def pick_rotation_example(
+    worst: pd.DataFrame, samples: Sequence[Sample], method: str, acceleration: int
+) -> tuple[Sample, dict]:
+    """Fig. 5's example: of `method` at `acceleration`, the sample whose worst rotation within
+    the largest θ_max raises the box MSE most over the unrotated scan (θ_max = 0); returns it
+    and its record (sample id, label, box, method, acceleration, worst angle)."""
+    chosen = worst[(worst["model"] == method) & (worst["acceleration"] == acceleration)]
+    if chosen.empty:
+        raise ValueError(
+            f"no rows of model {method!r} at {acceleration}x in the worst-angle table; it has "
+            f"{sorted(set(zip(worst['model'], worst['acceleration'], strict=True)))}"
+        )
+    at_zero = chosen[chosen["theta_max"] == 0].set_index("sample")["loss"]
+    at_max = chosen[chosen["theta_max"] == chosen["theta_max"].max()].set_index("sample")
+    example = at_max.assign(increase=at_max["loss"] - at_zero).sort_values("increase").iloc[-1]
+    sample = next((s for s in samples if s.sample_id == example.name), None)
+    if sample is None:
+        raise ValueError(f"the example {example.name!r} is not among the {len(samples)} samples")
+    return sample, {
+        "sample": example.name,
+        "label": example["label"],
+        "box": sample.box.tolist(),
+        "method": method,
+        "acceleration": acceleration,
+        "worst_angle": float(example["angle"]),
+    }
+
+
+def pick_sample(samples: Sequence[Sample], prefer_label: str = "") -> Sample:
+    """The first sample whose label contains `prefer_label` (case-insensitive; the paper shows
+    an ACL), else the first sample."""
+    if not samples:
+        raise ValueError("pick_sample needs at least one sample")
+    wanted = prefer_label.lower()
+    preferred = [s for s in samples if wanted and wanted in s.label.lower()]
+    return (preferred or list(samples))[0]
+
+
+def thermal_noise_eta(samples: Sequence[Sample]) -> float:
+    """Mean measured thermal-noise level in η units (E‖n_i‖/‖k_i‖, `physics.noise_level`) over
+    the distinct slices of `samples`, with the background of `physics.background_mask` on the
+    full field of view."""
+    levels, seen = [], set()
+    for s in samples:
+        if (s.fname, s.slice) in seen:
+            continue
+        seen.add((s.fname, s.slice))
+        image = physics.rss(physics.ifft2c(s.kspace), dim=0)
+        level = physics.noise_level(s.kspace.unsqueeze(0), physics.background_mask(image))
+        levels.append(level.mean())
+    return float(torch.stack(levels).mean())
+
+
+def _attack_one(model, sample: Sample, *, eta: float, acceleration: int, mode: str, attack: dict):
+    """Clean and attacked reconstruction and the perturbation of one sample at one η."""
+    kspace, mask, target, boxes = stack([sample], acceleration, attack["seed"])
+    result = box_pgd(model, kspace, mask, target, boxes, eta=eta, mode=mode, attack=attack)
+    with torch.no_grad():
+        clean = model(physics.apply_mask(kspace, mask), mask)
+    return clean[0], result.reconstruction[0].detach(), result.perturbation[0].detach()
+
+
+def noise_example(
+    nets: dict, sample: Sample, *, attack: dict, eta: float = 0.02, acceleration: int = 8
+) -> dict[str, torch.Tensor]:
+    """Fig. 2: the target, the target with each model's adversarial noise added to the FULLY
+    sampled k-space, and each model's clean and attacked reconstruction (targeted on the box);
+    `nets` maps names to models."""
+    size = tuple(sample.target.shape)
+    images = {"target": sample.target}
+    for name, model in nets.items():
+        clean, attacked, z = _attack_one(
+            model, sample, eta=eta, acceleration=acceleration, mode="region", attack=attack
+        )
+        images[f"target+noise_{name}"] = physics.rss_crop(sample.kspace + z, size)
+        images[f"{name}"] = clean
+        images[f"{name}_attacked"] = attacked
+    return images
+
+
+def targeted_vs_image_example(
+    model, sample: Sample, *, attack: dict, eta: float = 0.02, acceleration: int = 8
+) -> dict[str, torch.Tensor]:
+    """Fig. 3: target, clean reconstruction, box-targeted and whole-image attacks at one η."""
+    kwargs = dict(eta=eta, acceleration=acceleration, attack=attack)
+    clean, targeted, _ = _attack_one(model, sample, mode="region", **kwargs)
+    _, whole, _ = _attack_one(model, sample, mode="image", **kwargs)
+    return {"target": sample.target, "clean": clean, "targeted": targeted, "image": whole}
+
+
+def example_scores(images: dict[str, torch.Tensor], sample: Sample) -> dict[str, dict]:
+    """`metrics.region_scores` on the sample's box of every image but the target."""
+    target = sample.target.unsqueeze(0)
+    return {
+        key: {
+            name: float(value)
+            for name, value in metrics.region_scores(target, image.unsqueeze(0), sample.box).items()
+        }
+        for key, image in images.items()
+        if key != "target"
+    }
+
+
+def rotation_example(
+    model, sample: Sample, *, angle: float, acceleration: int = 8, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Fig. 5: target, clean reconstruction, the fully sampled image rotated by `angle` and back
+    (interpolation only), and the reconstruction of the rotated acquisition rotated back."""
+    kspace, mask, target, _ = stack([sample], acceleration, seed)
+    theta = torch.tensor([float(angle)], dtype=torch.float64)
+    size = tuple(sample.target.shape)
+    with torch.no_grad():
+        rotated = physics.rotate_kspace(kspace, theta)
+        clean = model(physics.apply_mask(kspace, mask), mask)
+        attacked = physics.rotate(model(physics.apply_mask(rotated, mask), mask), -theta)
+        rotated_back = physics.rotate(physics.rss_crop(rotated, size), -theta)
+    return {
+        "target": target[0],
+        "clean": clean[0],
+        "fully_sampled_rotated": rotated_back[0],
+        "attacked": attacked[0],
+    }

@@ -1,0 +1,147 @@
+"""Checkpoints of trained models, keyed by what made them.
+
+A checkpoint lives in `paths.checkpoints_dir()`, named by method, scale, acceleration, config
+and a hash of (spec, data fingerprint); the spec is hashed in its `asdict()` JSON form. It is
+written atomically with a JSON sidecar (spec, data fingerprint, git revision, epochs done,
+curve), loaded with `torch.load(weights_only=True)`, and refused when it was made for another
+spec or other data.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mrirobust import paths, storage
+from mrirobust.training import datasets
+
+
+@functools.lru_cache(maxsize=8)
+def _embedded_checksums(manifest: Path, mtime_ns: int) -> dict[str, str]:
+    """sha256 per file (relative path) of an embedded dataset's manifest.json."""
+    files = json.loads(manifest.read_text()).get("files", {})
+    return {name: entry["sha256"] for name, entry in dict(files).items()}
+
+
+def _file_identity(path: Path) -> str:
+    """A file's content identity: its sha256 from the embedded dataset's manifest.json (laid
+    out <root>/<anatomy>/<split dir>/<file>), else size and modification time (real data is too
+    large to hash, and a changed file gets a new mtime)."""
+    manifest = path.parents[2] / "manifest.json"
+    if manifest.is_file():
+        checksums = _embedded_checksums(manifest, manifest.stat().st_mtime_ns)
+        name = path.relative_to(manifest.parent).as_posix()
+        if name in checksums:
+            return checksums[name]
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def data_fingerprint(items: list[tuple[Path, int]]) -> str:
+    """Hash of the file names, their content identity (`_file_identity`) and slice indices:
+    regenerated data with other contents but the same shapes gets a new fingerprint."""
+    digest = hashlib.sha256()
+    identities = {}
+    for path, index in items:
+        if path not in identities:
+            identities[path] = _file_identity(path)
+        digest.update(f"{path.parent.name}/{path.name}:{identities[path]}:{index}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _check_made_for(path: Path, expected: dict, found: dict) -> None:
+    """Raise a ValueError naming every key in which `found` differs from `expected`."""
+    if found == expected:
+        return
+    keys = sorted(set(expected) | set(found))
+    differences = ", ".join(
+        f"{k}: {found.get(k)!r} != {expected.get(k)!r}"
+        for k in keys
+        if expected.get(k) != found.get(k)
+    )
+    raise ValueError(
+        f"checkpoint {path} was made for another configuration ({differences}); "
+        "pass retrain=True / --retrain to replace it"
+    )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The checkpoint file of one model spec (`asdict()` form) trained on data `fingerprint`."""
+
+    spec: dict[str, Any]
+    fingerprint: str
+
+    @property
+    def path(self) -> Path:
+        key = json.dumps({"spec": self.spec, "data": self.fingerprint}, sort_keys=True)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        s = self.spec
+        name = f"{s['method']}-{s['scale']}-{s['acceleration']}x-{s['config']}-{digest}.pt"
+        return paths.checkpoints_dir() / name
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {"spec": self.spec, "data_fingerprint": self.fingerprint}
+
+    def save(self, state: dict) -> None:
+        """Write `state` (+ spec and fingerprint) and its JSON sidecar, each atomically."""
+        path = self.path
+        meta = json.dumps(self.meta)
+        storage.atomic_write(path, lambda tmp: torch.save({**state, "meta": meta}, tmp))
+        sidecar = {
+            **self.meta,
+            "git_revision": paths.git_revision()["revision"] or "unknown",
+            "epochs_done": state["epoch"],
+            "curve": state["curve"],
+        }
+        text = json.dumps(sidecar, indent=2)
+        storage.atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
+
+    def read(self) -> dict:
+        """Load the checkpoint (`weights_only=True`) after checking that it and its sidecar were
+        made for this spec and data; raise a ValueError naming the mismatch."""
+        path, expected = self.path, self.meta
+        sidecar = path.with_suffix(".json")
+        if sidecar.exists():
+            try:
+                found = json.loads(sidecar.read_text())
+            except json.JSONDecodeError as err:
+                raise ValueError(f"checkpoint sidecar {sidecar} is not valid JSON ({err})") from err
+            _check_made_for(path, expected, {k: found.get(k) for k in expected})
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            meta = json.loads(state["meta"])
+        except Exception as err:
+            raise ValueError(
+                f"checkpoint {path} is unreadable or corrupted ({type(err).__name__}: {err}); "
+                "delete it or pass retrain=True / --retrain"
+            ) from err
+        _check_made_for(path, expected, meta)
+        return state
+
+    def epochs_done(self) -> int:
+        """The epochs this checkpoint has completed (0 when there is none)."""
+        sidecar = self.path.with_suffix(".json")
+        return int(json.loads(sidecar.read_text())["epochs_done"]) if sidecar.exists() else 0
+
+    def sidecar(self) -> dict:
+        """The JSON sidecar (spec, data fingerprint, git revision, training curve); raises
+        FileNotFoundError when the model has not been trained."""
+        sidecar = self.path.with_suffix(".json")
+        if not sidecar.exists():
+            raise FileNotFoundError(f"{sidecar} does not exist: train {self.spec['method']} first")
+        return json.loads(sidecar.read_text())
+
+
+def locate(model_spec) -> Checkpoint:
+    """The checkpoint of `model_spec` on its scale's train + val slices."""
+    scale, anatomy = model_spec.scale, model_spec.anatomy
+    items = datasets.slices(scale, "train", anatomy) + datasets.slices(scale, "val", anatomy)
+    return Checkpoint(model_spec.asdict(), data_fingerprint(items))

@@ -1,0 +1,102 @@
+"""The epoch loop of supervised training and its DDP helpers.
+
+`torchrun --nproc_per_node=N -m mrirobust train ...` trains with DDP (gloo on CPU, nccl on GPU):
+each process takes its share of the global batch; rank 0 validates and writes the checkpoint
+after every epoch, so an interrupted run resumes from the last epoch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm, trange
+
+from mrirobust import evaluation
+from mrirobust.training import datasets
+
+
+def device() -> torch.device:
+    """This process's device: its CUDA device under torchrun (LOCAL_RANK), else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
+def distributed() -> tuple[int, int]:
+    """(world size, rank), initialising the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        if torch.cuda.is_available():
+            torch.cuda.set_device(device())
+    return world, (dist.get_rank() if world > 1 else 0)
+
+
+def train_network(model_spec, model, checkpoint, state, recipe) -> None:
+    """Train `model` (untrained, or resumed from `state`) for the spec's epochs with the
+    recipe's optimiser and loss, a StepLR ×0.1 every `lr_step_size` epochs and a seeded
+    DistributedSampler; after every epoch rank 0 evaluates `val_slices` validation slices and
+    saves the checkpoint."""
+    p = model_spec.params
+    world, rank = distributed()
+    here = device()
+    model = model.to(here)
+    optimiser = recipe.optimiser(model.parameters(), p)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimiser, p["lr_step_size"], gamma=0.1)
+    start, curve = 0, []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start, curve = state["epoch"], state["curve"]
+    train_set = datasets.for_spec(model_spec, "train")
+    sampler = torch.utils.data.DistributedSampler(
+        train_set, num_replicas=world, rank=rank, shuffle=True, seed=p["seed"]
+    )
+    batch = max(1, p["batch_size"] // world)
+    loader = torch.utils.data.DataLoader(train_set, batch_size=batch, sampler=sampler)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    loss_fn = recipe.loss(here)
+    val_set = datasets.for_spec(model_spec, "val", p["val_slices"])
+    desc = f"train {checkpoint.path.stem}"
+    for epoch in trange(
+        start, p["epochs"], desc=desc, initial=start, total=p["epochs"], disable=rank != 0
+    ):
+        begin = time.perf_counter()
+        sampler.set_epoch(epoch)
+        train_set.epoch = epoch
+        net.train()
+        losses = []
+        for kspace, mask, target, maxval in tqdm(loader, leave=False, disable=rank != 0):
+            out = net(kspace.to(here), mask.to(here))
+            loss = loss_fn(out, target.to(here), maxval.to(here))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        scheduler.step()
+        if rank == 0:
+            scores = evaluation.evaluate(model, val_set)
+            curve.append(
+                {
+                    "epoch": epoch + 1,
+                    "train_loss": float(np.mean(losses)),
+                    **{f"val_{k}": float(np.mean(v)) for k, v in scores.items()},
+                    "seconds": time.perf_counter() - begin,
+                }
+            )
+            state = {
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "optimizer": optimiser.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "curve": curve,
+            }
+            checkpoint.save(state)
+        if world > 1:
+            dist.barrier()

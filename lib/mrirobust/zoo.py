@@ -1,0 +1,93 @@
+"""Ready models: model description → checkpoint → Reconstructor.
+
+`get(models.spec(method, scale, acceleration, ...))` returns a Reconstructor in eval mode.
+Trained methods (U-Net, E2E-VarNet; l1-wavelet's λ search) are loaded from their checkpoint
+(`training.checkpoints`) or trained by their recipe (`training.recipes`) when it is missing,
+with a progress bar and a log line. This is the one module that joins the model registry and
+training.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from mrirobust import data
+from mrirobust.models import registry
+from mrirobust.models.base import Reconstructor
+from mrirobust.models.registry import ModelSpec
+from mrirobust.training import checkpoints, datasets
+from mrirobust.training.recipes import RECIPES
+
+logger = logging.getLogger(__name__)
+
+TRAINED = tuple(RECIPES)  # methods that have a checkpoint (l1: its λ search)
+
+
+def image_size(scale: str, anatomy: str = "knee") -> tuple[int, int]:
+    """The target (cropped) image size of `anatomy`'s data at `scale` (its first validation
+    slice)."""
+    path, index = datasets.slices(scale, "val", anatomy)[0]
+    return tuple(data.read_slice(path, index).target.shape)
+
+
+def _builder(model_spec: ModelSpec):
+    size = image_size(model_spec.scale, model_spec.anatomy)
+    return functools.partial(registry.build, model_spec, size)
+
+
+def total_epochs(model_spec: ModelSpec) -> int:
+    """The epochs a complete checkpoint of `model_spec` has (l1's λ search counts as one)."""
+    return RECIPES[model_spec.method].epochs(model_spec.params)
+
+
+def epochs_done(model_spec: ModelSpec) -> int:
+    """The epochs `model_spec`'s checkpoint has completed (0 when there is none)."""
+    return checkpoints.locate(model_spec).epochs_done()
+
+
+def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
+    """Train (or resume) `model_spec`'s model and return its checkpoint path. A complete
+    checkpoint is kept unless `retrain`; a mismatching one raises (`Checkpoint.read`)."""
+    recipe, checkpoint = RECIPES[model_spec.method], checkpoints.locate(model_spec)
+    state = None
+    if checkpoint.path.exists() and not retrain:
+        state = checkpoint.read()
+        if state["epoch"] >= total_epochs(model_spec):
+            return checkpoint.path
+        logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
+    recipe.fit(model_spec, _builder(model_spec), checkpoint, state)
+    return checkpoint.path
+
+
+def load_or_train(model_spec: ModelSpec, retrain: bool = False) -> Reconstructor:
+    """The trained Reconstructor (eval mode), training it first when no checkpoint exists."""
+    checkpoint = checkpoints.locate(model_spec)
+    if retrain or not checkpoint.path.exists():
+        logger.warning("no checkpoint %s: training %s now", checkpoint.path.name, model_spec.method)
+    train(model_spec, retrain=retrain)
+    state = checkpoint.read()
+    return RECIPES[model_spec.method].restore(_builder(model_spec), state).eval()
+
+
+def get(model_spec: ModelSpec, retrain: bool = False) -> Reconstructor:
+    """A ready Reconstructor in eval mode for `model_spec` (`models.spec(...)`): loaded or
+    trained when the method has a recipe, else built; `retrain=True` replaces a checkpoint."""
+    if model_spec.method in RECIPES:
+        return load_or_train(model_spec, retrain=retrain)
+    return _builder(model_spec)().eval()
+
+
+def training_curves(specs: Iterable[ModelSpec]) -> pd.DataFrame:
+    """The stored training curve of each spec's checkpoint, one row per epoch (or per λ for
+    l1), with the spec's method and acceleration."""
+    rows = [
+        {"method": s.method, "acceleration": s.acceleration, **row}
+        for s in specs
+        for row in checkpoints.locate(s).sidecar()["curve"]
+    ]
+    return pd.DataFrame(rows)

@@ -1,0 +1,40 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mrirobust import tables
+
+
+def test_summary_has_a_confidence_band_around_the_mean():
+    table = pd.DataFrame({"eta": [0, 0, 0, 1, 1, 1], "ssim_region": [1, 0.8, 0.9, 0.5, 0.7, 0.6]})
+    summary = tables.summarise(table, ["eta"]).set_index("eta")
+    assert summary.loc[0, "mean"] == pytest.approx(0.9)
+    assert summary.loc[0, "ci_low"] < 0.9 < summary.loc[0, "ci_high"]
+    assert summary.loc[0, "count"] == 3
+
+
+def test_tables_json_and_images_round_trip_and_leave_no_temporary_file(tmp_path):
+    table = pd.DataFrame({"model": ["unet", "varnet"], "ssim": [0.5, 0.75]})
+    assert tables.save_table(tmp_path, "scores", table) == tmp_path / "scores.csv"
+    pd.testing.assert_frame_equal(tables.load_table(tmp_path, "scores"), table)
+    tables.save_json(tmp_path, "record", {"eta": 0.02, "box": [1, 2, 3, 4]})
+    assert tables.load_json(tmp_path, "record") == {"eta": 0.02, "box": [1, 2, 3, 4]}
+    image = torch.rand(5, 6)
+    tables.save_images(tmp_path, "images", {"target": image, "other": image.numpy() * 2})
+    stored = tables.load_images(tmp_path, "images")
+    np.testing.assert_array_equal(stored["target"], image.numpy())
+    assert set(stored) == {"target", "other"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "images.npz",
+        "record.json",
+        "scores.csv",
+    ]
+
+
+def test_a_failing_write_keeps_the_previous_file(tmp_path):
+    tables.save_json(tmp_path, "record", {"a": 1})
+    with pytest.raises(TypeError):
+        tables.save_json(tmp_path, "record", {"a": object()})
+    assert tables.load_json(tmp_path, "record") == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
