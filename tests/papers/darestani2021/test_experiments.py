@@ -305,3 +305,17 @@ def test_real_feature_claims_on_a_constructed_table():
     assert verdicts[2].evidence == {"best_ssim": "varnet", "best_feature": "l1"}
     with pytest.raises(ValueError, match="need >= 3"):
         claims.real_feature_verdicts(pd.DataFrame(rows[:2]), "smoke", "t")
+
+
+def test_l1_bases_attacked_in_a_sweep(inputs, attack):
+    kspace, mask, target = inputs
+    bases = experiments.l1_bases(L1Wavelet(SIZE, lam=1e-3, iterations=8))
+    assert list(bases) == ["l1_wavelet", "l1_fourier", "l1_dct"]
+    assert [b.basis for b in bases.values()] == ["wavelet", "fourier", "dct"]
+    sweep = experiments.attack_sweep(
+        bases, "l1_dct", kspace, mask, target, IDS, eps_grid=[0.0, 0.05], attack=attack
+    ).table
+    (verdict,) = claims.basis_verdicts(sweep, "smoke", "synthetic")
+    assert verdict.case == {"basis": "l1_dct"}
+    own = sweep[(sweep["method"] == "l1_dct") & (sweep["eps"] == 0.05)]["ssim_drop"].mean()
+    assert verdict.evidence["ssim_drop"] == pytest.approx(own) and verdict.holds == (own > 0.02)

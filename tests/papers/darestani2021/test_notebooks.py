@@ -83,3 +83,15 @@ def test_fig8_scores_every_method_on_the_annotated_slices(smoke_results):
     verdicts = claims.load(out / "claims.json")
     assert {v.id.split("/")[1] for v in verdicts} == {"fig8"} and len(verdicts) == 3
     assert (smoke_results.figures / "darestani2021_fig8_real_features.png").is_file()
+
+
+def test_fig10_attacks_every_basis(smoke_results):
+    out = _ok(smoke_results, "darestani2021_fig10")
+    sweep = pd.read_csv(out / "sweep.csv")
+    bases = {"l1_wavelet", "l1_fourier", "l1_dct"}
+    assert set(sweep["attacked"]) == set(sweep["method"]) == bases
+    assert sorted(sweep["eps"].unique()) == pytest.approx([0.0, max(SMOKE["eps_grid"])])
+    verdicts = claims.load(out / "claims.json")
+    assert {v.case["basis"] for v in verdicts} == bases
+    images = np.load(out / "fig10_images.npz")
+    assert {f"{b}_{k}" for b in bases for k in ("clean", "attacked")} <= set(images.files)

@@ -3,7 +3,7 @@
 - the in-distribution quality ranking (Fig. 2), which the shared train_models run checks on its
   validation quality table: VarNet >= U-Net > l1-wavelet > zero-filled, and the un-trained
   ConvDecoder > zero-filled (mean SSIM);
-- adversarial perturbations (Fig. 3; spec ids A1-A6, A9) on the `attack_sweep` tables;
+- adversarial perturbations (Fig. 3, 10; spec ids A1-A6, A8, A9) on the `attack_sweep` tables;
 - small features (Fig. 7, 8, 17; spec ids S1-S3, S5-S8, S10) on the `heat_maps` statistics
   and the `real_features` table.
 
@@ -122,6 +122,11 @@ VULNERABLE = Claim(
     "every method loses SSIM under its own attack at the largest eps",
     _own_vulnerable,
 )
+EVERY_BASIS = Claim(
+    "darestani2021/fig10/every_basis_attackable",
+    "l1 loses SSIM under its two-step attack whatever the sparsifying basis",
+    _own_vulnerable,
+)
 GROWS = Claim(
     "darestani2021/fig3/damage_grows_with_eps",
     "the damage of a method's own attack grows with eps (SSIM falls)",
@@ -182,6 +187,18 @@ def attack_verdicts(
     if set(TRAINED + UNTRAINED) <= set(attacked):
         out.append(NOT_UNIQUE.verdict({}, scale, data, sweep=sweep, factor=factor))
     return out
+
+
+def basis_verdicts(
+    sweep: pd.DataFrame, scale: str, data: str, *, min_drop: float = 0.02
+) -> list[Verdict]:
+    """Fig. 10: one verdict per basis attacked in `sweep` (methods named "l1_<basis>")."""
+    if sweep.empty:
+        raise ValueError("the sweep table is empty: nothing to check")
+    return [
+        EVERY_BASIS.verdict({"basis": m}, scale, data, sweep=sweep, method=m, min_drop=min_drop)
+        for m in sorted(set(sweep["attacked"]))
+    ]
 
 
 def _location_dependent(heat, method, min_cv):
