@@ -319,3 +319,45 @@ def test_l1_bases_attacked_in_a_sweep(inputs, attack):
     assert verdict.case == {"basis": "l1_dct"}
     own = sweep[(sweep["method"] == "l1_dct") & (sweep["eps"] == 0.05)]["ssim_drop"].mean()
     assert verdict.evidence["ssim_drop"] == pytest.approx(own) and verdict.holds == (own > 0.02)
+
+
+def test_resolution_fix_keeps_the_image_and_doubles_the_readout(inputs):
+    kspace, _, _ = inputs
+    fixed = experiments.resolution_fix(kspace, 64)
+    assert fixed.shape == (2, 4, 64, 32)
+    torch.testing.assert_close(
+        physics.rss_crop(fixed, SIZE), physics.rss_crop(kspace, SIZE), rtol=1e-4, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="rows must be an integer >= the k-space height 32"):
+        experiments.resolution_fix(kspace, 16)
+
+
+def test_shift_scores_and_claims(methods, inputs):
+    kspace, mask, target = inputs
+    # the shifted set: the same slices without readout margin (24 of 32 rows), more noise
+    images = physics.center_crop(physics.ifft2c(kspace), (24, 32))
+    g = torch.Generator().manual_seed(0)
+    noise = 0.05 * torch.randn(images.shape, generator=g, dtype=images.dtype)
+    shifted = physics.fft2c(images + noise)
+    sets = {
+        "knee": (kspace, mask, target, IDS),
+        "shifted": (shifted, mask, physics.rss_crop(shifted, SIZE), IDS),
+    }
+    chosen = {name: methods[name] for name in ("zero_filled", "unet")}
+    table = experiments.shift_scores(chosen, sets, batch=8, fixed={"unet": 32})
+    counts = table.groupby(["set", "method"]).size()
+    assert counts[("knee", "unet")] == counts[("shifted", "unet_fixed")] == 2
+    assert ("knee", "unet_fixed") not in counts.index  # the knee set has the trained length
+    verdicts = claims.shift_verdicts(table, "smoke", "t", inside="knee", outside="shifted")
+    ids = [v.id.split("/")[-1] for v in verdicts]
+    assert ids == [
+        "every_model_drops",
+        "best_in_distribution_best_out",
+        "resolution_fix_helps",
+    ]
+    assert verdicts[2].case["method"] == "unet"
+    assert len(figures.in_vs_out(table, "knee", "shifted").axes) == 1
+    with pytest.raises(ValueError, match="fixed names methods"):
+        experiments.shift_scores(chosen, sets, batch=8, fixed={"varnet": 32})
+    with pytest.raises(ValueError, match="lacks the sets"):
+        claims.shift_verdicts(table, "smoke", "t", inside="knee", outside="brain")

@@ -3,6 +3,7 @@
 - the in-distribution quality ranking (Fig. 2), which the shared train_models run checks on its
   validation quality table: VarNet >= U-Net > l1-wavelet > zero-filled, and the un-trained
   ConvDecoder > zero-filled (mean SSIM);
+- the dataset shift (Fig. 2; spec ids D1, D5, D6) on the `shift_scores` table;
 - adversarial perturbations (Fig. 3, 10; spec ids A1-A6, A8, A9) on the `attack_sweep` tables;
 - small features (Fig. 7, 8, 17; spec ids S1-S3, S5-S8, S10) on the `heat_maps` statistics
   and the `real_features` table.
@@ -358,3 +359,69 @@ def real_feature_verdicts(
         LINEAR.verdict({}, scale, data, table=table, max_r=max_r),
         BEST_BOTH.verdict({}, scale, data, table=table),
     ]
+
+
+def _set_means(table, inside, outside):
+    means = table.groupby(["method", "set"])["ssim"].mean().unstack("set")
+    missing = {inside, outside} - set(means.columns)
+    if missing:
+        raise ValueError(f"the shift table lacks the sets {sorted(missing)}")
+    return means[inside], means[outside]
+
+
+def _every_model_drops(table, inside, outside, methods):
+    x, y = _set_means(table, inside, outside)
+    drops = {m: float(x[m] - y[m]) for m in methods if m in x.index and not pd.isna(x[m])}
+    return all(d > 0 for d in drops.values()), {f"drop_{m}": d for m, d in drops.items()}
+
+
+def _best_stays_best(table, inside, outside, methods):
+    x, y = _set_means(table, inside, outside)
+    x, y = x[[m for m in methods if m in x.index]], y[[m for m in methods if m in y.index]]
+    return x.idxmax() == y.idxmax(), {"best_in": x.idxmax(), "best_out": y.idxmax()}
+
+
+def _fix_helps(table, outside, method):
+    means = table[table["set"] == outside].groupby("method")["ssim"].mean()
+    naive, fixed = float(means[method]), float(means[f"{method}_fixed"])
+    return naive < fixed, {"ssim_naive": naive, "ssim_fixed": fixed}
+
+
+EVERY_MODEL_DROPS = Claim(
+    "darestani2021/fig2/every_model_drops",
+    "every reconstruction method performs worse on the shifted data set",
+    _every_model_drops,
+)
+BEST_STAYS_BEST = Claim(
+    "darestani2021/fig2/best_in_distribution_best_out",
+    "the best method in distribution is also the best out of distribution",
+    _best_stays_best,
+)
+FIX_HELPS = Claim(
+    "darestani2021/fig2/resolution_fix_helps",
+    "VarNet is sensitive to the k-space resolution: it does better with the resolution fix",
+    _fix_helps,
+)
+
+
+def shift_verdicts(
+    table: pd.DataFrame, scale: str, data: str, *, inside: str, outside: str
+) -> list[Verdict]:
+    """The Fig. 2 claims on a `shift_scores` table (methods without the `_fixed` rows; the
+    resolution-fix claim for each method that has them)."""
+    if table.empty:
+        raise ValueError("the shift table is empty: nothing to check")
+    methods = sorted(m for m in set(table["method"]) if not m.endswith("_fixed"))
+    args = {"table": table, "inside": inside, "outside": outside, "methods": methods}
+    case = {"inside": inside, "outside": outside}
+    out = [
+        EVERY_MODEL_DROPS.verdict(case, scale, data, **args),
+        BEST_STAYS_BEST.verdict(case, scale, data, **args),
+    ]
+    for name in sorted(m[: -len("_fixed")] for m in set(table["method"]) if m.endswith("_fixed")):
+        out.append(
+            FIX_HELPS.verdict(
+                {**case, "method": name}, scale, data, table=table, outside=outside, method=name
+            )
+        )
+    return out

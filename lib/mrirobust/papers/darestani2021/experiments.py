@@ -9,6 +9,8 @@ tensors of one batch of slices, and returns a tidy table (one row per slice and 
 - `every_attack` (none of the papers has it): each method under every attack of the project
   at a matched budget: Darestani's PGD and two-step, Morshuis' per-coil PGD and rotation
   search, and small features.
+- `shift_scores` (Fig. 2): every method on an in-distribution and a shifted set, with VarNet's
+  resolution fix (`resolution_fix`).
 - `l1_bases` (Fig. 10): l1 with every sparsifying basis, for `attack_sweep`.
 - `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics.
 - `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
@@ -505,4 +507,49 @@ def real_features(
         diff = (standardise(image) - standardise(target)) ** 2
         feature = (diff * inside).sum(dim=(-2, -1)) / inside.sum(dim=(-2, -1))
         rows += _rows(ids, {**scores(target, image), "feature_mse": feature}, method=name)
+    return pd.DataFrame(rows)
+
+
+def resolution_fix(kspace: torch.Tensor, rows: int) -> torch.Tensor:
+    """k-space `(B, C, H, W)` resampled to `rows` readout samples by zero-padding the coil images
+    along the readout to `rows` (centred): the field of view doubles for rows = 2H, as fastMRI's
+    2x readout oversampling, with exact (sinc) interpolation of k-space. The paper's fix for
+    VarNet on the Stanford knees, whose k-space lacks the oversampling."""
+    height = kspace.shape[-2]
+    if not (isinstance(rows, int) and rows >= height):
+        raise ValueError(f"rows must be an integer >= the k-space height {height}, got {rows!r}")
+    top = (rows - height) // 2
+    images = torch.nn.functional.pad(physics.ifft2c(kspace), (0, 0, top, rows - height - top))
+    return physics.fft2c(images)
+
+
+def shift_scores(
+    methods: Mapping[str, torch.nn.Module],
+    sets: Mapping[str, tuple],
+    *,
+    batch: int,
+    fixed: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """Fig. 2: every method's SSIM and PSNR on every set, one row per (method, set, slice).
+
+    `sets` maps a set name to (k-space, masks, targets, ids) as `validation_slices` returns;
+    `fixed` maps methods to the readout length they were trained on: each is also scored as
+    "<method>_fixed" on `resolution_fix`ed k-space of every set with fewer rows."""
+    if not sets:
+        raise ValueError("sets is empty: give at least one name -> (kspace, mask, target, ids)")
+    fixed = dict(fixed or {})
+    unknown = sorted(set(fixed) - set(methods))
+    if unknown:
+        raise ValueError(f"fixed names methods {unknown} that are not in {sorted(methods)}")
+    rows = []
+    for set_name, (kspace, mask, target, ids) in sets.items():
+        _check_inputs(methods, kspace, target, ids)
+        y = physics.apply_mask(kspace, mask)
+        for name, image in reconstruct_all(methods, y, mask, batch).items():
+            rows += _rows(ids, scores(target, image), method=name, set=set_name)
+        for name, length in fixed.items():
+            if kspace.shape[-2] < length:
+                y_fixed = physics.apply_mask(resolution_fix(kspace, length), mask)
+                image = _reconstruct(methods[name], y_fixed, mask, batch)
+                rows += _rows(ids, scores(target, image), method=f"{name}_fixed", set=set_name)
     return pd.DataFrame(rows)

@@ -50,6 +50,34 @@ def every_attack_heatmap(table: pd.DataFrame):
     return fig
 
 
+def in_vs_out(table: pd.DataFrame, inside: str, outside: str):
+    """Fig. 2: per method the mean SSIM in distribution (x) and on the shifted set (y), with 95 %
+    confidence intervals over slices, and the line y = x."""
+    stats = summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
+    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    methods = sorted(
+        {m for m, s in stats.index if s == inside} & {m for m, s in stats.index if s == outside}
+    )
+    for method in methods:
+        x, y = stats.loc[(method, inside)], stats.loc[(method, outside)]
+        ax.errorbar(
+            x["mean"],
+            y["mean"],
+            xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
+            yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]],
+            fmt="o",
+            capsize=2,
+            label=method,
+        )
+    low = min(ax.get_xlim()[0], ax.get_ylim()[0])
+    high = max(ax.get_xlim()[1], ax.get_ylim()[1])
+    ax.plot([low, high], [low, high], color="0.5", ls=":", lw=1, label="y = x")
+    ax.set(xlabel=f"SSIM on {inside}", ylabel=f"SSIM on {outside}")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def real_features(table: pd.DataFrame):
     """Fig. 8: per method the mean whole-image SSIM (x) and the mean feature error (y), with
     95 % confidence intervals over the annotated slices."""
