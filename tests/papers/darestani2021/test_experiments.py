@@ -10,6 +10,7 @@ import torch  # noqa: E402
 
 from mrirobust import physics  # noqa: E402
 from mrirobust.attacks.small_features import standardise  # noqa: E402
+from mrirobust.data import samples  # noqa: E402
 from mrirobust.models import ConvDecoder, L1Wavelet  # noqa: E402
 from mrirobust.models.base import ZeroFilled  # noqa: E402
 from mrirobust.papers.darestani2021 import claims, experiments, figures  # noqa: E402
@@ -265,6 +266,11 @@ def test_validation_slices_pick_the_contrast_and_central_band():
         assert 1 <= int(index) <= 2  # central band of 4 slices
     again = experiments.validation_slices("smoke", 2)
     assert torch.equal(again[1], masks) and again[3] == ids  # seeded masks
+    # the masks are the ones every paper uses for that slice (data.samples.sample_mask)
+    every = experiments.validation_slices("smoke", 8, contrast=None, band=(0.0, 1.0))
+    for sample in samples.annotated_samples("smoke")[:3]:
+        index = every[3].index(f"{sample.fname}/{sample.slice}")
+        assert torch.equal(every[1][index : index + 1], samples.sample_mask(sample, 4, seed=0))
     with pytest.raises(ValueError, match="the evaluation set is empty"):
         experiments.validation_slices("smoke", 0)
     with pytest.raises(ValueError, match="fewer than n = 99"):
