@@ -193,6 +193,17 @@ def test_every_attack_bad_input(methods, inputs, attack, kwargs, match):
 
 def test_attack_sweep_bad_input(methods, inputs, attack):
     kspace, mask, target = inputs
+    with pytest.raises(ValueError, match="two_step_beta has no beta for method 'convdecoder'"):
+        experiments.attack_sweep(
+            methods,
+            "convdecoder",
+            kspace,
+            mask,
+            target,
+            IDS,
+            eps_grid=[0.05],
+            attack={**attack, "two_step_beta": {"l1": 1.0}},
+        )
     with pytest.raises(ValueError, match="attacked must be one of"):
         experiments.attack_sweep(
             methods, "varnet", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack

@@ -197,6 +197,16 @@ def _reconstruct(method, y: torch.Tensor, mask: torch.Tensor, batch: int) -> tor
         )
 
 
+def two_step_beta(method, attack: Mapping) -> float:
+    """The two-step beta of `method` (by its `name`) from the profile's `two_step_beta`."""
+    betas = attack["two_step_beta"]
+    if method.name not in betas:
+        raise ValueError(
+            f"two_step_beta has no beta for method {method.name!r}; it has {sorted(betas)}"
+        )
+    return float(betas[method.name])
+
+
 def _attack_once(method, y, mask, eps, attack):
     if is_untrained(method):
         result = two_step(
@@ -204,7 +214,7 @@ def _attack_once(method, y, mask, eps, attack):
             y,
             mask,
             eps=eps,
-            beta=attack["two_step_beta"],
+            beta=two_step_beta(method, attack),
             steps=attack["two_step_steps"],
             warmup_steps=attack["two_step_warmup"],
             seed=attack["seed"],
