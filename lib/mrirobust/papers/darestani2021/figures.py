@@ -34,6 +34,7 @@ def transfer_heatmap(sweep: pd.DataFrame, eps: float, value: str = "ssim_drop"):
     fig, ax = plt.subplots(figsize=(1.0 + 0.9 * matrix.shape[1], 0.8 + 0.6 * matrix.shape[0]))
     sns.heatmap(matrix, annot=True, fmt=".3f", cmap="rocket_r", ax=ax, cbar_kws={"label": value})
     ax.set(xlabel="evaluated on", ylabel="perturbation computed for", title=f"eps = {eps:g}")
+    ax.tick_params(axis="y", rotation=0)
     fig.tight_layout()
     return fig
 
@@ -46,6 +47,7 @@ def every_attack_heatmap(table: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * matrix.shape[1], 0.8 + 0.5 * matrix.shape[0]))
     sns.heatmap(scaled, annot=matrix, fmt=".3f", cmap="rocket_r", cbar=False, ax=ax)
     ax.set(xlabel="attack (small_features: window error)", ylabel="method")
+    ax.tick_params(axis="y", rotation=0)
     fig.tight_layout()
     return fig
 
