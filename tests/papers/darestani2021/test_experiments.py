@@ -378,3 +378,29 @@ def test_shift_scores_and_claims(methods, inputs):
         experiments.shift_scores(chosen, sets, batch=8, fixed={"varnet": 32})
     with pytest.raises(ValueError, match="lacks the sets"):
         claims.shift_verdicts(table, "smoke", "t", inside="knee", outside="brain")
+
+
+def test_anatomy_scores_and_claims(methods, inputs):
+    kspace, mask, target = inputs
+    other = synthetic(2, seed=20)
+    sets = {"knee": (kspace, mask, target, IDS), "brain": (other[0], mask, other[1], IDS)}
+    trained = {
+        "knee": {"zero_filled": methods["zero_filled"], "l1": methods["l1"]},
+        "brain": {"l1": L1Wavelet(SIZE, lam=1e-2, iterations=10)},
+    }
+    table = experiments.anatomy_scores(trained, sets, batch=8)
+    assert len(table) == (2 + 1) * 2 * 2  # methods x sets x slices
+    assert set(table["trained"]) == {"knee", "brain"}
+    verdicts = claims.anatomy_verdicts(table, "smoke", "t")
+    own = [v for v in verdicts if v.id.endswith("own_anatomy_better")]
+    assert [v.case for v in own] == [
+        {"method": "l1", "test": "brain"},
+        {"method": "l1", "test": "knee"},
+    ]
+    means = table.groupby(["trained", "method", "set"])["ssim"].mean()
+    assert own[0].holds == (means[("brain", "l1", "brain")] > means[("knee", "l1", "brain")])
+    easier = [v for v in verdicts if v.id.endswith("brain_easier")]
+    assert len(easier) == 3  # zero_filled and l1 trained on knee, l1 trained on brain
+    assert len(figures.anatomy_panels(table).axes) == 2
+    with pytest.raises(ValueError, match="needs sets and training anatomies knee and brain"):
+        claims.anatomy_verdicts(table[table["trained"] == "knee"], "smoke", "t")

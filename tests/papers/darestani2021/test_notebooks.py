@@ -110,3 +110,15 @@ def test_fig2_scores_every_method_on_both_sets(smoke_results):
         "best_in_distribution_best_out",
         "resolution_fix_helps",
     }
+
+
+def test_fig4_scores_both_training_anatomies_on_both_sets(smoke_results):
+    out = _ok(smoke_results, "darestani2021_fig4")
+    table = pd.read_csv(out / "anatomy_scores.csv")
+    groups = table.groupby(["trained", "set"])["method"].apply(set)
+    methods = {"zero_filled", "unet", "varnet", "l1", "convdecoder"}
+    assert groups[("knee", "knee")] == groups[("knee", "brain")] == methods
+    assert groups[("brain", "knee")] == groups[("brain", "brain")] == {"unet", "varnet", "l1"}
+    verdicts = claims.load(out / "claims.json")
+    own = {(v.case["method"], v.case["test"]) for v in verdicts if "own_anatomy" in v.id}
+    assert own == {(m, t) for m in ("unet", "varnet", "l1") for t in ("knee", "brain")}

@@ -3,7 +3,8 @@
 - the in-distribution quality ranking (Fig. 2), which the shared train_models run checks on its
   validation quality table: VarNet >= U-Net > l1-wavelet > zero-filled, and the un-trained
   ConvDecoder > zero-filled (mean SSIM);
-- the dataset shift (Fig. 2; spec ids D1, D5, D6) on the `shift_scores` table;
+- the dataset shift (Fig. 2; spec ids D1, D5, D6) on the `shift_scores` table and the anatomy
+  shift (Fig. 4, 13; N1, N2, N7) on the `anatomy_scores` table;
 - adversarial perturbations (Fig. 3, 10; spec ids A1-A6, A8, A9) on the `attack_sweep` tables;
 - small features (Fig. 7, 8, 17; spec ids S1-S3, S5-S8, S10) on the `heat_maps` statistics
   and the `real_features` table.
@@ -424,4 +425,59 @@ def shift_verdicts(
                 {**case, "method": name}, scale, data, table=table, outside=outside, method=name
             )
         )
+    return out
+
+
+def _anatomy_means(table):
+    return table.groupby(["trained", "method", "set"])["ssim"].mean()
+
+
+def _own_anatomy_better(table, method, test):
+    means = _anatomy_means(table)
+    other = next(a for a in sorted(set(table["trained"])) if a != test)
+    own, foreign = float(means[(test, method, test)]), float(means[(other, method, test)])
+    return own > foreign, {f"trained_{test}": own, f"trained_{other}": foreign}
+
+
+def _brain_easier(table, method, trained):
+    means = _anatomy_means(table)
+    brain, knee = float(means[(trained, method, "brain")]), float(means[(trained, method, "knee")])
+    return brain > knee, {"ssim_brain": brain, "ssim_knee": knee}
+
+
+OWN_ANATOMY = Claim(
+    "darestani2021/fig4/own_anatomy_better",
+    "a method trained or tuned on the tested anatomy beats the one trained on the other anatomy",
+    _own_anatomy_better,
+)
+BRAIN_EASIER = Claim(
+    "darestani2021/fig13/brain_easier",
+    "brain images are easier to reconstruct than knee images (higher SSIM)",
+    _brain_easier,
+)
+
+
+def anatomy_verdicts(table: pd.DataFrame, scale: str, data: str) -> list[Verdict]:
+    """The Fig. 4 / 13 claims on an `anatomy_scores` table (sets and training anatomies knee and
+    brain); the own-anatomy claim for the methods trained on both."""
+    if set(table["set"]) != {"knee", "brain"} or set(table["trained"]) != {"knee", "brain"}:
+        raise ValueError(
+            f"the anatomy table needs sets and training anatomies knee and brain, got sets "
+            f"{sorted(set(table['set']))} and trained {sorted(set(table['trained']))}"
+        )
+    both = sorted(
+        set(table.loc[table["trained"] == "knee", "method"])
+        & set(table.loc[table["trained"] == "brain", "method"])
+    )
+    out = [
+        OWN_ANATOMY.verdict({"method": m, "test": t}, scale, data, table=table, method=m, test=t)
+        for m in both
+        for t in ("brain", "knee")
+    ]
+    for trained in ("knee", "brain"):
+        for m in sorted(set(table.loc[table["trained"] == trained, "method"])):
+            case = {"method": m, "trained": trained}
+            out.append(
+                BRAIN_EASIER.verdict(case, scale, data, table=table, method=m, trained=trained)
+            )
     return out

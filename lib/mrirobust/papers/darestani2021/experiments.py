@@ -11,6 +11,7 @@ tensors of one batch of slices, and returns a tidy table (one row per slice and 
   search, and small features.
 - `shift_scores` (Fig. 2): every method on an in-distribution and a shifted set, with VarNet's
   resolution fix (`resolution_fix`).
+- `anatomy_scores` (Fig. 4, 13): knee- and brain-trained methods on knee and brain slices.
 - `l1_bases` (Fig. 10): l1 with every sparsifying basis, for `attack_sweep`.
 - `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics.
 - `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
@@ -563,3 +564,23 @@ def shift_scores(
                 image = _reconstruct(methods[name], y_fixed, mask, batch)
                 rows += _rows(ids, scores(target, image), method=f"{name}_fixed", set=set_name)
     return pd.DataFrame(rows)
+
+
+def anatomy_scores(
+    trained: Mapping[str, Mapping[str, torch.nn.Module]],
+    sets: Mapping[str, tuple],
+    *,
+    batch: int,
+) -> pd.DataFrame:
+    """Fig. 4, 13: `trained` maps a training anatomy to its methods (un-trained methods tuned
+    there), `sets` a test anatomy to its slices; `shift_scores` of every group on every set,
+    with the column `trained`."""
+    if not trained:
+        raise ValueError("trained is empty: give anatomy -> {method name -> Reconstructor}")
+    return pd.concat(
+        [
+            shift_scores(methods, sets, batch=batch).assign(trained=a)
+            for a, methods in trained.items()
+        ],
+        ignore_index=True,
+    )

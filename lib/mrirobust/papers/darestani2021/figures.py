@@ -80,6 +80,31 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str):
     return fig
 
 
+def anatomy_panels(table: pd.DataFrame):
+    """Fig. 4: per test anatomy, the SSIM of the methods trained on it (x) against those trained
+    on the other anatomy (y), with y = x; one point per method trained on both."""
+    means = table.groupby(["trained", "method", "set"])["ssim"].mean()
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
+    for ax, (test, other) in zip(axes, (("brain", "knee"), ("knee", "brain")), strict=True):
+        methods = sorted(
+            {m for t, m, s in means.index if t == test}
+            & {m for t, m, s in means.index if t == other}
+        )
+        for method in methods:
+            ax.plot(means[(test, method, test)], means[(other, method, test)], "o", label=method)
+        low = min(ax.get_xlim()[0], ax.get_ylim()[0])
+        high = max(ax.get_xlim()[1], ax.get_ylim()[1])
+        ax.plot([low, high], [low, high], color="0.5", ls=":", lw=1, label="y = x")
+        ax.set(
+            title=f"tested on {test}",
+            xlabel=f"SSIM, trained on {test}",
+            ylabel=f"SSIM, trained on {other}",
+        )
+    axes[-1].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def real_features(table: pd.DataFrame):
     """Fig. 8: per method the mean whole-image SSIM (x) and the mean feature error (y), with
     95 % confidence intervals over the annotated slices."""
