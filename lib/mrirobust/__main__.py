@@ -12,7 +12,7 @@ import signal
 import sys
 
 COMMANDS = {
-    "data": ("mrirobust.data.embedded", "generate the embedded dataset for a scale"),
+    "data": ("mrirobust.data.command", "generate the embedded datasets of a scale"),
     "train": ("mrirobust.papers.cli", "train (or resume) a reconstruction model"),
     "reproduce": ("mrirobust.reproduce", "run the manifest notebooks through papermill"),
     "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),

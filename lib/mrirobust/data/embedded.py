@@ -19,7 +19,6 @@ target is reconstruction_rss = crop_(h, w)(RSS(F^-1 k)), as in fastMRI.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -232,7 +231,8 @@ def make_volume(cfg: dict, plan: dict):
     return kspace, reconstruction, header, attrs, rows
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -283,7 +283,7 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         seconds=round(time.perf_counter() - start, 2),
         files={
-            rel: dict(bytes=(root / rel).stat().st_size, sha256=_sha256(root / rel), count=count)
+            rel: dict(bytes=(root / rel).stat().st_size, sha256=sha256_of(root / rel), count=count)
             for rel, count in files.items()
         },
     )
@@ -319,23 +319,3 @@ def ensure_embedded(scale: str, progress: bool = True) -> Path:
     if not is_complete(scale):
         generate(scale, progress=progress)
     return embedded_root(scale)
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--scale", choices=("smoke", "cpu"), default="cpu", help="profile to generate"
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="regenerate even when the manifest says complete"
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    if args.force or not is_complete(args.scale):
-        root = generate(args.scale)
-        manifest = json.loads((root / "manifest.json").read_text())
-        size = sum(entry["bytes"] for entry in manifest["files"].values())
-        print(f"wrote {root} ({size / 2**20:.1f} MiB) in {manifest['seconds']:.1f} s")
-    else:
-        print(f"{embedded_root(args.scale)} is complete (use --force to regenerate)")
-    return 0

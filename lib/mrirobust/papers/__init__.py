@@ -17,6 +17,8 @@ PAPERS = {
     "under realistic perturbations",
     "darestani2021": "Darestani et al. 2021, measuring robustness in deep learning based "
     "compressive sensing",
+    "zhao2023": "Zhao, Zhang & Tao 2023, relaxometry guided quantitative cardiac MR image "
+    "reconstruction",
 }
 
 CONFIGS: dict[str, dict[str, int]] = {**MORSHUIS2022_SIZES, **DARESTANI2021_SIZES}

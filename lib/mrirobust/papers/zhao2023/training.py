@@ -1,0 +1,239 @@
+"""Training of the mapping networks and the series reconstructions (Zhao et al. 2023).
+
+Mapping network M (T1 or T2): unsupervised, l_relax on the fully sampled RSS frames of the
+training slices, Adam, poly decay (1 - e/E)^0.9 per epoch; frozen afterwards.
+
+Reconstruction ("rvn", "vn", "vn_relax"): one model for all accelerations, R drawn per sample
+and epoch from `accelerations` (seeded by (seed, epoch)); the image flipped vertically and / or
+horizontally with `flip_probability` each (the authors' flips); k-space divided by the 0.99 quantile
+of the magnitudes of the masked k-space (zeros included), as the authors do; loss eq. 13 on the
+RSS frames (`vn_relax` adds l_relax and the map term through the frozen M); Adam, poly decay.
+
+Checkpoints (`training.checkpoints.Checkpoint`) are keyed by a hash of (spec, data fingerprint),
+written after every epoch and resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import trange
+
+from mrirobust import physics
+from mrirobust.models.qmri import MappingNet, UnrolledSeriesNet, relax_loss, series_loss
+from mrirobust.papers.zhao2023.data import SeriesSlice, fingerprint, load_slices
+from mrirobust.training.checkpoints import Checkpoint
+
+KINDS = ("rvn", "vn", "vn_relax")
+MODALITY_OF = {"T1map": "T1", "T2map": "T2"}
+
+
+def device() -> torch.device:
+    """CUDA when present (results do not depend on it beyond float noise), else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def frames_of(kspace: torch.Tensor) -> torch.Tensor:
+    """RSS frames `(..., T, H, W)` of series k-space `(..., T, C, H, W)`."""
+    return physics.rss(physics.ifft2c(kspace), dim=-3)
+
+
+def normalise(full: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The authors' scale: the 0.99 quantile of |M y| over the whole series, zeros included."""
+    return torch.quantile((full * mask).abs().flatten(), 0.99).clamp_min(1e-12)
+
+
+def _poly(optimiser, epochs: int):
+    return torch.optim.lr_scheduler.LambdaLR(optimiser, lambda e: (1 - e / epochs) ** 0.9)
+
+
+def build(kind: str, modality: str, cfg: dict, weightings: int) -> torch.nn.Module:
+    """An untrained network of `kind` ("mapper" or one of KINDS) at the profile's sizes."""
+    if kind == "mapper":
+        return MappingNet(
+            MODALITY_OF[modality], weightings, cfg["mapper_chans"], cfg["mapper_pools"]
+        )
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; valid: mapper, {', '.join(KINDS)}")
+    recurrent = kind == "rvn"
+    return UnrolledSeriesNet(
+        weightings,
+        cfg["steps"],
+        cfg["gru_hidden"] if recurrent else cfg["chans"],
+        cfg["pools"],
+        cfg["sens_chans"],
+        cfg["sens_pools"],
+        regulariser="gru" if recurrent else "unet",
+        gru_layers=cfg["gru_layers"],
+    )
+
+
+def _checkpoint(kind, modality, cfg, scale, mapper_path, data_print) -> Checkpoint:
+    """The checkpoint of one model: named by model, modality, scale and accelerations, keyed by
+    a hash of (the profile keys it depends on, the mapper it used, the data fingerprint)."""
+    keys = ["seed", "mapper_chans", "mapper_pools", "mapper_epochs", "mapper_lr", "readout_crop"]
+    keys += ["holdout_patients"]
+    if kind != "mapper":
+        keys += ["steps", "chans", "pools", "gru_hidden", "gru_layers", "sens_chans"]
+        keys += ["sens_pools", "epochs", "lr", "loss_weights", "accelerations", "flip_probability"]
+    spec = {
+        "method": f"zhao2023_{kind}_{modality}",
+        "scale": scale,
+        "acceleration": "-".join(str(r) for r in cfg["accelerations"]),
+        "config": "zhao2023",
+        **{k: cfg[k] for k in keys},
+    }
+    if kind == "vn_relax":
+        spec["mapper"] = mapper_path.name
+    return Checkpoint(spec, data_print)
+
+
+def _epoch_mapper(model, slices, optimiser, generator, dev) -> list[float]:
+    losses = []
+    for i in torch.randperm(len(slices), generator=generator).tolist():
+        s = slices[i]
+        frames = frames_of(s.kspace.to(dev))[None]
+        loss = relax_loss(model(frames, s.times_ms[None].to(dev)), frames)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
+def _flipped(kspace: torch.Tensor, probability: float, generator) -> torch.Tensor:
+    """Augmentation: the series of the image flipped vertically and / or horizontally, each
+    with `probability` (the same flip for every frame and coil)."""
+    dims = [d for d in (-2, -1) if torch.rand(1, generator=generator).item() < probability]
+    if not dims:
+        return kspace
+    return physics.fft2c(physics.ifft2c(kspace).flip(dims))
+
+
+def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper) -> list[float]:
+    losses = []
+    accelerations = cfg["accelerations"]
+    for i in torch.randperm(len(slices), generator=generator).tolist():
+        s = slices[i]
+        r = accelerations[int(torch.randint(len(accelerations), (1,), generator=generator))]
+        mask = s.masks[r].to(dev)
+        full = _flipped(s.kspace.to(dev)[None], cfg["flip_probability"], generator)
+        full = full / normalise(full, mask)
+        pred = model(full * mask, mask.view(1, 1, 1, -1))
+        loss, _ = series_loss(
+            pred, frames_of(full), s.times_ms[None].to(dev), mapper, tuple(cfg["loss_weights"])
+        )
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
+def load_or_train(
+    kind: str,
+    modality: str,
+    slices: list[SeriesSlice],
+    cfg: dict,
+    scale: str,
+    mapper: MappingNet | None = None,
+    mapper_path: Path | None = None,
+    retrain: bool = False,
+    progress: bool = True,
+) -> tuple[torch.nn.Module, Path]:
+    """The trained model of `kind` for `modality` ("T1map" | "T2map") on `slices`, from its
+    checkpoint when one matches (spec and data), else trained (resuming a partial run).
+
+    `vn_relax` needs the trained `mapper` and its checkpoint path. Returns (model in eval mode,
+    checkpoint path); the per-epoch curve is in the checkpoint's JSON sidecar.
+    """
+    if kind == "vn_relax" and (mapper is None or mapper_path is None):
+        raise ValueError("vn_relax needs the trained mapper and its checkpoint path")
+    dev = device()
+    checkpoint = _checkpoint(kind, modality, cfg, scale, mapper_path, fingerprint(slices))
+    torch.manual_seed(cfg["seed"])
+    model = build(kind, modality, cfg, slices[0].kspace.shape[0]).to(dev)
+    epochs = cfg["mapper_epochs"] if kind == "mapper" else cfg["epochs"]
+    lr = cfg["mapper_lr"] if kind == "mapper" else cfg["lr"]
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = _poly(optimiser, epochs)
+    start, curve = 0, []
+    if checkpoint.path.exists() and not retrain:
+        state = checkpoint.read()
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start, curve = state["epoch"], state["curve"]
+    if mapper is not None:
+        mapper = mapper.to(dev).eval().requires_grad_(False)
+    guide = mapper if kind == "vn_relax" else None
+    desc = f"{kind} {modality}"
+    for epoch in trange(
+        start, epochs, desc=desc, initial=start, total=epochs, disable=not progress
+    ):
+        begin = time.perf_counter()
+        generator = torch.Generator().manual_seed(cfg["seed"] * 100_003 + epoch)
+        model.train()
+        if kind == "mapper":
+            losses = _epoch_mapper(model, slices, optimiser, generator, dev)
+        else:
+            losses = _epoch_series(model, slices, optimiser, generator, dev, cfg, guide)
+        scheduler.step()
+        curve.append(
+            dict(epoch=epoch + 1, loss=float(np.mean(losses)), seconds=time.perf_counter() - begin)
+        )
+        state = dict(
+            epoch=epoch + 1,
+            model=model.state_dict(),
+            optimizer=optimiser.state_dict(),
+            scheduler=scheduler.state_dict(),
+            curve=curve,
+        )
+        checkpoint.save(state)
+    return model.eval(), checkpoint.path
+
+
+def curve(path: Path) -> list[dict]:
+    """The per-epoch training curve stored beside a checkpoint."""
+    return json.loads(path.with_suffix(".json").read_text())["curve"]
+
+
+def train_all(
+    root: str | Path, scale: str, cfg: dict, modality: str, kinds: list[str], progress: bool = True
+) -> tuple[dict, dict]:
+    """The mapper and every reconstruction of `kinds` for `modality`, trained on the
+    TrainingSet without its `holdout_patients` (the first `max_slices` slices when set) or
+    loaded from their checkpoints. Returns ({name: model}, {name: checkpoint path}) with name
+    "mapper" or a kind."""
+    slices = load_slices(root, "train", modality, cfg["readout_crop"], 0, cfg["holdout_patients"])
+    if cfg["max_slices"]:
+        slices = slices[: cfg["max_slices"]]
+    mapper, mapper_path = load_or_train("mapper", modality, slices, cfg, scale, progress=progress)
+    models, checkpoints = {"mapper": mapper}, {"mapper": mapper_path}
+    for kind in kinds:
+        models[kind], checkpoints[kind] = load_or_train(
+            kind, modality, slices, cfg, scale, mapper, mapper_path, progress=progress
+        )
+    return models, checkpoints
+
+
+def train_models(root: str | Path, scale: str, cfg: dict, models: dict) -> dict:
+    """`train_all` for every modality of `models` ({modality: [kinds]}); returns
+    {modality: {name: checkpoint path}}."""
+    return {m: train_all(root, scale, cfg, m, kinds)[1] for m, kinds in models.items()}
+
+
+def curves(checkpoints: dict) -> pd.DataFrame:
+    """The per-epoch training curves of `train_models`' checkpoints, one row per epoch."""
+    rows = [
+        dict(modality=modality, model=name, **row)
+        for modality, paths_of in checkpoints.items()
+        for name, path in paths_of.items()
+        for row in curve(path)
+    ]
+    return pd.DataFrame(rows)

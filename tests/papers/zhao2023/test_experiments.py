@@ -1,0 +1,190 @@
+import pandas as pd
+import pytest
+import torch
+
+from mrirobust import physics
+from mrirobust.data import cmrxrecon_embedded
+from mrirobust.models.qmri import UnrolledSeriesNet
+from mrirobust.papers.zhao2023 import claims, data, experiments, profile, robustness, training
+
+
+@pytest.fixture(scope="module")
+def smoke_root(tmp_path_factory):
+    """The smoke-scale embedded CMRxRecon data in a temporary data root."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MRIROBUST_DATA", str(tmp_path_factory.mktemp("data")))
+        yield cmrxrecon_embedded.generate("smoke", progress=False)
+
+
+def test_challenge_slices_and_crop_follow_matlab_rounding():
+    assert data.eval_slices(5) == [1, 2]  # MATLAB round(5/2) - 1 : round(5/2), 1-based 2..3
+    assert data.eval_slices(6) == [1, 2]
+    assert data.eval_slices(2) == [0, 1]
+    assert data.eval_crop(512, 204) == (171, 102)
+    assert data.eval_crop(160, 95) == (53, 48)  # round half away from zero
+
+
+def test_readout_crop_is_exact():
+    g = torch.Generator().manual_seed(0)
+    kspace = torch.randn(2, 3, 16, 12, dtype=torch.complex64, generator=g)
+    cropped = data.crop_readout(kspace)
+    expected = physics.center_crop(physics.ifft2c(kspace), (8, 12))
+    torch.testing.assert_close(physics.ifft2c(cropped), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_challenge_metrics_normalise_each_image_by_its_maximum():
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(3, 20, 20, generator=g)
+    same = experiments.challenge_metrics(target, 2 * target)
+    torch.testing.assert_close(same["ssim"], torch.ones(3))
+    assert (same["nmse"] < 1e-12).all()
+    noisy = experiments.challenge_metrics(target, target + 0.1 * torch.rand(3, 20, 20, generator=g))
+    assert (noisy["psnr"] > 10).all() and (noisy["ssim"] < 1).all()
+
+
+def test_claims_on_toy_tables():
+    rows = [
+        dict(model="vn_relax", modality="T1map", acceleration=r, psnr=p, ssim=s, nmse=n)
+        for r, p, s, n in ((4, 40.0, 0.98, 0.002), (8, 37.0, 0.95, 0.007), (10, 36.0, 0.94, 0.009))
+    ]
+    table = pd.DataFrame(rows)
+    holds, evidence = claims.FALLS_WITH_R.check(
+        table=table, model="vn_relax", modality="T1map", accelerations=[4, 8, 10]
+    )
+    assert holds and evidence["psnr"] == [40.0, 37.0, 36.0]
+    table.loc[2, "psnr"] = 38.0
+    assert not claims.FALLS_WITH_R.check(
+        table=table, model="vn_relax", modality="T1map", accelerations=[4, 8, 10]
+    )[0]
+    with pytest.raises(ValueError, match="no single row for vn T1map R4"):
+        claims.VN_BEATS_RVN.check(table=table, modality="T1map", acceleration=4)
+
+
+def test_map_targeted_pgd_beats_random_noise_of_the_same_norms(smoke_root):
+    """On the zero-filled reconstruction (a differentiable series net without steps)."""
+    slices = data.load_slices(smoke_root, "evaluation", "T1map", True, 1)[:1]
+    zero_filled = UnrolledSeriesNet(9, 0, 2, 1, 2, 1)
+    rows = robustness.attack_sweep({"zf": zero_filled}, slices, "T1map", 4, [0.0, 0.01], 3)
+    mae = rows.set_index(["mode", "eta"])["map_mae_ms"]
+    clean = mae[("map", 0.0)]
+    assert mae[("random", 0.0)] == clean == mae[("image", 0.0)]
+    assert mae[("map", 0.01)] - clean > 3 * (mae[("random", 0.01)] - clean)
+    assert mae[("map", 0.01)] > mae[("image", 0.01)]
+    image = rows.set_index(["mode", "eta"])["image_roi_nrmse"]
+    assert image[("image", 0.01)] > image[("map", 0.01)]
+    bias = rows.set_index(["mode", "eta"])["map_bias_ms"]
+    assert bias[("shift", 0.01)] > bias[("shift", 0.0)] + 10  # the fake disease raises T1
+
+
+def test_interrupted_training_resumes_to_the_same_weights(smoke_root, tmp_path, monkeypatch):
+    cfg = profile.TRAIN.resolve("smoke", dict(mapper_epochs=2))
+    slices = data.load_slices(smoke_root, "train", "T2map", True)[:2]
+    monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "straight"))
+    straight, _ = training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
+
+    monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "interrupted"))
+    original, calls = training._epoch_mapper, []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args)
+
+    monkeypatch.setattr(training, "_epoch_mapper", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
+    monkeypatch.setattr(training, "_epoch_mapper", original)
+    resumed, path = training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
+    assert [c["epoch"] for c in training.curve(path)] == [1, 2]
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value)
+
+
+def test_flip_augmentation_flips_the_image_of_every_frame_and_coil():
+    g = torch.Generator().manual_seed(0)
+    kspace = torch.randn(1, 3, 2, 8, 6, dtype=torch.complex64, generator=g)
+    flipped = training._flipped(kspace, 1.0, g)
+    expected = physics.ifft2c(kspace).flip(-2, -1)
+    torch.testing.assert_close(physics.ifft2c(flipped), expected, rtol=1e-5, atol=1e-6)
+    assert training._flipped(kspace, 0.0, g) is kspace
+
+
+def test_real_layout_without_validation_truth_holds_out_training_patients(tmp_path):
+    for i in range(1, 6):
+        (cmrxrecon_embedded.cmrxrecon.mapping_dir(tmp_path, "TrainingSet") / f"P{i:03d}").mkdir(
+            parents=True
+        )
+    assert data.patients_of(tmp_path, "train", 2) == ("TrainingSet", ["P001", "P002", "P003"])
+    assert data.patients_of(tmp_path, "evaluation", 2) == ("TrainingSet", ["P004", "P005"])
+    with pytest.raises(FileNotFoundError, match="holdout_patients"):
+        data.patients_of(tmp_path, "evaluation", 0)
+    (cmrxrecon_embedded.cmrxrecon.mapping_dir(tmp_path, "ValidationSet") / "P001").mkdir(
+        parents=True
+    )
+    assert data.patients_of(tmp_path, "evaluation", 2) == ("ValidationSet", ["P001"])
+
+
+def test_verdict_builders_on_toy_tables():
+    rows = []
+    for model, offset in (("zero_filled", -5.0), ("rvn", -1.0), ("vn", 0.0), ("vn_relax", 0.1)):
+        for r, base in ((4, 40.0), (8, 37.0), (10, 36.0)):
+            psnr = base + offset
+            rows.append(
+                dict(
+                    model=model,
+                    modality="T1map",
+                    acceleration=r,
+                    psnr=psnr,
+                    ssim=psnr / 50,
+                    nmse=1 / psnr,
+                )
+            )
+    table = pd.DataFrame(rows)
+    maps = table.assign(mae_vs_full_ms=lambda d: 100 - d["psnr"])
+    mappers = pd.DataFrame([dict(modality="T1map", mapper_ms=1180.0, judge_ms=1160.0)])
+    verdicts = claims.tables_verdicts(
+        table,
+        maps,
+        mappers,
+        models={"T1map": ["rvn", "vn", "vn_relax"]},
+        accelerations=[4, 8, 10],
+        table1_acceleration=4,
+        scale="smoke",
+        data="toy",
+    )
+    assert {v.id.split("/")[-1]: v.holds for v in verdicts} == {
+        "vn_unet_beats_rvn": True,
+        "relax_not_worse": True,
+        "relax_lowers_map_error": True,
+        "quality_falls_with_acceleration": True,
+        "beats_zero_filled": True,
+        "map_error_grows_with_acceleration": True,
+        "mapper_matches_the_fit": True,
+    }
+    attacks = pd.DataFrame(
+        [
+            dict(
+                model=m,
+                mode=mode,
+                eta=eta,
+                map_mae_ms=10 + gain * eta * 1e3,
+                map_bias_ms=gain * eta * 1e3,
+                ssim=0.95,
+            )
+            for m in ("vn", "vn_relax")
+            for mode, gain in (("random", 0.1), ("image", 2.0), ("map", 8.0), ("shift", 8.0))
+            for eta in (0.0, 0.01)
+        ]
+    )
+    verdicts = claims.robustness_verdicts(
+        attacks,
+        models=["vn", "vn_relax"],
+        etas=[0.0, 0.01],
+        case=dict(modality="T1map", acceleration=4),
+        scale="smoke",
+        data="toy",
+    )
+    held = {(v.id.split("/")[-1], v.case.get("model")): v.holds for v in verdicts}
+    assert held[("pgd_beats_random_noise", "vn")] and held[("map_attack_beats_image_attack", "vn")]
+    assert held[("fake_disease_shift", "vn")] and held[("relax_maps_more_robust", None)]

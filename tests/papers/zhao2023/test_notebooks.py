@@ -1,0 +1,113 @@
+"""What the Zhao 2023 notebooks stored in the session's smoke run (tests/conftest.py)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrirobust import claims
+from mrirobust.papers.zhao2023 import profile, robustness
+
+pytestmark = pytest.mark.notebook
+TRAIN = profile.TRAIN.resolve("smoke")
+EVALUATION = profile.EVALUATION.resolve("smoke")
+MODELS = {"T1map": ["rvn", "vn", "vn_relax"], "T2map": ["vn_relax"]}
+FRAMES = {"T1map": 9, "T2map": 3}
+
+
+def _ok(smoke_results, run_id):
+    result = smoke_results.results[run_id]
+    assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
+    return smoke_results.run_dir(run_id)
+
+
+def test_training_stores_every_curve_and_checkpoint(smoke_results):
+    out = _ok(smoke_results, "zhao2023_train")
+    curves = pd.read_csv(out / "training_curves.csv")
+    checkpoints = json.loads((out / "checkpoints.json").read_text())
+    for modality, kinds in MODELS.items():
+        part = curves[curves["modality"] == modality]
+        epochs = part.groupby("model")["epoch"].max().to_dict()
+        assert epochs == {"mapper": TRAIN["mapper_epochs"], **dict.fromkeys(kinds, TRAIN["epochs"])}
+        assert np.isfinite(part["loss"]).all() and (part["seconds"] > 0).all()
+        for name in checkpoints[modality].values():
+            assert (smoke_results.results_root / "checkpoints" / name).is_file()
+    assert (smoke_results.figures / "zhao2023_training_curves.png").is_file()
+
+
+def test_tables_cover_every_model_and_acceleration(smoke_results):
+    out = _ok(smoke_results, "zhao2023_tables")
+    images = pd.read_csv(out / "images.csv")
+    table = pd.read_csv(out / "table.csv")
+    accelerations = EVALUATION["accelerations"]
+    for modality, kinds in MODELS.items():
+        part = table[table["modality"] == modality]
+        assert set(zip(part["model"], part["acceleration"], strict=True)) == {
+            (m, r) for m in ["zero_filled", *kinds] for r in accelerations
+        }
+        # the challenge's central two slices, every frame, per patient, model and R
+        rows = images[(images["modality"] == modality) & (images["model"] == "zero_filled")]
+        assert len(rows) == EVALUATION["max_patients"] * 2 * FRAMES[modality] * len(accelerations)
+    assert table["ssim"].between(-1, 1).all() and (table["nmse"] > 0).all()
+    np.testing.assert_allclose(table["ssim_percent"], 100 * table["ssim"])
+
+
+def test_map_errors_and_claims_are_stored(smoke_results):
+    out = _ok(smoke_results, "zhao2023_tables")
+    maps = pd.read_csv(out / "map_table.csv")
+    # the judge fit of the fully sampled frames is close to the phantom truth (about 1 %)
+    full = maps.groupby("modality")["full_vs_truth_ms"].max()
+    assert full["T1map"] < 40 and full["T2map"] < 3
+    assert (maps["mae_vs_full_ms"] >= 0).all()
+    verdicts = claims.load(out / "claims.json")
+    ids = {v.id for v in verdicts}
+    assert {
+        "zhao2023/table1/vn_unet_beats_rvn",
+        "zhao2023/table2/quality_falls_with_acceleration",
+        "zhao2023/table2/beats_zero_filled",
+        "zhao2023/maps/relax_lowers_map_error",
+        "zhao2023/mapping/mapper_matches_the_fit",
+    } <= ids
+    mappers = pd.read_csv(out / "mappers.csv")
+    assert set(mappers["modality"]) == set(MODELS) and (mappers["mapper_ms"] >= 0).all()
+    assert all(v.scale == "smoke" and "synthetic" in v.data for v in verdicts)
+
+
+def test_fig2_panels_and_figures(smoke_results):
+    out = _ok(smoke_results, "zhao2023_tables")
+    with np.load(out / "fig2_images.npz") as panels:
+        for modality in MODELS:
+            for column in ["full"] + [f"R{r}" for r in EVALUATION["accelerations"]]:
+                for kind in ("first", "last", "map"):
+                    assert np.isfinite(panels[f"{modality}_{column}_{kind}"]).all()
+    for name in ("zhao2023_fig2", "zhao2023_tables"):
+        assert (smoke_results.figures / f"{name}.png").is_file()
+
+
+def test_robustness_covers_every_mode_and_budget(smoke_results):
+    out = _ok(smoke_results, "zhao2023_robustness")
+    attack = profile.ATTACK.resolve("smoke")
+    rows = pd.read_csv(out / "attacks.csv")
+    cells = rows.groupby(["model", "mode", "eta"]).size()
+    assert len(cells) == len(attack["models"]) * len(robustness.MODES) * len(attack["etas"])
+    # eta = 0 is the clean reconstruction for every mode
+    clean = rows[rows["eta"] == 0].groupby(["model", "slice"])["map_mae_ms"].nunique()
+    assert (clean == 1).all()
+    ids = {v.id for v in claims.load(out / "claims.json")}
+    assert "zhao2023/robustness/pgd_beats_random_noise" in ids
+    assert (smoke_results.figures / "zhao2023_robustness.png").is_file()
+
+
+def test_data_tour_reads_the_patient_and_fits_its_tissues(smoke_results):
+    out = _ok(smoke_results, "zhao2023_data_tour")
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["times_ms"]["T1map"]) == 9 and summary["times_ms"]["T2map"] == [0, 35, 55]
+    assert [summary["masks"][r]["effective_acceleration"] for r in ("4", "8", "10")] == sorted(
+        summary["masks"][r]["effective_acceleration"] for r in ("4", "8", "10")
+    )
+    for modality, bound in (("T1map", 0.02), ("T2map", 0.03)):
+        fit = summary["tissues"]["myocardium"][modality]
+        assert abs(fit["fit_ms"] / fit["truth_ms"] - 1) < bound
+    for name in ("frames", "curves_masks", "maps"):
+        assert (smoke_results.figures / f"zhao2023_data_tour_{name}.png").is_file()
