@@ -150,3 +150,59 @@ def test_metrics_reject_bad_input():
         metrics.mse(target, pred, region=[30, 40, 20, 20])
     with pytest.raises(ValueError, match="width >= 1"):
         metrics.ssim(target, pred, region=[3, 3, 0, 5])
+
+
+def _pytorch_ssim(img1, img2, window_size=11, sigma=1.5):
+    """A transcription of the `pytorch_ssim` package's `_ssim` (Huang & Liang's loss): one 2-D
+    Gaussian window, zero-padded conv2d, C1 = 0.01^2, C2 = 0.03^2 (data range 1)."""
+    x = torch.arange(window_size, dtype=torch.float64) - window_size // 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    g = (g / g.sum()).unsqueeze(1)
+    window = (g @ g.t())[None, None]
+    img1, img2 = img1.double().unsqueeze(1), img2.double().unsqueeze(1)
+    conv = lambda a: torch.nn.functional.conv2d(a, window, padding=window_size // 2)  # noqa: E731
+    mu1, mu2 = conv(img1), conv(img2)
+    sigma1_sq = conv(img1 * img1) - mu1.pow(2)
+    sigma2_sq = conv(img2 * img2) - mu2.pow(2)
+    sigma12 = conv(img1 * img2) - mu1 * mu2
+    c1, c2 = 0.01**2, 0.03**2
+    ssim_map = ((2 * mu1 * mu2 + c1) * (2 * sigma12 + c2)) / (
+        (mu1.pow(2) + mu2.pow(2) + c1) * (sigma1_sq + sigma2_sq + c2)
+    )
+    return ssim_map.mean(dim=(1, 2, 3))
+
+
+def test_gaussian_ssim_equals_the_reference_pytorch_ssim():
+    g = torch.Generator().manual_seed(3)
+    target = torch.randn(3, 30, 26, generator=g, dtype=torch.float64)
+    pred = target + 0.5 * torch.randn(3, 30, 26, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(metrics.gaussian_ssim(target, pred), _pytorch_ssim(target, pred))
+    torch.testing.assert_close(metrics.gaussian_ssim(target, target), torch.ones(3).double())
+    torch.testing.assert_close(metrics.dssim(target, pred), (1 - _pytorch_ssim(target, pred)) / 2)
+
+
+def test_gaussian_ssim_map_agrees_with_skimage_where_the_window_fits():
+    target, pred = _pairs()[0]
+    ours = metrics.gaussian_ssim_map(target.double(), pred.double())
+    for b in range(target.shape[0]):
+        _, full = structural_similarity(
+            target[b].double().numpy(),
+            pred[b].double().numpy(),
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=1.0,
+            full=True,
+        )
+        np.testing.assert_allclose(ours[b, 5:-5, 5:-5].numpy(), full[5:-5, 5:-5], rtol=1e-7)
+
+
+def test_dssim_is_differentiable_and_zero_for_equal_images():
+    target, pred = _pairs()[0]
+    pred = pred.clone().requires_grad_(True)
+    loss = metrics.dssim(target, pred).sum()
+    loss.backward()
+    assert torch.isfinite(pred.grad).all() and pred.grad.abs().sum() > 0
+    assert metrics.dssim(target, target).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="window must be odd"):
+        metrics.gaussian_ssim(target, target, window=10)

@@ -9,6 +9,7 @@ return one value per image, `(B,)`. They are differentiable in `pred`.
   for float64 inputs), agreeing with skimage's float64 result to ~1e-6.
 - `psnr`, `nmse`: fastMRI's definitions (`fastmri.evaluate`), per image.
 - `mse`: mean squared error.
+- `gaussian_ssim` / `dssim`: the SSIM of Huang & Liang's training loss (11x11 Gaussian window).
 
 `region` restricts a metric to part of the image: boxes `(x, y, width, height)` (`(4,)` or
 `(B, 4)`) or a boolean mask `(H, W)` / `(B, H, W)` (see `mrirobust.regions`); None = whole image.
@@ -24,6 +25,7 @@ inwards where it would leave the image; images smaller than 7 px raise an error.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from mrirobust import regions
 
@@ -162,6 +164,50 @@ def ssim(target: torch.Tensor, pred: torch.Tensor, data_range=None, region=None)
         crop = (index, slice(y, y + h), slice(x, x + w))
         out = out.index_put((index,), _ssim_full(target[crop], pred[crop], data_range[index]))
     return out
+
+
+def gaussian_ssim_map(
+    target: torch.Tensor,
+    pred: torch.Tensor,
+    *,
+    window: int = 11,
+    sigma: float = 1.5,
+    data_range: float = 1.0,
+) -> torch.Tensor:
+    """SSIM map `(B, H, W)` with a `window` x `window` Gaussian window (std `sigma`), zero-padded
+    "same" filtering and population moments, C1 = (0.01 L)^2, C2 = (0.03 L)^2, L = `data_range`.
+
+    This is the `pytorch_ssim` package that Huang & Liang train with (its border pixels see the
+    zero padding). Written by hand because skimage and pytorch-msssim filter only where the
+    window fits, which changes the loss at the borders; away from them the maps agree.
+    """
+    _check_pair(target, pred)
+    if not (window % 2 == 1 and sigma > 0 and data_range > 0):
+        raise ValueError(
+            f"window must be odd and sigma, data_range > 0, got {window}, {sigma}, {data_range}"
+        )
+    coords = torch.arange(window, dtype=pred.dtype, device=pred.device) - window // 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    g = g / g.sum()
+    x, y = target.unsqueeze(1), pred.unsqueeze(1)
+    moments = torch.cat([x, y, x * x, y * y, x * y], dim=1)  # (B, 5, H, W), filtered per channel
+    rows, cols = g.view(1, 1, -1, 1).expand(5, 1, -1, 1), g.view(1, 1, 1, -1).expand(5, 1, 1, -1)
+    moments = F.conv2d(moments, rows, padding=(window // 2, 0), groups=5)
+    moments = F.conv2d(moments, cols, padding=(0, window // 2), groups=5)
+    ux, uy, uxx, uyy, uxy = moments.unbind(1)
+    vx, vy, vxy = uxx - ux * ux, uyy - uy * uy, uxy - ux * uy
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    return (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+
+
+def gaussian_ssim(target: torch.Tensor, pred: torch.Tensor, **kwargs) -> torch.Tensor:
+    """Mean of `gaussian_ssim_map` per image, `(B,)`."""
+    return gaussian_ssim_map(target, pred, **kwargs).mean(dim=(-2, -1))
+
+
+def dssim(target: torch.Tensor, pred: torch.Tensor, **kwargs) -> torch.Tensor:
+    """Structural dissimilarity (1 − SSIM)/2 per image, `(B,)` (Huang & Liang eq. 8)."""
+    return (1 - gaussian_ssim(target, pred, **kwargs)) / 2
 
 
 def mse(target: torch.Tensor, pred: torch.Tensor, region=None) -> torch.Tensor:

@@ -73,11 +73,16 @@ def test_read_hand_written_multicoil(tmp_path):
     assert s.attrs["max"] == 1.0 and s.attrs["recon_size"] == (8, 8, 1)
 
 
-def test_read_singlecoil_adds_coil_axis(tmp_path):
-    data = write_file(tmp_path / "single.h5", singlecoil=True)
+def test_read_singlecoil_adds_coil_axis_and_takes_the_esc_target(tmp_path):
+    # real single-coil files hold reconstruction_rss as well: the target is still the ESC
+    rss = np.full((3, 8, 8), 7.0, np.float32)
+    data = write_file(tmp_path / "single.h5", singlecoil=True, reconstruction_rss=rss)
     s = read_slice(tmp_path / "single.h5", 0)
     assert s.kspace.shape == (1, 16, 12)
     assert torch.equal(s.target, torch.from_numpy(data["reconstruction_esc"][0]))
+    with pytest.raises(KeyError, match="single2.h5: no target dataset 'reconstruction_esc'"):
+        write_file(tmp_path / "single2.h5", singlecoil=True, reconstruction_esc=None)
+        read_slice(tmp_path / "single2.h5", 0)
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def test_paper_scale_reads_fastmri_format_files_and_unflips_real_boxes(tmp_path,
     write_volume(
         volume,
         kspace,
-        target,
+        {"reconstruction_rss": target},
         header,
         dict(acquisition="CORPD_FBK", max=1.0, norm=1.0, patient_id="x"),
     )

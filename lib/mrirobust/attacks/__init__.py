@@ -1,6 +1,7 @@
 """Adversarial attacks that run on every Reconstructor."""
 
-from mrirobust.attacks.pgd import PGDResult, kspace_pgd, pgd_global
+from mrirobust.attacks.image import image_pgd
+from mrirobust.attacks.pgd import PGDResult, kspace_pgd, pgd_global, project_ball
 from mrirobust.attacks.rotation import RotationResult, angle_grid, rotated_pgd, rotation_search
 from mrirobust.attacks.small_features import SmallFeatureResult, small_feature_map
 from mrirobust.attacks.untrained import TwoStepResult, two_step
@@ -11,8 +12,10 @@ __all__ = [
     "SmallFeatureResult",
     "TwoStepResult",
     "angle_grid",
+    "image_pgd",
     "kspace_pgd",
     "pgd_global",
+    "project_ball",
     "rotated_pgd",
     "rotation_search",
     "small_feature_map",

@@ -163,7 +163,7 @@ def _ascend(
         if rule == "exact":
             grad = grad * sampled
             z = z + step_size * radius * grad / _norm(grad, dims).clamp_min(tiny)
-            z = z * (radius / _norm(z, dims).clamp_min(tiny)).clamp(max=1.0)
+            z = project_ball(z, radius, dims)
         else:
             # reference update: global unit normalisation of iterate and gradient, then each
             # coil scaled to its budget only where its share exceeds 1 (so mostly below budget)
@@ -180,6 +180,13 @@ def _select(take: torch.Tensor, new: torch.Tensor, old: torch.Tensor | None) -> 
     if old is None:
         return new
     return torch.where(take.view(-1, *[1] * (new.ndim - 1)), new, old)
+
+
+def project_ball(z: torch.Tensor, radius: torch.Tensor, dims) -> torch.Tensor:
+    """Exact projection onto {‖z_g‖₂ <= r_g} per group (norm over `dims`): z·min(1, r/‖z‖).
+    Differentiable almost everywhere, so a generator can be trained through it."""
+    tiny = torch.finfo(z.real.dtype).tiny
+    return z * (radius / _norm(z, dims).clamp_min(tiny)).clamp(max=1.0)
 
 
 def _stack(x: torch.Tensor, copies: int) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 `python -m mrirobust data --scale smoke|cpu` writes `data/embedded/<scale>/`:
 `{knee,brain}/multicoil_{train,val}/*.h5`, `knee_shifted/multicoil_val/*.h5` (fastMRI HDF5),
+`knee/singlecoil_{train,val}/*.h5` (the same knee volumes as emulated single-coil k-space with
+`reconstruction_esc` targets, `mrirobust.data.singlecoil`; same file names, so the same boxes),
 `annotations/{knee,brain}.csv` (fastMRI+ CSV, flipped up-down like the real one) and
 `manifest.json` (parameters, generation time, sha256 of every file).
 
@@ -31,11 +33,18 @@ import numpy as np
 from mrirobust.data import brain_phantom, knee_phantom
 from mrirobust.data.annotations import write_annotations
 from mrirobust.data.fastmri_io import header_xml, write_volume
+from mrirobust.data.singlecoil import emulate_singlecoil
 from mrirobust.paths import embedded_root, real_data_root
 from mrirobust.scales import resolve
 from mrirobust.storage import remove_stale_temporaries
 
-GENERATOR_SOURCES = ("embedded.py", "knee_phantom.py", "brain_phantom.py", "fastmri_io.py")
+GENERATOR_SOURCES = (
+    "embedded.py",
+    "knee_phantom.py",
+    "brain_phantom.py",
+    "fastmri_io.py",
+    "singlecoil.py",
+)
 SETS = (
     ("knee", "train"),
     ("knee", "val"),
@@ -231,6 +240,23 @@ def make_volume(cfg: dict, plan: dict):
     return kspace, reconstruction, header, attrs, rows
 
 
+def write_singlecoil(
+    path: Path, kspace: np.ndarray, rss: np.ndarray, header: bytes, attrs: dict
+) -> None:
+    """The single-coil file of a multicoil volume: ESC k-space (slices, H, W), its target
+    `reconstruction_esc` and, as in the real single-coil files, `reconstruction_rss`; attrs
+    `max` / `norm` of the ESC target and `esc_weights` (coils, 2) = (real, imag) of the weights."""
+    k_esc, esc, weights = emulate_singlecoil(kspace, rss.shape[-2:])
+    attrs = dict(
+        attrs,
+        max=float(esc.max()),
+        norm=float(np.linalg.norm(esc)),
+        esc_weights=np.stack([weights.real, weights.imag], axis=-1),  # float32
+    )
+    targets = {"reconstruction_esc": esc, "reconstruction_rss": rss}
+    write_volume(path, k_esc, targets, header, attrs)
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
@@ -269,9 +295,13 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
     for plan in tqdm(plans(cfg), desc=f"embedded data ({scale})", disable=not progress):
         kspace, target, header, attrs, volume_rows = make_volume(cfg, plan)
         rel = f"{plan['anatomy']}/multicoil_{plan['split']}/{plan['fname']}.h5"
-        write_volume(root / rel, kspace, target, header, attrs)
+        write_volume(root / rel, kspace, {"reconstruction_rss": target}, header, attrs)
         rows["brain" if plan["anatomy"] == "brain" else "knee"] += volume_rows
         files[rel] = len(target)
+        if plan["anatomy"] == "knee":
+            rel = f"knee/singlecoil_{plan['split']}/{plan['fname']}.h5"
+            write_singlecoil(root / rel, kspace, target, header, attrs)
+            files[rel] = len(target)
     for anatomy, anatomy_rows in rows.items():
         write_annotations(anatomy_rows, root / "annotations" / f"{anatomy}.csv", cfg["target_size"])
         files[f"annotations/{anatomy}.csv"] = len(anatomy_rows)

@@ -9,6 +9,11 @@ direction; columns outside the acquired range (from the header) are zero.
 The header is parsed with fastmri's own `et_query`, so the acquired range is the one fastmri's
 `SliceDataset` gives: padding_left = enc_y // 2 - center, padding_right = padding_left +
 maximum + 1, acquired = (padding_left, padding_right - 1).
+
+Two challenges, as in fastMRI: a `multicoil` file's k-space is 4-D and its target
+`reconstruction_rss`; a `singlecoil` file's k-space is 3-D (emulated single-coil, see
+`mrirobust.data.singlecoil`) and its target `reconstruction_esc` (real single-coil files hold a
+`reconstruction_rss` too, which is not the target of the single-coil k-space).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from mrirobust.storage import open_hdf5
 
 ANATOMIES = ("knee", "brain", "knee_shifted")
 SPLITS = ("train", "val")
-TARGET_KEYS = ("reconstruction_rss", "reconstruction_esc")
+CHALLENGES = ("multicoil", "singlecoil")
+TARGET_KEYS = {"multicoil": "reconstruction_rss", "singlecoil": "reconstruction_esc"}
 ISMRMRD_NS = "http://www.ismrm.org/ISMRMRD"
 EXPECTED = (
     "a fastMRI HDF5 file (datasets 'kspace', 'reconstruction_rss' or 'reconstruction_esc', "
@@ -117,13 +123,17 @@ def _attr(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def read_slice(path: str | os.PathLike, index: int) -> Slice:
+def read_slice(path: str | os.PathLike, index: int, challenge: str | None = None) -> Slice:
     """Read slice `index` of a fastMRI multicoil or singlecoil file.
 
     Returns k-space as complex64 (coils, H, W) (a coil axis of 1 for singlecoil files) and the
-    file's target (`reconstruction_rss`, else `reconstruction_esc`) as float32 (h, w). Raises
+    challenge's target as float32 (h, w): `reconstruction_rss` for multicoil, `reconstruction_esc`
+    for singlecoil. `challenge` None takes it from the k-space's dimensions (fastmri
+    `SliceDataset`'s rule); a given challenge that the file does not match raises. Raises
     FileNotFoundError / KeyError / ValueError naming the file, slice and key.
     """
+    if challenge is not None and challenge not in CHALLENGES:
+        raise ValueError(f"unknown challenge {challenge!r}; valid: {', '.join(CHALLENGES)}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"fastMRI file {path} does not exist")
@@ -141,14 +151,20 @@ def read_slice(path: str | os.PathLike, index: int) -> Slice:
                 f"{path}: slice {index} out of range; 'kspace' has {kds.shape[0]} slices "
                 f"(valid 0..{kds.shape[0] - 1})"
             )
+        found = "singlecoil" if kds.ndim == 3 else "multicoil"
+        if challenge not in (None, found):
+            raise ValueError(
+                f"{path} is a {found} file ('kspace' shape {kds.shape}) but was read as "
+                f"{challenge}: use the {challenge}_<split> folder or challenge={found!r}"
+            )
         kspace = np.asarray(kds[index]).astype(np.complex64)
         if kds.ndim == 3:
             kspace = kspace[None]
         if not np.isfinite(kspace.view(np.float32)).all():
             raise ValueError(f"{path}: slice {index} of 'kspace' contains NaN or Inf")
-        target_key = next((k for k in TARGET_KEYS if k in hf), None)
-        if target_key is None:
-            raise KeyError(f"{path}: no target dataset (expected one of {', '.join(TARGET_KEYS)})")
+        target_key = TARGET_KEYS[found]
+        if target_key not in hf:
+            raise KeyError(f"{path}: no target dataset {target_key!r} for a {found} file")
         tds = hf[target_key]
         if (
             tds.ndim != 3
@@ -202,8 +218,8 @@ def list_slices(directory: str | os.PathLike) -> list[tuple[Path, int]]:
     return [(p, i) for p in sorted(directory.glob("*.h5")) for i in range(num_slices(p))]
 
 
-def split_dir(scale: str, anatomy: str, split: str) -> Path:
-    """The folder of one split: `<root>/<anatomy>/multicoil_<split>`.
+def split_dir(scale: str, anatomy: str, split: str, challenge: str = "multicoil") -> Path:
+    """The folder of one split: `<root>/<anatomy>/<challenge>_<split>`.
 
     The root is `data/embedded/<scale>` for embedded scales and the real fastMRI root
     (FASTMRI_ROOT or `fastmri_root` in data/paths.yaml) at paper scale, laid out as
@@ -215,28 +231,41 @@ def split_dir(scale: str, anatomy: str, split: str) -> Path:
         raise ValueError(f"unknown anatomy {anatomy!r}; valid: {', '.join(ANATOMIES)}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
+    if challenge not in CHALLENGES:
+        raise ValueError(f"unknown challenge {challenge!r}; valid: {', '.join(CHALLENGES)}")
     source = resolve(scale, "data")["source"]
     root = real_data_root("fastmri_root") if source == "fastmri" else embedded_root(scale)
-    return root / anatomy / f"multicoil_{split}"
+    return root / anatomy / f"{challenge}_{split}"
 
 
 def write_volume(
     path: str | os.PathLike,
     kspace: np.ndarray,
-    target: np.ndarray,
+    targets: dict[str, np.ndarray],
     header: bytes,
     attrs: dict,
 ) -> None:
-    """Write a multicoil fastMRI file atomically (temp file in the same folder, then rename)."""
+    """Write a fastMRI file atomically (temp file in the same folder, then rename).
+
+    `kspace` is (slices, coils, H, W) for a multicoil file and (slices, H, W) for a singlecoil
+    one; `targets` maps dataset names to (slices, h, w) images and must hold the challenge's
+    target (`TARGET_KEYS`).
+    """
     path = Path(path)
+    challenge = {4: "multicoil", 3: "singlecoil"}.get(kspace.ndim)
+    if challenge is None or TARGET_KEYS[challenge] not in targets:
+        raise ValueError(
+            f"{path}: k-space of shape {kspace.shape} needs 3 (singlecoil) or 4 (multicoil) "
+            f"dimensions and the target of its challenge ({TARGET_KEYS}), got targets "
+            f"{sorted(targets)}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     try:
         with h5py.File(tmp, "w", track_order=False) as hf:
             hf.create_dataset("kspace", data=kspace.astype(np.complex64), track_times=False)
-            hf.create_dataset(
-                "reconstruction_rss", data=target.astype(np.float32), track_times=False
-            )
+            for key, target in targets.items():
+                hf.create_dataset(key, data=target.astype(np.float32), track_times=False)
             hf.create_dataset("ismrmrd_header", data=header, track_times=False)
             for key, value in attrs.items():
                 hf.attrs[key] = value

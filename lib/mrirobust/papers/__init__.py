@@ -17,6 +17,8 @@ PAPERS = {
     "under realistic perturbations",
     "darestani2021": "Darestani et al. 2021, measuring robustness in deep learning based "
     "compressive sensing",
+    "huang_liang": "Huang & Liang 2020, robustness of deep learning in MRI reconstruction "
+    "(min-max training of a U-Net against a perturbation generator)",
     "zhao2023": "Zhao, Zhang & Tao 2023, relaxometry guided quantitative cardiac MR image "
     "reconstruction",
 }

@@ -10,17 +10,22 @@ import torch
 from mrirobust import data, physics, scales
 
 
-def slices(scale: str, split: str, anatomy: str) -> list[tuple[Path, int]]:
-    """Every (file, slice index) of `anatomy`'s `split` at `scale` (embedded data is generated
-    first when missing)."""
+def slices(
+    scale: str, split: str, anatomy: str, challenge: str = "multicoil"
+) -> list[tuple[Path, int]]:
+    """Every (file, slice index) of `anatomy`'s `<challenge>_<split>` folder at `scale`
+    (embedded data is generated first when missing)."""
     if scales.resolve(scale, "data")["source"] == "embedded":
         data.ensure_embedded(scale)
-    return data.list_slices(data.split_dir(scale, anatomy, split))
+    return data.list_slices(data.split_dir(scale, anatomy, split, challenge))
 
 
 class SliceData(torch.utils.data.Dataset):
     """Masked slices `(y, mask (1, 1, W), target, max)` with seeded random column masks: the
-    mask of slice i is seeded by (seed, i) for validation and (seed, i, epoch) for training."""
+    mask of slice i is seeded by (seed, i) for validation and (seed, i, epoch) for training.
+    `fully_sampled` gives the full k-space in place of y (perturbation budgets relative to it
+    need it; a Reconstructor masks its input itself); `challenge` is checked against each file
+    (`data.read_slice`)."""
 
     def __init__(
         self,
@@ -29,15 +34,18 @@ class SliceData(torch.utils.data.Dataset):
         center_fraction: float,
         seed: int,
         training: bool,
+        fully_sampled: bool = False,
+        challenge: str | None = None,
     ):
         self.items, self.training, self.epoch = items, training, 0
+        self.fully_sampled, self.challenge = fully_sampled, challenge
         self.acceleration, self.center_fraction, self.seed = acceleration, center_fraction, seed
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, i: int):
-        item = data.read_slice(*self.items[i])
+        item = data.read_slice(*self.items[i], self.challenge)
         seed_key = [self.seed, i] + ([self.epoch] if self.training else [])
         seed = int(np.random.SeedSequence(seed_key).generate_state(1)[0])
         width = item.kspace.shape[-1]
@@ -45,7 +53,8 @@ class SliceData(torch.utils.data.Dataset):
             width, self.acceleration, self.center_fraction, seed, acquired=item.acquired
         ).view(1, 1, width)
         maxval = torch.tensor(float(item.attrs["max"]), dtype=torch.float32)
-        return physics.apply_mask(item.kspace, mask), mask, item.target, maxval
+        kspace = item.kspace if self.fully_sampled else physics.apply_mask(item.kspace, mask)
+        return kspace, mask, item.target, maxval
 
 
 def for_spec(model_spec, split: str, count: int | None = None) -> SliceData:

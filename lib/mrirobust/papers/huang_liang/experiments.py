@@ -1,0 +1,475 @@
+"""Huang & Liang's experiments as functions returning tidy tables: the trained models S, A(ε)
+and K(η), their training logs (Fig. 4, SI Figs 1-3), Table 1 in two metric rules and the sampling
+statistics of Fig. 5, Fig. 6 with its fair columns, and Algorithm 2's K(η) under k-space attacks.
+
+Table 1's two rules:
+- "fastmri": the decoded output U(x̂)σ + μ against the ESC target, fastMRI's volume metrics
+  (`metrics.evaluate_volume`: NMSE and PSNR over the volume, SSIM 7x7 with the volume maximum as
+  data range), mean over volumes.
+- "reference": the reference code's numbers. It called `ssim/psnr/nmse(gt, pred)` as
+  `(output, target)` on NORMALISED images, per batch: SSIM with the batch as channels and
+  data_range = max(output batch); PSNR over the batch array with data_range = max(output
+  batch); NMSE = ‖output − target‖² / ‖output‖² over the batch; then the mean over batches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mrirobust import attacks, data, metrics, physics
+from mrirobust.models.unet import normalise, normalise_target
+from mrirobust.papers.huang_liang import networks
+from mrirobust.papers.huang_liang.profile import TRAIN
+from mrirobust.training import adversarial
+
+SPEC_KEYS = adversarial.PARAMS
+REF_SIZE = 320  # the image size at which the paper's ε are stated
+
+
+def eps_for(eps_ref: float, image_size: tuple[int, int]) -> float:
+    """ε at `image_size` with the per-pixel RMS ρ = √(ε/N) of `eps_ref` at 320 x 320."""
+    return eps_ref * math.prod(image_size) / REF_SIZE**2
+
+
+def rho(eps: float, image_size: tuple[int, int]) -> float:
+    """Per-pixel RMS of a perturbation with ‖δ‖² = ε: √(ε / (h w))."""
+    return math.sqrt(eps / math.prod(image_size))
+
+
+def image_size(scale: str, challenge: str = "singlecoil") -> tuple[int, int]:
+    """The target size of the scale's single-coil knee data."""
+    path, index = adversarial.slices(scale, "val", challenge)[0]
+    return tuple(data.read_slice(path, index, challenge).target.shape)
+
+
+def model_specs(scale: str, overrides: dict | None = None, kspace: bool = False) -> dict:
+    """Specs by name: "S", "A(eps=1000)", "A(eps=5000)" and, with `kspace`, "K(eta=0.02)";
+    ε (given per 320² in the profile) is scaled to the image size."""
+    p = TRAIN.resolve(scale, overrides)
+    params = {k: p[k] for k in SPEC_KEYS}
+    size = image_size(scale, p["challenge"])
+    specs = {"S": networks.spec("standard", scale, 0, params, p["acceleration"])}
+    for eps_ref in p["eps_ref"]:
+        budget = eps_for(eps_ref, size)
+        specs[f"A(eps={eps_ref:g})"] = networks.spec(
+            "image", scale, budget, params, p["acceleration"]
+        )
+    if kspace:
+        for eta in p["eta"]:
+            specs[f"K(eta={eta:g})"] = networks.spec(
+                "kspace", scale, eta, params, p["acceleration"]
+            )
+    return specs
+
+
+@dataclass
+class Trained:
+    """A trained model: the U-Net (eval mode), its generator (None for S) and the checkpoint's
+    state (curve, iterations)."""
+
+    spec: dict
+    recon: torch.nn.Module
+    generator: torch.nn.Module | None
+    state: dict
+
+
+def train_models(specs: dict) -> dict[str, Trained]:
+    """Load (or train) every model of `specs`."""
+    return {
+        name: Trained(s, *adversarial.load_or_train(s, networks.build)) for name, s in specs.items()
+    }
+
+
+def training_curves(trained: dict[str, Trained]) -> pd.DataFrame:
+    """One row per (model, epoch): train running means and the validation metrics."""
+    rows = [
+        {"model": name, "kind": t.spec["kind"], "budget": t.spec["budget"], **row}
+        for name, t in trained.items()
+        for row in t.state["curve"]
+    ]
+    return pd.DataFrame(rows)
+
+
+def iteration_log(trained: dict[str, Trained]) -> pd.DataFrame:
+    """One row per (model, minibatch): loss_G, loss_R, DSSIMs, hinge, budget use (Fig. 4)."""
+    rows = [
+        {"model": name, "budget": t.spec["budget"], "iteration": i + 1, **log}
+        for name, t in trained.items()
+        for i, log in enumerate(t.state["iterations"])
+    ]
+    return pd.DataFrame(rows)
+
+
+def reference_metrics(pred_n: torch.Tensor, target_n: torch.Tensor) -> dict[str, float]:
+    """The reference code's metrics of one batch of normalised images `(B, h, w)` (module
+    docstring): skimage SSIM / PSNR / NMSE called with output and target swapped."""
+    pred_n, target_n = pred_n.double(), target_n.double()
+    top = pred_n.max()
+    mse = ((pred_n - target_n) ** 2).mean()
+    return {
+        "nmse": float(((pred_n - target_n) ** 2).sum() / (pred_n**2).sum()),
+        "psnr": float(10 * torch.log10(top**2 / mse)),
+        "ssim": float(metrics.ssim(pred_n, target_n, data_range=top).mean()),
+    }
+
+
+def _outputs(recon, items, spec, batch_size):
+    """Decoded outputs, normalised outputs and targets of `items` (masks seeded per slice)."""
+    dataset = adversarial.dataset(spec, items, training=False)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    device = next(recon.parameters()).device if recon is not None else torch.device("cpu")
+    with torch.no_grad():
+        for kspace, mask, target, _ in loader:
+            y = physics.apply_mask(kspace.to(device), mask.to(device))
+            if recon is None:  # zero-filled
+                x = physics.rss_crop(y, tuple(target.shape[-2:]))
+                x_hat, mean, std = normalise(x)
+                out, out_n = x, x_hat
+            else:
+                x_hat, mean, std = recon.normalised_input(y, mask.to(device))
+                out_n = recon.refine(x_hat)
+                out = out_n * std + mean
+            target = target.to(device)
+            yield out.cpu(), out_n.cpu(), target.cpu(), normalise_target(target, mean, std).cpu()
+
+
+def table1(trained: dict[str, Trained], scale: str, eval_slices: int = 0) -> pd.DataFrame:
+    """Table 1: clean NMSE / PSNR / SSIM of every model and of zero-filled, on the train and
+    validation splits (eval mode, masks seeded per slice), in both rules (module docstring);
+    one row per (model, split, rule). `eval_slices` > 0 keeps the first slices of each split."""
+    spec = next(iter(trained.values())).spec
+    p = spec["params"]
+    rows = []
+    for split in ("train", "val"):
+        items = adversarial.slices(scale, split, p["challenge"])[: eval_slices or None]
+        files = [path.stem for path, _ in items]
+        for name, recon in [("zero-filled", None)] + [(n, t.recon) for n, t in trained.items()]:
+            outs, targets, reference = [], [], []
+            for out, out_n, target, target_n in _outputs(recon, items, spec, p["batch_size"]):
+                outs.append(out)
+                targets.append(target)
+                reference.append(reference_metrics(out_n, target_n))
+            outs, targets = torch.cat(outs), torch.cat(targets)
+            volumes = [
+                metrics.evaluate_volume(targets[idx], outs[idx])
+                for idx in pd.Series(range(len(files))).groupby(files).indices.values()
+            ]
+            for rule, scores in (("fastmri", volumes), ("reference", reference)):
+                row = {"model": name, "split": split, "rule": rule, "slices": len(items)}
+                row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mask_stats(scale: str, seeds: int, seed: int = 0) -> dict:
+    """Fig. 5's sampling claim on the scale's single-coil k-space: `seeds` seeded 4x masks
+    (random, centre 8 %, on the acquired columns). The fraction is of the ACQUIRED columns; the
+    theory P = (N/4 − N c)/(N − N c) gives N/4 columns in expectation."""
+    p = TRAIN.resolve(scale)
+    item = data.read_slice(*adversarial.slices(scale, "val", p["challenge"])[0])
+    width = item.kspace.shape[-1]
+    first, last = item.acquired
+    acquired = last - first + 1
+    masks = torch.stack(
+        [
+            physics.column_mask(
+                width, p["acceleration"], p["center_fraction"], seed + s, acquired=item.acquired
+            )
+            for s in range(seeds)
+        ]
+    )
+    centre = round(width * p["center_fraction"])
+    left = (width - centre + 1) // 2  # fastmri's centre block
+    return {
+        "width": width,
+        "acquired_columns": acquired,
+        "seeds": seeds,
+        "mean_fraction_of_acquired": float(masks.float().sum(1).mean() / acquired),
+        "mean_fraction_of_width": float(masks.float().mean()),
+        "centre_columns": centre,
+        "centre_always_sampled": bool(masks[:, left : left + centre].all()),
+        "expected_fraction": 1 / p["acceleration"],
+    }
+
+
+def fig5_images(scale: str, seed: int = 0) -> dict[str, np.ndarray]:
+    """Fig. 5's panels for the central slice of the first validation volume: |k|, |F⁻¹k| (full
+    field of view), |M ⊙ k| and the cropped zero-filled U-Net input |F⁻¹(M ⊙ k)|, plus the mask."""
+    p = TRAIN.resolve(scale)
+    path = adversarial.slices(scale, "val", p["challenge"])[0][0]
+    item = data.read_slice(path, data.fastmri_io.num_slices(path) // 2, p["challenge"])
+    k = item.kspace[0]
+    mask = physics.column_mask(
+        k.shape[-1], p["acceleration"], p["center_fraction"], seed, acquired=item.acquired
+    )
+    masked = physics.apply_mask(k, mask)
+    zero_filled = physics.center_crop(physics.ifft2c(masked).abs(), tuple(item.target.shape))
+    return {
+        "kspace": k.abs().numpy(),
+        "image": physics.ifft2c(k).abs().numpy(),
+        "masked": masked.abs().numpy(),
+        "zero_filled": zero_filled.numpy(),
+        "mask": mask.numpy(),
+    }
+
+
+ATTACKS = ("co_trained_G", "own_G", "image_pgd")
+
+
+def _slice_scores(recon, clean, t_hat, target, delta, budget) -> dict[str, np.ndarray]:
+    """Per-slice scores of one perturbation δ of the normalised input: SSIM of the decoded
+    output against the target clean and attacked (`metrics.ssim`), the amplification
+    ‖U(x̂ + δ) − U(x̂)‖ / ‖δ‖ (normalised units) and ‖δ‖² / ε; plus the normalised outputs."""
+    x_hat, mean, std = clean
+    with torch.no_grad():
+        out_clean = recon.refine(x_hat)
+        out = recon.refine(x_hat + delta)
+    norm = torch.linalg.vector_norm
+    scores = {
+        "ssim_clean": metrics.ssim(target, out_clean * std + mean),
+        "ssim_attacked": metrics.ssim(target, out * std + mean),
+        "dssim_attacked": metrics.dssim(t_hat, out),
+        "amplification": norm(out - out_clean, dim=(-2, -1)) / norm(delta, dim=(-2, -1)),
+        "delta_sq_over_eps": delta.pow(2).sum(dim=(-2, -1)) / budget,
+    }
+    return {k: v.cpu().numpy() for k, v in scores.items()}, out_clean, out
+
+
+def fig6(trained: dict[str, Trained], scale: str, ev: dict):
+    """Fig. 6 and its fair columns on the first `attack_slices` validation slices, for every
+    A(ε) against S: the perturbation of A's co-trained generator applied to A and (transferred)
+    to S, as in the paper; each model under a fresh generator trained against it at the same ε
+    (`training.adversarial.attack_generator`, `gen_attack_epochs`); each model under image PGD
+    at ρ = √(ε/N). Generators run in eval mode after recalibrating their BatchNorm statistics
+    (`ImageGenerator.calibrate`). Returns (one row per (ε, attack, model, slice), example
+    images by key "<A name>/<slice>/<panel>" in normalised units)."""
+    standard = trained["S"]
+    p = standard.spec["params"]
+    items = adversarial.slices(scale, "val", p["challenge"])[: ev["attack_slices"] or None]
+    if not all(0 <= i < len(items) for i in ev["example_slices"]):
+        raise ValueError(
+            f"example_slices {ev['example_slices']} must lie in 0..{len(items) - 1}, the "
+            f"attacked validation slices (attack_slices = {ev['attack_slices']})"
+        )
+    rows, images = [], {}
+    for name, model in trained.items():
+        if model.spec["kind"] != "image":
+            continue
+        eps = model.spec["budget"]
+        budget_rho = rho(eps, model.recon.image_size)
+        models = {"A": model.recon, "S": standard.recon}
+        fresh = {
+            key: adversarial.attack_generator(
+                recon, model.spec, networks.build, ev["gen_attack_epochs"], ev["seed"]
+            )[0]
+            for key, recon in models.items()
+        }
+        for gen in (model.generator, *fresh.values()):
+            calibration = torch.Generator().manual_seed(ev["seed"] + 1)
+            gen.calibrate(ev["calibration_batches"], p["batch_size"], calibration)
+        dataset = adversarial.dataset(model.spec, items, training=False)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=p["batch_size"])
+        device = next(model.recon.parameters()).device
+        latents = model.generator.sample_latent(
+            len(items), torch.Generator().manual_seed(ev["seed"])
+        )
+        start = 0
+        for kspace, mask, target, _ in loader:
+            kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+            index = list(range(start, start + len(target)))
+            clean, t_hat = adversarial.clean_input(model.recon, kspace, mask, target)
+            y = physics.apply_mask(kspace, mask)
+            with torch.no_grad():
+                co_trained = model.generator(latents[index])
+            for key, recon in models.items():
+                with torch.no_grad():
+                    own = fresh[key](latents[index])
+                steps = {"steps": ev["image_pgd_steps"], "seed": ev["seed"]}
+                pgd = attacks.image_pgd(recon, y, mask, target, rho=budget_rho, **steps)
+                for attack, delta in zip(ATTACKS, (co_trained, own, pgd.perturbation), strict=True):
+                    scores, out_clean, out = _slice_scores(recon, clean, t_hat, target, delta, eps)
+                    for j, i in enumerate(index):
+                        rows.append(
+                            {
+                                "eps_model": name,
+                                "eps": eps,
+                                "rho": budget_rho,
+                                "attack": attack,
+                                "model": key,
+                                "slice": i,
+                                **{k: float(v[j]) for k, v in scores.items()},
+                            }
+                        )
+                        if i in ev["example_slices"]:
+                            images[f"{name}/{i}/{key}_{attack}"] = out[j].cpu().numpy()
+                            images[f"{name}/{i}/{key}_clean"] = out_clean[j].cpu().numpy()
+                            images[f"{name}/{i}/delta_{key}_{attack}"] = delta[j].cpu().numpy()
+            for j, i in enumerate(index):
+                if i in ev["example_slices"]:
+                    images[f"{name}/{i}/input"] = clean[0][j].cpu().numpy()
+                    images[f"{name}/{i}/target"] = t_hat[j].cpu().numpy()
+            start += len(target)
+    table = pd.DataFrame(rows)
+    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
+    return table, images
+
+
+def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataFrame:
+    """Algorithm 2's model K(η) against S on the first `attack_slices` validation slices: each
+    model under Morshuis et al.'s per-coil k-space PGD at K's η (`attacks.kspace_pgd`, MSE to
+    the target over the whole image, `kspace_pgd_steps` steps) and under a fresh k-space
+    generator trained against it at the same η (`attack_generator`). One row per (K model,
+    attack, model, slice) with the SSIM of the output against the target, clean and attacked."""
+    standard = trained["S"]
+    p = standard.spec["params"]
+    items = adversarial.slices(scale, "val", p["challenge"])[: ev["attack_slices"] or None]
+    rows = []
+    for name, model in trained.items():
+        if model.spec["kind"] != "kspace":
+            continue
+        eta = model.spec["budget"]
+        models = {"K": model.recon, "S": standard.recon}
+        loader = torch.utils.data.DataLoader(
+            adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
+        )
+        for key, recon in models.items():
+            fresh = adversarial.attack_generator(
+                recon, model.spec, networks.build, ev["gen_attack_epochs"], ev["seed"]
+            )[0]
+            device = next(recon.parameters()).device
+            start = 0
+            for kspace, mask, target, _ in loader:
+                kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+                y = physics.apply_mask(kspace, mask)
+                pgd = attacks.kspace_pgd(
+                    recon,
+                    kspace,
+                    mask,
+                    target,
+                    eta=eta,
+                    steps=ev["kspace_pgd_steps"],
+                    seed=ev["seed"],
+                    progress=False,
+                )
+                with torch.no_grad():
+                    clean = recon(y, mask)
+                    by_generator = recon(y + fresh(y, mask, kspace, eta), mask)
+                ssim_clean = metrics.ssim(target, clean)
+                for attack, out in (("kspace_pgd", pgd.reconstruction), ("kspace_G", by_generator)):
+                    attacked = metrics.ssim(target, out)
+                    for j in range(len(target)):
+                        rows.append(
+                            {
+                                "eta_model": name,
+                                "eta": eta,
+                                "attack": attack,
+                                "model": key,
+                                "slice": start + j,
+                                "ssim_clean": float(ssim_clean[j]),
+                                "ssim_attacked": float(attacked[j]),
+                            }
+                        )
+                start += len(target)
+    table = pd.DataFrame(rows)
+    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
+    return table
+
+
+def boxed_slices(scale: str, challenge: str, count: int):
+    """The first `count` (0: all) validation slices with a fastMRI+ box, and the first box of
+    each `(n, 4)` (the single-coil files share the multicoil names, so the boxes apply)."""
+    df = data.scale_annotations(scale, "knee")
+    found = []
+    for path, index in adversarial.slices(scale, "val", challenge):
+        boxes = data.boxes_for(df, path.stem, index)
+        if len(boxes):
+            found.append(((path, index), boxes[0]))
+    found = found[: count or None]
+    if not found:
+        raise ValueError(f"no validation slice of scale {scale!r} carries a fastMRI+ box")
+    return [item for item, _ in found], torch.stack([box for _, box in found])
+
+
+def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataFrame:
+    """Every model (S, A(ε), K(η)) under the other papers' attacks on the first `cross_slices`
+    validation slices that carry a fastMRI+ box. Morshuis et al.'s attacks target the box and
+    are scored on it (region SSIM, data range of the full target): per-coil k-space PGD (η
+    grid) and the rotation search (worst angle by box MSE within each θ_max). Darestani et al.'s
+    PGD (‖z‖ <= ε‖y‖, ε grid) and image PGD (ρ grid) are scored on the whole image. One row per
+    (model, attack, budget, slice) with the region, the clean and the attacked SSIM."""
+    p = trained["S"].spec["params"]
+    items, boxes = boxed_slices(scale, p["challenge"], ev["cross_slices"])
+    angles = attacks.angle_grid(max(ev["theta_max"]), ev["angle_step"])
+    steps = {"steps": ev["cross_pgd_steps"], "seed": ev["seed"], "progress": False}
+    rows = []
+    for name, model in trained.items():
+        recon = model.recon
+        device = next(recon.parameters()).device
+        loader = torch.utils.data.DataLoader(
+            adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
+        )
+        start = 0
+        for kspace, mask, target, _ in loader:
+            kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+            box = boxes[start : start + len(target)]
+            y = physics.apply_mask(kspace, mask)
+            with torch.no_grad():
+                out = recon(y, mask)
+            clean = {
+                "image": metrics.ssim(target, out),
+                "box": metrics.ssim(target, out, region=box),
+            }
+            morshuis = attacks.kspace_pgd(
+                recon, kspace, mask, target, eta=ev["eta_grid"], region=box, **steps
+            )
+            darestani = attacks.pgd_global(recon, y, mask, eps=ev["eps_grid"], **steps)
+            image = attacks.image_pgd(recon, y, mask, target, rho=ev["rho_grid"], **steps)
+            rotation = attacks.rotation_search(
+                recon, kspace, mask, target, angles=angles, region=box, progress=False
+            )
+            worst = []
+            for theta in ev["theta_max"]:
+                angle, _ = rotation.worst(theta)
+                index = (rotation.angles.view(-1, 1) - angle.view(1, -1)).abs().argmin(dim=0)
+                worst.append(rotation.ssim[index, torch.arange(len(target))])
+            scores = {
+                "morshuis_kspace_pgd": (
+                    "box",
+                    ev["eta_grid"],
+                    [metrics.ssim(target, o, region=box) for o in morshuis.reconstruction],
+                ),
+                "morshuis_rotation": ("box", ev["theta_max"], worst),
+                "darestani_pgd": (
+                    "image",
+                    ev["eps_grid"],
+                    [metrics.ssim(target, o) for o in darestani.reconstruction],
+                ),
+                "image_pgd": (
+                    "image",
+                    ev["rho_grid"],
+                    [metrics.ssim(target, o) for o in image.reconstruction],
+                ),
+            }
+            for attack, (region, budgets, ssims) in scores.items():
+                for budget, attacked in zip(budgets, ssims, strict=True):
+                    for j in range(len(target)):
+                        rows.append(
+                            {
+                                "model": name,
+                                "attack": attack,
+                                "region": region,
+                                "budget": float(budget),
+                                "slice": start + j,
+                                "ssim_clean": float(clean[region][j]),
+                                "ssim_attacked": float(attacked[j]),
+                            }
+                        )
+            start += len(target)
+    table = pd.DataFrame(rows)
+    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
+    return table

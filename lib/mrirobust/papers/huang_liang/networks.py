@@ -1,0 +1,64 @@
+"""Huang & Liang's trained models as descriptions (`spec`) and their untrained networks
+(`build`): a U-Net (`models.unet`, the reference's BatchNorm + PReLU variant) and, for the
+adversarial kinds, its generator (`models.generator`). `training.adversarial` trains them."""
+
+from __future__ import annotations
+
+from mrirobust.models.generator import ImageGenerator, KSpaceGenerator, check_budget
+from mrirobust.models.unet import VARIANTS, UNetRecon
+from mrirobust.training.adversarial import ANATOMY, HINGE_MODES, KINDS, PARAMS
+
+
+def spec(kind: str, scale: str, budget: float, params: dict, acceleration: int = 4) -> dict:
+    """The description of one min-max model (its checkpoint key hashes it with the data).
+
+    `budget` is ε (per sample, in squared normalised units at this image size) for "image", η
+    (relative, per coil) for "kspace" and 0 for "standard"; `params` has the keys
+    `training.adversarial.PARAMS`.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown min-max kind {kind!r}; valid: {', '.join(KINDS)}")
+    budget = check_budget(budget, "eps" if kind == "image" else "eta")
+    if kind == "standard" and budget != 0:
+        raise ValueError(f"a standard model has no perturbation budget, got {budget!r}")
+    missing = sorted(set(PARAMS) - set(params))
+    extra = sorted(set(params) - set(PARAMS))
+    if missing or extra:
+        raise ValueError(
+            f"min-max parameters: missing {missing}, unknown {extra}; valid keys: "
+            f"{', '.join(PARAMS)}"
+        )
+    p = dict(params)
+    if not (isinstance(p["batch_size"], int) and p["batch_size"] >= 2):
+        raise ValueError(f"batch_size must be an integer >= 2, got {p['batch_size']!r}")
+    if p["unet_variant"] not in VARIANTS or p["hinge"] not in HINGE_MODES:
+        raise ValueError(
+            f"unet_variant must be one of {', '.join(VARIANTS)} and hinge one of "
+            f"{', '.join(HINGE_MODES)}, got {p['unet_variant']!r}, {p['hinge']!r}"
+        )
+    if kind == "standard":
+        p["alpha1"] = 0.0
+    return {
+        "method": f"unet_minmax_{kind}",
+        "kind": kind,
+        "scale": scale,
+        "anatomy": ANATOMY,
+        "acceleration": acceleration,
+        "center_fraction": p["center_fraction"],
+        "config": f"{p['challenge']}_budget{budget:g}",
+        "budget": budget,
+        "params": p,
+    }
+
+
+def build(model_spec: dict, image_size: tuple[int, int], coils: int):
+    """(U-Net Reconstructor, generator or None) of `model_spec`, untrained."""
+    p = model_spec["params"]
+    recon = UNetRecon(image_size, p["unet_chans"], p["unet_pools"], p["unet_variant"])
+    if model_spec["kind"] == "image":
+        gen = ImageGenerator(image_size, p["gen_nz"], p["gen_ngf"], p["latent_scale"])
+    elif model_spec["kind"] == "kspace":
+        gen = KSpaceGenerator(coils, p["kgen_chans"], p["kgen_pools"], p["kgen_budget"])
+    else:
+        gen = None
+    return recon, gen

@@ -1,0 +1,126 @@
+"""Huang & Liang's settings: paper values once (reference code, 2200d7f), each smaller scale only
+where it differs.
+
+TRAIN holds what `networks.spec` needs plus the budgets; EVALUATE the evaluation.
+ε is per sample in the normalised units of a 320 x 320 image (`eps_ref`); at other sizes
+`experiments.eps_for` scales it with the pixel count, keeping ρ = √(ε/N): 9.9 % and 22 % of ‖x̂‖.
+"""
+
+from __future__ import annotations
+
+from mrirobust.config import Profile
+
+TRAIN = Profile(
+    "huang_liang.train",
+    paper=dict(
+        seed=0,  # init, data order, masks, latents
+        challenge="singlecoil",  # fastMRI single-coil knee (emulated single-coil, ESC target)
+        acceleration=4,  # the paper trains 4x only
+        center_fraction=0.08,
+        epochs=5,  # "<= 5 epochs"
+        patience=3,  # reference early stopping on the clean validation DSSIM
+        batch_size=8,  # the hinge and BatchNorm need >= 2
+        lr=1e-4,  # AdamW, both networks
+        gen_lr=1e-4,
+        weight_decay=0.01,
+        alpha1=1.0,  # weight of the perturbed loss (paper; the CLI default was 3)
+        unet_chans=64,  # 124,375,068 parameters with 5 pools
+        unet_pools=5,
+        unet_variant="huang_liang",  # BatchNorm + PReLU as the code; "huang_liang_instance": text
+        gen_nz=100,
+        gen_ngf=64,  # 7 ConvT layers at 320, 49,824,646 parameters
+        latent_scale=1e-3,  # z = 1e-3 N(0, I) as the reference
+        hinge="batch",  # max(0, ||delta_batch||^2 - eps B) as the reference; "sample"
+        kgen_chans=32,  # Algorithm 2 generator U-Net
+        kgen_pools=4,
+        kgen_budget="per_coil",  # ||z_i|| <= eta ||k_i|| (Morshuis' ball)
+        ssim_window=11,  # DSSIM loss as pytorch_ssim: Gaussian 11 x 11, sigma 1.5, L = 1
+        ssim_sigma=1.5,
+        ssim_range=1.0,
+        val_slices=0,  # slices validated after each epoch (0: all)
+        eps_ref=[1e3, 5e3],  # epsilon per sample at 320^2 (paper: 1e3 and 5e3)
+        eta=[0.01, 0.02],  # Algorithm 2 budgets (relative, per coil)
+    ),
+    # ~40 steps per epoch on 160 slices: lr x 10; 6 epochs keep S + 2 x A + K near 12 min on 2
+    # cores (measured 0.25 / 0.81 / 0.92 s per step at batch 4)
+    cpu=dict(
+        epochs=6,
+        batch_size=4,
+        lr=1e-3,
+        gen_lr=1e-3,
+        unet_chans=16,
+        unet_pools=3,
+        gen_ngf=8,  # 6 ConvT layers at 128, 0.38 M parameters
+        kgen_chans=8,
+        kgen_pools=3,
+        val_slices=8,
+        eta=[0.02],
+    ),
+    smoke=dict(
+        epochs=2,  # 12 minibatches: enough for Fig. 4's first / last 10 %
+        batch_size=2,
+        lr=1e-3,
+        gen_lr=1e-3,
+        unet_chans=4,
+        unet_pools=2,
+        gen_ngf=2,
+        kgen_chans=2,
+        kgen_pools=2,
+        val_slices=2,
+        eta=[0.02],
+    ),
+)
+
+EVALUATE = Profile(
+    "huang_liang.evaluate",
+    paper=dict(
+        seed=0,
+        eval_slices=0,  # slices of each split in Table 1 (0: all)
+        attack_slices=600,  # validation slices attacked (Fig. 6, Algorithm 2; 0: all), > 569
+        mask_seeds=1000,  # seeded masks for the Fig. 5 sampling statistics
+        example_slices=[9, 73, 137, 553, 569],  # Fig. 6 slices, by position (reference notebook)
+        image_pgd_steps=10,
+        kspace_pgd_steps=10,  # Morshuis' k-space PGD on K(eta) and S
+        gen_attack_epochs=1,  # a fresh G against each frozen model
+        calibration_batches=50,  # latent batches that re-estimate G's BatchNorm statistics
+        cross_slices=200,  # validation slices of the cross-paper attacks (0: all)
+        cross_pgd_steps=10,
+        eta_grid=[0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025],  # Morshuis k-space PGD
+        eps_grid=[0.0, 0.01, 0.02, 0.04, 0.08],  # Darestani PGD, relative to ||y||
+        rho_grid=[0.0, 0.025, 0.05, 0.0988, 0.221],  # image PGD, RMS per pixel
+        theta_max=[0.0, 1.0, 2.0, 3.0, 4.0, 5.0],  # rotation: worst angle within each bound
+        angle_step=0.1,
+    ),
+    cpu=dict(
+        eval_slices=0,  # Table 1 on all 160 + 40 slices: inference only, ~30 s
+        attack_slices=16,
+        example_slices=[5, 15],
+        kspace_pgd_steps=5,  # as Morshuis Fig. 1 at cpu
+        gen_attack_epochs=2,  # 4 attacks x 80 G steps: ~2 min
+        calibration_batches=20,
+        # the cross-paper attacks on 8 slices, small grids: ~2 min for 4 models
+        cross_slices=8,
+        cross_pgd_steps=5,
+        eta_grid=[0.0, 0.01, 0.025],
+        eps_grid=[0.0, 0.04],
+        rho_grid=[0.0, 0.0988],
+        theta_max=[0.0, 5.0],
+        angle_step=1.0,
+    ),
+    smoke=dict(
+        eval_slices=4,
+        attack_slices=4,
+        mask_seeds=50,
+        example_slices=[1],
+        image_pgd_steps=2,
+        kspace_pgd_steps=2,
+        calibration_batches=5,
+        cross_slices=4,
+        cross_pgd_steps=2,
+        eta_grid=[0.0, 0.025],
+        eps_grid=[0.0, 0.04],
+        rho_grid=[0.0, 0.0988],
+        theta_max=[0.0, 2.0],
+        angle_step=1.0,
+    ),
+)

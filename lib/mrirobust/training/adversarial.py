@@ -1,0 +1,429 @@
+"""Min-max training of a U-Net against a perturbation generator (Huang & Liang, Algorithms 1-2).
+
+One minibatch (alternating gradient descent-ascent, G first, one AdamW step each), with x̂ the
+normalised zero-filled input, t̂ the target in the same units (`models.unet.normalise_target`),
+U the U-Net on normalised images and L = DSSIM (`metrics.dssim`, 11x11 Gaussian window):
+
+    G step:  max_φ  α1 L(U(x̂ + δ), t̂) − hinge(δ, ε)          δ = G_φ(z), z = latent · N(0, I)
+    R step:  min_θ  L(U(x̂), t̂) + α1 L(U(x̂ + δ'), t̂)         δ' = G_φ(z) after G's step, detached
+
+`kind` "image" is Algorithm 1: δ is added to x̂, the budget is the hinge max(0, ‖δ‖² − ε) of the
+reference code (α2 = −1; "batch" or "sample" mode, `hinge`). `kind` "kspace" is
+Algorithm 2 built with the project's k-space budget: z = G(y) lies on the sampled columns within
+‖z_i‖ ≤ η‖k_i‖ per coil (`models.generator.KSpaceGenerator`), and the perturbed output is U's
+reconstruction of y + z expressed in the CLEAN input's units, so the perturbation cannot rescale
+the target. `kind` "standard" is the same loop without G (α1 = 0), the reference's unpublished
+standard U-Net under our assumption of the same recipe.
+
+Data: fully sampled slices of `<anatomy>/<challenge>_<split>` (`training.datasets.SliceData`)
+with random masks seeded by (seed, slice, epoch) for training and (seed, slice) for validation,
+batches in a seeded order per epoch, latents seeded by (seed, epoch, batch): an interrupted run
+resumes to the same weights. A checkpoint (`training.checkpoints.Checkpoint` of the spec dict and
+the data fingerprint of its train + val slices) holds both networks and
+both optimisers after every epoch, the per-epoch curve and the per-iteration log. Early stopping
+follows the reference: stop when none of the last `patience` validation DSSIMs is below the one
+`patience` epochs before; the last weights are kept.
+
+Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m
+mrirobust.papers.huang_liang.train ...`) every process takes batch_size / N slices of the
+seeded order, the gradients of both networks are averaged over the processes, BatchNorm keeps
+per-process statistics (as the reference's DataParallel did per GPU) and rank 0 validates and
+writes the checkpoint; its own minibatches make the iteration log.
+
+The loop knows no model classes (training never imports `mrirobust.models`): the caller passes
+`build(model_spec, image_size, coils) -> (U-Net Reconstructor, generator or None)`, untrained
+(Huang & Liang's `papers.huang_liang.networks.build`). The U-Net has `normalised_input`,
+`refine`, `decode` and `normalised_target` (`models.unet.UNetRecon`); the image generator
+`sample_latent`, the k-space generator `forward(y, mask, k, η)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm, trange
+
+from mrirobust import data, metrics, physics
+from mrirobust.training import checkpoints, datasets, loop
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("standard", "image", "kspace")
+HINGE_MODES = ("batch", "sample")
+PARAMS = (
+    "seed",  # init, data order, masks, latents
+    "challenge",  # "singlecoil" (ESC, the paper) or "multicoil"
+    "center_fraction",
+    "epochs",
+    "patience",  # early stopping on the clean validation DSSIM
+    "batch_size",  # >= 2: BatchNorm and the batch hinge
+    "lr",  # AdamW of the U-Net
+    "gen_lr",  # AdamW of the generator
+    "weight_decay",
+    "alpha1",  # weight of the perturbed loss
+    "unet_chans",
+    "unet_pools",
+    "unet_variant",  # models.unet.VARIANTS
+    "gen_nz",  # image generator: latent size
+    "gen_ngf",  # image generator: channels of the last hidden layer
+    "latent_scale",
+    "hinge",  # "batch" (reference) or "sample"
+    "kgen_chans",  # k-space generator U-Net
+    "kgen_pools",
+    "kgen_budget",  # "per_coil" or "total"
+    "ssim_window",
+    "ssim_sigma",
+    "ssim_range",
+    "val_slices",  # validated after every epoch (0: all)
+)
+ANATOMY = "knee"
+
+
+def slices(scale: str, split: str, challenge: str) -> list[tuple[Path, int]]:
+    """(file, slice) pairs of the knee's `<challenge>_<split>` (`training.datasets.slices`)."""
+    return datasets.slices(scale, split, ANATOMY, challenge)
+
+
+def dataset(model_spec: dict, items: list[tuple[Path, int]], training: bool):
+    """Fully sampled `(k (C, H, W), mask (1, 1, W), target (h, w), max)` of `items`, masked as
+    `model_spec` trains (`training.datasets.SliceData`); the budgets need the fully sampled k."""
+    p = model_spec["params"]
+    return datasets.SliceData(
+        items,
+        model_spec["acceleration"],
+        model_spec["center_fraction"],
+        p["seed"],
+        training,
+        fully_sampled=True,
+        challenge=p["challenge"],
+    )
+
+
+def perturb(x_hat: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """x̂ + δ for a normalised input `(B, h, w)` and a perturbation of the same shape."""
+    if delta.shape != x_hat.shape:
+        raise ValueError(
+            f"perturbation of shape {tuple(delta.shape)} does not match the normalised input "
+            f"{tuple(x_hat.shape)}: build the generator for the image size {tuple(x_hat.shape[1:])}"
+        )
+    return x_hat + delta
+
+
+def hinge(delta: torch.Tensor, eps: float, mode: str = "batch") -> torch.Tensor:
+    """The budget penalty of the perturbations `(B, h, w)` against ε (per sample).
+
+    "batch" (reference code): max(0, ‖δ‖²_F over the whole batch − ε·B), so one sample may
+    exceed ε when the others stay below; "sample": mean_b max(0, ‖δ_b‖² − ε).
+    """
+    if not (isinstance(eps, int | float) and math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    squared = delta.pow(2).sum(dim=(-2, -1))
+    if mode == "batch":
+        return torch.relu(squared.sum() - eps * delta.shape[0])
+    if mode == "sample":
+        return torch.relu(squared - eps).mean()
+    raise ValueError(f"unknown hinge mode {mode!r}; valid: {', '.join(HINGE_MODES)}")
+
+
+def dssim(target: torch.Tensor, pred: torch.Tensor, params: dict) -> torch.Tensor:
+    """Mean DSSIM of the batch with the profile's window, σ and data range."""
+    return metrics.dssim(
+        target,
+        pred,
+        window=params["ssim_window"],
+        sigma=params["ssim_sigma"],
+        data_range=params["ssim_range"],
+    ).mean()
+
+
+def perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent):
+    """U's output for the perturbed input in the clean input's normalised units, the penalty
+    added to G's objective and the budget use of each sample `(B,)` (‖δ_b‖²/ε or max_i
+    ‖z_i‖/(η‖k_i‖))."""
+    x_hat, mean, std = clean
+    budget = model_spec["budget"]
+    if model_spec["kind"] == "image":
+        delta = gen(latent)
+        out = recon.refine(perturb(x_hat, delta))
+        use = delta.detach().pow(2).sum(dim=(-2, -1)) / max(budget, 1e-12)
+        return out, hinge(delta, budget, model_spec["params"]["hinge"]), use
+    y = physics.apply_mask(kspace, mask)
+    z = gen(y, mask, kspace, budget)
+    x_p, mean_p, std_p = recon.normalised_input(y + z, mask)
+    out = (recon.decode(x_p, mean_p, std_p) - mean) / std
+    radius = budget * torch.linalg.vector_norm(kspace, dim=(-2, -1)).clamp_min(1e-30)
+    use = (torch.linalg.vector_norm(z.detach(), dim=(-2, -1)) / radius).amax(dim=-1)
+    return out, out.new_zeros(()), use
+
+
+def clean_input(recon, kspace, mask, target):
+    """((x̂, μ, σ), t̂): the normalised zero-filled input and the target in its units."""
+    x_hat, mean, std = recon.normalised_input(physics.apply_mask(kspace, mask), mask)
+    return (x_hat, mean, std), recon.normalised_target(target, mean, std)
+
+
+def generator_step(recon, gen, model_spec, batch, latent, optimiser) -> dict:
+    """G's half of a minibatch: one step up α1 L(U(perturbed), t̂) − hinge. R's parameters get
+    gradients too; the caller zeroes them before using them."""
+    p = model_spec["params"]
+    kspace, mask, target = batch
+    clean, t_hat = clean_input(recon, kspace, mask, target)
+    out_p, penalty, use = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
+    loss_g = -(p["alpha1"] * dssim(t_hat, out_p, p) - penalty)
+    _step(optimiser, loss_g, gen.parameters())
+    return {"loss_G": loss_g.item(), "hinge": penalty.item(), "budget_use_G": use.mean().item()}
+
+
+def minmax_step(recon, gen, model_spec, batch, latent, optimisers) -> dict:
+    """One minibatch of the module docstring's loop; returns its log entry."""
+    p = model_spec["params"]
+    log = {}
+    if gen is not None:
+        log.update(generator_step(recon, gen, model_spec, batch, latent, optimisers["gen"]))
+    kspace, mask, target = batch
+    clean, t_hat = clean_input(recon, kspace, mask, target)
+    loss_clean = dssim(t_hat, recon.refine(clean[0]), p)
+    loss_r = loss_clean
+    if gen is not None:
+        out_p, _, use = perturbed_output(
+            recon, _Frozen(gen), model_spec, kspace, mask, clean, latent
+        )
+        loss_pert = dssim(t_hat, out_p, p)
+        loss_r = loss_clean + p["alpha1"] * loss_pert
+        log.update(dssim_pert=loss_pert.item(), budget_use=use.mean().item())
+    _step(optimisers["recon"], loss_r, recon.parameters())
+    log.update(loss_R=loss_r.item(), dssim_clean=loss_clean.item())
+    return log
+
+
+class _Frozen:
+    """Calls the generator without a graph to its parameters (δ' = G(z).detach() of the R
+    step); BatchNorm still uses the batch statistics when G is in training mode."""
+
+    def __init__(self, gen):
+        self.gen = gen
+
+    def __call__(self, *args):
+        with torch.no_grad():
+            return self.gen(*args)
+
+
+def validate(recon, dataset: datasets.SliceData, params: dict) -> dict:
+    """Clean validation in eval mode: mean DSSIM in normalised units, and SSIM / PSNR / NMSE
+    against the stored target (`mrirobust.metrics`, per slice)."""
+    device = next(recon.parameters()).device
+    recon.eval()
+    scores = {"dssim": [], "ssim": [], "psnr": [], "nmse": []}
+    loader = torch.utils.data.DataLoader(dataset, batch_size=params["batch_size"])
+    with torch.no_grad():
+        for kspace, mask, target, _ in loader:
+            kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
+            x_hat, mean, std = recon.normalised_input(physics.apply_mask(kspace, mask), mask)
+            out = recon.decode(x_hat, mean, std)
+            t_hat = recon.normalised_target(target, mean, std)
+            scores["dssim"].append(dssim(t_hat, (out - mean) / std, params).item() * len(target))
+            for key in ("ssim", "psnr", "nmse"):
+                scores[key] += getattr(metrics, key)(target, out).tolist()
+    total = len(dataset)
+    return {
+        "val_dssim": sum(scores.pop("dssim")) / total,
+        **{f"val_{k}": float(np.mean(v)) for k, v in scores.items()},
+    }
+
+
+def _seeded(*key) -> torch.Generator:
+    return torch.Generator().manual_seed(int(np.random.SeedSequence(key).generate_state(1)[0]))
+
+
+def _minibatches(dataset, gen, model_spec: dict, seed: int, epoch: int, device):
+    """(batch (k, mask, target) on `device`, latent or None) of one epoch: a seeded order, full
+    batches only (BatchNorm and the batch hinge), latents seeded by (seed, epoch, batch, rank).
+    Under torchrun each process takes its share of the order and batch_size / world slices."""
+    world, rank = loop.distributed()
+    batch_size = model_spec["params"]["batch_size"] // world
+    if batch_size < 2:
+        raise ValueError(
+            f"batch_size {model_spec['params']['batch_size']} over {world} processes leaves "
+            f"{batch_size} per process; BatchNorm needs >= 2 (batch_size >= {2 * world})"
+        )
+    dataset.epoch = epoch
+    sampler = torch.utils.data.DistributedSampler(
+        dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True
+    )
+    sampler.set_epoch(epoch)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, drop_last=True
+    )
+    for b, batch in enumerate(tqdm(loader, leave=False, disable=rank != 0)):
+        batch = [x.to(device) for x in batch[:3]]
+        latent = None
+        if model_spec["kind"] == "image":
+            latent = gen.sample_latent(len(batch[0]), _seeded(seed, epoch, b, rank))
+        yield batch, latent
+
+
+def _step(optimiser, loss: torch.Tensor, params) -> None:
+    """Backward, average the gradients of `params` over the processes (torchrun), step."""
+    optimiser.zero_grad()
+    loss.backward()
+    world, _ = loop.distributed()
+    if world > 1:
+        for q in params:
+            if q.grad is not None:
+                dist.all_reduce(q.grad)
+                q.grad /= world
+    optimiser.step()
+
+
+def attack_generator(recon, attack_spec: dict, build: Callable, epochs: int, seed: int):
+    """A fresh generator of `attack_spec` (kind "image" or "kspace", its budget, sizes and
+    gen_lr; made by `build`, module docstring) trained against the frozen `recon` for `epochs`
+    epochs of the training split: G's step of the loop alone (the reference's broken
+    `train_pert.py`, done as Algorithm 1's G step). `recon` stays in eval mode and unchanged.
+    Returns (generator in eval mode, log)."""
+    if attack_spec["kind"] not in ("image", "kspace"):
+        raise ValueError(
+            f"attack_spec must be of kind image or kspace, got {attack_spec['kind']!r}"
+        )
+    p = attack_spec["params"]
+    device = next(recon.parameters()).device
+    items = slices(attack_spec["scale"], "train", p["challenge"])
+    first = data.read_slice(*items[0], p["challenge"])
+    torch.manual_seed(seed)
+    gen = build(attack_spec, recon.image_size, first.kspace.shape[0])[1].to(device)
+    optimiser = torch.optim.AdamW(gen.parameters(), lr=p["gen_lr"], weight_decay=p["weight_decay"])
+    train_set = dataset(attack_spec, items, training=True)
+    frozen = [q.requires_grad for q in recon.parameters()]
+    recon.eval().requires_grad_(False)
+    gen.train()
+    log = []
+    try:
+        for epoch in range(epochs):
+            for batch, latent in _minibatches(train_set, gen, attack_spec, seed, epoch, device):
+                step = generator_step(recon, gen, attack_spec, batch, latent, optimiser)
+                log.append({"epoch": epoch + 1, **step})
+    finally:
+        for q, flag in zip(recon.parameters(), frozen, strict=True):
+            q.requires_grad_(flag)
+    return gen.eval(), log
+
+
+def stops_early(val_losses: list[float], patience: int) -> bool:
+    """The reference rule: the last `patience` losses are all >= the one `patience` before."""
+    if len(val_losses) <= patience:
+        return False
+    return all(v >= val_losses[-patience - 1] for v in val_losses[-patience:])
+
+
+def _optimisers(recon, gen, p) -> dict:
+    out = {
+        "recon": torch.optim.AdamW(recon.parameters(), lr=p["lr"], weight_decay=p["weight_decay"])
+    }
+    if gen is not None:
+        out["gen"] = torch.optim.AdamW(
+            gen.parameters(), lr=p["gen_lr"], weight_decay=p["weight_decay"]
+        )
+    return out
+
+
+def _checkpoint(model_spec: dict) -> checkpoints.Checkpoint:
+    """The checkpoint of `model_spec` on its train + val slices."""
+    p, scale = model_spec["params"], model_spec["scale"]
+    items = slices(scale, "train", p["challenge"]) + slices(scale, "val", p["challenge"])
+    return checkpoints.Checkpoint(model_spec, checkpoints.data_fingerprint(items))
+
+
+def _networks(model_spec: dict, build: Callable, device):
+    p, scale = model_spec["params"], model_spec["scale"]
+    first = data.read_slice(*slices(scale, "val", p["challenge"])[0], p["challenge"])
+    torch.manual_seed(p["seed"])
+    recon, gen = build(model_spec, tuple(first.target.shape), first.kspace.shape[0])
+    return recon.to(device), (gen.to(device) if gen is not None else None)
+
+
+def train_minmax(model_spec: dict, build: Callable, retrain: bool = False) -> Path:
+    """Train (or resume, or keep) the min-max model of `model_spec` with the networks of
+    `build` (module docstring); its checkpoint path."""
+    checkpoint = _checkpoint(model_spec)
+    path, state = checkpoint.path, None
+    if path.exists() and not retrain:
+        state = checkpoint.read()
+        if state["finished"]:
+            return path
+        logger.warning("resuming %s from epoch %d", path.name, state["epoch"])
+    p, scale = model_spec["params"], model_spec["scale"]
+    world, rank = loop.distributed()
+    device = loop.device()
+    recon, gen = _networks(model_spec, build, device)
+    optimisers = _optimisers(recon, gen, p)
+    start, curve, iterations = 0, [], []
+    if state is not None:
+        recon.load_state_dict(state["model"])
+        for name, optimiser in optimisers.items():
+            optimiser.load_state_dict(state[f"optimizer_{name}"])
+        if gen is not None:
+            gen.load_state_dict(state["generator"])
+        start, curve, iterations = state["epoch"], state["curve"], state["iterations"]
+    train_set = dataset(model_spec, slices(scale, "train", p["challenge"]), training=True)
+    val_items = slices(scale, "val", p["challenge"])[: p["val_slices"] or None]
+    val_set = dataset(model_spec, val_items, training=False)
+    finished = False
+    desc, quiet = f"train {path.stem}", rank != 0
+    for epoch in trange(start, p["epochs"], desc=desc, initial=start, disable=quiet):
+        begin = time.perf_counter()
+        recon.train()
+        if gen is not None:
+            gen.train()
+        logs = []
+        for batch, latent in _minibatches(train_set, gen, model_spec, p["seed"], epoch, device):
+            step = minmax_step(recon, gen, model_spec, batch, latent, optimisers)
+            logs.append({"epoch": epoch + 1, **step})
+        iterations += logs
+        if rank == 0:
+            row = {"epoch": epoch + 1}
+            for key in logs[0]:
+                if key != "epoch":
+                    row[f"train_{key}"] = float(np.mean([log[key] for log in logs]))
+            row.update(validate(recon, val_set, p))
+            row["seconds"] = time.perf_counter() - begin
+            curve.append(row)
+            finished = epoch + 1 == p["epochs"] or stops_early(
+                [r["val_dssim"] for r in curve], p["patience"]
+            )
+            state = {
+                "epoch": epoch + 1,
+                "finished": finished,
+                "model": recon.state_dict(),
+                "generator": gen.state_dict() if gen is not None else {},
+                **{f"optimizer_{k}": o.state_dict() for k, o in optimisers.items()},
+                "curve": curve,
+                "iterations": iterations,
+            }
+            checkpoint.save(state)
+        if world > 1:
+            flag = torch.tensor(float(finished), device=device)
+            dist.broadcast(flag, 0)  # every process stops early with rank 0
+            finished = bool(flag.item())
+        if finished:
+            break
+    return path
+
+
+def load_or_train(model_spec: dict, build: Callable, retrain: bool = False):
+    """(U-Net Reconstructor, generator or None), trained, in eval mode, with the checkpoint's
+    state (curve, iterations)."""
+    train_minmax(model_spec, build, retrain=retrain)
+    state = _checkpoint(model_spec).read()
+    recon, gen = _networks(model_spec, build, loop.device())
+    recon.load_state_dict(state["model"])
+    if gen is not None:
+        gen.load_state_dict(state["generator"])
+        gen.eval()
+    return recon.eval(), gen, state

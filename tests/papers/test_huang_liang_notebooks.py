@@ -1,0 +1,117 @@
+"""What the Huang & Liang notebooks stored in the session's smoke run (tests/conftest.py)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrirobust import claims
+
+pytestmark = pytest.mark.notebook
+MODELS = {"S", "A(eps=1000)", "A(eps=5000)"}
+
+
+def _ok(smoke_results, run_id):
+    result = smoke_results.results[run_id]
+    assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
+    return smoke_results.run_dir(run_id)
+
+
+def check_training_run(out):
+    curves = pd.read_csv(out / "training_curves.csv")
+    assert set(curves.model) == MODELS and (curves.groupby("model").epoch.max() == 2).all()
+    iterations = pd.read_csv(out / "iterations.csv")
+    adversarial = iterations[iterations.model != "S"]
+    assert adversarial[["loss_G", "loss_R", "hinge", "budget_use"]].notna().all().all()
+    assert iterations[iterations.model == "S"].loss_G.isna().all()
+    # the logged loss_R is the clean plus the perturbed DSSIM
+    np.testing.assert_allclose(
+        adversarial.loss_R, adversarial.dssim_clean + adversarial.dssim_pert, rtol=1e-5
+    )
+    ids = {v.id for v in claims.load(out / "claims.json")}
+    assert {"huang_liang/fig4/loss_R_decreases", "huang_liang/sanity/eps_monotone"} <= ids
+
+
+def check_table1_run(out):
+    table = pd.read_csv(out / "table1.csv")
+    assert set(table.model) == MODELS | {"zero-filled"}
+    assert len(table) == 4 * 2 * 2  # models x splits x rules
+    fastmri = table[table.rule == "fastmri"]
+    assert fastmri.ssim.between(-1, 1).all() and (fastmri.nmse > 0).all()
+    stats = json.loads((out / "mask_stats.json").read_text())
+    assert stats["centre_always_sampled"]
+    images = np.load(out / "fig5_images.npz")
+    assert set(images.files) == {"kspace", "image", "masked", "zero_filled", "mask"}
+    unsampled = ~images["mask"].astype(bool)
+    assert (images["masked"][:, unsampled] == 0).all()
+    verdicts = claims.load(out / "claims.json")
+    rules = {v.case.get("rule") for v in verdicts if v.figure == "table1"}
+    assert rules == {"fastmri", "reference"}
+
+
+def test_training_run_stored_the_logs_of_three_models(smoke_results):
+    check_training_run(_ok(smoke_results, "huang_liang_train"))
+
+
+def test_table1_run_stored_both_rules_and_the_mask_statistics(smoke_results):
+    check_table1_run(_ok(smoke_results, "huang_liang_table1_fig5"))
+
+
+def check_fig6_run(out):
+    table = pd.read_csv(out / "perturbed_scores.csv")
+    assert set(table.attack) == {"co_trained_G", "own_G", "image_pgd"}
+    assert set(table.model) == {"A", "S"} and set(table.eps_model) == MODELS - {"S"}
+    # PGD sits on its sphere; the generators' perturbations are not zero after calibration
+    pgd = table[table.attack == "image_pgd"]
+    np.testing.assert_allclose(pgd.delta_sq_over_eps, 1.0, rtol=1e-3)
+    assert (table[table.attack != "image_pgd"].delta_sq_over_eps > 0.1).all()
+    # the co-trained perturbation is the same for both models: one delta per slice
+    co = table[table.attack == "co_trained_G"].pivot_table(
+        index=["eps_model", "slice"], columns="model", values="delta_sq_over_eps"
+    )
+    np.testing.assert_allclose(co["A"], co["S"], rtol=1e-5)
+    images = np.load(out / "fig6_images.npz")
+    assert any(key.endswith("/S_own_G") for key in images.files)
+    ids = {v.id for v in claims.load(out / "claims.json")}
+    assert {"huang_liang/robust/own_G", "huang_liang/fig6/standard_amplifies"} <= ids
+
+
+def test_fig6_run_stored_the_paper_and_the_fair_attacks(smoke_results):
+    check_fig6_run(_ok(smoke_results, "huang_liang_fig6"))
+
+
+def check_alg2_run(out):
+    table = pd.read_csv(out / "kspace_attacks.csv")
+    assert set(table.attack) == {"kspace_pgd", "kspace_G"} and set(table.model) == {"K", "S"}
+    assert set(table.eta_model) == {"K(eta=0.02)"}
+    assert table.ssim_attacked.between(-1, 1).all()
+    curves = pd.read_csv(out / "training_curves.csv")
+    assert set(curves.model) == {"S", "K(eta=0.02)"}
+    k_curve = curves[curves.model == "K(eta=0.02)"]
+    assert (k_curve.train_budget_use <= 1 + 1e-5).all()  # projected onto the per-coil ball
+    ids = {v.id for v in claims.load(out / "claims.json")}
+    assert "huang_liang/alg2/kspace_pgd_at_eta_train" in ids
+
+
+def test_alg2_run_stored_k_space_attacks_on_k_and_s(smoke_results):
+    check_alg2_run(_ok(smoke_results, "huang_liang_alg2"))
+
+
+def check_cross_run(out):
+    table = pd.read_csv(out / "cross_attacks.csv")
+    attacks = {"morshuis_kspace_pgd", "darestani_pgd", "image_pgd", "morshuis_rotation"}
+    assert set(table.attack) == attacks
+    assert set(table.model) == MODELS | {"K(eta=0.02)"}
+    morshuis = table.attack.str.startswith("morshuis")
+    assert (table[morshuis].region == "box").all() and (table[~morshuis].region == "image").all()
+    # budget 0 is the clean reconstruction (a 0-degree rotation still interpolates, ~0.6 %)
+    zero = table[(table.budget == 0) & (table.attack != "morshuis_rotation")]
+    np.testing.assert_allclose(zero.ssim_attacked, zero.ssim_clean, atol=1e-4)
+    verdicts = claims.load(out / "claims.json")
+    assert {v.case["attack"] for v in verdicts} == attacks
+    assert all(v.case["model"] != "S" and v.case["budget"] > 0 for v in verdicts)
+
+
+def test_cross_attack_run_scored_every_model_under_every_attack(smoke_results):
+    check_cross_run(_ok(smoke_results, "huang_liang_cross_attacks"))
