@@ -36,22 +36,25 @@ KEEP = ("last", "best")
 class PGDResult:
     """Perturbation `(E, B, C, H, W)` (no E axis for a scalar budget), loss of every iterate
     `(steps + 1, E, B)`, the attacked reconstruction `(E, B, h, w)`, the budgets `(E,)` and the
-    index of the returned iterate `(E, B)`."""
+    index of the returned iterate `(E, B)` (None: the last one)."""
 
     perturbation: torch.Tensor
     losses: torch.Tensor
     reconstruction: torch.Tensor
     budgets: torch.Tensor
-    iterate: torch.Tensor
+    iterate: torch.Tensor | None = None  # None: the last iterate
 
     @property
     def final_loss(self) -> torch.Tensor:
         """Loss of the returned perturbation, `(E, B)` (or `(B,)`)."""
+        if self.iterate is None:
+            return self.losses[-1]
         return self.losses.gather(0, self.iterate.unsqueeze(0)).squeeze(0)
 
 
-def as_budgets(value, name: str) -> tuple[torch.Tensor, bool]:
-    """A relative budget (number or sequence) -> float64 tensor `(E,)` and whether it was scalar."""
+def as_budgets(value, name: str, relative: bool = False) -> tuple[torch.Tensor, bool]:
+    """A budget (number or sequence) -> float64 tensor `(E,)` and whether it was scalar;
+    `relative` budgets (fractions of a k-space norm) must also be at most 1."""
     scalar = not isinstance(value, (Sequence, torch.Tensor)) or (
         isinstance(value, torch.Tensor) and value.ndim == 0
     )
@@ -63,7 +66,7 @@ def as_budgets(value, name: str) -> tuple[torch.Tensor, bool]:
         raise ValueError(
             f"{name} must be a finite number >= 0 or a non-empty sequence of them, got {value!r}"
         )
-    if (budgets > 1).any():
+    if relative and (budgets > 1).any():
         raise ValueError(
             f"{name} is relative to the k-space norm and must lie in [0, 1], got {value!r}"
         )
@@ -234,7 +237,7 @@ def kspace_pgd(
     size = tuple(recon.image_size)
     _check_target(target, batch, size)
     region_mask = regions.as_region_mask(region, batch, size).to(kspace.device)
-    etas, scalar = as_budgets(eta, "eta")
+    etas, scalar = as_budgets(eta, "eta", relative=True)
     _check_steps(steps, step_size)
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
@@ -296,7 +299,7 @@ def pgd_global(
     mask = _batch_mask(mask, masked_kspace)
     size = tuple(recon.image_size)
     region_mask = regions.as_region_mask(region, batch, size).to(masked_kspace.device)
-    epss, scalar = as_budgets(eps, "eps")
+    epss, scalar = as_budgets(eps, "eps", relative=True)
     _check_steps(steps, step_size)
     if keep not in KEEP:
         raise ValueError(f"keep must be one of {', '.join(KEEP)}, got {keep!r}")

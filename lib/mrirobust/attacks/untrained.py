@@ -90,7 +90,7 @@ def two_step(
         )
     physics.check_kspace(masked_kspace, "masked_kspace")
     mask = _batch_mask(mask, masked_kspace)
-    epss, scalar = as_budgets(eps, "eps")
+    epss, scalar = as_budgets(eps, "eps", relative=True)
     _check_steps(steps, step_size)
     if not (isinstance(beta, (int, float)) and math.isfinite(beta) and beta >= 0):
         raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")

@@ -159,7 +159,7 @@ def convert(
         "norm": float(np.linalg.norm(target)),
         "patient_id": Path(source).stem,
     }
-    write_volume(dest, volume, target.astype(np.float32), header, attrs)
+    write_volume(dest, volume, {"reconstruction_rss": target.astype(np.float32)}, header, attrs)
     return Path(dest)
 
 
