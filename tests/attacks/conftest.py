@@ -80,9 +80,12 @@ class ToyUntrained(Reconstructor):
         kspace = torch.where(state.mask, state.y, physics.fft2c(state.x))
         return physics.rss_crop(kspace, SIZE)
 
+    def optimiser(self, state):
+        return torch.optim.Adam([state.x], lr=0.05)
+
     def reconstruct(self, masked_kspace, mask):
         state = self.init_state(masked_kspace, mask)
-        opt = torch.optim.Adam([state.x], lr=0.05)
+        opt = self.optimiser(state)
         with torch.enable_grad():
             for _ in range(self.iterations):
                 opt.zero_grad()

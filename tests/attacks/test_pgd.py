@@ -99,11 +99,67 @@ def test_pgd_global_respects_the_global_budget(trained_cnn, data):
     assert (res.losses[-1, 1] > res.losses[-1, 0]).all()
 
 
+class Peaked(ZeroFilled):
+    """A constant image of height exp(-((Re<u, y> - level) / width)^2): the attack loss
+    (height - clean height)^2 peaks where Re<u, z> reaches `level` - Re<u, y>."""
+
+    def __init__(self, u, level, width):
+        super().__init__((24, 24))
+        self.u, self.level, self.width = u, level, width
+
+    def reconstruct(self, masked_kspace, mask):
+        t = (self.u.conj() * masked_kspace).sum(dim=(1, 2, 3)).real
+        height = torch.exp(-(((t - self.level) / self.width) ** 2))
+        return height.view(-1, 1, 1).expand(-1, 24, 24)
+
+
+def test_pgd_global_returns_the_most_damaging_iterate(data):
+    """Steps of half the radius from the random start on the sphere overshoot the peak at
+    Re<u, z> = 0.6 r: the iterates alternate between a loss near the peak and one near 0, and
+    after 4 steps the last iterate is a poor one. The default returns the worst one, as
+    Darestani's reference code does."""
+    mask = data["mask"]
+    y = physics.apply_mask(data["kspace"], mask)
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(y.shape, generator=g, dtype=y.dtype) * mask
+    u = u / torch.linalg.vector_norm(u, dim=(1, 2, 3), keepdim=True)
+    radius = 0.05 * torch.linalg.vector_norm(y, dim=(1, 2, 3))
+    level = (u.conj() * y).sum(dim=(1, 2, 3)).real + 0.6 * radius
+    recon = Peaked(u, level, 0.2 * radius)
+    kwargs = {"eps": 0.05, "steps": 4, "step_size": 0.5, "progress": False}
+    last = pgd_global(recon, y, mask, keep="last", **kwargs)
+    assert (last.losses[-1] < 0.2 * last.losses.max(dim=0).values).all()
+    best = pgd_global(recon, y, mask, **kwargs)
+    assert torch.equal(best.final_loss, best.losses.max(dim=0).values)
+    assert torch.equal(last.iterate, torch.full((2,), 4)) and (best.iterate < 4).all()
+    with torch.no_grad():
+        out = recon(physics.apply_mask(y + best.perturbation, mask), mask)
+        torch.testing.assert_close(out, best.reconstruction)
+        torch.testing.assert_close(metrics.mse(recon(y, mask), out), best.final_loss)
+
+
+def test_pgd_global_budget_can_refer_to_the_full_kspace(trained_cnn, data):
+    k, mask = data["kspace"], data["mask"]
+    y = physics.apply_mask(k, mask)
+    res = pgd_global(trained_cnn, y, mask, eps=0.05, budget_kspace=k, steps=3, progress=False)
+    norms = torch.linalg.vector_norm(res.perturbation, dim=(1, 2, 3))
+    full = 0.05 * torch.linalg.vector_norm(k, dim=(1, 2, 3))
+    torch.testing.assert_close(norms, full, rtol=1e-4, atol=0)
+    assert (norms > 0.05 * torch.linalg.vector_norm(y, dim=(1, 2, 3)) * 1.01).all()
+    with pytest.raises(ValueError, match="budget_kspace must have the shape"):
+        pgd_global(trained_cnn, y, mask, eps=0.05, budget_kspace=k[:1], progress=False)
+    with pytest.raises(ValueError, match="keep must be one of last, best"):
+        pgd_global(trained_cnn, y, mask, eps=0.05, keep="worst", progress=False)
+    with pytest.raises(ValueError, match=r"eps is relative .* \[0, 1\], got 2"):
+        pgd_global(trained_cnn, y, mask, eps=2, progress=False)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"eta": -0.1}, "eta must be a finite number >= 0"),
         ({"eta": [0.01, float("nan")]}, "eta must be a finite number >= 0"),
+        ({"eta": [0.01, 1.5]}, r"eta is relative to the k-space norm and must lie in \[0, 1\]"),
         ({"eta": 0.01, "region": [20, 20, 10, 10]}, "leave the 24x24 image"),
         ({"eta": 0.01, "region": torch.zeros(24, 24, dtype=torch.bool)}, "mask is empty"),
         ({"eta": 0.01, "rule": "other"}, "rule must be one of"),

@@ -88,3 +88,18 @@ def test_convdecoder_has_a_channel_per_coil_output(scale):
     data, params = scales.resolve(scale, "data"), scales.resolve(scale, "train")
     coils = max(data["coils"], data["shifted_coils"])
     assert params["convdecoder_channels"] >= 2 * coils
+
+
+def test_convdecoder_fit_does_not_depend_on_the_batch_position():
+    """A slice gets the same network and input wherever it sits in the batch, so the clean and
+    the attacked fit of one slice differ only by their data."""
+    kspace, mask, _ = phantom_problem()
+    y = kspace * mask
+    recon = ConvDecoder((24, 24), num_layers=3, channels=4, iterations=4, seed=7)
+    alone = recon(y, mask)
+    batched = recon(torch.cat([0.5 * y, y]), mask)
+    torch.testing.assert_close(batched[1], alone[0], rtol=1e-4, atol=1e-6)
+    state = recon.init_state(torch.cat([y, y]), mask)
+    assert torch.equal(state.inputs[0], state.inputs[1])
+    weights = [dict(net.state_dict()) for net in state.nets]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

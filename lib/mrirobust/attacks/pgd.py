@@ -29,26 +29,32 @@ from tqdm.auto import tqdm
 from mrirobust import metrics, physics, regions
 
 RULES = ("exact", "reference")
+KEEP = ("last", "best")
 
 
 @dataclass
 class PGDResult:
     """Perturbation `(E, B, C, H, W)` (no E axis for a scalar budget), loss of every iterate
-    `(steps + 1, E, B)`, the attacked reconstruction `(E, B, h, w)` and the budgets `(E,)`."""
+    `(steps + 1, E, B)`, the attacked reconstruction `(E, B, h, w)`, the budgets `(E,)` and the
+    index of the returned iterate `(E, B)` (None: the last one)."""
 
     perturbation: torch.Tensor
     losses: torch.Tensor
     reconstruction: torch.Tensor
     budgets: torch.Tensor
+    iterate: torch.Tensor | None = None  # None: the last iterate
 
     @property
     def final_loss(self) -> torch.Tensor:
         """Loss of the returned perturbation, `(E, B)` (or `(B,)`)."""
-        return self.losses[-1]
+        if self.iterate is None:
+            return self.losses[-1]
+        return self.losses.gather(0, self.iterate.unsqueeze(0)).squeeze(0)
 
 
-def as_budgets(value, name: str) -> tuple[torch.Tensor, bool]:
-    """A relative budget (number or sequence) -> float64 tensor `(E,)` and whether it was scalar."""
+def as_budgets(value, name: str, relative: bool = False) -> tuple[torch.Tensor, bool]:
+    """A budget (number or sequence) -> float64 tensor `(E,)` and whether it was scalar;
+    `relative` budgets (fractions of a k-space norm) must also be at most 1."""
     scalar = not isinstance(value, (Sequence, torch.Tensor)) or (
         isinstance(value, torch.Tensor) and value.ndim == 0
     )
@@ -59,6 +65,10 @@ def as_budgets(value, name: str) -> tuple[torch.Tensor, bool]:
     if budgets.numel() == 0 or not torch.isfinite(budgets).all() or (budgets < 0).any():
         raise ValueError(
             f"{name} must be a finite number >= 0 or a non-empty sequence of them, got {value!r}"
+        )
+    if relative and (budgets > 1).any():
+        raise ValueError(
+            f"{name} is relative to the k-space norm and must lie in [0, 1], got {value!r}"
         )
     return budgets, scalar
 
@@ -114,11 +124,13 @@ def _ascend(
     step_size,
     seed,
     rule,
+    keep,
     progress,
     desc,
 ):
     """Shared PGD loop on the batch of `copies` stacked budgets; returns (z, losses (steps+1, N),
-    reconstruction). Every budget starts from the same seeded noise direction."""
+    reconstruction, index of the returned iterate (N,)). Every budget starts from the same
+    seeded noise direction."""
     sampled = mask.to(kspace.real.dtype)
     gen = torch.Generator(device=kspace.device).manual_seed(seed)
     shape = (kspace.shape[0] // copies, *kspace.shape[1:])
@@ -128,13 +140,20 @@ def _ascend(
     noise = noise if rule == "reference" else noise * sampled
     tiny = torch.finfo(kspace.real.dtype).tiny
     z = radius * noise / _norm(noise, dims).clamp_min(tiny)
-    losses = []
+    losses, kept_loss, kept_z, kept_out, chosen = [], None, None, None, None
     for step in tqdm(range(steps + 1), desc=desc, disable=not progress, leave=False):
         z.requires_grad_(step < steps)
         with torch.set_grad_enabled(step < steps):  # the last iterate needs no gradient
             out = recon(physics.apply_mask(kspace + z, mask), mask)
             loss = metrics.mse(target, out, region_mask)
         losses.append(loss.detach())
+        take = torch.ones_like(losses[-1], dtype=torch.bool)
+        if keep == "best" and kept_loss is not None:
+            take = losses[-1] > kept_loss
+        kept_loss = _select(take, losses[-1], kept_loss)
+        kept_z = _select(take, z.detach(), kept_z)
+        kept_out = _select(take, out.detach(), kept_out)
+        chosen = _select(take, torch.full_like(take, step, dtype=torch.long), chosen)
         if step == steps:
             break
         if not loss.requires_grad:
@@ -156,7 +175,14 @@ def _ascend(
                 grad, whole
             ).clamp_min(tiny)
             z = radius * z / _norm(z, dims).clamp_min(1.0)
-    return z.detach(), torch.stack(losses), out.detach()
+    return kept_z.detach(), torch.stack(losses), kept_out.detach(), chosen
+
+
+def _select(take: torch.Tensor, new: torch.Tensor, old: torch.Tensor | None) -> torch.Tensor:
+    """`new` for the batch elements where `take` `(N,)` holds, else `old` (None: nothing kept)."""
+    if old is None:
+        return new
+    return torch.where(take.view(-1, *[1] * (new.ndim - 1)), new, old)
 
 
 def project_ball(z: torch.Tensor, radius: torch.Tensor, dims) -> torch.Tensor:
@@ -211,14 +237,14 @@ def kspace_pgd(
     size = tuple(recon.image_size)
     _check_target(target, batch, size)
     region_mask = regions.as_region_mask(region, batch, size).to(kspace.device)
-    etas, scalar = as_budgets(eta, "eta")
+    etas, scalar = as_budgets(eta, "eta", relative=True)
     _check_steps(steps, step_size)
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
     copies = etas.numel()
     coil_norms = torch.linalg.vector_norm(kspace, dim=(-2, -1))  # (B, C)
     radius = etas.to(coil_norms).view(-1, 1, 1) * coil_norms  # (E, B, C)
-    z, losses, out = _ascend(
+    z, losses, out, chosen = _ascend(
         recon,
         _stack(kspace, copies),
         _stack(mask, copies),
@@ -231,6 +257,7 @@ def kspace_pgd(
         step_size=step_size,
         seed=seed,
         rule=rule,
+        keep="last",
         progress=progress,
         desc="k-space PGD",
     )
@@ -239,6 +266,7 @@ def kspace_pgd(
         losses=_unstack(losses, copies, scalar, axis=1),
         reconstruction=_unstack(out, copies, scalar),
         budgets=etas,
+        iterate=_unstack(chosen, copies, scalar),
     )
 
 
@@ -251,30 +279,46 @@ def pgd_global(
     region=None,
     steps: int = 10,
     step_size: float = 0.5,
+    keep: str = "best",
+    budget_kspace: torch.Tensor | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> PGDResult:
     """Darestani et al. 2021's PGD attack for differentiable methods (appendix A.1, eq. 2).
 
-    max_z  mean_{p in S} (Psi(y) - Psi(y + z))_p^2   s.t.  ||z||_2 <= eps ||y||_2 (per slice),
+    max_z  mean_{p in S} (Psi(y) - Psi(y + z))_p^2   s.t.  ||z||_2 <= eps ||k_ref||_2 (per slice),
 
     y = `masked_kspace` (the measurement), z on the sampled locations. Same loop as
-    `kspace_pgd` (exact rule) with one ball per slice; `eps` is a number or a grid.
+    `kspace_pgd` (exact rule) with one ball per slice; `eps` is a number or a grid in [0, 1].
+    k_ref = `budget_kspace` (None: y itself, eq. 2's ||A x*||; the fully sampled k-space gives
+    the reference code's budget eps ||k||, about 5-10 % larger at 4x). `keep="best"` (default,
+    as the reference code) returns the most damaging iterate, "last" the last one.
     """
     physics.check_kspace(masked_kspace, "masked_kspace")
     batch = masked_kspace.shape[0]
     mask = _batch_mask(mask, masked_kspace)
     size = tuple(recon.image_size)
     region_mask = regions.as_region_mask(region, batch, size).to(masked_kspace.device)
-    epss, scalar = as_budgets(eps, "eps")
+    epss, scalar = as_budgets(eps, "eps", relative=True)
     _check_steps(steps, step_size)
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {', '.join(KEEP)}, got {keep!r}")
     y = physics.apply_mask(masked_kspace, mask)
+    reference = y
+    if budget_kspace is not None:
+        physics.check_kspace(budget_kspace, "budget_kspace")
+        if budget_kspace.shape != masked_kspace.shape:
+            raise ValueError(
+                f"budget_kspace must have the shape of masked_kspace {tuple(y.shape)}, "
+                f"got {tuple(budget_kspace.shape)}"
+            )
+        reference = budget_kspace
     with torch.no_grad():
         clean = recon(y, mask)
     copies = epss.numel()
-    norms = torch.linalg.vector_norm(y, dim=(1, 2, 3))  # (B,)
+    norms = torch.linalg.vector_norm(reference, dim=(1, 2, 3))  # (B,)
     radius = epss.to(norms).view(-1, 1) * norms
-    z, losses, out = _ascend(
+    z, losses, out, chosen = _ascend(
         recon,
         _stack(y, copies),
         _stack(mask, copies),
@@ -287,6 +331,7 @@ def pgd_global(
         step_size=step_size,
         seed=seed,
         rule="exact",
+        keep=keep,
         progress=progress,
         desc="PGD (global budget)",
     )
@@ -295,4 +340,5 @@ def pgd_global(
         losses=_unstack(losses, copies, scalar, axis=1),
         reconstruction=_unstack(out, copies, scalar),
         budgets=epss,
+        iterate=_unstack(chosen, copies, scalar),
     )

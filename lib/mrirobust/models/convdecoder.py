@@ -47,9 +47,9 @@ def decoder(num_layers: int, channels: int, out_channels: int, out_size: tuple[i
 
 class DecoderState(torch.nn.Module):
     """The fitted variables: one decoder G_C per slice, its fixed noise input (uniform ·0.1,
-    seeded) and the k-space scale s = ‖RSS(G_C₀)‖ / ‖RSS(F⁻¹y)‖ fixed at initialisation. Also
-    holds the measurements y and mask given to `init_state` (not detached), which `render`
-    uses for data consistency."""
+    seeded, the same for every slice) and the k-space scale s = ‖RSS(G_C₀)‖ / ‖RSS(F⁻¹y)‖
+    fixed at initialisation. Also holds the measurements y and mask given to `init_state` (not
+    detached), which `render` uses for data consistency."""
 
     def __init__(self, nets, inputs, scale, masked_kspace, mask):
         super().__init__()
@@ -93,15 +93,18 @@ class ConvDecoder(Reconstructor):
         self.iterations, self.lr, self.seed = int(iterations), float(lr), int(seed)
 
     def init_state(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> DecoderState:
-        """Seeded decoders and inputs for each slice; s from the untrained network's output."""
+        """One decoder and noise input per slice, all drawn from `seed` alone (global torch
+        randomness is restored afterwards), so a slice gets the same network wherever it sits in
+        the batch (the reference deep-copies one seeded net for the clean and attacked fits);
+        s from the untrained network's output."""
         batch, coils, H, W = masked_kspace.shape
-        generator = torch.Generator().manual_seed(self.seed)
         nets, inputs = [], []
         for _ in range(batch):
-            torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
-            net, in_size = decoder(self.num_layers, self.channels, 2 * coils, (H, W))
-            nets.append(net)
-            inputs.append(torch.rand(self.channels, *in_size, generator=generator) * 0.1)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                net, in_size = decoder(self.num_layers, self.channels, 2 * coils, (H, W))
+                nets.append(net)
+                inputs.append(torch.rand(self.channels, *in_size) * 0.1)
         device = masked_kspace.device
         nets = [net.to(device) for net in nets]
         inputs, scale = torch.stack(inputs).to(device), torch.ones(batch, device=device)
@@ -120,11 +123,15 @@ class ConvDecoder(Reconstructor):
         residual = physics.apply_mask(state.coil_kspace(), mask) - target
         return 0.5 * (residual.abs() ** 2).sum(dim=(1, 2, 3))
 
+    def optimiser(self, state: DecoderState) -> torch.optim.Optimizer:
+        """Adam (lr `self.lr`) on the decoders' weights; the noise inputs stay fixed."""
+        return torch.optim.Adam(state.nets.parameters(), lr=self.lr)
+
     def fit(self, state: DecoderState, masked_kspace: torch.Tensor, mask: torch.Tensor) -> None:
         """Adam on the summed per-slice objectives (Adam is elementwise, so each slice's
         decoder follows its own trajectory); loads each slice's lowest-loss parameters."""
         y = masked_kspace.detach()
-        optimiser = torch.optim.Adam(state.nets.parameters(), lr=self.lr)
+        optimiser = self.optimiser(state)
         best_loss = [math.inf] * len(state.nets)
         best = [None] * len(state.nets)
         with torch.enable_grad():

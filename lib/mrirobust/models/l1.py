@@ -215,6 +215,11 @@ class L1Wavelet(Reconstructor):
         sparsity = sum(c.abs().sum(dim=(-2, -1)) for c in psi.forward(state.x))
         return data + state.lam * sparsity
 
+    def optimiser(self, state: L1State) -> torch.optim.Optimizer:
+        """Gradient descent on x with FISTA's step α (the smallest of the batch), for attacks that
+        descend L jointly with other terms (the l1 term then takes subgradient steps)."""
+        return torch.optim.SGD([state.x], lr=float(state.step.min()))
+
     def fit(self, state: L1State, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """FISTA from state.x: z ← x − α (AᴴA z − Aᴴy), x ← Ψᴴ soft(Ψz, αλ), momentum as sigpy's
         `GradientMethod(accelerate=True)`. Returns the final x (graph kept to y) and stores it,

@@ -39,12 +39,18 @@ def model_config(name: str | None) -> dict[str, int]:
 
 
 def model_spec(
-    method: str, scale: str, acceleration: int = 4, config: str | None = None
+    method: str,
+    scale: str,
+    acceleration: int = 4,
+    config: str | None = None,
+    anatomy: str = "knee",
 ) -> ModelSpec:
     """`registry.spec` of `method` under the named configuration `config` (None or "": the
-    scale profile's sizes)."""
+    scale profile's sizes), trained (or tuned) on `anatomy`."""
     sizes = model_config(config)
-    return spec(method, scale, acceleration, config=config or DEFAULT_CONFIG, sizes=sizes)
+    return spec(
+        method, scale, acceleration, config=config or DEFAULT_CONFIG, sizes=sizes, anatomy=anatomy
+    )
 
 
 def get_model(
@@ -53,6 +59,8 @@ def get_model(
     acceleration: int = 4,
     config: str | None = None,
     retrain: bool = False,
+    anatomy: str = "knee",
 ) -> Reconstructor:
-    """The ready model (`zoo.get`) of `model_spec(method, scale, acceleration, config)`."""
-    return zoo.get(model_spec(method, scale, acceleration, config), retrain=retrain)
+    """The ready model (`zoo.get`) of `model_spec(method, scale, acceleration, config,
+    anatomy)`."""
+    return zoo.get(model_spec(method, scale, acceleration, config, anatomy), retrain=retrain)

@@ -1,0 +1,586 @@
+"""Darestani et al. 2021's experiments on any set of Reconstructors (U-Net, VarNet, l1,
+ConvDecoder, zero-filled, ...): every function takes the methods as a dict name -> model and
+tensors of one batch of slices, and returns a tidy table (one row per slice and case).
+
+- `attack_sweep` (Fig. 3, 9): perturbations computed against one method by its own attack
+  (eq. 2 PGD for differentiable trained nets, the two-step attack of eq. 3 for methods with the
+  un-trained protocol, i.e. l1 and ConvDecoder) over a grid of eps, every method evaluated on
+  y + z; `transfer_matrix` reads the matrix "attack of X evaluated on Y" from it.
+- `every_attack` (none of the papers has it): each method under every attack of the project
+  at a matched budget: Darestani's PGD and two-step, Morshuis' per-coil PGD and rotation
+  search, and small features.
+- `shift_scores` (Fig. 2): every method on an in-distribution and a shifted set, with VarNet's
+  resolution fix (`resolution_fix`).
+- `anatomy_scores` (Fig. 4, 13): knee- and brain-trained methods on knee and brain slices.
+- `l1_bases` (Fig. 10): l1 with every sparsifying basis, for `attack_sweep`.
+- `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics.
+- `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
+
+Scores follow fastMRI: SSIM and PSNR against the fully sampled RSS target with data range =
+the target's max. The drop of a score is clean minus attacked (positive = damage).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import h5py
+import pandas as pd
+import torch
+from scipy import stats
+
+from mrirobust import data, metrics, physics, regions, scales
+from mrirobust.attacks import (
+    kspace_pgd,
+    pgd_global,
+    rotation_search,
+    small_feature_map,
+    two_step,
+)
+from mrirobust.attacks.small_features import standardise
+from mrirobust.data import samples
+from mrirobust.models.l1 import BASES, L1Wavelet
+
+ATTACKS = ("pgd", "two_step", "kspace_pgd", "rotation", "small_features")
+UNTRAINED_PROTOCOL = ("init_state", "objective", "render", "optimiser")
+
+
+def is_untrained(method) -> bool:
+    """True for methods with the un-trained protocol (attacked by the two-step attack)."""
+    return all(callable(getattr(method, attr, None)) for attr in UNTRAINED_PROTOCOL)
+
+
+def scores(target: torch.Tensor, recon: torch.Tensor) -> dict[str, torch.Tensor]:
+    """SSIM and PSNR per slice `(B,)`, data range = each target's max (fastMRI)."""
+    data_range = target.amax(dim=(-2, -1))
+    return {
+        "ssim": metrics.ssim(target, recon, data_range=data_range),
+        "psnr": metrics.psnr(target, recon, data_range=data_range),
+    }
+
+
+def validation_slices(
+    scale: str,
+    n: int,
+    *,
+    anatomy: str = "knee",
+    contrast: str | None = "CORPD_FBK",
+    acceleration: int = 4,
+    seed: int = 0,
+    band: tuple[float, float] = (0.2, 0.8),
+):
+    """`n` validation slices of `anatomy` with acquisition `contrast` (None: any), spread evenly
+    over the (file, slice) order of each volume's central `band` of slices (slices 2-7 of 10;
+    the edge slices are nearly empty). Masks are the seeded random column masks of every paper
+    in this project (seed = crc32("seed/file/slice"), fastMRI centre fraction). Returns k-space
+    `(n, C, H, W)`, masks `(n, 1, 1, W)`, targets `(n, h, w)` and ids "file/slice"."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be an integer >= 1 (the evaluation set is empty), got {n!r}")
+    if acceleration not in physics.CENTER_FRACTIONS:
+        raise ValueError(
+            f"acceleration must be one of {sorted(physics.CENTER_FRACTIONS)}, got {acceleration}"
+        )
+    if scales.resolve(scale, "data")["source"] == "embedded":
+        data.ensure_embedded(scale, progress=False)
+    directory = data.split_dir(scale, anatomy, "val")
+    candidates = []
+    for path in sorted(directory.glob("*.h5")):
+        with h5py.File(path, "r") as hf:
+            found = hf.attrs.get("acquisition", "")
+            count = hf["kspace"].shape[0]
+        found = found.decode() if isinstance(found, bytes) else str(found)
+        if contrast is None or found == contrast:
+            first, stop = math.ceil(band[0] * count), math.floor(band[1] * count)
+            candidates += [(path, i) for i in range(first, max(stop, first + 1))]
+    if len(candidates) < n:
+        raise ValueError(
+            f"{directory}: {len(candidates)} {contrast or 'any-contrast'} slices in the central "
+            f"band {band}, fewer than n = {n}"
+        )
+    picks = torch.linspace(0, len(candidates) - 1, n).round().long().tolist()
+    return _stack([data.read_slice(*candidates[i]) for i in picks], acceleration, seed)
+
+
+def _stack(slices, acceleration: int, seed: int):
+    """k-space, masks, targets and "file/slice" ids of `data.Slice`s; the masks are
+    `data.samples.sample_mask`'s (seed = crc32("seed/file/slice")), for slices without a box."""
+    masks = [
+        physics.column_mask(
+            s.kspace.shape[-1],
+            acceleration,
+            physics.CENTER_FRACTIONS[acceleration],
+            seed=zlib.crc32(f"{seed}/{s.fname}/{s.index}".encode()),
+            acquired=s.acquired,
+        ).view(1, 1, 1, -1)
+        for s in slices
+    ]
+    return (
+        torch.stack([s.kspace for s in slices]),
+        torch.cat(masks),
+        torch.stack([s.target for s in slices]),
+        [f"{s.fname}/{s.index}" for s in slices],
+    )
+
+
+def annotated_slices(
+    scale: str,
+    n: int,
+    *,
+    labels: Sequence[str] = ("Meniscus",),
+    acceleration: int = 4,
+    seed: int = 0,
+):
+    """Fig. 8's real small features: `n` distinct knee validation slices with a fastMRI+ box whose
+    label contains one of `labels` (case-insensitive), spread over the (file, slice) order,
+    each with its first such box (`data.samples`). Returns k-space, masks, targets (as
+    `validation_slices`), boxes `(n, 4)` (x, y, width, height on the target) and ids."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be an integer >= 1 (the evaluation set is empty), got {n!r}")
+    firsts = {}
+    for sample in samples.annotated_samples(scale, labels=list(labels)):
+        firsts.setdefault((sample.fname, sample.slice), sample)
+    if len(firsts) < n:
+        raise ValueError(
+            f"{scale}: {len(firsts)} knee validation slices with a box labelled {list(labels)}, "
+            f"fewer than n = {n}"
+        )
+    picks = torch.linspace(0, len(firsts) - 1, n).round().long().tolist()
+    chosen = [list(firsts.values())[i] for i in picks]
+    kspace, masks, targets, boxes = samples.stack(chosen, acceleration, seed)
+    return kspace, masks, targets, boxes, [f"{s.fname}/{s.slice}" for s in chosen]
+
+
+def _check_inputs(methods: Mapping, kspace: torch.Tensor, target: torch.Tensor, ids) -> None:
+    if not methods:
+        raise ValueError("methods is empty: give at least one name -> Reconstructor")
+    physics.check_kspace(kspace)
+    if kspace.shape[0] == 0:
+        raise ValueError("the evaluation set is empty: kspace has no slices")
+    if target.shape[0] != kspace.shape[0] or len(ids) != kspace.shape[0]:
+        raise ValueError(
+            f"kspace, target and ids must hold the same slices, got {kspace.shape[0]}, "
+            f"{target.shape[0]} and {len(ids)}"
+        )
+
+
+def _check_eps(eps_grid) -> list[float]:
+    """The positive budgets of `eps_grid` (0, the clean case, is always reported)."""
+    grid = [float(e) for e in eps_grid]
+    if not grid or any(not 0 <= e <= 1 for e in grid) or max(grid) == 0:
+        raise ValueError(
+            f"eps_grid must be a list of budgets in [0, 1] with one above 0, got {eps_grid!r}"
+        )
+    return sorted({e for e in grid if e > 0})
+
+
+def l1_bases(l1: L1Wavelet) -> dict[str, L1Wavelet]:
+    """Fig. 10: `l1` with each sparsifying basis of `models.l1.BASES`, named "l1_<basis>", with
+    l1's relative λ and iterations (λ is tuned for the wavelet only: a per-basis search would
+    need the basis in the model registry)."""
+    return {
+        f"l1_{basis}": L1Wavelet(l1.image_size, l1.lam, l1.iterations, basis=basis)
+        for basis in BASES
+    }
+
+
+def _part(mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    return mask[start:stop] if mask.shape[0] > 1 else mask
+
+
+def _reconstruct(method, y: torch.Tensor, mask: torch.Tensor, batch: int) -> torch.Tensor:
+    """method(y, mask) `batch` slices per call, without gradients."""
+    with torch.no_grad():
+        return torch.cat(
+            [method(y[i : i + batch], _part(mask, i, i + batch)) for i in range(0, len(y), batch)]
+        )
+
+
+def two_step_beta(method, attack: Mapping) -> float:
+    """The two-step beta of `method` (by its `name`) from the profile's `two_step_beta`."""
+    betas = attack["two_step_beta"]
+    if method.name not in betas:
+        raise ValueError(
+            f"two_step_beta has no beta for method {method.name!r}; it has {sorted(betas)}"
+        )
+    return float(betas[method.name])
+
+
+def _attack_once(method, y, mask, eps, attack):
+    if is_untrained(method):
+        result = two_step(
+            method,
+            y,
+            mask,
+            eps=eps,
+            beta=two_step_beta(method, attack),
+            steps=attack["two_step_steps"],
+            warmup_steps=attack["two_step_warmup"],
+            seed=attack["seed"],
+            progress=False,
+        )
+    else:
+        result = pgd_global(
+            method,
+            y,
+            mask,
+            eps=eps,
+            steps=attack["pgd_steps"],
+            step_size=attack["pgd_step_size"],
+            seed=attack["seed"],
+            progress=False,
+        )
+    return result.perturbation, result.reconstruction
+
+
+def own_attack(
+    method, y: torch.Tensor, mask: torch.Tensor, *, eps, attack: Mapping
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's attack on `method` at budgets `eps` (relative to ||y||): the two-step attack
+    for un-trained methods, eq. 2 PGD otherwise. The eps grid is stacked into the batch while
+    eps x slices fits in `attack["recon_batch"]`, else each eps and chunk of slices is attacked
+    alone (a ConvDecoder fit of 8/256 channels on 640 x 368 takes GBs). Returns the
+    perturbations `(E, B, C, H, W)` and the method's reconstructions of y + z `(E, B, h, w)`."""
+    eps, batch = list(eps), attack["recon_batch"]
+    if len(eps) * len(y) <= batch:
+        return _attack_once(method, y, mask, eps, attack)
+    parts = [
+        [
+            _attack_once(method, y[i : i + batch], _part(mask, i, i + batch), [e], attack)
+            for i in range(0, len(y), batch)
+        ]
+        for e in eps
+    ]
+    z = torch.stack([torch.cat([p[0][0] for p in row]) for row in parts])
+    out = torch.stack([torch.cat([p[1][0] for p in row]) for row in parts])
+    return z, out
+
+
+def _rows(ids, values: Mapping[str, torch.Tensor], **columns) -> list[dict]:
+    return [
+        {**columns, "slice": ids[b], **{k: float(v[b]) for k, v in values.items()}}
+        for b in range(len(ids))
+    ]
+
+
+def reconstruct_all(
+    methods: Mapping[str, torch.nn.Module], y: torch.Tensor, mask: torch.Tensor, batch: int
+) -> dict[str, torch.Tensor]:
+    """Every method's reconstruction `(B, h, w)` of the measurement y, `batch` slices per call."""
+    return {name: _reconstruct(m, y, mask, batch) for name, m in methods.items()}
+
+
+@dataclass
+class Sweep:
+    """An `attack_sweep`: the table, the perturbations `(E, B, C, H, W)` at the positive eps
+    of the grid (ascending), and the attacked method's clean `(B, h, w)` and attacked
+    `(E, B, h, w)` reconstructions (Fig. 9)."""
+
+    table: pd.DataFrame
+    perturbations: torch.Tensor
+    clean: torch.Tensor
+    attacked: torch.Tensor
+
+
+def attack_sweep(
+    methods: Mapping[str, torch.nn.Module],
+    attacked: str,
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    ids: Sequence[str],
+    *,
+    eps_grid: Sequence[float],
+    attack: Mapping,
+    clean: Mapping[str, torch.Tensor] | None = None,
+) -> Sweep:
+    """Attack `methods[attacked]` at every eps and reconstruct y + z with every method.
+
+    `kspace` fully sampled `(B, C, H, W)`, `mask` `(B or 1, 1, 1, W)`, `target` `(B, h, w)`,
+    `ids` one name per slice; `attack` a resolved `profile.ATTACK` (pgd_steps, pgd_step_size,
+    two_step_steps, two_step_warmup, two_step_beta, seed); `clean` the methods' reconstructions
+    of y (`reconstruct_all`; computed when None, so sweeps over several attacked methods can
+    share them: a ConvDecoder fit costs ~33 s per slice on the cpu data). Rows: attacked,
+    method, eps (0 = clean), slice, ssim, psnr, ssim_drop, psnr_drop, budget (||z|| / ||y||).
+    """
+    _check_inputs(methods, kspace, target, ids)
+    if attacked not in methods:
+        raise ValueError(f"attacked must be one of {', '.join(methods)}, got {attacked!r}")
+    grid = _check_eps(eps_grid)
+    y = physics.apply_mask(kspace, mask)
+    batch = attack["recon_batch"]
+    images = reconstruct_all(methods, y, mask, batch) if clean is None else clean
+    if set(images) != set(methods):
+        raise ValueError(f"clean must hold the methods {sorted(methods)}, got {sorted(images)}")
+    clean = {name: scores(target, images[name]) for name in methods}
+    z, own = own_attack(methods[attacked], y, mask, eps=grid, attack=attack)
+    y_norm = torch.linalg.vector_norm(y, dim=(1, 2, 3))
+    rows = []
+    for name in methods:
+        zero = {"ssim_drop": torch.zeros(len(ids)), "psnr_drop": torch.zeros(len(ids))}
+        rows += _rows(ids, {**clean[name], **zero}, attacked=attacked, method=name, eps=0.0)
+    for e, eps in enumerate(grid):
+        budget = torch.linalg.vector_norm(z[e], dim=(1, 2, 3)) / y_norm
+        for name, m in methods.items():
+            if name == attacked:
+                out = own[e]
+            else:
+                out = _reconstruct(m, physics.apply_mask(y + z[e], mask), mask, batch)
+            s = scores(target, out)
+            drops = {f"{k}_drop": clean[name][k] - s[k] for k in s}
+            values = {**s, **drops, "budget": budget}
+            rows += _rows(ids, values, attacked=attacked, method=name, eps=eps)
+    return Sweep(pd.DataFrame(rows), z, images[attacked], own)
+
+
+def transfer_matrix(table: pd.DataFrame, eps: float, value: str = "ssim_drop") -> pd.DataFrame:
+    """Mean `value` at `eps`: rows = attacked method, columns = evaluated method."""
+    at = table[(table["eps"] - eps).abs() < 1e-9]
+    if at.empty:
+        raise ValueError(f"no rows at eps {eps}; stored eps: {sorted(set(table['eps']))}")
+    return at.pivot_table(index="attacked", columns="method", values=value, aggfunc="mean")
+
+
+def summarise(table: pd.DataFrame, by: Sequence[str], value: str) -> pd.DataFrame:
+    """Mean, standard deviation, count and a 95 % normal confidence interval of `value`."""
+    if table.empty:
+        raise ValueError(f"cannot summarise {value!r}: the table is empty")
+    grouped = table.groupby(list(by))[value]
+    out = grouped.agg(["mean", "std", "count"]).reset_index()
+    half = 1.96 * out["std"].fillna(0.0) / out["count"].clip(lower=1) ** 0.5
+    return out.assign(ci_low=out["mean"] - half, ci_high=out["mean"] + half)
+
+
+def every_attack(
+    methods: Mapping[str, torch.nn.Module],
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    ids: Sequence[str],
+    *,
+    eps: float,
+    attack: Mapping,
+    feature_maps: Mapping[str, torch.Tensor],
+) -> pd.DataFrame:
+    """Every method under every attack at a matched budget, one row per (method, attack, slice).
+
+    - pgd: eq. 2 PGD, ||z|| <= eps ||y|| (through ConvDecoder only its data-consistency step is
+      differentiated: its fit is not, so this attack is weak there);
+    - two_step: eq. 3, same budget, methods with the un-trained protocol only;
+    - kspace_pgd: Morshuis' per-coil PGD on the whole image, ||z_i|| <= eps ||k_i||, maximising
+      the error against the target;
+    - rotation: the worst of `attack["angles"]` (degrees, with 0) by whole-image MSE;
+    - small_features: the mean of each method's `heat_maps` error map of the first slice
+      (`feature_maps`, computed once for Fig. 7; `value` is the window error, not a drop).
+
+    `value` is the SSIM drop (clean minus attacked) for the first four.
+    """
+    _check_inputs(methods, kspace, target, ids)
+    if not 0 < eps <= 1:
+        raise ValueError(f"eps must be a budget in (0, 1], got {eps!r}")
+    angles = [float(a) for a in attack["angles"]]
+    if 0.0 not in angles:
+        raise ValueError(f"angles must contain 0 (the unrotated reference), got {angles}")
+    if set(feature_maps) != set(methods):
+        raise ValueError(
+            f"feature_maps must hold the methods {sorted(methods)}, got {sorted(feature_maps)}"
+        )
+    y = physics.apply_mask(kspace, mask)
+    common = {"seed": attack["seed"], "progress": False}
+    steps = {"steps": attack["pgd_steps"], "step_size": attack["pgd_step_size"]}
+    rows = []
+    for name, m in methods.items():
+        with torch.no_grad():
+            clean = scores(target, m(y, mask))["ssim"]
+        pgd = pgd_global(m, y, mask, eps=eps, **steps, **common)
+        coil = kspace_pgd(m, kspace, mask, target, eta=eps, **steps, **common)
+        attacked = {
+            "pgd": scores(target, pgd.reconstruction)["ssim"],
+            "kspace_pgd": scores(target, coil.reconstruction)["ssim"],
+        }
+        if is_untrained(m):
+            _, own = own_attack(m, y, mask, eps=[eps], attack=attack)
+            attacked["two_step"] = scores(target, own[0])["ssim"]
+        for attack_name, ssim in attacked.items():
+            values = {"value": clean - ssim, "ssim": ssim}
+            rows += _rows(ids, values, method=name, attack=attack_name)
+        # the rotation search scores with its own SSIM (data range max - min): drop from 0 deg
+        rotation = rotation_search(m, kspace, mask, target, angles=angles, progress=False)
+        zero = rotation.angles.abs().argmin()
+        worst = rotation.ssim.gather(0, rotation.losses.argmax(dim=0).unsqueeze(0)).squeeze(0)
+        values = {"value": rotation.ssim[zero] - worst, "ssim": worst}
+        rows += _rows(ids, values, method=name, attack="rotation")
+        rows.append(
+            {
+                "method": name,
+                "attack": "small_features",
+                "slice": ids[0],
+                "value": float(feature_maps[name].mean()),
+                "ssim": float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def window_intensity(target: torch.Tensor, rows, cols, size: int) -> torch.Tensor:
+    """Mean of the target `(h, w)` over each `size` x `size` window at (rows x cols) corners."""
+    pooled = torch.nn.functional.avg_pool2d(target[None, None], size, stride=1)[0, 0]
+    return pooled[torch.as_tensor(rows)][:, torch.as_tensor(cols)]
+
+
+def heat_maps(
+    methods: Mapping[str, torch.nn.Module],
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    size: int,
+    stride: int,
+    lattice: Sequence[int] | None = None,
+    mode: str = "replace",
+    batch_size: int = 16,
+) -> tuple[dict[str, torch.Tensor], pd.DataFrame]:
+    """Fig. 7: each method's small-feature error map on one slice (`kspace` `(C, H, W)`, target
+    `(h, w)`; `lattice` as in `small_feature_map`), and per method the coefficient of variation
+    of the map and the Spearman rank correlation between window error and the window's mean
+    target intensity (negative = worse in dark regions). Returns ({method: errors (rows, cols)},
+    statistics table)."""
+    if not methods:
+        raise ValueError("methods is empty: give at least one name -> Reconstructor")
+    maps, rows = {}, []
+    for name, m in methods.items():
+        result = small_feature_map(
+            m,
+            kspace,
+            mask,
+            size=size,
+            stride=stride,
+            mode=mode,
+            lattice=None if lattice is None else tuple(lattice),
+            batch_size=batch_size,
+            progress=False,
+        )
+        maps[name] = result.errors
+        intensity = window_intensity(target, result.rows, result.cols, size)
+        errors = result.errors.flatten().numpy()
+        rho = stats.spearmanr(errors, intensity.flatten().numpy()).statistic
+        rows.append(
+            {
+                "method": name,
+                "mean": float(errors.mean()),
+                "cv": float(errors.std() / max(errors.mean(), 1e-30)),
+                "rho_intensity": float(rho),
+                "positions": int(errors.size),
+                "size": size,
+                "lattice": "none" if lattice is None else "x".join(str(d) for d in lattice),
+            }
+        )
+    return maps, pd.DataFrame(rows)
+
+
+def lattice_agreement(
+    single: Mapping[str, torch.Tensor], lattice: Mapping[str, torch.Tensor]
+) -> pd.DataFrame:
+    """Pearson r between each method's single-window map and its lattice map (the methods in
+    both), checking that the lattice's crosstalk leaves the map intact."""
+    common = [name for name in single if name in lattice]
+    if not common:
+        raise ValueError(
+            f"no method has both maps: single {sorted(single)}, lattice {sorted(lattice)}"
+        )
+    rows = []
+    for name in common:
+        pair = torch.stack([single[name].flatten(), lattice[name].flatten()]).double()
+        rows.append({"method": name, "pearson_r": float(torch.corrcoef(pair)[0, 1])})
+    return pd.DataFrame(rows)
+
+
+def real_features(
+    methods: Mapping[str, torch.nn.Module],
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    boxes: torch.Tensor,
+    ids: Sequence[str],
+    *,
+    batch: int,
+) -> pd.DataFrame:
+    """Fig. 8: per method and slice the whole-image SSIM and PSNR and the feature error, the MSE
+    over the annotated box of the standardised reconstruction against the standardised target
+    (each whole image to zero mean and unit std, as the reference code)."""
+    _check_inputs(methods, kspace, target, ids)
+    y = physics.apply_mask(kspace, mask)
+    inside = regions.as_region_mask(boxes, len(ids), tuple(target.shape[-2:]))
+    rows = []
+    for name, image in reconstruct_all(methods, y, mask, batch).items():
+        diff = (standardise(image) - standardise(target)) ** 2
+        feature = (diff * inside).sum(dim=(-2, -1)) / inside.sum(dim=(-2, -1))
+        rows += _rows(ids, {**scores(target, image), "feature_mse": feature}, method=name)
+    return pd.DataFrame(rows)
+
+
+def resolution_fix(kspace: torch.Tensor, rows: int) -> torch.Tensor:
+    """k-space `(B, C, H, W)` resampled to `rows` readout samples by zero-padding the coil images
+    along the readout to `rows` (centred): the field of view doubles for rows = 2H, as fastMRI's
+    2x readout oversampling, with exact (sinc) interpolation of k-space. The paper's fix for
+    VarNet on the Stanford knees, whose k-space lacks the oversampling."""
+    height = kspace.shape[-2]
+    if not (isinstance(rows, int) and rows >= height):
+        raise ValueError(f"rows must be an integer >= the k-space height {height}, got {rows!r}")
+    top = (rows - height) // 2
+    images = torch.nn.functional.pad(physics.ifft2c(kspace), (0, 0, top, rows - height - top))
+    return physics.fft2c(images)
+
+
+def shift_scores(
+    methods: Mapping[str, torch.nn.Module],
+    sets: Mapping[str, tuple],
+    *,
+    batch: int,
+    fixed: Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """Fig. 2: every method's SSIM and PSNR on every set, one row per (method, set, slice).
+
+    `sets` maps a set name to (k-space, masks, targets, ids) as `validation_slices` returns;
+    `fixed` maps methods to the readout length they were trained on: each is also scored as
+    "<method>_fixed" on `resolution_fix`ed k-space of every set with fewer rows."""
+    if not sets:
+        raise ValueError("sets is empty: give at least one name -> (kspace, mask, target, ids)")
+    fixed = dict(fixed or {})
+    unknown = sorted(set(fixed) - set(methods))
+    if unknown:
+        raise ValueError(f"fixed names methods {unknown} that are not in {sorted(methods)}")
+    rows = []
+    for set_name, (kspace, mask, target, ids) in sets.items():
+        _check_inputs(methods, kspace, target, ids)
+        y = physics.apply_mask(kspace, mask)
+        for name, image in reconstruct_all(methods, y, mask, batch).items():
+            rows += _rows(ids, scores(target, image), method=name, set=set_name)
+        for name, length in fixed.items():
+            if kspace.shape[-2] < length:
+                y_fixed = physics.apply_mask(resolution_fix(kspace, length), mask)
+                image = _reconstruct(methods[name], y_fixed, mask, batch)
+                rows += _rows(ids, scores(target, image), method=f"{name}_fixed", set=set_name)
+    return pd.DataFrame(rows)
+
+
+def anatomy_scores(
+    trained: Mapping[str, Mapping[str, torch.nn.Module]],
+    sets: Mapping[str, tuple],
+    *,
+    batch: int,
+) -> pd.DataFrame:
+    """Fig. 4, 13: `trained` maps a training anatomy to its methods (un-trained methods tuned
+    there), `sets` a test anatomy to its slices; `shift_scores` of every group on every set,
+    with the column `trained`."""
+    if not trained:
+        raise ValueError("trained is empty: give anatomy -> {method name -> Reconstructor}")
+    return pd.concat(
+        [
+            shift_scores(methods, sets, batch=batch).assign(trained=a)
+            for a, methods in trained.items()
+        ],
+        ignore_index=True,
+    )

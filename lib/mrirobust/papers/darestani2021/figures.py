@@ -1,0 +1,173 @@
+"""Darestani et al. 2021's figures, drawn from the stored tables of `experiments`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from mrirobust.papers.darestani2021.experiments import summarise, transfer_matrix
+
+
+def sweep_curves(sweep: pd.DataFrame, value: str = "ssim_drop"):
+    """Fig. 3: one panel per attacked method; mean `value` of every method vs eps with the
+    95 % confidence band over slices."""
+    attacked = sorted(set(sweep["attacked"]))
+    fig, axes = plt.subplots(1, len(attacked), figsize=(3.2 * len(attacked), 2.8), squeeze=False)
+    summary = summarise(sweep, ["attacked", "method", "eps"], value)
+    for ax, name in zip(axes[0], attacked, strict=True):
+        for method, curve in summary[summary["attacked"] == name].groupby("method"):
+            ax.plot(curve["eps"], curve["mean"], marker="o", ms=3, label=method)
+            ax.fill_between(curve["eps"], curve["ci_low"], curve["ci_high"], alpha=0.2)
+        ax.set(title=f"attack on {name}", xlabel="eps = ||z|| / ||y||", ylabel=value)
+    axes[0, -1].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def transfer_heatmap(sweep: pd.DataFrame, eps: float, value: str = "ssim_drop"):
+    """The transfer matrix at `eps`: rows = attacked method, columns = evaluated method."""
+    matrix = transfer_matrix(sweep, eps, value)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * matrix.shape[1], 0.8 + 0.6 * matrix.shape[0]))
+    sns.heatmap(matrix, annot=True, fmt=".3f", cmap="rocket_r", ax=ax, cbar_kws={"label": value})
+    ax.set(xlabel="evaluated on", ylabel="perturbation computed for", title=f"eps = {eps:g}")
+    ax.tick_params(axis="y", rotation=0)
+    fig.tight_layout()
+    return fig
+
+
+def every_attack_heatmap(table: pd.DataFrame):
+    """The every-attack table: mean SSIM drop (small features: window error) per method and
+    attack, each column coloured on its own scale."""
+    matrix = table.pivot_table(index="method", columns="attack", values="value", aggfunc="mean")
+    scaled = (matrix - matrix.min()) / (matrix.max() - matrix.min()).replace(0, 1)
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * matrix.shape[1], 0.8 + 0.5 * matrix.shape[0]))
+    sns.heatmap(scaled, annot=matrix, fmt=".3f", cmap="rocket_r", cbar=False, ax=ax)
+    ax.set(xlabel="attack (small_features: window error)", ylabel="method")
+    ax.tick_params(axis="y", rotation=0)
+    fig.tight_layout()
+    return fig
+
+
+def in_vs_out(table: pd.DataFrame, inside: str, outside: str):
+    """Fig. 2: per method the mean SSIM in distribution (x) and on the shifted set (y), with 95 %
+    confidence intervals over slices, and the line y = x."""
+    stats = summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
+    fig, ax = plt.subplots(figsize=(3.8, 3.4))
+    methods = sorted(
+        {m for m, s in stats.index if s == inside} & {m for m, s in stats.index if s == outside}
+    )
+    for method in methods:
+        x, y = stats.loc[(method, inside)], stats.loc[(method, outside)]
+        ax.errorbar(
+            x["mean"],
+            y["mean"],
+            xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
+            yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]],
+            fmt="o",
+            capsize=2,
+            label=method,
+        )
+    low = min(ax.get_xlim()[0], ax.get_ylim()[0])
+    high = max(ax.get_xlim()[1], ax.get_ylim()[1])
+    ax.plot([low, high], [low, high], color="0.5", ls=":", lw=1, label="y = x")
+    ax.set(xlabel=f"SSIM on {inside}", ylabel=f"SSIM on {outside}")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def anatomy_panels(table: pd.DataFrame):
+    """Fig. 4: per test anatomy, the SSIM of the methods trained on it (x) against those trained
+    on the other anatomy (y), with y = x; one point per method trained on both."""
+    means = table.groupby(["trained", "method", "set"])["ssim"].mean()
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
+    for ax, (test, other) in zip(axes, (("brain", "knee"), ("knee", "brain")), strict=True):
+        methods = sorted(
+            {m for t, m, s in means.index if t == test}
+            & {m for t, m, s in means.index if t == other}
+        )
+        for method in methods:
+            ax.plot(means[(test, method, test)], means[(other, method, test)], "o", label=method)
+        low = min(ax.get_xlim()[0], ax.get_ylim()[0])
+        high = max(ax.get_xlim()[1], ax.get_ylim()[1])
+        ax.plot([low, high], [low, high], color="0.5", ls=":", lw=1, label="y = x")
+        ax.set(
+            title=f"tested on {test}",
+            xlabel=f"SSIM, trained on {test}",
+            ylabel=f"SSIM, trained on {other}",
+        )
+    axes[-1].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def real_features(table: pd.DataFrame):
+    """Fig. 8: per method the mean whole-image SSIM (x) and the mean feature error (y), with
+    95 % confidence intervals over the annotated slices."""
+    x = summarise(table, ["method"], "ssim").set_index("method")
+    y = summarise(table, ["method"], "feature_mse").set_index("method")
+    fig, ax = plt.subplots(figsize=(3.8, 3.0))
+    for method in x.index:
+        ax.errorbar(
+            x.loc[method, "mean"],
+            y.loc[method, "mean"],
+            xerr=[
+                [x.loc[method, "mean"] - x.loc[method, "ci_low"]],
+                [x.loc[method, "ci_high"] - x.loc[method, "mean"]],
+            ],
+            yerr=[
+                [y.loc[method, "mean"] - y.loc[method, "ci_low"]],
+                [y.loc[method, "ci_high"] - y.loc[method, "mean"]],
+            ],
+            fmt="o",
+            capsize=2,
+            label=method,
+        )
+    ax.set(xlabel="SSIM (whole image)", ylabel="feature error (standardised MSE in the box)")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def size_curves(stats: pd.DataFrame):
+    """Fig. 17: each method's mean window error vs window size, min-max normalised across the
+    methods at each size (the paper's "normalized information recovery error")."""
+    span = stats.groupby("size")["mean"].transform(lambda v: (v.max() - v.min()) or 1.0)
+    low = stats.groupby("size")["mean"].transform("min")
+    normalised = stats.assign(normalised=(stats["mean"] - low) / span)
+    fig, ax = plt.subplots(figsize=(3.6, 2.8))
+    for method, curve in normalised.sort_values("size").groupby("method"):
+        ax.plot(curve["size"], curve["normalised"], marker="o", ms=3, label=method)
+    ax.set(xlabel="window size (pixels)", ylabel="normalised window error")
+    ax.set_xticks(sorted(set(stats["size"])))
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def heat_map_panels(target: np.ndarray, maps: Mapping[str, np.ndarray], extent):
+    """Fig. 7: the target and each method's error map, normalised to [0, 1], over the target
+    (`extent` = (left, right, bottom, top) of the map on the target's pixel grid)."""
+    fig, axes = plt.subplots(1, len(maps) + 1, figsize=(2.4 * (len(maps) + 1), 2.6))
+    axes[0].imshow(target, cmap="gray")
+    axes[0].set_title("target")
+    for ax, (name, errors) in zip(axes[1:], maps.items(), strict=True):
+        errors = np.asarray(errors, dtype=float)
+        span = errors.max() - errors.min()
+        ax.imshow(target, cmap="gray")
+        ax.imshow(
+            (errors - errors.min()) / (span if span > 0 else 1),
+            cmap="inferno",
+            alpha=0.7,
+            extent=extent,
+            interpolation="nearest",
+        )
+        ax.set_title(name)
+    for ax in axes:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
