@@ -28,7 +28,7 @@ def test_manifest_is_valid_and_lists_every_notebook():
         runner.code_files(run)  # every paper module a notebook reaches is in its `code` globs
 
 
-def test_notebooks_are_stored_clean_with_smoke_default():
+def test_notebooks_are_stored_clean_with_the_auto_scale_default():
     for run in runner.load_manifest(MANIFEST):
         notebook = json.loads(run.notebook.read_text())
         for index, cell in enumerate(notebook["cells"]):
@@ -36,7 +36,12 @@ def test_notebooks_are_stored_clean_with_smoke_default():
                 f"{run.notebook.name}: cell {index} has outputs; commit notebooks without them"
             )
         default = papermill.inspect_notebook(str(run.notebook))["scale"]["default"]
-        assert default.strip("'\"") == "smoke", f"{run.notebook.name}: scale default {default}"
+        assert default.strip("'\"") == "auto", f"{run.notebook.name}: scale default {default}"
+        resolving = "scale = interactive.resolve_scale(scale)"
+        code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+        assert resolving in "".join(code[1]["source"]), (
+            f"{run.notebook.name}: the first cell after the parameters must say {resolving!r}"
+        )
 
 
 if RUN_IDS:  # an empty manifest has nothing to execute; the checks above still apply

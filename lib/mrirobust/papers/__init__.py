@@ -6,7 +6,7 @@ module, the named model configurations of every paper (`model_config`).
 
 from __future__ import annotations
 
-from mrirobust import zoo
+from mrirobust import interactive, zoo
 from mrirobust.models.base import Reconstructor
 from mrirobust.models.registry import DEFAULT_CONFIG, ModelSpec, spec
 from mrirobust.papers.darestani2021.profile import MODEL_SIZES as DARESTANI2021_SIZES
@@ -62,5 +62,9 @@ def get_model(
     anatomy: str = "knee",
 ) -> Reconstructor:
     """The ready model (`zoo.get`) of `model_spec(method, scale, acceleration, config,
-    anatomy)`."""
-    return zoo.get(model_spec(method, scale, acceleration, config, anatomy), retrain=retrain)
+    anatomy)`. A model without a complete checkpoint is announced (what is trained, about how
+    long, how to pick smoke instead) before its training starts."""
+    wanted = model_spec(method, scale, acceleration, config, anatomy)
+    if retrain or interactive.missing_models([wanted]):
+        interactive.announce_training([wanted])
+    return zoo.get(wanted, retrain=retrain)
