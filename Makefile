@@ -19,7 +19,7 @@ STAMP := $(VENV)/.installed
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 FASTMRI := fastmri==0.3.0
 
-.PHONY: help venv reproduce report test data lab bench lint clean
+.PHONY: help venv reproduce report gallery test data lab bench lint clean
 
 help: ## show this help
 	@echo "usage: make TARGET [SCALE=smoke|cpu|paper] [ONLY=\"id1 id2\"] [PAPER=name] [JOBS=N]"
@@ -46,8 +46,15 @@ RUN_OPTIONS = --scale $(SCALE)$(if $(strip $(ONLY)), --only $(strip $(ONLY)))$(i
 	$(strip $(GPUS)), --gpus $(strip $(GPUS)))$(if $(strip $(PROFILE)), --profile $(strip \
 	$(PROFILE)))$(if $(strip $(CELL_TIMEOUT)), --cell-timeout $(strip $(CELL_TIMEOUT)))
 
+# a whole cpu run (no PAPER or ONLY) also refreshes the README's numbers and figures/gallery/
+WHOLE_CPU_RUN = $(and $(filter cpu,$(SCALE)),$(if $(strip $(PAPER)$(ONLY)),,whole))
+
 reproduce: $(STAMP) ## run the manifest notebooks with Snakemake: results/SCALE/<run>/, figures/SCALE/
 	$(PY) -m mrirobust reproduce $(RUN_OPTIONS)
+	$(if $(WHOLE_CPU_RUN),$(PY) -m mrirobust readme --scale cpu)
+
+gallery: $(STAMP) ## README's generated numbers, claims and figures/gallery/ from SCALE's results
+	$(PY) -m mrirobust readme --scale $(SCALE)
 
 report: $(STAMP) ## HTML report of the last reproduce at SCALE: results/SCALE/report.html
 	$(PY) -m mrirobust reproduce --report --scale $(SCALE)$(if $(strip $(PAPER)), --paper $(strip \

@@ -21,13 +21,19 @@ def make(*args):
 
 
 def test_reproduce_passes_scale_and_selection_to_the_runner():
-    assert make("-n", "reproduce")[-1] == ".venv/bin/python -m mrirobust reproduce --scale cpu"
+    assert make("-n", "reproduce")[-2:] == [
+        ".venv/bin/python -m mrirobust reproduce --scale cpu",
+        ".venv/bin/python -m mrirobust readme --scale cpu",  # a whole cpu run refreshes the README
+    ]
     assert make("-n", "reproduce", "SCALE=smoke", "ONLY=a b")[-1] == (
         ".venv/bin/python -m mrirobust reproduce --scale smoke --only a b"
     )
     assert make("-n", "reproduce", "PAPER=p", "JOBS=2", "GPUS=4", "PROFILE=slurm")[-1] == (
         ".venv/bin/python -m mrirobust reproduce --scale cpu --paper p --jobs 2 --gpus 4 "
         "--profile slurm"
+    )
+    assert make("-n", "gallery", "SCALE=smoke")[-1] == (
+        ".venv/bin/python -m mrirobust readme --scale smoke"
     )
     assert make("-n", "report", "SCALE=smoke")[-1] == (
         ".venv/bin/python -m mrirobust reproduce --report --scale smoke"
@@ -36,7 +42,8 @@ def test_reproduce_passes_scale_and_selection_to_the_runner():
 
 def test_help_lists_every_target():
     text = "\n".join(make("help"))
-    for target in ("reproduce", "report", "test", "lab", "data", "bench", "lint", "clean"):
+    targets = ("reproduce", "report", "gallery", "test", "lab", "data", "bench", "lint", "clean")
+    for target in targets:
         assert f"\n{target} " in text, target
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from mrirobust import claims, readme, storage
+from mrirobust import claims, paths, readme, runner, storage
 
 
 @pytest.fixture
@@ -53,3 +53,17 @@ def test_a_missing_source_leaves_everything_as_it_was(project):
 def test_unknown_sections_are_named(project):
     with pytest.raises(ValueError, match="unknown README section 'numbers'"):
         readme.render("numbers", "smoke")
+
+
+def test_the_project_readme_names_only_known_sections_and_figures_runs_make():
+    names = readme.sections()
+    assert {"claims", "timings", "table:train_models/quality.csv"} <= set(names)
+    for name in names:
+        assert name in ("claims", "timings") or name.startswith("table:"), name
+    outputs = {
+        output.removeprefix("{figures}/")
+        for run in runner.load_manifest(paths.notebooks_root() / "manifest.yaml")
+        for output in run.outputs
+    }
+    for figure in readme.gallery_figures():
+        assert figure in outputs, f"README gallery shows {figure}, which no manifest run writes"
