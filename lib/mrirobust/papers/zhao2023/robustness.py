@@ -90,47 +90,31 @@ def attack_sweep(
         for name, net in models.items():
             recon = SeriesReconstructor(crop, net).eval()
             view = MapView(recon, MODALITY_OF[modality], s.times_ms[None])
-            results = {
-                "image": attacks.kspace_pgd(
-                    recon,
-                    kspace,
-                    mask,
-                    torch.cat(target.unbind(0), dim=-1)[None],
-                    eta=etas,
-                    region=roi.repeat(1, t)[None],
-                    steps=steps,
-                    step_size=step_size,
-                    seed=seed,
-                    progress=False,
-                ).perturbation,
-                "map": attacks.kspace_pgd(
-                    view,
-                    kspace,
-                    mask,
-                    reference[None].float(),
-                    eta=etas,
-                    region=myocardium[None],
-                    steps=steps,
-                    step_size=step_size,
-                    seed=seed,
-                    progress=False,
-                ).perturbation,
-                "shift": attacks.kspace_pgd(
-                    view,
-                    kspace,
-                    mask,
-                    (reference - SHIFT_OFFSET_MS)[None].float(),
-                    eta=etas,
-                    region=myocardium[None],
-                    steps=steps,
-                    step_size=step_size,
-                    seed=seed,
-                    progress=False,
-                ).perturbation,
-                "random": torch.stack(
-                    [random_perturbation(kspace, mask, eta, seed) for eta in etas]
-                ),
+
+            # mode -> (attacked model, its target, the region the attack scores)
+            goals = {
+                "image": (recon, torch.cat(target.unbind(0), dim=-1)[None], roi.repeat(1, t)[None]),
+                "map": (view, reference[None].float(), myocardium[None]),
+                "shift": (view, (reference - SHIFT_OFFSET_MS)[None].float(), myocardium[None]),
             }
+            results = {
+                mode: attacks.kspace_pgd(
+                    model,
+                    kspace,
+                    mask,
+                    goal,
+                    eta=etas,
+                    region=region,
+                    steps=steps,
+                    step_size=step_size,
+                    seed=seed,
+                    progress=False,
+                ).perturbation
+                for mode, (model, goal, region) in goals.items()
+            }
+            results["random"] = torch.stack(
+                [random_perturbation(kspace, mask, eta, seed) for eta in etas]
+            )
             for mode, perturbations in results.items():
                 for eta, z in zip(etas, perturbations, strict=True):
                     score = _score(
