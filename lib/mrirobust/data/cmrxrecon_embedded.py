@@ -24,8 +24,6 @@ Masks (CMRxRecon's): lines ky[0::R] plus `acs_lines` central lines ky//2 - acs/2
 from __future__ import annotations
 
 import hashlib
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +31,10 @@ import torch
 
 from mrirobust import physics
 from mrirobust.config import Profile
-from mrirobust.data import cardiac_phantom, cmrxrecon
-from mrirobust.data.embedded import coil_maps, sha256_of, smooth_field
+from mrirobust.data import cardiac_phantom, cmrxrecon, manifest
+from mrirobust.data.embedded import coil_maps, smooth_field
 from mrirobust.paths import embedded_root, real_data_root
-from mrirobust.storage import atomic_write, read_json, remove_stale_temporaries, write_json
+from mrirobust.storage import atomic_write
 
 DATA = Profile(
     "cmrxrecon_data",
@@ -216,29 +214,20 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
     if cfg["source"] != "embedded":
         raise ValueError(f"scale {scale!r} uses CMRxRecon source {cfg['source']!r}, not embedded")
     root = root_of(scale)
-    # incomplete until the new manifest is written; a killed run's temporary files go now
-    (root / "manifest.json").unlink(missing_ok=True)
-    remove_stale_temporaries(root)
-    start = time.perf_counter()
+    started = manifest.start(root)
     files = []
     for split, patient in tqdm(
         patients(cfg), desc=f"embedded CMRxRecon ({scale})", disable=not progress
     ):
         files += _write_patient(root, cfg, split, patient)
-    write_json(
-        root / "manifest.json",
-        dict(
-            generator="mrirobust.data.cmrxrecon_embedded",
-            fingerprint=GENERATOR_FINGERPRINT,
-            scale=scale,
-            parameters=cfg,
-            generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            seconds=round(time.perf_counter() - start, 2),
-            files={
-                rel: dict(bytes=(root / rel).stat().st_size, sha256=sha256_of(root / rel))
-                for rel in files
-            },
-        ),
+    manifest.write(
+        root,
+        "mrirobust.data.cmrxrecon_embedded",
+        GENERATOR_FINGERPRINT,
+        scale,
+        cfg,
+        dict.fromkeys(files, {}),
+        started,
     )
     return root
 
@@ -246,18 +235,8 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
 def is_complete(scale: str, overrides: dict | None = None) -> bool:
     """True when the manifest matches this generator and these parameters, and every file it
     lists exists with the recorded size."""
-    root = root_of(scale)
-    try:
-        manifest = read_json(root / "manifest.json")
-    except (FileNotFoundError, ValueError):
-        return False
-    if manifest.get("fingerprint") != GENERATOR_FINGERPRINT:
-        return False
-    if manifest.get("parameters") != DATA.resolve(scale, overrides):
-        return False
-    return all(
-        (root / rel).is_file() and (root / rel).stat().st_size == entry["bytes"]
-        for rel, entry in manifest["files"].items()
+    return manifest.is_complete(
+        root_of(scale), GENERATOR_FINGERPRINT, DATA.resolve(scale, overrides)
     )
 
 

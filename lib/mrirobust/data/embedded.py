@@ -22,21 +22,16 @@ target is reconstruction_rss = crop_(h, w)(RSS(F^-1 k)), as in fastMRI.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from mrirobust.data import brain_phantom, knee_phantom
+from mrirobust.data import brain_phantom, knee_phantom, manifest
 from mrirobust.data.annotations import write_annotations
 from mrirobust.data.fastmri_io import header_xml, write_volume
 from mrirobust.data.singlecoil import emulate_singlecoil
 from mrirobust.paths import embedded_root, real_data_root
 from mrirobust.scales import resolve
-from mrirobust.storage import remove_stale_temporaries
 
 GENERATOR_SOURCES = (
     "embedded.py",
@@ -257,15 +252,6 @@ def write_singlecoil(
     write_volume(path, k_esc, targets, header, attrs)
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def plans(cfg: dict) -> list[dict]:
     """Every volume of the dataset, in generation order."""
     return [
@@ -287,57 +273,32 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
     if cfg["source"] != "embedded":
         raise ValueError(f"scale {scale!r} uses data source {cfg['source']!r}, not 'embedded'")
     root = embedded_root(scale)
-    # incomplete until the new manifest is written; a killed run's temporary files go now
-    (root / "manifest.json").unlink(missing_ok=True)
-    remove_stale_temporaries(root)
-    start = time.perf_counter()
+    started = manifest.start(root)
     files, rows = {}, {"knee": [], "brain": []}
     for plan in tqdm(plans(cfg), desc=f"embedded data ({scale})", disable=not progress):
         kspace, target, header, attrs, volume_rows = make_volume(cfg, plan)
         rel = f"{plan['anatomy']}/multicoil_{plan['split']}/{plan['fname']}.h5"
         write_volume(root / rel, kspace, {"reconstruction_rss": target}, header, attrs)
         rows["brain" if plan["anatomy"] == "brain" else "knee"] += volume_rows
-        files[rel] = len(target)
+        files[rel] = dict(count=len(target))
         if plan["anatomy"] == "knee":
             rel = f"knee/singlecoil_{plan['split']}/{plan['fname']}.h5"
             write_singlecoil(root / rel, kspace, target, header, attrs)
-            files[rel] = len(target)
+            files[rel] = dict(count=len(target))
     for anatomy, anatomy_rows in rows.items():
         write_annotations(anatomy_rows, root / "annotations" / f"{anatomy}.csv", cfg["target_size"])
-        files[f"annotations/{anatomy}.csv"] = len(anatomy_rows)
-    manifest = dict(
-        generator="mrirobust.data.embedded",
-        fingerprint=GENERATOR_FINGERPRINT,
-        scale=scale,
-        parameters=cfg,
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        seconds=round(time.perf_counter() - start, 2),
-        files={
-            rel: dict(bytes=(root / rel).stat().st_size, sha256=sha256_of(root / rel), count=count)
-            for rel, count in files.items()
-        },
+        files[f"annotations/{anatomy}.csv"] = dict(count=len(anatomy_rows))
+    manifest.write(
+        root, "mrirobust.data.embedded", GENERATOR_FINGERPRINT, scale, cfg, files, started
     )
-    tmp = root / f"manifest.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, root / "manifest.json")
     return root
 
 
 def is_complete(scale: str, overrides: dict | None = None) -> bool:
     """True when the manifest matches this generator's code and parameters, and every file it
     lists exists with the recorded size."""
-    root = embedded_root(scale)
-    try:
-        manifest = json.loads((root / "manifest.json").read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
-    if manifest.get("fingerprint") != GENERATOR_FINGERPRINT:
-        return False
-    if manifest.get("parameters") != resolve(scale, "data", overrides):
-        return False
-    return all(
-        (root / rel).is_file() and (root / rel).stat().st_size == entry["bytes"]
-        for rel, entry in manifest["files"].items()
+    return manifest.is_complete(
+        embedded_root(scale), GENERATOR_FINGERPRINT, resolve(scale, "data", overrides)
     )
 
 
