@@ -6,6 +6,7 @@ take the fixture and read its files through `run_dir(run_id)` and `figures`; the
 figures environment variables are set only while the runner executes.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,12 @@ class SmokeResults:
         """results/smoke/<run_id>/ of the session run."""
         return self.results_root / "smoke" / run_id
 
+    def ok(self, run_id: str) -> Path:
+        """`run_dir(run_id)`, after asserting that the run succeeded (else its reason/error)."""
+        result = self.results[run_id]
+        assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
+        return self.run_dir(run_id)
+
     @property
     def figures(self) -> Path:
         """figures/smoke/ of the session run."""
@@ -46,6 +53,30 @@ def smoke_results(tmp_path_factory) -> SmokeResults:
         # a cell that runs 15 min at smoke scale is a hung kernel: fail the run, not the CI job
         results = runner.run(manifest, "smoke", cell_timeout=SMOKE_CELL_TIMEOUT)
     return SmokeResults(root / "results", root / "figures", {r.id: r for r in results})
+
+
+@contextmanager
+def _interrupted_on_call(owner, name: str, n: int = 2):
+    """Inside the block, the `n`-th call of `owner.name` raises KeyboardInterrupt (a user
+    stopping the run there); the calls before it run as usual. Restored on leaving."""
+    original, calls = getattr(owner, name), []
+
+    def interrupting(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(owner, name, interrupting)
+        yield
+
+
+@pytest.fixture
+def interrupted_on_call():
+    """`with interrupted_on_call(module, "name", n):` the n-th call of module.name is
+    interrupted (KeyboardInterrupt), to test that a killed run resumes or leaves no stale data."""
+    return _interrupted_on_call
 
 
 @pytest.fixture

@@ -16,24 +16,16 @@ def checkpoint_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_interrupted_training_resumes_to_the_same_weights(checkpoint_dir, monkeypatch):
+def test_interrupted_training_resumes_to_the_same_weights(
+    checkpoint_dir, monkeypatch, interrupted_on_call
+):
     spec = models.spec("unet", "smoke")
     full = torch.load(zoo.train(spec), weights_only=True)["model"]
     monkeypatch.setenv("MRIROBUST_CHECKPOINTS", str(checkpoint_dir / "interrupted"))
-    evaluate, calls = evaluation.evaluate, []
-
-    def interrupt_in_second_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return evaluate(*args, **kwargs)
-
-    monkeypatch.setattr(loop.evaluation, "evaluate", interrupt_in_second_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        zoo.train(spec)
+    with interrupted_on_call(loop.evaluation, "evaluate", 2), pytest.raises(KeyboardInterrupt):
+        zoo.train(spec)  # in the second epoch
     path = next((checkpoint_dir / "interrupted").glob("unet-*.pt"))
     assert torch.load(path, weights_only=True)["epoch"] == 1
-    monkeypatch.setattr(loop.evaluation, "evaluate", evaluate)
     resumed = torch.load(zoo.train(spec), weights_only=True)
     assert resumed["epoch"] == 2 and len(resumed["curve"]) == 2
     for key, value in full.items():

@@ -67,7 +67,7 @@ def test_tissue_ordering_of_the_truth_maps(smoke_root):
 
 
 def test_generation_is_deterministic_and_interruption_leaves_no_partial_files(
-    smoke_root, tmp_path, monkeypatch
+    smoke_root, tmp_path, monkeypatch, interrupted_on_call
 ):
     cfg = cmrxrecon_embedded.DATA.resolve("smoke")
     files = cmrxrecon_embedded._write_patient(tmp_path, cfg, "TrainingSet", "P001")
@@ -78,16 +78,10 @@ def test_generation_is_deterministic_and_interruption_leaves_no_partial_files(
     monkeypatch.setenv("MRIROBUST_DATA", str(tmp_path / "interrupted"))
     cmrxrecon_embedded.generate("smoke", progress=False)
     assert cmrxrecon_embedded.is_complete("smoke")
-    calls = []
-
-    def failing(*args):
-        calls.append(args)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return cmrxrecon_embedded.make_patient(*args)
-
-    monkeypatch.setattr(cmrxrecon_embedded, "make_patient", failing)
-    with pytest.raises(KeyboardInterrupt):
+    with (
+        interrupted_on_call(cmrxrecon_embedded, "make_patient", 2),
+        pytest.raises(KeyboardInterrupt),
+    ):
         cmrxrecon_embedded.generate("smoke", progress=False)
     root = cmrxrecon_embedded.root_of("smoke")
     assert not (root / "manifest.json").exists()

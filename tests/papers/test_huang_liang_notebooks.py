@@ -12,12 +12,6 @@ pytestmark = pytest.mark.notebook
 MODELS = {"S", "A(eps=1000)", "A(eps=5000)"}
 
 
-def _ok(smoke_results, run_id):
-    result = smoke_results.results[run_id]
-    assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
-    return smoke_results.run_dir(run_id)
-
-
 def check_training_run(out):
     curves = pd.read_csv(out / "training_curves.csv")
     assert set(curves.model) == MODELS and (curves.groupby("model").epoch.max() == 2).all()
@@ -51,11 +45,11 @@ def check_table1_run(out):
 
 
 def test_training_run_stored_the_logs_of_three_models(smoke_results):
-    check_training_run(_ok(smoke_results, "huang_liang_train"))
+    check_training_run(smoke_results.ok("huang_liang_train"))
 
 
 def test_table1_run_stored_both_rules_and_the_mask_statistics(smoke_results):
-    check_table1_run(_ok(smoke_results, "huang_liang_table1_fig5"))
+    check_table1_run(smoke_results.ok("huang_liang_table1_fig5"))
 
 
 def check_fig6_run(out):
@@ -78,7 +72,7 @@ def check_fig6_run(out):
 
 
 def test_fig6_run_stored_the_paper_and_the_fair_attacks(smoke_results):
-    check_fig6_run(_ok(smoke_results, "huang_liang_fig6"))
+    check_fig6_run(smoke_results.ok("huang_liang_fig6"))
 
 
 def check_alg2_run(out):
@@ -95,7 +89,7 @@ def check_alg2_run(out):
 
 
 def test_alg2_run_stored_k_space_attacks_on_k_and_s(smoke_results):
-    check_alg2_run(_ok(smoke_results, "huang_liang_alg2"))
+    check_alg2_run(smoke_results.ok("huang_liang_alg2"))
 
 
 def check_cross_run(out):
@@ -114,4 +108,4 @@ def check_cross_run(out):
 
 
 def test_cross_attack_run_scored_every_model_under_every_attack(smoke_results):
-    check_cross_run(_ok(smoke_results, "huang_liang_cross_attacks"))
+    check_cross_run(smoke_results.ok("huang_liang_cross_attacks"))

@@ -78,24 +78,16 @@ def test_standard_model_has_no_generator_and_no_perturbed_loss(checkpoints):
     assert [row["epoch"] for row in state["curve"]] == [1, 2]
 
 
-def test_interrupted_minmax_training_resumes_to_the_same_state(checkpoints, monkeypatch):
+def test_interrupted_minmax_training_resumes_to_the_same_state(
+    checkpoints, monkeypatch, interrupted_on_call
+):
     model_spec = spec("image", "smoke", 40.0, PARAMS)
     full = torch.load(adv.train_minmax(model_spec, build), weights_only=True)
     monkeypatch.setenv("MRIROBUST_CHECKPOINTS", str(checkpoints / "interrupted"))
-    validate, calls = adv.validate, []
-
-    def interrupt_in_second_epoch(*args):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return validate(*args)
-
-    monkeypatch.setattr(adv, "validate", interrupt_in_second_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        adv.train_minmax(model_spec, build)
+    with interrupted_on_call(adv, "validate", 2), pytest.raises(KeyboardInterrupt):
+        adv.train_minmax(model_spec, build)  # in the second epoch
     (path,) = (checkpoints / "interrupted").glob("unet_minmax_image-*.pt")
     assert torch.load(path, weights_only=True)["epoch"] == 1
-    monkeypatch.setattr(adv, "validate", validate)
     resumed = torch.load(adv.train_minmax(model_spec, build), weights_only=True)
     assert resumed["finished"] and len(resumed["curve"]) == 2
     assert len(resumed["iterations"]) == len(full["iterations"])

@@ -12,14 +12,8 @@ pytestmark = pytest.mark.notebook
 SMOKE = ATTACK.resolve("smoke")
 
 
-def _ok(smoke_results, run_id):
-    result = smoke_results.results[run_id]
-    assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
-    return smoke_results.run_dir(run_id)
-
-
 def test_fig3_sweep_covers_every_attacked_method_and_budget(smoke_results):
-    out = _ok(smoke_results, "darestani2021_fig3")
+    out = smoke_results.ok("darestani2021_fig3")
     sweep = pd.read_csv(out / "sweep.csv")
     attacked = {"unet", "varnet", "l1", "convdecoder"}
     assert set(sweep["attacked"]) == attacked
@@ -46,7 +40,7 @@ def test_fig3_sweep_covers_every_attacked_method_and_budget(smoke_results):
 
 
 def test_every_attack_table_and_heat_maps(smoke_results):
-    out = _ok(smoke_results, "darestani2021_fig7_every_attack")
+    out = smoke_results.ok("darestani2021_fig7_every_attack")
     table = pd.read_csv(out / "every_attack.csv")
     cells = table.groupby("method")["attack"].apply(set)
     assert cells["l1"] == cells["convdecoder"] == set(ATTACKS)
@@ -74,7 +68,7 @@ def test_every_attack_table_and_heat_maps(smoke_results):
 
 
 def test_fig8_scores_every_method_on_the_annotated_slices(smoke_results):
-    out = _ok(smoke_results, "darestani2021_fig8")
+    out = smoke_results.ok("darestani2021_fig8")
     table = pd.read_csv(out / "real_features.csv")
     stored = np.load(out / "boxes.npz")
     assert set(table["slice"]) == set(stored["ids"])
@@ -86,7 +80,7 @@ def test_fig8_scores_every_method_on_the_annotated_slices(smoke_results):
 
 
 def test_fig10_attacks_every_basis(smoke_results):
-    out = _ok(smoke_results, "darestani2021_fig10")
+    out = smoke_results.ok("darestani2021_fig10")
     sweep = pd.read_csv(out / "sweep.csv")
     bases = {"l1_wavelet", "l1_fourier", "l1_dct"}
     assert set(sweep["attacked"]) == set(sweep["method"]) == bases
@@ -98,7 +92,7 @@ def test_fig10_attacks_every_basis(smoke_results):
 
 
 def test_fig2_scores_every_method_on_both_sets(smoke_results):
-    out = _ok(smoke_results, "darestani2021_fig2")
+    out = smoke_results.ok("darestani2021_fig2")
     table = pd.read_csv(out / "shift_scores.csv")
     methods = {"zero_filled", "unet", "varnet", "l1", "convdecoder"}
     assert set(table.loc[table["set"] == "knee", "method"]) == methods
@@ -113,7 +107,7 @@ def test_fig2_scores_every_method_on_both_sets(smoke_results):
 
 
 def test_fig4_scores_both_training_anatomies_on_both_sets(smoke_results):
-    out = _ok(smoke_results, "darestani2021_fig4")
+    out = smoke_results.ok("darestani2021_fig4")
     table = pd.read_csv(out / "anatomy_scores.csv")
     groups = table.groupby(["trained", "set"])["method"].apply(set)
     methods = {"zero_filled", "unet", "varnet", "l1", "convdecoder"}

@@ -14,14 +14,8 @@ pytestmark = pytest.mark.notebook
 ATTACK = profile.attack("smoke")
 
 
-def _ok(smoke_results, run_id):
-    result = smoke_results.results[run_id]
-    assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
-    return smoke_results.run_dir(run_id)
-
-
 def test_fig1_table_covers_the_grid_and_eta0_is_the_clean_reconstruction(smoke_results):
-    out = _ok(smoke_results, "morshuis2022_fig1")
+    out = smoke_results.ok("morshuis2022_fig1")
     table = pd.read_csv(out / "noise_attack.csv")
     samples = table["sample"].nunique()
     etas = sorted(table["eta"].unique())
@@ -52,7 +46,7 @@ def test_fig1_table_covers_the_grid_and_eta0_is_the_clean_reconstruction(smoke_r
 
 
 def test_fig2_noise_barely_changes_the_fully_sampled_image(smoke_results):
-    out = _ok(smoke_results, "morshuis2022_fig2_fig3")
+    out = smoke_results.ok("morshuis2022_fig2_fig3")
     scores = json.loads((out / "scores.json").read_text())
     fig2 = scores["fig2"]
     assert set(fig2) >= {"unet", "unet_attacked", "varnet", "varnet_attacked"}
@@ -75,7 +69,7 @@ def test_fig2_noise_barely_changes_the_fully_sampled_image(smoke_results):
 
 
 def test_fig4_worst_case_loss_grows_with_the_bound_and_fig5_matches_it(smoke_results):
-    out = _ok(smoke_results, "morshuis2022_fig4_fig5")
+    out = smoke_results.ok("morshuis2022_fig4_fig5")
     per_angle = pd.read_csv(out / "rotation_per_angle.csv")
     worst = pd.read_csv(out / "rotation_worst.csv")
     assert 0.0 in set(per_angle["angle"])
@@ -106,7 +100,7 @@ def test_fig4_worst_case_loss_grows_with_the_bound_and_fig5_matches_it(smoke_res
 
 
 def test_explorer_snapshot_shows_the_attack(smoke_results):
-    out = _ok(smoke_results, "explore_attack_strength")
+    out = smoke_results.ok("explore_attack_strength")
     snapshot = json.loads((out / "snapshot.json").read_text())
     assert snapshot["weakest"]["ssim_attacked"] == pytest.approx(
         snapshot["weakest"]["ssim_clean"], abs=1e-4

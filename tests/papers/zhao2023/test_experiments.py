@@ -76,25 +76,17 @@ def test_map_targeted_pgd_beats_random_noise_of_the_same_norms(smoke_root):
     assert bias[("shift", 0.01)] > bias[("shift", 0.0)] + 10  # the fake disease raises T1
 
 
-def test_interrupted_training_resumes_to_the_same_weights(smoke_root, tmp_path, monkeypatch):
+def test_interrupted_training_resumes_to_the_same_weights(
+    smoke_root, tmp_path, monkeypatch, interrupted_on_call
+):
     cfg = profile.TRAIN.resolve("smoke", dict(mapper_epochs=2))
     slices = data.load_slices(smoke_root, "train", "T2map", True)[:2]
     monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "straight"))
     straight, _ = training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
 
     monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "interrupted"))
-    original, calls = training._epoch_mapper, []
-
-    def interrupted(*args):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return original(*args)
-
-    monkeypatch.setattr(training, "_epoch_mapper", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_on_call(training, "_epoch_mapper", 2), pytest.raises(KeyboardInterrupt):
         training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
-    monkeypatch.setattr(training, "_epoch_mapper", original)
     resumed, path = training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
     assert [c["epoch"] for c in training.curve(path)] == [1, 2]
     for key, value in straight.state_dict().items():

@@ -16,14 +16,8 @@ MODELS = {"T1map": ["rvn", "vn", "vn_relax"], "T2map": ["vn_relax"]}
 FRAMES = {"T1map": 9, "T2map": 3}
 
 
-def _ok(smoke_results, run_id):
-    result = smoke_results.results[run_id]
-    assert result.status == "ok", f"{run_id}: {result.reason or result.error}"
-    return smoke_results.run_dir(run_id)
-
-
 def test_training_stores_every_curve_and_checkpoint(smoke_results):
-    out = _ok(smoke_results, "zhao2023_train")
+    out = smoke_results.ok("zhao2023_train")
     curves = pd.read_csv(out / "training_curves.csv")
     checkpoints = json.loads((out / "checkpoints.json").read_text())
     for modality, kinds in MODELS.items():
@@ -37,7 +31,7 @@ def test_training_stores_every_curve_and_checkpoint(smoke_results):
 
 
 def test_tables_cover_every_model_and_acceleration(smoke_results):
-    out = _ok(smoke_results, "zhao2023_tables")
+    out = smoke_results.ok("zhao2023_tables")
     images = pd.read_csv(out / "images.csv")
     table = pd.read_csv(out / "table.csv")
     accelerations = EVALUATION["accelerations"]
@@ -54,7 +48,7 @@ def test_tables_cover_every_model_and_acceleration(smoke_results):
 
 
 def test_map_errors_and_claims_are_stored(smoke_results):
-    out = _ok(smoke_results, "zhao2023_tables")
+    out = smoke_results.ok("zhao2023_tables")
     maps = pd.read_csv(out / "map_table.csv")
     # the judge fit of the fully sampled frames is close to the phantom truth (about 1 %)
     full = maps.groupby("modality")["full_vs_truth_ms"].max()
@@ -75,7 +69,7 @@ def test_map_errors_and_claims_are_stored(smoke_results):
 
 
 def test_fig2_panels_and_figures(smoke_results):
-    out = _ok(smoke_results, "zhao2023_tables")
+    out = smoke_results.ok("zhao2023_tables")
     with np.load(out / "fig2_images.npz") as panels:
         for modality in MODELS:
             for column in ["full"] + [f"R{r}" for r in EVALUATION["accelerations"]]:
@@ -86,7 +80,7 @@ def test_fig2_panels_and_figures(smoke_results):
 
 
 def test_robustness_covers_every_mode_and_budget(smoke_results):
-    out = _ok(smoke_results, "zhao2023_robustness")
+    out = smoke_results.ok("zhao2023_robustness")
     attack = profile.ATTACK.resolve("smoke")
     rows = pd.read_csv(out / "attacks.csv")
     cells = rows.groupby(["model", "mode", "eta"]).size()
@@ -100,7 +94,7 @@ def test_robustness_covers_every_mode_and_budget(smoke_results):
 
 
 def test_data_tour_reads_the_patient_and_fits_its_tissues(smoke_results):
-    out = _ok(smoke_results, "zhao2023_data_tour")
+    out = smoke_results.ok("zhao2023_data_tour")
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["times_ms"]["T1map"]) == 9 and summary["times_ms"]["T2map"] == [0, 35, 55]
     assert [summary["masks"][r]["effective_acceleration"] for r in ("4", "8", "10")] == sorted(
