@@ -79,16 +79,10 @@ GENERATOR_SOURCES = ("cmrxrecon_embedded.py", "cardiac_phantom.py", "cmrxrecon.p
 FOLDER = "cmrxrecon"
 
 
-def _fingerprint() -> str:
-    """sha256 of the generator's sources (and the signal models): new code, new data."""
-    digest = hashlib.sha256()
-    for name in GENERATOR_SOURCES:
-        digest.update((Path(__file__).parent / name).read_bytes())
-    digest.update(Path(physics.relaxometry.__file__).read_bytes())
-    return digest.hexdigest()
-
-
-GENERATOR_FINGERPRINT = _fingerprint()
+# the generator's sources and the signal models, taken at import
+GENERATOR_FINGERPRINT = manifest.fingerprint(
+    [*(Path(__file__).parent / n for n in GENERATOR_SOURCES), physics.relaxometry.__file__]
+)
 
 
 def root_of(scale: str) -> Path:

@@ -53,16 +53,8 @@ SHIFTED_CONTRAST = "CORT2_FBK"
 KNEE_Z_RANGE = (-0.6, 0.6)  # slice positions through the knee (anterior to posterior)
 
 
-def _fingerprint() -> str:
-    """sha256 of the generator's source files: a changed generator invalidates old data."""
-    digest = hashlib.sha256()
-    for name in GENERATOR_SOURCES:
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()
-
-
 # taken at import, so that it describes the code this process runs
-GENERATOR_FINGERPRINT = _fingerprint()
+GENERATOR_FINGERPRINT = manifest.fingerprint(Path(__file__).parent / n for n in GENERATOR_SOURCES)
 
 
 def _rng(cfg: dict, *keys) -> np.random.Generator:

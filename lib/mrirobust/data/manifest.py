@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +26,14 @@ def sha256_of(path: Path) -> str:
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(sources: Iterable[Path]) -> str:
+    """sha256 of the bytes of the generator's `sources`, in order: new code, new data."""
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()
 
 
