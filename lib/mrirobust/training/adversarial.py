@@ -177,7 +177,7 @@ def generator_step(recon, gen, model_spec, batch, latent, optimiser) -> dict:
     clean, t_hat = clean_input(recon, kspace, mask, target)
     out_p, penalty, use = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
     loss_g = -(p["alpha1"] * dssim(t_hat, out_p, p) - penalty)
-    _step(optimiser, loss_g, gen.parameters())
+    loop.step(optimiser, loss_g, gen.parameters())
     return {"loss_G": loss_g.item(), "hinge": penalty.item(), "budget_use_G": use.mean().item()}
 
 
@@ -198,7 +198,7 @@ def minmax_step(recon, gen, model_spec, batch, latent, optimisers) -> dict:
         loss_pert = dssim(t_hat, out_p, p)
         loss_r = loss_clean + p["alpha1"] * loss_pert
         log.update(dssim_pert=loss_pert.item(), budget_use=use.mean().item())
-    _step(optimisers["recon"], loss_r, recon.parameters())
+    loop.step(optimisers["recon"], loss_r, recon.parameters())
     log.update(loss_R=loss_r.item(), dssim_clean=loss_clean.item())
     return log
 
@@ -267,19 +267,6 @@ def _minibatches(dataset, gen, model_spec: dict, seed: int, epoch: int, device):
         if model_spec["kind"] == "image":
             latent = gen.sample_latent(len(batch[0]), _seeded(seed, epoch, b, rank))
         yield batch, latent
-
-
-def _step(optimiser, loss: torch.Tensor, params) -> None:
-    """Backward, average the gradients of `params` over the processes (torchrun), step."""
-    optimiser.zero_grad()
-    loss.backward()
-    world, _ = loop.distributed()
-    if world > 1:
-        for q in params:
-            if q.grad is not None:
-                dist.all_reduce(q.grad)
-                q.grad /= world
-    optimiser.step()
 
 
 def attack_generator(recon, attack_spec: dict, build: Callable, epochs: int, seed: int):

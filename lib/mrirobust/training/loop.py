@@ -37,6 +37,29 @@ def distributed() -> tuple[int, int]:
     return world, (dist.get_rank() if world > 1 else 0)
 
 
+def step(optimiser, loss: torch.Tensor, params) -> None:
+    """Backward, average the gradients of `params` over the processes (torchrun), step:
+    g <- (1 / world) sum_ranks g, so every process takes the same step."""
+    optimiser.zero_grad()
+    loss.backward()
+    world, _ = distributed()
+    if world > 1:
+        for q in params:
+            if q.grad is not None:
+                dist.all_reduce(q.grad)
+                q.grad /= world
+    optimiser.step()
+
+
+def mean(values: list[float]) -> float:
+    """The mean of `values` pooled over the processes (torchrun): sum / count of every rank."""
+    world, _ = distributed()
+    pooled = torch.tensor([np.sum(values), len(values)], dtype=torch.float64, device=device())
+    if world > 1:
+        dist.all_reduce(pooled)
+    return float(pooled[0] / pooled[1])
+
+
 def train_network(model_spec, model, checkpoint, state, recipe) -> None:
     """Train `model` (untrained, or resumed from `state`) for the spec's epochs with the
     recipe's optimiser and loss, a StepLR ×0.1 every `lr_step_size` epochs and a seeded

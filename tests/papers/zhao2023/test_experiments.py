@@ -8,14 +8,6 @@ from mrirobust.models.qmri import UnrolledSeriesNet
 from mrirobust.papers.zhao2023 import claims, data, experiments, profile, robustness, training
 
 
-@pytest.fixture(scope="module")
-def smoke_root(tmp_path_factory):
-    """The smoke-scale embedded CMRxRecon data in a temporary data root."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MRIROBUST_DATA", str(tmp_path_factory.mktemp("data")))
-        yield cmrxrecon_embedded.generate("smoke", progress=False)
-
-
 def test_challenge_slices_and_crop_follow_matlab_rounding():
     assert data.eval_slices(5) == [1, 2]  # MATLAB round(5/2) - 1 : round(5/2), 1-based 2..3
     assert data.eval_slices(6) == [1, 2]
@@ -96,10 +88,11 @@ def test_interrupted_training_resumes_to_the_same_weights(
 def test_flip_augmentation_flips_the_image_of_every_frame_and_coil():
     g = torch.Generator().manual_seed(0)
     kspace = torch.randn(1, 3, 2, 8, 6, dtype=torch.complex64, generator=g)
-    flipped = training._flipped(kspace, 1.0, g)
+    assert training._flips(1.0, g) == [-2, -1] and training._flips(0.0, g) == []
+    flipped = training._flipped(kspace, [-2, -1])
     expected = physics.ifft2c(kspace).flip(-2, -1)
     torch.testing.assert_close(physics.ifft2c(flipped), expected, rtol=1e-5, atol=1e-6)
-    assert training._flipped(kspace, 0.0, g) is kspace
+    assert training._flipped(kspace, []) is kspace
 
 
 def test_real_layout_without_validation_truth_holds_out_training_patients(tmp_path):

@@ -11,6 +11,13 @@ RSS frames (`vn_relax` adds l_relax and the map term through the frozen M); Adam
 
 Checkpoints (`training.checkpoints.Checkpoint`) are keyed by a hash of (spec, data fingerprint),
 written after every epoch and resumed.
+
+Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m
+mrirobust.papers.zhao2023.train ...`) every process draws the same epoch plan (slice order,
+acceleration, flips), takes its share of it (a DistributedSampler over the plan: padded to a
+multiple of N) and the gradients are averaged over the processes (`training.loop.step`), so a
+step sees N slices instead of one; rank 0 writes the checkpoint, whose curve is the loss mean over
+every process. With one process the plan and the weights are those of the plain run.
 """
 
 from __future__ import annotations
@@ -19,23 +26,19 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
+import torch.distributed as dist
 from tqdm.auto import trange
 
 from mrirobust import physics
 from mrirobust.models.qmri import MappingNet, UnrolledSeriesNet, relax_loss, series_loss
 from mrirobust.papers.zhao2023.data import SeriesSlice, fingerprint, load_slices
+from mrirobust.training import loop
 from mrirobust.training.checkpoints import Checkpoint
 
 KINDS = ("rvn", "vn", "vn_relax")
 MODALITY_OF = {"T1map": "T1", "T2map": "T2"}
-
-
-def device() -> torch.device:
-    """CUDA when present (results do not depend on it beyond float noise), else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def frames_of(kspace: torch.Tensor) -> torch.Tensor:
@@ -93,44 +96,56 @@ def _checkpoint(kind, modality, cfg, scale, mapper_path, data_print) -> Checkpoi
     return Checkpoint(spec, data_print)
 
 
+def _share(plan: list) -> list:
+    """This process's share of an epoch's plan (all of it without torchrun)."""
+    world, rank = loop.distributed()
+    sampler = torch.utils.data.DistributedSampler(
+        plan, num_replicas=world, rank=rank, shuffle=False
+    )
+    return [plan[i] for i in sampler]
+
+
 def _epoch_mapper(model, slices, optimiser, generator, dev) -> list[float]:
     losses = []
-    for i in torch.randperm(len(slices), generator=generator).tolist():
+    for i in _share(torch.randperm(len(slices), generator=generator).tolist()):
         s = slices[i]
         frames = frames_of(s.kspace.to(dev))[None]
         loss = relax_loss(model(frames, s.times_ms[None].to(dev)), frames)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+        loop.step(optimiser, loss, model.parameters())
         losses.append(loss.item())
     return losses
 
 
-def _flipped(kspace: torch.Tensor, probability: float, generator) -> torch.Tensor:
-    """Augmentation: the series of the image flipped vertically and / or horizontally, each
-    with `probability` (the same flip for every frame and coil)."""
-    dims = [d for d in (-2, -1) if torch.rand(1, generator=generator).item() < probability]
+def _flips(probability: float, generator) -> list[int]:
+    """The image axes to flip: vertical (-2) and horizontal (-1), each with `probability`."""
+    return [d for d in (-2, -1) if torch.rand(1, generator=generator).item() < probability]
+
+
+def _flipped(kspace: torch.Tensor, dims: list[int]) -> torch.Tensor:
+    """Augmentation: the series of the image flipped along `dims` (the same flip for every
+    frame and coil)."""
     if not dims:
         return kspace
     return physics.fft2c(physics.ifft2c(kspace).flip(dims))
 
 
 def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper) -> list[float]:
-    losses = []
     accelerations = cfg["accelerations"]
+    plan = []  # (slice, R, flips) drawn in this order, the same in every process
     for i in torch.randperm(len(slices), generator=generator).tolist():
-        s = slices[i]
         r = accelerations[int(torch.randint(len(accelerations), (1,), generator=generator))]
+        plan.append((i, r, _flips(cfg["flip_probability"], generator)))
+    losses = []
+    for i, r, dims in _share(plan):
+        s = slices[i]
         mask = s.masks[r].to(dev)
-        full = _flipped(s.kspace.to(dev)[None], cfg["flip_probability"], generator)
+        full = _flipped(s.kspace.to(dev)[None], dims)
         full = full / normalise(full, mask)
         pred = model(full * mask, mask.view(1, 1, 1, -1))
         loss, _ = series_loss(
             pred, frames_of(full), s.times_ms[None].to(dev), mapper, tuple(cfg["loss_weights"])
         )
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+        loop.step(optimiser, loss, model.parameters())
         losses.append(loss.item())
     return losses
 
@@ -150,11 +165,13 @@ def load_or_train(
     checkpoint when one matches (spec and data), else trained (resuming a partial run).
 
     `vn_relax` needs the trained `mapper` and its checkpoint path. Returns (model in eval mode,
-    checkpoint path); the per-epoch curve is in the checkpoint's JSON sidecar.
+    checkpoint path); the per-epoch curve is in the checkpoint's JSON sidecar. Under torchrun
+    every process calls it and returns the same model; rank 0 writes the checkpoint.
     """
     if kind == "vn_relax" and (mapper is None or mapper_path is None):
         raise ValueError("vn_relax needs the trained mapper and its checkpoint path")
-    dev = device()
+    world, rank = loop.distributed()
+    dev = loop.device()
     checkpoint = _checkpoint(kind, modality, cfg, scale, mapper_path, fingerprint(slices))
     torch.manual_seed(cfg["seed"])
     model = build(kind, modality, cfg, slices[0].kspace.shape[0]).to(dev)
@@ -174,7 +191,7 @@ def load_or_train(
     guide = mapper if kind == "vn_relax" else None
     desc = f"{kind} {modality}"
     for epoch in trange(
-        start, epochs, desc=desc, initial=start, total=epochs, disable=not progress
+        start, epochs, desc=desc, initial=start, total=epochs, disable=not progress or rank != 0
     ):
         begin = time.perf_counter()
         generator = torch.Generator().manual_seed(cfg["seed"] * 100_003 + epoch)
@@ -185,16 +202,19 @@ def load_or_train(
             losses = _epoch_series(model, slices, optimiser, generator, dev, cfg, guide)
         scheduler.step()
         curve.append(
-            dict(epoch=epoch + 1, loss=float(np.mean(losses)), seconds=time.perf_counter() - begin)
+            dict(epoch=epoch + 1, loss=loop.mean(losses), seconds=time.perf_counter() - begin)
         )
-        state = dict(
-            epoch=epoch + 1,
-            model=model.state_dict(),
-            optimizer=optimiser.state_dict(),
-            scheduler=scheduler.state_dict(),
-            curve=curve,
-        )
-        checkpoint.save(state)
+        if rank == 0:
+            state = dict(
+                epoch=epoch + 1,
+                model=model.state_dict(),
+                optimizer=optimiser.state_dict(),
+                scheduler=scheduler.state_dict(),
+                curve=curve,
+            )
+            checkpoint.save(state)
+        if world > 1:
+            dist.barrier()
     return model.eval(), checkpoint.path
 
 
