@@ -22,7 +22,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import torch
 
+from mrirobust import physics
 from mrirobust.data.fastmri_io import ISMRMRD_NS, header_xml, write_volume
 
 SKIPPED_FLAGS = (19, 23, 24)  # ACQ_IS_NOISE_MEASUREMENT, _NAVIGATION_DATA, _PHASECORR_DATA
@@ -113,11 +115,6 @@ def _centred_ifft(x: np.ndarray, axis: int) -> np.ndarray:
     return np.fft.fftshift(np.fft.ifft(shifted, axis=axis, norm="ortho"), axes=axis)
 
 
-def _crop(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    top, left = (x.shape[-2] - size[0]) // 2, (x.shape[-1] - size[1]) // 2
-    return x[..., top : top + size[0], left : left + size[1]]
-
-
 def convert(
     source: str | os.PathLike,
     dest: str | os.PathLike,
@@ -145,8 +142,7 @@ def convert(
         )
     # kz -> z, then (slices, coils, readout, ky)
     volume = np.moveaxis(_centred_ifft(kspace, axis=-1), -1, 0)[picked].astype(np.complex64)
-    images = _centred_ifft(_centred_ifft(volume, axis=-2), axis=-1)
-    target = _crop(np.sqrt((np.abs(images) ** 2).sum(axis=1)), tuple(target_size))
+    target = physics.rss_crop(torch.from_numpy(volume), tuple(target_size)).numpy()
     header = header_xml(
         encoding_size=(readout, ny, 1),
         recon_size=(target_size[0], target_size[1], 1),
