@@ -17,6 +17,8 @@ from mrirobust.storage import atomic_write, read_json, write_json
 def summarise(table: pd.DataFrame, by: Sequence[str], value: str = "ssim_region") -> pd.DataFrame:
     """Mean, standard deviation, count and a 95 % normal confidence interval
     mean ± 1.96·std/√count of `value` per group of `by` (std 0 for single rows)."""
+    if table.empty:
+        raise ValueError(f"cannot summarise {value!r}: the table is empty")
     grouped = table.groupby(list(by))[value]
     out = grouped.agg(["mean", "std", "count"]).reset_index()
     half = 1.96 * out["std"].fillna(0.0) / out["count"].clip(lower=1) ** 0.5

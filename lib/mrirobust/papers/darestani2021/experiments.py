@@ -343,16 +343,6 @@ def transfer_matrix(table: pd.DataFrame, eps: float, value: str = "ssim_drop") -
     return at.pivot_table(index="attacked", columns="method", values=value, aggfunc="mean")
 
 
-def summarise(table: pd.DataFrame, by: Sequence[str], value: str) -> pd.DataFrame:
-    """Mean, standard deviation, count and a 95 % normal confidence interval of `value`."""
-    if table.empty:
-        raise ValueError(f"cannot summarise {value!r}: the table is empty")
-    grouped = table.groupby(list(by))[value]
-    out = grouped.agg(["mean", "std", "count"]).reset_index()
-    half = 1.96 * out["std"].fillna(0.0) / out["count"].clip(lower=1) ** 0.5
-    return out.assign(ci_low=out["mean"] - half, ci_high=out["mean"] + half)
-
-
 def every_attack(
     methods: Mapping[str, torch.nn.Module],
     kspace: torch.Tensor,

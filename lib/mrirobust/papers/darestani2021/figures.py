@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from mrirobust.papers.darestani2021.experiments import summarise, transfer_matrix
+from mrirobust import tables
+from mrirobust.papers.darestani2021.experiments import transfer_matrix
 
 
 def sweep_curves(sweep: pd.DataFrame, value: str = "ssim_drop"):
@@ -17,7 +18,7 @@ def sweep_curves(sweep: pd.DataFrame, value: str = "ssim_drop"):
     95 % confidence band over slices."""
     attacked = sorted(set(sweep["attacked"]))
     fig, axes = plt.subplots(1, len(attacked), figsize=(3.2 * len(attacked), 2.8), squeeze=False)
-    summary = summarise(sweep, ["attacked", "method", "eps"], value)
+    summary = tables.summarise(sweep, ["attacked", "method", "eps"], value)
     for ax, name in zip(axes[0], attacked, strict=True):
         for method, curve in summary[summary["attacked"] == name].groupby("method"):
             ax.plot(curve["eps"], curve["mean"], marker="o", ms=3, label=method)
@@ -55,7 +56,7 @@ def every_attack_heatmap(table: pd.DataFrame):
 def in_vs_out(table: pd.DataFrame, inside: str, outside: str):
     """Fig. 2: per method the mean SSIM in distribution (x) and on the shifted set (y), with 95 %
     confidence intervals over slices, and the line y = x."""
-    stats = summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
+    stats = tables.summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
     fig, ax = plt.subplots(figsize=(3.8, 3.4))
     methods = sorted(
         {m for m, s in stats.index if s == inside} & {m for m, s in stats.index if s == outside}
@@ -108,8 +109,8 @@ def anatomy_panels(table: pd.DataFrame):
 def real_features(table: pd.DataFrame):
     """Fig. 8: per method the mean whole-image SSIM (x) and the mean feature error (y), with
     95 % confidence intervals over the annotated slices."""
-    x = summarise(table, ["method"], "ssim").set_index("method")
-    y = summarise(table, ["method"], "feature_mse").set_index("method")
+    x = tables.summarise(table, ["method"], "ssim").set_index("method")
+    y = tables.summarise(table, ["method"], "feature_mse").set_index("method")
     fig, ax = plt.subplots(figsize=(3.8, 3.0))
     for method in x.index:
         ax.errorbar(
