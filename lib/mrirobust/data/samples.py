@@ -85,21 +85,31 @@ def annotated_samples(
     return samples
 
 
-def sample_mask(sample: Sample, acceleration: int, seed: int = 0) -> torch.Tensor:
-    """The seeded random column mask `(1, 1, 1, W)` of `sample` at `acceleration`."""
+def slice_mask(
+    fname: str, index: int, width: int, acquired, acceleration: int, seed: int = 0
+) -> torch.Tensor:
+    """The seeded random column mask `(1, 1, 1, W)` of slice `index` of file `fname` at
+    `acceleration` (seed = crc32("seed/file/slice"), fastMRI centre fraction, only the
+    `acquired` columns): the mask of every paper in this project."""
     if acceleration not in physics.CENTER_FRACTIONS:
         raise ValueError(
             f"acceleration must be one of {sorted(physics.CENTER_FRACTIONS)}, got {acceleration}"
         )
-    slice_seed = zlib.crc32(f"{seed}/{sample.fname}/{sample.slice}".encode())
     mask = physics.column_mask(
-        sample.kspace.shape[-1],
+        width,
         acceleration,
         physics.CENTER_FRACTIONS[acceleration],
-        seed=slice_seed,
-        acquired=sample.acquired,
+        seed=zlib.crc32(f"{seed}/{fname}/{index}".encode()),
+        acquired=acquired,
     )
     return mask.view(1, 1, 1, -1)
+
+
+def sample_mask(sample: Sample, acceleration: int, seed: int = 0) -> torch.Tensor:
+    """The seeded random column mask `(1, 1, 1, W)` of `sample` at `acceleration` (`slice_mask`)."""
+    return slice_mask(
+        sample.fname, sample.slice, sample.kspace.shape[-1], sample.acquired, acceleration, seed
+    )
 
 
 def batches(samples: Sequence[Sample], batch_size: int):

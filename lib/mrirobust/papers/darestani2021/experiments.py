@@ -23,7 +23,6 @@ the target's max. The drop of a score is clean minus attacked (positive = damage
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -105,16 +104,10 @@ def validation_slices(
 
 
 def _stack(slices, acceleration: int, seed: int):
-    """k-space, masks, targets and "file/slice" ids of `data.Slice`s; the masks are
-    `data.samples.sample_mask`'s (seed = crc32("seed/file/slice")), for slices without a box."""
+    """k-space, masks (`data.samples.slice_mask`), targets and "file/slice" ids of `data.Slice`s
+    (slices without a box)."""
     masks = [
-        physics.column_mask(
-            s.kspace.shape[-1],
-            acceleration,
-            physics.CENTER_FRACTIONS[acceleration],
-            seed=zlib.crc32(f"{seed}/{s.fname}/{s.index}".encode()),
-            acquired=s.acquired,
-        ).view(1, 1, 1, -1)
+        samples.slice_mask(s.fname, s.index, s.kspace.shape[-1], s.acquired, acceleration, seed)
         for s in slices
     ]
     return (
