@@ -38,3 +38,18 @@ def test_a_failing_write_keeps_the_previous_file(tmp_path):
         tables.save_json(tmp_path, "record", {"a": object()})
     assert tables.load_json(tmp_path, "record") == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+def test_images_keep_labels_and_scalars_beside_tensors(tmp_path):
+    tables.save_images(
+        tmp_path, "boxes", {"boxes": torch.ones(2, 4), "ids": np.array(["a/1", "b/2"]), "stride": 3}
+    )
+    stored = tables.load_images(tmp_path, "boxes")
+    assert list(stored["ids"]) == ["a/1", "b/2"]
+    assert int(stored["stride"]) == 3
+    np.testing.assert_array_equal(stored["boxes"], np.ones((2, 4), dtype=np.float32))
+
+
+def test_summarise_names_the_value_of_an_empty_table():
+    with pytest.raises(ValueError, match="cannot summarise 'ssim': the table is empty"):
+        tables.summarise(pd.DataFrame({"method": [], "ssim": []}), ["method"], "ssim")

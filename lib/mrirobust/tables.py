@@ -50,9 +50,11 @@ def load_json(out: Path, name: str) -> dict[str, Any]:
 
 
 def save_images(out: Path, name: str, images: Mapping[str, torch.Tensor | np.ndarray]) -> Path:
-    """Write the named images to `out/<name>.npz` (compressed) atomically."""
+    """Write the named arrays (tensors, numpy arrays or scalars) to `out/<name>.npz`
+    (compressed) atomically."""
     arrays = {
-        key: np.asarray(torch.as_tensor(value).detach().cpu()) for key, value in images.items()
+        key: value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
+        for key, value in images.items()
     }
 
     def write(tmp: Path) -> None:
