@@ -87,15 +87,12 @@ def annotated_samples(
 
 def sample_mask(sample: Sample, acceleration: int, seed: int = 0) -> torch.Tensor:
     """The seeded random column mask `(1, 1, 1, W)` of `sample` at `acceleration`."""
-    if acceleration not in physics.CENTER_FRACTIONS:
-        raise ValueError(
-            f"acceleration must be one of {sorted(physics.CENTER_FRACTIONS)}, got {acceleration}"
-        )
+    fraction = physics.center_fraction(acceleration)
     slice_seed = zlib.crc32(f"{seed}/{sample.fname}/{sample.slice}".encode())
     mask = physics.column_mask(
         sample.kspace.shape[-1],
         acceleration,
-        physics.CENTER_FRACTIONS[acceleration],
+        fraction,
         seed=slice_seed,
         acquired=sample.acquired,
     )
