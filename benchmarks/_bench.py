@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from mrirobust import physics
+from mrirobust import physics, storage
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -47,9 +47,8 @@ def machine() -> dict:
 
 
 def write(name: str, result: dict) -> None:
-    RESULTS.mkdir(exist_ok=True)
     result = {**result, "machine": machine()}
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    storage.write_json(RESULTS / f"{name}.json", result)
     print(json.dumps(result, indent=2))
 
 

@@ -6,6 +6,8 @@ take the fixture and read its files through `run_dir(run_id)` and `figures`; the
 figures environment variables are set only while the runner executes.
 """
 
+import os
+import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,3 +94,32 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("notes")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium through selenium, with Debian's chromium and chromedriver (nothing is
+    downloaded). Without them the test skips and says why, except under CI, where .ci/run
+    installs them and a skip would hide a failure."""
+    from selenium import webdriver
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        reason = (
+            "no Chromium/chromedriver on PATH: install the Debian packages with "
+            "`apt-get install -y chromium chromium-driver` (.ci/run does this in CI)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.add_argument("--window-size=1400,1000")
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -9,13 +9,13 @@ region SSIM the status line shows. It knows nothing of the explorer's Python cla
 them between modules does not break it.
 
 Needs the Debian packages `chromium` and `chromium-driver` (the system chromedriver: nothing is
-downloaded); without them the test skips and says why. The kernel inherits PYTHONPATH from the
-test, so it imports the same `mrirobust` as the test does.
+downloaded; the `browser` fixture of tests/conftest.py); without them the test skips and says why
+(and fails under CI). The kernel inherits PYTHONPATH from the test, so it imports the same
+`mrirobust` as the test does.
 """
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -42,20 +42,6 @@ SLIDER_ANSWER_S = 60
 # model version the installed widget manager does not provide)
 IMPORTED = "kernel imported mrirobust from"
 WIDGET_ERRORS = ("Error displaying widget", "Click to show javascript error")
-
-
-def _browser_binaries() -> tuple[str, str]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
-        reason = (
-            "no Chromium/chromedriver on PATH: install the Debian packages with "
-            "`apt-get install -y chromium chromium-driver` (.ci/run does this in CI)"
-        )
-        if os.environ.get("CI"):  # .ci/run installs them: a skip there would hide a failure
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return chromium, driver
 
 
 def _free_port() -> int:
@@ -173,23 +159,6 @@ def lab(tmp_path):
 def _tail(tmp_path: Path, lines: int = 40) -> str:
     text = (tmp_path / "lab.log").read_text(errors="replace").splitlines()
     return "JupyterLab log (last lines):\n" + "\n".join(text[-lines:])
-
-
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-
-    chromium, driver_path = _browser_binaries()
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument("--window-size=1400,1000")
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 # JupyterLab's own application object (exposed by --LabApp.expose_app_in_browser)

@@ -9,7 +9,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mrirobust import metrics, scales
-from mrirobust.physics import CENTER_FRACTIONS
+from mrirobust.physics import center_fraction
 from mrirobust.training.datasets import SliceData, slices
 
 
@@ -19,16 +19,11 @@ def validation_data(
     """The first `count` (default: the `train` profile's `val_slices`) validation slices of
     `anatomy` at `scale`, masked at `acceleration` with the masks the trained models were
     validated with (seeded by the profile's `seed` and the slice index)."""
-    if acceleration not in CENTER_FRACTIONS:
-        raise ValueError(
-            f"acceleration {acceleration!r} not supported; valid: {sorted(CENTER_FRACTIONS)}"
-        )
+    fraction = center_fraction(acceleration)
     train = scales.resolve(scale, "train")
     count = train["val_slices"] if count is None else count
     items = slices(scale, "val", anatomy)[:count]
-    return SliceData(
-        items, acceleration, CENTER_FRACTIONS[acceleration], train["seed"], training=False
-    )
+    return SliceData(items, acceleration, fraction, train["seed"], training=False)
 
 
 def evaluate(model: torch.nn.Module, dataset: SliceData, batch_size: int = 1) -> dict:

@@ -17,13 +17,12 @@ from the profile's rough `epoch_seconds_estimate`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import statistics
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mrirobust import paths, scales, zoo
+from mrirobust import paths, scales, storage, zoo
 from mrirobust.zoo import ModelSpec
 
 AUTO = "auto"
@@ -38,7 +37,7 @@ def last_reproduced() -> dict | None:
     for scale in paths.SCALES:
         for record_path in sorted((paths.results_root() / scale).glob("*/run.json")):
             try:
-                record = json.loads(record_path.read_text())
+                record = storage.read_json(record_path)
                 if record.get("status") != "ok":  # failed, or still running (no end yet)
                     continue
                 end = dt.datetime.fromisoformat(record["end"])
@@ -49,7 +48,7 @@ def last_reproduced() -> dict | None:
                     stacklevel=2,
                 )
                 continue
-            if record.get("status") != "ok" or record.get("scale") != scale:
+            if record.get("scale") != scale:
                 continue
             end = end if end.tzinfo else end.replace(tzinfo=dt.UTC)  # the runner writes UTC
             if latest_end is None or end > latest_end:
@@ -125,7 +124,7 @@ def _measured(model_spec: ModelSpec) -> tuple[float, str] | None:
     found = []
     for sidecar_path in sorted(paths.checkpoints_dir().glob("*.json")):
         try:
-            sidecar = json.loads(sidecar_path.read_text())
+            sidecar = storage.read_json(sidecar_path)
         except (OSError, ValueError):
             continue  # not a sidecar we can use; Checkpoint.read reports bad ones
         spec, wanted = sidecar.get("spec") or {}, model_spec.asdict()

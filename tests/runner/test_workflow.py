@@ -8,7 +8,6 @@ the first assertions; later tests change that project in order (freshness), or b
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -93,43 +92,24 @@ def test_claims_are_gathered_at_the_end(project):
     assert "scratch/fig1/value_positive" in table
 
 
-def test_report_shows_every_figure_with_its_caption_and_the_claims(project):
+def test_report_shows_every_figure_with_its_caption_and_the_claims(project, request):
     report = workflow.write_report(workflow.plan(project["manifest"], "smoke"))
     assert report == project["root"] / "results/smoke/report.html"
-    driver = _chromium()
-    try:
-        driver.get(report.as_uri())
-        body = _wait_text(driver, "Claims")
-        assert "scratch/fig1/value_positive" in body and "1 of 1 verdicts hold" in body
-        driver.find_element("xpath", "//*[text()='Results']").click()
-        driver.find_element("xpath", "//*[text()='pb']").click()
-        row = driver.find_element("xpath", "//td[text()='f.png']/ancestor::tr[1]")
-        row.find_element("css selector", "a[iconname='eye']").click()
-        image = _wait(driver, "img[src^='data:image/png']")
-        assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
-        row = driver.find_element("xpath", "//td[text()='f.png']/ancestor::tr[1]")
-        row.find_element("css selector", "a[iconname='information-circle']").click()
-        caption = _wait_text(driver, "Data:")
-        assert "Run f of figure.ipynb at scale smoke" in caption
-        assert "embedded synthetic stand-in" in caption
-    finally:
-        driver.quit()
-
-
-def _chromium():
-    """Headless Chromium through selenium, or a skip that says what is missing."""
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    if not (chromium and driver):
-        reason = "Debian's chromium and chromium-driver are not installed (.ci/run installs them)"
-        print(f"SKIP report browser test: {reason}")
-        pytest.skip(reason)
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument("--window-size=1400,1000")
-    options.binary_location = chromium
-    return webdriver.Chrome(options=options, service=webdriver.ChromeService(driver))
+    driver = request.getfixturevalue("browser")  # the report is written even without Chromium
+    driver.get(report.as_uri())
+    body = _wait_text(driver, "Claims")
+    assert "scratch/fig1/value_positive" in body and "1 of 1 verdicts hold" in body
+    driver.find_element("xpath", "//*[text()='Results']").click()
+    driver.find_element("xpath", "//*[text()='pb']").click()
+    row = driver.find_element("xpath", "//td[text()='f.png']/ancestor::tr[1]")
+    row.find_element("css selector", "a[iconname='eye']").click()
+    image = _wait(driver, "img[src^='data:image/png']")
+    assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
+    row = driver.find_element("xpath", "//td[text()='f.png']/ancestor::tr[1]")
+    row.find_element("css selector", "a[iconname='information-circle']").click()
+    caption = _wait_text(driver, "Data:")
+    assert "Run f of figure.ipynb at scale smoke" in caption
+    assert "embedded synthetic stand-in" in caption
 
 
 def _wait(driver, selector, timeout=20.0):

@@ -6,9 +6,9 @@ is missing, incomplete or made by other generator code (or with `--force`)."""
 from __future__ import annotations
 
 import argparse
-import json
 
 from mrirobust.data import cmrxrecon_embedded, embedded
+from mrirobust.storage import read_json
 
 DATASETS = (
     ("fastMRI", embedded.is_complete, embedded.generate),
@@ -29,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
     for name, complete, generate in DATASETS:
         if args.force or not complete(args.scale):
             root = generate(args.scale)
-            manifest = json.loads((root / "manifest.json").read_text())
+            manifest = read_json(root / "manifest.json")
             size = sum(entry["bytes"] for entry in manifest["files"].values())
             seconds = manifest["seconds"]
             print(f"wrote {name} data {root} ({size / 2**20:.1f} MiB) in {seconds:.1f} s")

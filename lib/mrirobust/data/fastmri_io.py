@@ -29,7 +29,7 @@ import torch
 from fastmri.data.mri_data import et_query
 
 from mrirobust.paths import embedded_root, real_data_root
-from mrirobust.storage import open_hdf5
+from mrirobust.storage import atomic_write, open_hdf5
 
 ANATOMIES = ("knee", "brain", "knee_shifted")
 SPLITS = ("train", "val")
@@ -259,9 +259,8 @@ def write_volume(
             f"dimensions and the target of its challenge ({TARGET_KEYS}), got targets "
             f"{sorted(targets)}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    try:
+
+    def write(tmp: Path) -> None:
         with h5py.File(tmp, "w", track_order=False) as hf:
             hf.create_dataset("kspace", data=kspace.astype(np.complex64), track_times=False)
             for key, target in targets.items():
@@ -269,6 +268,5 @@ def write_volume(
             hf.create_dataset("ismrmrd_header", data=header, track_times=False)
             for key, value in attrs.items():
                 hf.attrs[key] = value
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(path, write)

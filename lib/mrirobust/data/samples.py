@@ -91,14 +91,10 @@ def slice_mask(
     """The seeded random column mask `(1, 1, 1, W)` of slice `index` of file `fname` at
     `acceleration` (seed = crc32("seed/file/slice"), fastMRI centre fraction, only the
     `acquired` columns): the mask of every paper in this project."""
-    if acceleration not in physics.CENTER_FRACTIONS:
-        raise ValueError(
-            f"acceleration must be one of {sorted(physics.CENTER_FRACTIONS)}, got {acceleration}"
-        )
     mask = physics.column_mask(
         width,
         acceleration,
-        physics.CENTER_FRACTIONS[acceleration],
+        physics.center_fraction(acceleration),
         seed=zlib.crc32(f"{seed}/{fname}/{index}".encode()),
         acquired=acquired,
     )

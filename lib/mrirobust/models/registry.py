@@ -19,7 +19,7 @@ from mrirobust.models.convdecoder import ConvDecoder
 from mrirobust.models.l1 import L1Wavelet
 from mrirobust.models.unet import UNetRecon
 from mrirobust.models.varnet import VarNetRecon
-from mrirobust.physics import CENTER_FRACTIONS
+from mrirobust.physics import center_fraction
 
 DEFAULT_CONFIG = "default"  # the scale profile's sizes
 
@@ -100,10 +100,7 @@ def spec(
     `config`) and then `overrides`."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
-    if acceleration not in CENTER_FRACTIONS:
-        raise ValueError(
-            f"acceleration {acceleration!r} not supported; valid: {sorted(CENTER_FRACTIONS)}"
-        )
+    fraction = center_fraction(acceleration)
     if bool(sizes) == (config == DEFAULT_CONFIG):
         raise ValueError(
             f"config {config!r} with sizes {dict(sizes or {})!r}: a named configuration needs "
@@ -115,7 +112,7 @@ def spec(
         scale=scale,
         anatomy=anatomy,
         acceleration=acceleration,
-        center_fraction=CENTER_FRACTIONS[acceleration],
+        center_fraction=fraction,
         config=config,
         params={key: params[key] for key in METHODS[method].keys},
     )

@@ -10,6 +10,7 @@ import torch
 
 __all__ = [
     "CENTER_FRACTIONS",
+    "center_fraction",
     "MASK_KINDS",
     "apply_mask",
     "check_kspace",
@@ -20,6 +21,16 @@ __all__ = [
 ]
 
 CENTER_FRACTIONS = {4: 0.08, 8: 0.04}  # fastMRI's random masks (also Morshuis et al.'s)
+
+
+def center_fraction(acceleration: int) -> float:
+    """The fully sampled centre fraction of the fastMRI mask at `acceleration`
+    (`CENTER_FRACTIONS`); another acceleration raises a ValueError listing the valid ones."""
+    if acceleration not in CENTER_FRACTIONS:
+        raise ValueError(
+            f"acceleration {acceleration!r} not supported; valid: {sorted(CENTER_FRACTIONS)}"
+        )
+    return CENTER_FRACTIONS[acceleration]
 
 
 def apply_mask(kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -53,10 +53,6 @@ class Result:
     blocked: bool = False  # skipped because a needed run failed
 
     @property
-    def completed(self) -> bool:
-        return self.status in ("ok", "up to date")
-
-    @property
     def problem(self) -> bool:
         return self.status == "failed" or self.blocked
 

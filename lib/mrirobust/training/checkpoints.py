@@ -25,7 +25,7 @@ from mrirobust.training import datasets
 @functools.lru_cache(maxsize=8)
 def _embedded_checksums(manifest: Path, mtime_ns: int) -> dict[str, str]:
     """sha256 per file (relative path) of an embedded dataset's manifest.json."""
-    files = json.loads(manifest.read_text()).get("files", {})
+    files = storage.read_json(manifest).get("files", {})
     return {name: entry["sha256"] for name, entry in dict(files).items()}
 
 
@@ -101,8 +101,7 @@ class Checkpoint:
             "epochs_done": state["epoch"],
             "curve": state["curve"],
         }
-        text = json.dumps(sidecar, indent=2)
-        storage.atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
+        storage.write_json(path.with_suffix(".json"), sidecar)
 
     def read(self) -> dict:
         """Load the checkpoint (`weights_only=True`) after checking that it and its sidecar were
@@ -110,10 +109,7 @@ class Checkpoint:
         path, expected = self.path, self.meta
         sidecar = path.with_suffix(".json")
         if sidecar.exists():
-            try:
-                found = json.loads(sidecar.read_text())
-            except json.JSONDecodeError as err:
-                raise ValueError(f"checkpoint sidecar {sidecar} is not valid JSON ({err})") from err
+            found = storage.read_json(sidecar)
             _check_made_for(path, expected, {k: found.get(k) for k in expected})
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -129,7 +125,7 @@ class Checkpoint:
     def epochs_done(self) -> int:
         """The epochs this checkpoint has completed (0 when there is none)."""
         sidecar = self.path.with_suffix(".json")
-        return int(json.loads(sidecar.read_text())["epochs_done"]) if sidecar.exists() else 0
+        return int(storage.read_json(sidecar)["epochs_done"]) if sidecar.exists() else 0
 
     def sidecar(self) -> dict:
         """The JSON sidecar (spec, data fingerprint, git revision, training curve); raises
@@ -137,7 +133,7 @@ class Checkpoint:
         sidecar = self.path.with_suffix(".json")
         if not sidecar.exists():
             raise FileNotFoundError(f"{sidecar} does not exist: train {self.spec['method']} first")
-        return json.loads(sidecar.read_text())
+        return storage.read_json(sidecar)
 
 
 def locate(model_spec) -> Checkpoint:

@@ -221,6 +221,12 @@ def fig5_images(scale: str, seed: int = 0) -> dict[str, np.ndarray]:
 ATTACKS = ("co_trained_G", "own_G", "image_pgd")
 
 
+def _attack_table(rows: list[dict]) -> pd.DataFrame:
+    """Per-slice attack rows as a table, with ssim_drop = ssim_clean − ssim_attacked."""
+    table = pd.DataFrame(rows)
+    return table.assign(ssim_drop=table.ssim_clean - table.ssim_attacked)
+
+
 def _slice_scores(recon, clean, t_hat, target, delta, budget) -> dict[str, np.ndarray]:
     """Per-slice scores of one perturbation δ of the normalised input: SSIM of the decoded
     output against the target clean and attacked (`metrics.ssim`), the amplification
@@ -314,9 +320,7 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
                     images[f"{name}/{i}/input"] = clean[0][j].cpu().numpy()
                     images[f"{name}/{i}/target"] = t_hat[j].cpu().numpy()
             start += len(target)
-    table = pd.DataFrame(rows)
-    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
-    return table, images
+    return _attack_table(rows), images
 
 
 def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataFrame:
@@ -375,9 +379,7 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
                             }
                         )
                 start += len(target)
-    table = pd.DataFrame(rows)
-    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
-    return table
+    return _attack_table(rows)
 
 
 def boxed_slices(scale: str, challenge: str, count: int):
@@ -470,6 +472,4 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
                             }
                         )
             start += len(target)
-    table = pd.DataFrame(rows)
-    table["ssim_drop"] = table.ssim_clean - table.ssim_attacked
-    return table
+    return _attack_table(rows)

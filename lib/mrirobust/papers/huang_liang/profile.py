@@ -41,8 +41,8 @@ TRAIN = Profile(
         eps_ref=[1e3, 5e3],  # epsilon per sample at 320^2 (paper: 1e3 and 5e3)
         eta=[0.01, 0.02],  # Algorithm 2 budgets (relative, per coil)
     ),
-    # ~40 steps per epoch on 160 slices: lr x 10; 6 epochs keep S + 2 x A + K near 12 min on 2
-    # cores (measured 0.25 / 0.81 / 0.92 s per step at batch 4)
+    # ~40 steps per epoch on 160 slices: lr x 10; 6 epochs: S + 2 x A trained in 4.4 min on the
+    # 2-core machine (6.8 s / 18 s per epoch), K with Algorithm 2's attacks in 3.5 min
     cpu=dict(
         epochs=6,
         batch_size=4,
@@ -92,13 +92,13 @@ EVALUATE = Profile(
         angle_step=0.1,
     ),
     cpu=dict(
-        eval_slices=0,  # Table 1 on all 160 + 40 slices: inference only, ~30 s
+        eval_slices=0,  # Table 1 on all 160 + 40 slices: inference only, 15 s
         attack_slices=16,
         example_slices=[5, 15],
         kspace_pgd_steps=5,  # as Morshuis Fig. 1 at cpu
-        gen_attack_epochs=2,  # 4 attacks x 80 G steps: ~2 min
+        gen_attack_epochs=2,  # 4 attacks x 80 G steps (Fig. 6's run: 80 s)
         calibration_batches=20,
-        # the cross-paper attacks on 8 slices, small grids: ~2 min for 4 models
+        # the cross-paper attacks on 8 slices, small grids: 49 s for 4 models
         cross_slices=8,
         cross_pgd_steps=5,
         eta_grid=[0.0, 0.01, 0.025],
