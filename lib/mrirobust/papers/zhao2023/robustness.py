@@ -32,11 +32,10 @@ from mrirobust.data.cardiac_phantom import LABELS
 from mrirobust.models.qmri import MapView, SeriesReconstructor
 from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop, load_slices
 from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map
-from mrirobust.papers.zhao2023.training import frames_of, normalise, train_all
+from mrirobust.papers.zhao2023.training import MODALITY_OF, frames_of, normalise, train_all
 
 MODES = ("random", "image", "map", "shift")
 SHIFT_OFFSET_MS = 1e4  # "shift" maximises the distance from T_ref - this: it raises T everywhere
-MODALITY_OF = {"T1map": "T1", "T2map": "T2"}
 
 
 def random_perturbation(kspace: torch.Tensor, mask: torch.Tensor, eta: float, seed: int):
