@@ -82,7 +82,7 @@ def _column_mask(mask: torch.Tensor, kspace: torch.Tensor) -> torch.Tensor:
 
 
 class SensitivityNet(torch.nn.Module):
-    """Coil maps `(B, T, C, H, W)` from the ACS block, refined per coil by a NormUnet."""
+    """Coil maps `(B, T, C, H, W)` from the ACS block, refined per coil by a ComplexUnet."""
 
     def __init__(self, weightings: int, chans: int, pools: int):
         super().__init__()
