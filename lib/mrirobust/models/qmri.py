@@ -73,21 +73,16 @@ class ComplexUnet(torch.nn.Module):
 
 
 def _column_mask(mask: torch.Tensor, kspace: torch.Tensor) -> torch.Tensor:
-    """The boolean column mask `(B, 1, 1, 1, W)` of a mask broadcastable to the series."""
+    """The boolean column mask `(B, 1, 1, 1, W)` of a mask broadcastable to the series:
+    `physics.column_mask_of` with the weightings flattened into the coil axis."""
     if mask.ndim == 4:
         mask = mask.unsqueeze(1)
-    full = torch.broadcast_to(mask.to(torch.bool), kspace.shape)
-    columns = full[:, :1, :1, :1, :]
-    if not torch.equal(full, columns.expand_as(full)):
-        raise ValueError(
-            f"mask of shape {tuple(mask.shape)} must select the same phase-encoding columns for "
-            "every weighting, coil and row"
-        )
-    return columns
+    full = torch.broadcast_to(mask.to(torch.bool), kspace.shape).flatten(1, 2)
+    return physics.column_mask_of(full, kspace.flatten(1, 2)).unsqueeze(1)
 
 
 class SensitivityNet(torch.nn.Module):
-    """Coil maps `(B, T, C, H, W)` from the ACS block, refined per coil by a NormUnet."""
+    """Coil maps `(B, T, C, H, W)` from the ACS block, refined per coil by a ComplexUnet."""
 
     def __init__(self, weightings: int, chans: int, pools: int):
         super().__init__()

@@ -114,7 +114,7 @@ def column_mask_of(mask: torch.Tensor, kspace: torch.Tensor) -> torch.Tensor:
     if not torch.equal(full, columns.expand_as(full)):
         raise ValueError(
             f"mask of shape {tuple(mask.shape)} must select whole phase-encoding columns "
-            "(the same for every coil and row)"
+            "(the same phase-encoding columns for every coil and row)"
         )
     return columns
 

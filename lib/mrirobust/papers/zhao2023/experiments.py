@@ -49,6 +49,12 @@ def _crop(s: SeriesSlice, x: torch.Tensor) -> torch.Tensor:
     return physics.center_crop(x, eval_crop(s.readout, s.kspace.shape[-1]))
 
 
+def myocardium_of(s: SeriesSlice) -> torch.Tensor:
+    """The pure myocardial pixels `(h, w)` of a slice with truth, on the evaluation crop."""
+    labels, pure = _crop(s, s.truth["labels"]), _crop(s, s.truth["pure"])
+    return (labels == LABELS["myocardium"]) & pure
+
+
 def challenge_metrics(target: torch.Tensor, pred: torch.Tensor) -> dict:
     """PSNR, SSIM, NMSE per frame `(T,)` of cropped frames `(T, h, w)`, each frame divided by
     its own maximum."""
@@ -88,8 +94,7 @@ def evaluate(
         if maps and s.truth is not None:
             reference = fit_map(modality, target, s.times_ms)
             truth = _crop(s, s.truth["t1_ms" if modality == "T1map" else "t2_ms"]).double()
-            labels, pure = _crop(s, s.truth["labels"]), _crop(s, s.truth["pure"])
-            myocardium = (labels == LABELS["myocardium"]) & pure
+            myocardium = myocardium_of(s)
         for name, model in models.items():
             for r in accelerations:
                 pred = _crop(s, reconstruct(model, s, r))
@@ -132,8 +137,7 @@ def mapper_errors(mapper, slices: list[SeriesSlice], modality: str) -> pd.DataFr
         learned = _crop(s, maps.relaxation_ms[0].cpu())
         judge = fit_map(modality, _crop(s, frames), s.times_ms)
         truth = _crop(s, s.truth["t1_ms" if modality == "T1map" else "t2_ms"])
-        labels, pure = _crop(s, s.truth["labels"]), _crop(s, s.truth["pure"])
-        myocardium = (labels == LABELS["myocardium"]) & pure
+        myocardium = myocardium_of(s)
         rows.append(
             dict(
                 modality=modality,

@@ -11,6 +11,7 @@ import seaborn as sns
 
 from mrirobust import plots, tables
 from mrirobust.data.cardiac_phantom import LABELS
+from mrirobust.data.cmrxrecon import TIME_NAMES
 from mrirobust.data.cmrxrecon_embedded import DATA
 
 MAP_STYLE = {"T1map": ("jet", 0, 2000), "T2map": ("plasma", 0, 120)}  # authors' colour scales (ms)
@@ -48,7 +49,7 @@ def fig2(out: Path, scale: str, accelerations) -> None:
     panels = tables.load_images(out, "fig2_images")
     columns = ["full"] + [f"R{r}" for r in accelerations]
     rows = []
-    for modality, name in (("T1map", "TI"), ("T2map", "TE")):
+    for modality, name in TIME_NAMES.items():
         if f"{modality}_full_first" in panels:
             rows += [(modality, "first", f"shortest {name}"), (modality, "last", f"longest {name}")]
             rows += [(modality, "map", f"{modality[:2]} map (fit, ms)")]

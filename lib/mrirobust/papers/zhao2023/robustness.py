@@ -28,15 +28,13 @@ import torch
 from scipy.ndimage import binary_dilation
 
 from mrirobust import attacks, physics
-from mrirobust.data.cardiac_phantom import LABELS
 from mrirobust.models.qmri import MapView, SeriesReconstructor
 from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop, load_slices
-from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map
-from mrirobust.papers.zhao2023.training import frames_of, normalise, train_all
+from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map, myocardium_of
+from mrirobust.papers.zhao2023.training import MODALITY_OF, frames_of, normalise, train_all
 
 MODES = ("random", "image", "map", "shift")
 SHIFT_OFFSET_MS = 1e4  # "shift" maximises the distance from T_ref - this: it raises T everywhere
-MODALITY_OF = {"T1map": "T1", "T2map": "T2"}
 
 
 def random_perturbation(kspace: torch.Tensor, mask: torch.Tensor, eta: float, seed: int):
@@ -83,8 +81,7 @@ def attack_sweep(
         kspace = full.flatten(0, 1)[None]  # (1, T*C, H, W): per-(frame, coil) budgets
         target = physics.center_crop(frames_of(full), crop)
         reference = fit_map(modality, target, s.times_ms)
-        labels, pure = (physics.center_crop(s.truth[k], crop) for k in ("labels", "pure"))
-        myocardium = (labels == LABELS["myocardium"]) & pure
+        myocardium = myocardium_of(s)
         roi = torch.from_numpy(binary_dilation(myocardium.numpy(), iterations=2))
         t = len(target)
         for name, net in models.items():
