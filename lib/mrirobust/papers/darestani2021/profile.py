@@ -55,9 +55,10 @@ ATTACK = Profile(
         "two_step_steps": 250,  # joint steps of eq. 3 (the reference: <= 350 with warm-up)
         "two_step_warmup": 100,  # clean fit steps before the joint steps (the reference: 100)
         # weight of -||x - x*|| / ||x*|| in eq. 3 (dimensionless), per method: a one-off sweep
-        # (not stored) on the smoke data at eps 0.08 (40 joint steps), l1's damage grows with beta up to 1 (SSIM
-        # drop 0.57 vs 0.09 for noise of the same norm), ConvDecoder's is largest at 0.03 (0.09
-        # vs 0.0); the reference used 1 (l1) and 0.05 (ConvDecoder) in its own units
+        # (not stored) on the smoke data at eps 0.08 (40 joint steps): l1's damage grows with
+        # beta up to 1 (SSIM drop 0.57 vs 0.09 for noise of the same norm), ConvDecoder's is
+        # largest at 0.03 (0.09 vs 0.0); the reference used 1 (l1) and 0.05 (ConvDecoder) in its
+        # own units
         "two_step_beta": {"l1": 1.0, "convdecoder": 0.03},
         "recon_batch": 1,  # slices (x eps) reconstructed or attacked per call (GPU memory)
         "angles": [-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0],  # rotation search (degrees, with 0)
