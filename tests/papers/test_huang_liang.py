@@ -11,6 +11,7 @@ from mrirobust.papers.huang_liang import claims as c
 from mrirobust.papers.huang_liang import experiments as e
 from mrirobust.papers.huang_liang.networks import spec
 from mrirobust.papers.huang_liang.profile import EVALUATE, TRAIN
+from mrirobust.training import adversarial
 from mrirobust.training.adversarial import PARAMS
 
 
@@ -69,6 +70,32 @@ def test_paper_profile_is_the_reference_setting():
     assert (p["unet_chans"], p["unet_pools"], p["gen_ngf"], p["batch_size"]) == (64, 5, 64, 8)
     assert (p["lr"], p["weight_decay"], p["alpha1"], p["eps_ref"]) == (1e-4, 0.01, 1.0, [1e3, 5e3])
     assert EVALUATE.resolve("paper")["example_slices"] == [9, 73, 137, 553, 569]
+    assert p["ssim_range"] == 1.0  # pytorch_ssim's L
+
+
+def _disc_and_noisy_target(size: int = 64, noise: float = 0.1):
+    """A bright disc on a dark background in normalised units, and the target: it plus noise."""
+    rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    disc = (rows - size // 2) ** 2 + (cols - size // 2) ** 2 < (size // 3) ** 2
+    clean = torch.where(disc, 1.5, -0.8)[None]
+    g = torch.Generator().manual_seed(0)
+    return disc, clean, clean + noise * torch.randn(clean.shape, generator=g)
+
+
+@pytest.mark.parametrize("scale", ["smoke", "cpu"])
+def test_the_training_loss_pins_the_background_intensity(scale):
+    """The cpu U-Nets trained with the paper's L = 1 came out bright where the target is dark
+    noise (val PSNR below zero-filled): there C2 = 9e-4 is far below the noise variance, SSIM's
+    contrast-structure term is ~0 whatever the intensity, and the loss rewards copying noise more
+    than getting the intensity right. With the profile's L a noise-free output with the right
+    intensities must cost less than half of one whose background is 0.5 units too bright."""
+    disc, clean, target = _disc_and_noisy_target()
+    p = TRAIN.resolve(scale)
+    right = adversarial.dssim(target, clean, p)
+    bright_background = adversarial.dssim(target, clean + 0.5 * ~disc, p)
+    assert bright_background > 2 * right
+    reference = adversarial.dssim(target, clean + 0.5 * ~disc, {**p, "ssim_range": 1.0})
+    assert reference < 2 * adversarial.dssim(target, clean, {**p, "ssim_range": 1.0})
 
 
 def test_mask_statistics_sample_a_quarter_and_the_centre(smoke_root):
