@@ -47,6 +47,8 @@ def test_reference_metrics_are_the_reference_codes_swapped_skimage_calls():
         ("image", 1.0, {"batch_size": 1}, "batch_size must be an integer >= 2"),
         ("image", 1.0, {"hinge": "pixel"}, "hinge one of batch, sample"),
         ("image", 1.0, {"lr_g": 1.0}, r"unknown \['lr_g'\]"),
+        ("image", 1.0, {"ssim_range": 0.0}, "ssim_range of the DSSIM loss must be a finite"),
+        ("standard", 0, {"ssim_sigma": math.nan}, "ssim_sigma of the DSSIM loss must be a finite"),
     ],
 )
 def test_bad_specs_are_clear_errors(kind, budget, changes, words):

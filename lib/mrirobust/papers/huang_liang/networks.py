@@ -4,6 +4,8 @@ adversarial kinds, its generator (`models.generator`). `training.adversarial` tr
 
 from __future__ import annotations
 
+import math
+
 from mrirobust.models.generator import ImageGenerator, KSpaceGenerator, check_budget
 from mrirobust.models.unet import VARIANTS, UNetRecon
 from mrirobust.training.adversarial import ANATOMY, HINGE_MODES, KINDS, PARAMS
@@ -36,6 +38,10 @@ def spec(kind: str, scale: str, budget: float, params: dict, acceleration: int =
             f"unet_variant must be one of {', '.join(VARIANTS)} and hinge one of "
             f"{', '.join(HINGE_MODES)}, got {p['unet_variant']!r}, {p['hinge']!r}"
         )
+    for key in ("ssim_range", "ssim_sigma"):
+        value = p[key]
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{key} of the DSSIM loss must be a finite number > 0, got {value!r}")
     if kind == "standard":
         p["alpha1"] = 0.0
     return {
