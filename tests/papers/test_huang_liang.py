@@ -142,6 +142,19 @@ def test_table1_claims_hold_on_the_papers_numbers_and_fail_when_reversed():
     assert "huang_liang/table1/val_psnr_order" in failed
 
 
+def test_a_unet_with_higher_ssim_but_lower_psnr_than_zero_filled_fails_the_sanity_claim():
+    """The cpu U-Nets trained with DSSIM at L = 1: SSIM above zero-filled, PSNR far below."""
+    stats = {"mean_fraction_of_acquired": 0.25, "expected_fraction": 0.25}
+    stats["centre_always_sampled"] = True
+    table = _table1({"zero-filled": 0.5, "S": 0.628, "A(eps=1000)": 0.606, "A(eps=5000)": 0.601})
+    key = "huang_liang/sanity/beats_zero_filled_in_every_metric"
+    assert all(v.holds for v in c.table1_verdicts(table, stats, "smoke") if v.id == key)
+    bright = (table.model == "S") & (table.rule == "fastmri")
+    table.loc[bright, "psnr"], table.loc[bright, "nmse"] = 5.0, 0.9
+    verdicts = [v for v in c.table1_verdicts(table, stats, "smoke") if v.id == key]
+    assert [v.case["model"] for v in verdicts if not v.holds] == ["S"]
+
+
 def test_fair_robustness_compares_ssim_drops_and_reports_attacked_ssim():
     rows = [
         {
