@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from mrirobust import evaluation, models, papers, paths, zoo
-from mrirobust.training import checkpoints, loop
+from mrirobust.papers.huang_liang import networks as hl_networks
+from mrirobust.papers.huang_liang import profile as hl_profile
+from mrirobust.training import adversarial, checkpoints, loop, recipes
 
 
 @pytest.fixture
@@ -84,6 +86,42 @@ def test_checkpoint_names_hash_the_spec_as_before(method, scale, acceleration, c
     the configuration, so update the expected names only on purpose."""
     spec = papers.model_spec(method, scale, acceleration, config)
     assert checkpoints.Checkpoint(spec.asdict(), "f" * 16).path.name == name
+
+
+@pytest.mark.parametrize(
+    "kind, budget, name",
+    [  # Huang & Liang's min-max models since they moved into the zoo (models.ModelSpec)
+        ("standard", 0, "unet_minmax_standard-paper-4x-singlecoil_budget0-3628b917d901.pt"),
+        ("image", 1e3, "unet_minmax_image-paper-4x-singlecoil_budget1000-561a49a282e4.pt"),
+        ("kspace", 0.02, "unet_minmax_kspace-paper-4x-singlecoil_budget0.02-f5538f1e5004.pt"),
+    ],
+)
+def test_minmax_checkpoint_names_hash_the_spec(kind, budget, name):
+    """As above, for the min-max U-Nets of Huang & Liang's paper profile."""
+    p = hl_profile.TRAIN.resolve("paper")
+    spec = hl_networks.spec(kind, "paper", budget, {k: p[k] for k in adversarial.PARAMS})
+    assert checkpoints.Checkpoint(spec.asdict(), "f" * 16).path.name == name
+
+
+def test_minmax_models_come_from_the_zoo_like_the_others(checkpoint_dir):
+    p = hl_profile.TRAIN.resolve("smoke", {"epochs": 1})
+    spec = hl_networks.spec("image", "smoke", 40.0, {k: p[k] for k in adversarial.PARAMS})
+    model = zoo.get(spec)
+    assert isinstance(model, models.UNetRecon) and not model.training
+    assert zoo.epochs_done(spec) == 1 and zoo.total_epochs(spec) == 1
+    recon, gen, state = zoo.get_networks(spec)
+    assert gen is not None and not gen.training and state["finished"]
+    with pytest.raises(ValueError, match="not a min-max method"):
+        zoo.get_networks(models.spec("unet", "smoke"))
+    with pytest.raises(ValueError, match="huang_liang.networks.spec"):
+        models.spec("unet_minmax_image", "smoke")
+
+
+def test_an_early_stopped_minmax_checkpoint_is_complete():
+    minmax, supervised = recipes.RECIPES["unet_minmax_image"], recipes.RECIPES["unet"]
+    assert minmax.done({"epochs": 5}, {"epoch": 3, "finished": True})
+    assert not minmax.done({"epochs": 5}, {"epoch": 3, "finished": False})
+    assert not supervised.done({"epochs": 5}, {"epoch": 3})
 
 
 def _batch():

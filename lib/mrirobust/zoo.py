@@ -1,7 +1,8 @@
 """Ready models: model description → checkpoint → Reconstructor.
 
 `get(models.spec(method, scale, acceleration, ...))` returns a Reconstructor in eval mode.
-Trained methods (U-Net, E2E-VarNet; l1-wavelet's λ search) are loaded from their checkpoint
+Trained methods (U-Net, E2E-VarNet, Huang & Liang's min-max U-Nets with `get_networks` for
+their generators; l1-wavelet's λ search) are loaded from their checkpoint
 (`training.checkpoints`) or trained by their recipe (`training.recipes`) when it is missing,
 with a progress bar and a log line. This is the one module that joins the model registry and
 training.
@@ -21,7 +22,7 @@ from mrirobust.models import registry
 from mrirobust.models.base import Reconstructor
 from mrirobust.models.registry import ModelSpec
 from mrirobust.training import checkpoints, datasets
-from mrirobust.training.recipes import RECIPES
+from mrirobust.training.recipes import RECIPES, MinMax
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +36,16 @@ def image_size(scale: str, anatomy: str = "knee") -> tuple[int, int]:
     return tuple(data.read_slice(path, index).target.shape)
 
 
+def _networks(model_spec: ModelSpec, size: tuple[int, int]):
+    """(U-Net, generator or None) of a min-max method, untrained."""
+    return registry.build(model_spec, size), registry.build_generator(model_spec, size)
+
+
 def _builder(model_spec: ModelSpec):
+    """What the method's recipe builds: the Reconstructor, or a min-max method's pair."""
     size = image_size(model_spec.scale, model_spec.anatomy)
-    return functools.partial(registry.build, model_spec, size)
+    make = _networks if isinstance(RECIPES.get(model_spec.method), MinMax) else registry.build
+    return functools.partial(make, model_spec, size)
 
 
 def total_epochs(model_spec: ModelSpec) -> int:
@@ -57,7 +65,7 @@ def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
     state = None
     if checkpoint.path.exists() and not retrain:
         state = checkpoint.read()
-        if state["epoch"] >= total_epochs(model_spec):
+        if recipe.done(model_spec.params, state):
             return checkpoint.path
         logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
     recipe.fit(model_spec, _builder(model_spec), checkpoint, state)
@@ -72,6 +80,17 @@ def load_or_train(model_spec: ModelSpec, retrain: bool = False) -> Reconstructor
     train(model_spec, retrain=retrain)
     state = checkpoint.read()
     return RECIPES[model_spec.method].restore(_builder(model_spec), state).eval()
+
+
+def get_networks(model_spec: ModelSpec, retrain: bool = False):
+    """A min-max method's (U-Net in eval mode, generator in eval mode or None, checkpoint state
+    with its curve and iterations), trained first when no complete checkpoint exists."""
+    recipe = RECIPES.get(model_spec.method)
+    if not isinstance(recipe, MinMax):
+        raise ValueError(f"{model_spec.method} is not a min-max method (unet_minmax_<kind>)")
+    load_or_train(model_spec, retrain=retrain)
+    state = checkpoints.locate(model_spec).read()
+    return (*recipe.restore_networks(_builder(model_spec), state), state)
 
 
 def get(model_spec: ModelSpec, retrain: bool = False) -> Reconstructor:

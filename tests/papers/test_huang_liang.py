@@ -60,9 +60,9 @@ def test_bad_specs_are_clear_errors(kind, budget, changes, words):
 def test_model_specs_scale_the_budgets_to_the_image(smoke_root):
     specs = e.model_specs("smoke", kspace=True)
     assert list(specs) == ["S", "A(eps=1000)", "A(eps=5000)", "K(eta=0.02)"]
-    assert specs["A(eps=1000)"]["budget"] == pytest.approx(40.0)  # 1e3 x 64^2 / 320^2
-    assert specs["S"]["params"]["alpha1"] == 0 and specs["A(eps=5000)"]["params"]["alpha1"] == 1
-    assert {s["params"]["challenge"] for s in specs.values()} == {"singlecoil"}
+    assert specs["A(eps=1000)"].params["budget"] == pytest.approx(40.0)  # 1e3 x 64^2 / 320^2
+    assert specs["S"].params["alpha1"] == 0 and specs["A(eps=5000)"].params["alpha1"] == 1
+    assert {s.params["challenge"] for s in specs.values()} == {"singlecoil"}
     with pytest.raises(ValueError, match="unknown 'huang_liang.train' parameter 'lr_g'"):
         e.model_specs("smoke", {"lr_g": 1.0})
 

@@ -7,9 +7,10 @@ from unittest import mock
 import pytest
 import torch
 
-from mrirobust import paths
+from mrirobust import paths, zoo
+from mrirobust.models import registry
 from mrirobust.models.unet import normalise_target
-from mrirobust.papers.huang_liang.networks import build, spec
+from mrirobust.papers.huang_liang.networks import spec
 from mrirobust.papers.huang_liang.profile import TRAIN
 from mrirobust.training import adversarial as adv
 
@@ -28,6 +29,11 @@ def batch_of(model_spec, count=2):
     return [torch.stack(x) for x in zip(*(dataset[i][:3] for i in range(count)), strict=True)]
 
 
+def networks(model_spec, size=(64, 64)):
+    """(U-Net, generator or None) of `model_spec`, untrained (as `zoo` builds them)."""
+    return registry.build(model_spec, size), registry.build_generator(model_spec, size)
+
+
 def parameters(module):
     return torch.cat([p.detach().flatten().clone() for p in module.parameters()])
 
@@ -36,7 +42,7 @@ def parameters(module):
 def test_a_minmax_step_moves_both_networks(kind, budget, smoke_root):
     model_spec = spec(kind, "smoke", budget, PARAMS)
     torch.manual_seed(0)
-    recon, gen = build(model_spec, (64, 64), coils=1)
+    recon, gen = networks(model_spec)
     optimisers = adv._optimisers(recon, gen, PARAMS)
     before = parameters(recon), parameters(gen)
     latent = gen.sample_latent(2, torch.Generator().manual_seed(0)) if kind == "image" else None
@@ -51,7 +57,7 @@ def test_a_minmax_step_moves_both_networks(kind, budget, smoke_root):
 def test_generator_ascent_on_a_fixed_reconstructor_raises_the_perturbed_loss(smoke_root):
     model_spec = spec("image", "smoke", 1e4, PARAMS)  # a budget the hinge does not touch
     torch.manual_seed(0)
-    recon, gen = build(model_spec, (64, 64), coils=1)
+    recon, gen = networks(model_spec)
     recon.eval()  # fixed R; G trains in batch-statistics mode
     kspace, mask, target = batch_of(model_spec)
     clean = recon.normalised_input(kspace * mask, mask)
@@ -71,8 +77,8 @@ def test_generator_ascent_on_a_fixed_reconstructor_raises_the_perturbed_loss(smo
 
 def test_standard_model_has_no_generator_and_no_perturbed_loss(checkpoints):
     model_spec = spec("standard", "smoke", 0, PARAMS)
-    assert model_spec["params"]["alpha1"] == 0
-    recon, gen, state = adv.load_or_train(model_spec, build)
+    assert model_spec.params["alpha1"] == 0
+    recon, gen, state = zoo.get_networks(model_spec)
     assert gen is None and not recon.training
     assert set(state["iterations"][0]) == {"epoch", "loss_R", "dssim_clean"}
     assert [row["epoch"] for row in state["curve"]] == [1, 2]
@@ -82,13 +88,13 @@ def test_interrupted_minmax_training_resumes_to_the_same_state(
     checkpoints, monkeypatch, interrupted_on_call
 ):
     model_spec = spec("image", "smoke", 40.0, PARAMS)
-    full = torch.load(adv.train_minmax(model_spec, build), weights_only=True)
+    full = torch.load(zoo.train(model_spec), weights_only=True)
     monkeypatch.setenv("MRIROBUST_CHECKPOINTS", str(checkpoints / "interrupted"))
     with interrupted_on_call(adv, "validate", 2), pytest.raises(KeyboardInterrupt):
-        adv.train_minmax(model_spec, build)  # in the second epoch
+        zoo.train(model_spec)  # in the second epoch
     (path,) = (checkpoints / "interrupted").glob("unet_minmax_image-*.pt")
     assert torch.load(path, weights_only=True)["epoch"] == 1
-    resumed = torch.load(adv.train_minmax(model_spec, build), weights_only=True)
+    resumed = torch.load(zoo.train(model_spec), weights_only=True)
     assert resumed["finished"] and len(resumed["curve"]) == 2
     assert len(resumed["iterations"]) == len(full["iterations"])
     for key in ("model", "generator"):
@@ -122,7 +128,7 @@ def test_early_stopping_follows_the_reference_rule():
 
 def test_kspace_minmax_trains_on_multicoil_data_within_the_per_coil_ball(checkpoints):
     params = {**PARAMS, "challenge": "multicoil", "epochs": 1}
-    recon, gen, state = adv.load_or_train(spec("kspace", "smoke", 0.02, params), build)
+    recon, gen, state = zoo.get_networks(spec("kspace", "smoke", 0.02, params, coils=4))
     assert gen.coils == 4 and not recon.training
     uses = [log["budget_use"] for log in state["iterations"]]
     assert max(uses) <= 1 + 1e-5 and min(uses) > 0.99  # every coil on (or inside) its sphere
@@ -130,10 +136,12 @@ def test_kspace_minmax_trains_on_multicoil_data_within_the_per_coil_ball(checkpo
 
 def test_attack_generator_trains_a_fresh_g_and_leaves_the_model_unchanged(smoke_root):
     torch.manual_seed(0)
-    recon = build(spec("standard", "smoke", 0, PARAMS), (64, 64), coils=1)[0]
+    recon = networks(spec("standard", "smoke", 0, PARAMS))[0]
     before = parameters(recon)
     attack_spec = spec("image", "smoke", 40.0, {**PARAMS, "epochs": 1})
-    gen, log = adv.attack_generator(recon, attack_spec, build, epochs=2, seed=3)
+    gen, log = adv.attack_generator(
+        recon, attack_spec, lambda: networks(attack_spec)[1], epochs=2, seed=3
+    )
     assert not gen.training and not recon.training
     assert torch.equal(parameters(recon), before)
     assert all(q.requires_grad for q in recon.parameters())
@@ -159,7 +167,7 @@ def test_ddp_two_processes_on_cpu(checkpoints):
 def test_a_batch_per_process_below_two_is_a_clear_error(smoke_root):
     model_spec = spec("image", "smoke", 40.0, PARAMS)
     dataset = adv.dataset(model_spec, adv.slices("smoke", "train", "singlecoil"), True)
-    gen = build(model_spec, (64, 64), coils=1)[1]
+    gen = networks(model_spec)[1]
     with mock.patch.object(adv.loop, "distributed", return_value=(2, 0)):
         with pytest.raises(ValueError, match=r"batch_size >= 4"):
             next(adv._minibatches(dataset, gen, model_spec, 0, 0, "cpu"))

@@ -9,13 +9,14 @@ papers own those: `mrirobust.papers.model_config`) and then by keyword overrides
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from mrirobust import scales
 from mrirobust.models.base import Reconstructor, ZeroFilled
 from mrirobust.models.convdecoder import ConvDecoder
+from mrirobust.models.generator import ImageGenerator, KSpaceGenerator
 from mrirobust.models.l1 import L1Wavelet
 from mrirobust.models.unet import UNetRecon
 from mrirobust.models.varnet import VarNetRecon
@@ -33,6 +34,7 @@ class Method:
     cls: type[Reconstructor]
     keys: tuple[str, ...]
     args: dict[str, str]
+    generator: Callable | None = None  # (params, image size) -> its min-max perturbation generator
 
 
 _COMMON = ("seed", "epochs", "batch_size", "lr_step_size", "val_slices")
@@ -50,6 +52,26 @@ _CONVDECODER_ARGS = {
     "seed": "seed",
 }
 
+_MINMAX_ARGS = {"chans": "unet_chans", "num_pools": "unet_pools", "variant": "unet_variant"}
+
+
+def _image_generator(p: dict, size: tuple[int, int]) -> ImageGenerator:
+    return ImageGenerator(size, p["gen_nz"], p["gen_ngf"], p["latent_scale"])
+
+
+def _kspace_generator(p: dict, size: tuple[int, int]) -> KSpaceGenerator:
+    return KSpaceGenerator(p["coils"], p["kgen_chans"], p["kgen_pools"], p["kgen_budget"])
+
+
+# Huang & Liang's U-Nets trained against a generator (`training.adversarial`); the paper's profile
+# describes them (`papers.huang_liang.networks.spec`), not the scale profile
+_MINMAX_GENERATORS = {
+    "unet_minmax_standard": None,
+    "unet_minmax_image": _image_generator,
+    "unet_minmax_kspace": _kspace_generator,
+}
+MINMAX_METHODS = tuple(_MINMAX_GENERATORS)
+
 METHODS: dict[str, Method] = {
     "zero_filled": Method(ZeroFilled, (), {}),
     "unet": Method(
@@ -65,6 +87,7 @@ METHODS: dict[str, Method] = {
         {"iterations": "l1_iterations"},
     ),
     "convdecoder": Method(ConvDecoder, tuple(_CONVDECODER_ARGS.values()), _CONVDECODER_ARGS),
+    **{name: Method(UNetRecon, (), _MINMAX_ARGS, g) for name, g in _MINMAX_GENERATORS.items()},
 }
 
 
@@ -100,6 +123,11 @@ def spec(
     `config`) and then `overrides`."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
+    if method in MINMAX_METHODS:
+        raise ValueError(
+            f"{method} is described by Huang & Liang's profile (papers.huang_liang.networks.spec) "
+            "and trained by python -m mrirobust.papers.huang_liang.train"
+        )
     fraction = center_fraction(acceleration)
     if bool(sizes) == (config == DEFAULT_CONFIG):
         raise ValueError(
@@ -124,3 +152,9 @@ def build(model_spec: ModelSpec, image_size: tuple[int, int], **state) -> Recons
     method = METHODS[model_spec.method]
     args = {name: model_spec.params[key] for name, key in method.args.items()}
     return method.cls(tuple(image_size), **args, **state)
+
+
+def build_generator(model_spec: ModelSpec, image_size: tuple[int, int]):
+    """The untrained perturbation generator of a min-max method (None for the others)."""
+    make = METHODS[model_spec.method].generator
+    return None if make is None else make(model_spec.params, tuple(image_size))

@@ -12,13 +12,14 @@ import os
 import torch.distributed as dist
 
 from mrirobust import paths, zoo
-from mrirobust.models.registry import DEFAULT_CONFIG
+from mrirobust.models.registry import DEFAULT_CONFIG, MINMAX_METHODS
 from mrirobust.papers import CONFIGS, model_spec
 from mrirobust.physics import CENTER_FRACTIONS
 
 
 def configure_parser(parser) -> None:
-    parser.add_argument("model", choices=zoo.TRAINED, help="method to train")
+    methods = [m for m in zoo.TRAINED if m not in MINMAX_METHODS]  # huang_liang.train has those
+    parser.add_argument("model", choices=methods, help="method to train")
     parser.add_argument("--scale", default="cpu", choices=paths.SCALES)
     parser.add_argument("--acceleration", type=int, default=4, choices=sorted(CENTER_FRACTIONS))
     parser.add_argument(

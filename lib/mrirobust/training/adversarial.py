@@ -18,11 +18,12 @@ standard U-Net under our assumption of the same recipe.
 Data: fully sampled slices of `<anatomy>/<challenge>_<split>` (`training.datasets.SliceData`)
 with random masks seeded by (seed, slice, epoch) for training and (seed, slice) for validation,
 batches in a seeded order per epoch, latents seeded by (seed, epoch, batch): an interrupted run
-resumes to the same weights. A checkpoint (`training.checkpoints.Checkpoint` of the spec dict and
-the data fingerprint of its train + val slices) holds both networks and
-both optimisers after every epoch, the per-epoch curve and the per-iteration log. Early stopping
-follows the reference: stop when none of the last `patience` validation DSSIMs is below the one
-`patience` epochs before; the last weights are kept.
+resumes to the same weights. The checkpoint (`training.checkpoints.locate`: the spec and the data
+fingerprint of its train + val slices) holds both networks and both optimisers after every
+epoch, the per-epoch curve and the per-iteration log; `mrirobust.zoo` trains, resumes and restores
+the models through `training.recipes.MinMax`. Early stopping follows the reference: stop when
+none of the last `patience` validation DSSIMs is below the one `patience` epochs before; the last
+weights are kept.
 
 Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m
 mrirobust.papers.huang_liang.train ...`) every process takes batch_size / N slices of the
@@ -30,11 +31,13 @@ seeded order, the gradients of both networks are averaged over the processes, Ba
 per-process statistics (as the reference's DataParallel did per GPU) and rank 0 validates and
 writes the checkpoint; its own minibatches make the iteration log.
 
-The loop knows no model classes (training never imports `mrirobust.models`): the caller passes
-`build(model_spec, image_size, coils) -> (U-Net Reconstructor, generator or None)`, untrained
-(Huang & Liang's `papers.huang_liang.networks.build`). The U-Net has `normalised_input`,
-`refine`, `decode` and `normalised_target` (`models.unet.UNetRecon`); the image generator
-`sample_latent`, the k-space generator `forward(y, mask, k, η)`.
+A model spec (`models.ModelSpec`, made by `papers.huang_liang.networks.spec`) has the method
+`unet_minmax_<kind>` and the `PARAMS` plus `budget` (ε or η) and `coils`. The loop knows no model
+classes (training never imports `mrirobust.models`): the caller passes `networks() -> (U-Net
+Reconstructor, generator or None)`, untrained (`mrirobust.zoo` builds them from the model
+registry). The U-Net has `normalised_input`, `refine`, `decode` and `normalised_target`
+(`models.unet.UNetRecon`); the image generator `sample_latent`, the k-space generator
+`forward(y, mask, k, η)`.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm, trange
 
-from mrirobust import data, metrics, physics
+from mrirobust import metrics, physics
 from mrirobust.training import checkpoints, datasets, loop
 
 logger = logging.getLogger(__name__)
@@ -86,6 +89,11 @@ PARAMS = (
 ANATOMY = "knee"
 
 
+def kind(model_spec) -> str:
+    """The min-max kind of `model_spec` (its method is `unet_minmax_<kind>`)."""
+    return model_spec.method.removeprefix("unet_minmax_")
+
+
 def slices(scale: str, split: str, challenge: str) -> list[tuple[Path, int]]:
     """(file, slice) pairs of the knee's `<challenge>_<split>` (`training.datasets.slices`)."""
     return datasets.slices(scale, split, ANATOMY, challenge)
@@ -94,11 +102,11 @@ def slices(scale: str, split: str, challenge: str) -> list[tuple[Path, int]]:
 def dataset(model_spec: dict, items: list[tuple[Path, int]], training: bool):
     """Fully sampled `(k (C, H, W), mask (1, 1, W), target (h, w), max)` of `items`, masked as
     `model_spec` trains (`training.datasets.SliceData`); the budgets need the fully sampled k."""
-    p = model_spec["params"]
+    p = model_spec.params
     return datasets.SliceData(
         items,
-        model_spec["acceleration"],
-        model_spec["center_fraction"],
+        model_spec.acceleration,
+        model_spec.center_fraction,
         p["seed"],
         training,
         fully_sampled=True,
@@ -148,12 +156,12 @@ def perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent):
     added to G's objective and the budget use of each sample `(B,)` (‖δ_b‖²/ε or max_i
     ‖z_i‖/(η‖k_i‖))."""
     x_hat, mean, std = clean
-    budget = model_spec["budget"]
-    if model_spec["kind"] == "image":
+    budget = model_spec.params["budget"]
+    if kind(model_spec) == "image":
         delta = gen(latent)
         out = recon.refine(perturb(x_hat, delta))
         use = delta.detach().pow(2).sum(dim=(-2, -1)) / max(budget, 1e-12)
-        return out, hinge(delta, budget, model_spec["params"]["hinge"]), use
+        return out, hinge(delta, budget, model_spec.params["hinge"]), use
     y = physics.apply_mask(kspace, mask)
     z = gen(y, mask, kspace, budget)
     x_p, mean_p, std_p = recon.normalised_input(y + z, mask)
@@ -172,7 +180,7 @@ def clean_input(recon, kspace, mask, target):
 def generator_step(recon, gen, model_spec, batch, latent, optimiser) -> dict:
     """G's half of a minibatch: one step up α1 L(U(perturbed), t̂) − hinge. R's parameters get
     gradients too; the caller zeroes them before using them."""
-    p = model_spec["params"]
+    p = model_spec.params
     kspace, mask, target = batch
     clean, t_hat = clean_input(recon, kspace, mask, target)
     out_p, penalty, use = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
@@ -183,7 +191,7 @@ def generator_step(recon, gen, model_spec, batch, latent, optimiser) -> dict:
 
 def minmax_step(recon, gen, model_spec, batch, latent, optimisers) -> dict:
     """One minibatch of the module docstring's loop; returns its log entry."""
-    p = model_spec["params"]
+    p = model_spec.params
     log = {}
     if gen is not None:
         log.update(generator_step(recon, gen, model_spec, batch, latent, optimisers["gen"]))
@@ -247,10 +255,10 @@ def _minibatches(dataset, gen, model_spec: dict, seed: int, epoch: int, device):
     batches only (BatchNorm and the batch hinge), latents seeded by (seed, epoch, batch, rank).
     Under torchrun each process takes its share of the order and batch_size / world slices."""
     world, rank = loop.distributed()
-    batch_size = model_spec["params"]["batch_size"] // world
+    batch_size = model_spec.params["batch_size"] // world
     if batch_size < 2:
         raise ValueError(
-            f"batch_size {model_spec['params']['batch_size']} over {world} processes leaves "
+            f"batch_size {model_spec.params['batch_size']} over {world} processes leaves "
             f"{batch_size} per process; BatchNorm needs >= 2 (batch_size >= {2 * world})"
         )
     dataset.epoch = epoch
@@ -264,27 +272,24 @@ def _minibatches(dataset, gen, model_spec: dict, seed: int, epoch: int, device):
     for b, batch in enumerate(tqdm(loader, leave=False, disable=rank != 0)):
         batch = [x.to(device) for x in batch[:3]]
         latent = None
-        if model_spec["kind"] == "image":
+        if kind(model_spec) == "image":
             latent = gen.sample_latent(len(batch[0]), _seeded(seed, epoch, b, rank))
         yield batch, latent
 
 
-def attack_generator(recon, attack_spec: dict, build: Callable, epochs: int, seed: int):
+def attack_generator(recon, attack_spec, make_generator: Callable, epochs: int, seed: int):
     """A fresh generator of `attack_spec` (kind "image" or "kspace", its budget, sizes and
-    gen_lr; made by `build`, module docstring) trained against the frozen `recon` for `epochs`
-    epochs of the training split: G's step of the loop alone (the reference's broken
+    gen_lr; `make_generator()` builds it untrained) trained against the frozen `recon` for
+    `epochs` epochs of the training split: G's step of the loop alone (the reference's broken
     `train_pert.py`, done as Algorithm 1's G step). `recon` stays in eval mode and unchanged.
     Returns (generator in eval mode, log)."""
-    if attack_spec["kind"] not in ("image", "kspace"):
-        raise ValueError(
-            f"attack_spec must be of kind image or kspace, got {attack_spec['kind']!r}"
-        )
-    p = attack_spec["params"]
+    if kind(attack_spec) not in ("image", "kspace"):
+        raise ValueError(f"attack_spec must be of kind image or kspace, got {kind(attack_spec)!r}")
+    p = attack_spec.params
     device = next(recon.parameters()).device
-    items = slices(attack_spec["scale"], "train", p["challenge"])
-    first = data.read_slice(*items[0], p["challenge"])
+    items = slices(attack_spec.scale, "train", p["challenge"])
     torch.manual_seed(seed)
-    gen = build(attack_spec, recon.image_size, first.kspace.shape[0])[1].to(device)
+    gen = make_generator().to(device)
     optimiser = torch.optim.AdamW(gen.parameters(), lr=p["gen_lr"], weight_decay=p["weight_decay"])
     train_set = dataset(attack_spec, items, training=True)
     frozen = [q.requires_grad for q in recon.parameters()]
@@ -320,35 +325,16 @@ def _optimisers(recon, gen, p) -> dict:
     return out
 
 
-def _checkpoint(model_spec: dict) -> checkpoints.Checkpoint:
-    """The checkpoint of `model_spec` on its train + val slices."""
-    p, scale = model_spec["params"], model_spec["scale"]
-    items = slices(scale, "train", p["challenge"]) + slices(scale, "val", p["challenge"])
-    return checkpoints.Checkpoint(model_spec, checkpoints.data_fingerprint(items))
-
-
-def _networks(model_spec: dict, build: Callable, device):
-    p, scale = model_spec["params"], model_spec["scale"]
-    first = data.read_slice(*slices(scale, "val", p["challenge"])[0], p["challenge"])
-    torch.manual_seed(p["seed"])
-    recon, gen = build(model_spec, tuple(first.target.shape), first.kspace.shape[0])
-    return recon.to(device), (gen.to(device) if gen is not None else None)
-
-
-def train_minmax(model_spec: dict, build: Callable, retrain: bool = False) -> Path:
-    """Train (or resume, or keep) the min-max model of `model_spec` with the networks of
-    `build` (module docstring); its checkpoint path."""
-    checkpoint = _checkpoint(model_spec)
-    path, state = checkpoint.path, None
-    if path.exists() and not retrain:
-        state = checkpoint.read()
-        if state["finished"]:
-            return path
-        logger.warning("resuming %s from epoch %d", path.name, state["epoch"])
-    p, scale = model_spec["params"], model_spec["scale"]
+def fit(model_spec, networks: Callable, checkpoint: checkpoints.Checkpoint, state) -> None:
+    """Train the min-max model of `model_spec` (module docstring) from `networks()` (untrained),
+    or resume it from the checkpoint `state`, writing `checkpoint` after every epoch."""
+    p, scale = model_spec.params, model_spec.scale
     world, rank = loop.distributed()
     device = loop.device()
-    recon, gen = _networks(model_spec, build, device)
+    torch.manual_seed(p["seed"])
+    recon, gen = networks()
+    recon = recon.to(device)
+    gen = gen.to(device) if gen is not None else None
     optimisers = _optimisers(recon, gen, p)
     start, curve, iterations = 0, [], []
     if state is not None:
@@ -362,7 +348,7 @@ def train_minmax(model_spec: dict, build: Callable, retrain: bool = False) -> Pa
     val_items = slices(scale, "val", p["challenge"])[: p["val_slices"] or None]
     val_set = dataset(model_spec, val_items, training=False)
     finished = False
-    desc, quiet = f"train {path.stem}", rank != 0
+    desc, quiet = f"train {checkpoint.path.stem}", rank != 0
     for epoch in trange(start, p["epochs"], desc=desc, initial=start, disable=quiet):
         begin = time.perf_counter()
         recon.train()
@@ -400,17 +386,14 @@ def train_minmax(model_spec: dict, build: Callable, retrain: bool = False) -> Pa
             finished = bool(flag.item())
         if finished:
             break
-    return path
 
 
-def load_or_train(model_spec: dict, build: Callable, retrain: bool = False):
-    """(U-Net Reconstructor, generator or None), trained, in eval mode, with the checkpoint's
-    state (curve, iterations)."""
-    train_minmax(model_spec, build, retrain=retrain)
-    state = _checkpoint(model_spec).read()
-    recon, gen = _networks(model_spec, build, loop.device())
+def restore(networks: Callable, state: dict):
+    """(U-Net, generator or None) of `networks()` with the weights of the checkpoint `state`, in
+    eval mode, on this process's device."""
+    recon, gen = networks()
     recon.load_state_dict(state["model"])
     if gen is not None:
         gen.load_state_dict(state["generator"])
-        gen.eval()
-    return recon.eval(), gen, state
+        gen = gen.to(loop.device()).eval()
+    return recon.to(loop.device()).eval(), gen

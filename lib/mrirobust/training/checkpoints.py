@@ -137,7 +137,13 @@ class Checkpoint:
 
 
 def locate(model_spec) -> Checkpoint:
-    """The checkpoint of `model_spec` on its scale's train + val slices."""
+    """The checkpoint of `model_spec` on its scale's train + val slices (of its `challenge`
+    parameter, multicoil when it has none)."""
     scale, anatomy = model_spec.scale, model_spec.anatomy
-    items = datasets.slices(scale, "train", anatomy) + datasets.slices(scale, "val", anatomy)
+    challenge = model_spec.params.get("challenge", "multicoil")
+    items = [
+        item
+        for split in ("train", "val")
+        for item in datasets.slices(scale, split, anatomy, challenge)
+    ]
     return Checkpoint(model_spec.asdict(), data_fingerprint(items))

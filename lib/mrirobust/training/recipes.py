@@ -1,10 +1,12 @@
 """How each trained method is trained: one recipe per method in `RECIPES`.
 
-A recipe has `epochs(params)` (a checkpoint with that many epochs is complete),
-`fit(model_spec, build, checkpoint, state)` (train, or resume from `state`, and write the
-checkpoint) and `restore(build, state)` (the trained Reconstructor). `build(**state)` makes the
-untrained model (`mrirobust.zoo` passes it, so training never imports the model registry).
-New training schemes (an adversarial min-max loop, qMRI models) add a recipe class and entries.
+A recipe has `epochs(params)` (the most epochs it trains), `done(params, state)` (whether the
+checkpoint `state` is complete), `fit(model_spec, build, checkpoint, state)` (train, or resume
+from `state`, and write the checkpoint) and `restore(build, state)` (the trained Reconstructor).
+`build(**state)` makes the untrained model (`mrirobust.zoo` passes it, so training never imports
+the model registry); for the min-max recipe `build()` makes the pair (U-Net, generator or None)
+and `restore_networks(build, state)` restores both. New training schemes add a recipe class and
+entries.
 
 The supervised recipes follow the fastMRI baselines that the papers retrained: U-Net with
 RMSprop and an L1 loss on images divided by the volume maximum, E2E-VarNet with Adam and the
@@ -23,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mrirobust import metrics
-from mrirobust.training import datasets, loop
+from mrirobust.training import adversarial, datasets, loop
 
 
 def _l1_loss(device: torch.device):
@@ -52,6 +54,9 @@ class Supervised:
     def epochs(self, params: dict) -> int:
         return params["epochs"]
 
+    def done(self, params: dict, state: dict) -> bool:
+        return state["epoch"] >= self.epochs(params)
+
     def fit(self, model_spec, build, checkpoint, state) -> None:
         torch.manual_seed(model_spec.params["seed"])
         loop.train_network(model_spec, build(), checkpoint, state, self)
@@ -71,6 +76,9 @@ class LambdaSearch:
 
     def epochs(self, params: dict) -> int:
         return 1
+
+    def done(self, params: dict, state: dict) -> bool:
+        return state["epoch"] >= 1
 
     def fit(self, model_spec, build, checkpoint, state) -> None:
         if loop.distributed()[1] != 0:
@@ -98,6 +106,26 @@ class LambdaSearch:
         return build(lam=state["lam"])
 
 
+class MinMax:
+    """Huang & Liang's min-max loop (`training.adversarial`): at most `epochs` epochs, complete
+    when the checkpoint says `finished` (the last epoch or the reference's early stop)."""
+
+    def epochs(self, params: dict) -> int:
+        return params["epochs"]
+
+    def done(self, params: dict, state: dict) -> bool:
+        return bool(state["finished"])
+
+    def fit(self, model_spec, build, checkpoint, state) -> None:
+        adversarial.fit(model_spec, build, checkpoint, state)
+
+    def restore_networks(self, build, state):
+        return adversarial.restore(build, state)
+
+    def restore(self, build, state):
+        return self.restore_networks(build, state)[0]
+
+
 RECIPES = {
     "unet": Supervised(
         optimiser=lambda parameters, p: torch.optim.RMSprop(parameters, lr=p["unet_lr"]),
@@ -108,4 +136,5 @@ RECIPES = {
         loss=_ssim_loss,
     ),
     "l1": LambdaSearch(),
+    **{f"unet_minmax_{kind}": MinMax() for kind in adversarial.KINDS},
 }

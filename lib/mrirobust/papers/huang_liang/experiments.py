@@ -14,6 +14,7 @@ Table 1's two rules:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -21,7 +22,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust import attacks, data, metrics, physics
+from mrirobust import attacks, data, metrics, physics, zoo
+from mrirobust.models import registry
+from mrirobust.models.registry import ModelSpec
 from mrirobust.models.unet import normalise, normalise_target
 from mrirobust.papers.huang_liang import networks
 from mrirobust.papers.huang_liang.profile import TRAIN
@@ -43,8 +46,12 @@ def rho(eps: float, image_size: tuple[int, int]) -> float:
 
 def image_size(scale: str, challenge: str = "singlecoil") -> tuple[int, int]:
     """The target size of the scale's single-coil knee data."""
+    return tuple(_first_slice(scale, challenge).target.shape)
+
+
+def _first_slice(scale: str, challenge: str):
     path, index = adversarial.slices(scale, "val", challenge)[0]
-    return tuple(data.read_slice(path, index, challenge).target.shape)
+    return data.read_slice(path, index, challenge)
 
 
 def model_specs(scale: str, overrides: dict | None = None, kspace: bool = False) -> dict:
@@ -52,18 +59,18 @@ def model_specs(scale: str, overrides: dict | None = None, kspace: bool = False)
     ε (given per 320² in the profile) is scaled to the image size."""
     p = TRAIN.resolve(scale, overrides)
     params = {k: p[k] for k in SPEC_KEYS}
-    size = image_size(scale, p["challenge"])
-    specs = {"S": networks.spec("standard", scale, 0, params, p["acceleration"])}
+    first = _first_slice(scale, p["challenge"])
+    size, coils = tuple(first.target.shape), first.kspace.shape[0]
+
+    def spec(kind: str, budget: float):
+        return networks.spec(kind, scale, budget, params, p["acceleration"], coils)
+
+    specs = {"S": spec("standard", 0)}
     for eps_ref in p["eps_ref"]:
-        budget = eps_for(eps_ref, size)
-        specs[f"A(eps={eps_ref:g})"] = networks.spec(
-            "image", scale, budget, params, p["acceleration"]
-        )
+        specs[f"A(eps={eps_ref:g})"] = spec("image", eps_for(eps_ref, size))
     if kspace:
         for eta in p["eta"]:
-            specs[f"K(eta={eta:g})"] = networks.spec(
-                "kspace", scale, eta, params, p["acceleration"]
-            )
+            specs[f"K(eta={eta:g})"] = spec("kspace", eta)
     return specs
 
 
@@ -72,23 +79,27 @@ class Trained:
     """A trained model: the U-Net (eval mode), its generator (None for S) and the checkpoint's
     state (curve, iterations)."""
 
-    spec: dict
+    spec: ModelSpec
     recon: torch.nn.Module
     generator: torch.nn.Module | None
     state: dict
 
 
 def train_models(specs: dict) -> dict[str, Trained]:
-    """Load (or train) every model of `specs`."""
-    return {
-        name: Trained(s, *adversarial.load_or_train(s, networks.build)) for name, s in specs.items()
-    }
+    """Load (or train) every model of `specs` (`zoo.get_networks`)."""
+    return {name: Trained(s, *zoo.get_networks(s)) for name, s in specs.items()}
+
+
+def _generator(model_spec: ModelSpec):
+    """A maker of `model_spec`'s untrained generator (a fresh attacker)."""
+    size = image_size(model_spec.scale, model_spec.params["challenge"])
+    return functools.partial(registry.build_generator, model_spec, size)
 
 
 def training_curves(trained: dict[str, Trained]) -> pd.DataFrame:
     """One row per (model, epoch): train running means and the validation metrics."""
     rows = [
-        {"model": name, "kind": t.spec["kind"], "budget": t.spec["budget"], **row}
+        {"model": name, "kind": adversarial.kind(t.spec), "budget": t.spec.params["budget"], **row}
         for name, t in trained.items()
         for row in t.state["curve"]
     ]
@@ -98,7 +109,7 @@ def training_curves(trained: dict[str, Trained]) -> pd.DataFrame:
 def iteration_log(trained: dict[str, Trained]) -> pd.DataFrame:
     """One row per (model, minibatch): loss_G, loss_R, DSSIMs, hinge, budget use (Fig. 4)."""
     rows = [
-        {"model": name, "budget": t.spec["budget"], "iteration": i + 1, **log}
+        {"model": name, "budget": t.spec.params["budget"], "iteration": i + 1, **log}
         for name, t in trained.items()
         for i, log in enumerate(t.state["iterations"])
     ]
@@ -143,7 +154,7 @@ def table1(trained: dict[str, Trained], scale: str, eval_slices: int = 0) -> pd.
     validation splits (eval mode, masks seeded per slice), in both rules (module docstring);
     one row per (model, split, rule). `eval_slices` > 0 keeps the first slices of each split."""
     spec = next(iter(trained.values())).spec
-    p = spec["params"]
+    p = spec.params
     rows = []
     for split in ("train", "val"):
         items = adversarial.slices(scale, split, p["challenge"])[: eval_slices or None]
@@ -255,7 +266,7 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
     (`ImageGenerator.calibrate`). Returns (one row per (ε, attack, model, slice), example
     images by key "<A name>/<slice>/<panel>" in normalised units)."""
     standard = trained["S"]
-    p = standard.spec["params"]
+    p = standard.spec.params
     items = adversarial.slices(scale, "val", p["challenge"])[: ev["attack_slices"] or None]
     if not all(0 <= i < len(items) for i in ev["example_slices"]):
         raise ValueError(
@@ -264,14 +275,14 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
         )
     rows, images = [], {}
     for name, model in trained.items():
-        if model.spec["kind"] != "image":
+        if adversarial.kind(model.spec) != "image":
             continue
-        eps = model.spec["budget"]
+        eps = model.spec.params["budget"]
         budget_rho = rho(eps, model.recon.image_size)
         models = {"A": model.recon, "S": standard.recon}
         fresh = {
             key: adversarial.attack_generator(
-                recon, model.spec, networks.build, ev["gen_attack_epochs"], ev["seed"]
+                recon, model.spec, _generator(model.spec), ev["gen_attack_epochs"], ev["seed"]
             )[0]
             for key, recon in models.items()
         }
@@ -330,20 +341,20 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
     generator trained against it at the same η (`attack_generator`). One row per (K model,
     attack, model, slice) with the SSIM of the output against the target, clean and attacked."""
     standard = trained["S"]
-    p = standard.spec["params"]
+    p = standard.spec.params
     items = adversarial.slices(scale, "val", p["challenge"])[: ev["attack_slices"] or None]
     rows = []
     for name, model in trained.items():
-        if model.spec["kind"] != "kspace":
+        if adversarial.kind(model.spec) != "kspace":
             continue
-        eta = model.spec["budget"]
+        eta = model.spec.params["budget"]
         models = {"K": model.recon, "S": standard.recon}
         loader = torch.utils.data.DataLoader(
             adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
         )
         for key, recon in models.items():
             fresh = adversarial.attack_generator(
-                recon, model.spec, networks.build, ev["gen_attack_epochs"], ev["seed"]
+                recon, model.spec, _generator(model.spec), ev["gen_attack_epochs"], ev["seed"]
             )[0]
             device = next(recon.parameters()).device
             start = 0
@@ -404,7 +415,7 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
     grid) and the rotation search (worst angle by box MSE within each θ_max). Darestani et al.'s
     PGD (‖z‖ <= ε‖y‖, ε grid) and image PGD (ρ grid) are scored on the whole image. One row per
     (model, attack, budget, slice) with the region, the clean and the attacked SSIM."""
-    p = trained["S"].spec["params"]
+    p = trained["S"].spec.params
     items, boxes = boxed_slices(scale, p["challenge"], ev["cross_slices"])
     angles = attacks.angle_grid(max(ev["theta_max"]), ev["angle_step"])
     steps = {"steps": ev["cross_pgd_steps"], "seed": ev["seed"], "progress": False}

@@ -1,22 +1,27 @@
-"""Huang & Liang's trained models as descriptions (`spec`) and their untrained networks
-(`build`): a U-Net (`models.unet`, the reference's BatchNorm + PReLU variant) and, for the
-adversarial kinds, its generator (`models.generator`). `training.adversarial` trains them."""
+"""Huang & Liang's trained models as descriptions (`spec`): a U-Net (`models.unet`, the
+reference's BatchNorm + PReLU variant) and, for the adversarial kinds, its generator
+(`models.generator`). `mrirobust.zoo` builds, trains (`training.adversarial` through the
+`MinMax` recipe), resumes and restores them like the other methods."""
 
 from __future__ import annotations
 
 import math
 
-from mrirobust.models.generator import ImageGenerator, KSpaceGenerator, check_budget
-from mrirobust.models.unet import VARIANTS, UNetRecon
+from mrirobust.models.generator import check_budget
+from mrirobust.models.registry import ModelSpec
+from mrirobust.models.unet import VARIANTS
 from mrirobust.training.adversarial import ANATOMY, HINGE_MODES, KINDS, PARAMS
 
 
-def spec(kind: str, scale: str, budget: float, params: dict, acceleration: int = 4) -> dict:
+def spec(
+    kind: str, scale: str, budget: float, params: dict, acceleration: int = 4, coils: int = 1
+) -> ModelSpec:
     """The description of one min-max model (its checkpoint key hashes it with the data).
 
     `budget` is ε (per sample, in squared normalised units at this image size) for "image", η
     (relative, per coil) for "kspace" and 0 for "standard"; `params` has the keys
-    `training.adversarial.PARAMS`.
+    `training.adversarial.PARAMS`; `coils` is the data's (1 for single-coil; the k-space
+    generator's width).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown min-max kind {kind!r}; valid: {', '.join(KINDS)}")
@@ -42,29 +47,16 @@ def spec(kind: str, scale: str, budget: float, params: dict, acceleration: int =
         value = p[key]
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
             raise ValueError(f"{key} of the DSSIM loss must be a finite number > 0, got {value!r}")
+    if not (isinstance(coils, int) and coils >= 1):
+        raise ValueError(f"coils must be an integer >= 1, got {coils!r}")
     if kind == "standard":
         p["alpha1"] = 0.0
-    return {
-        "method": f"unet_minmax_{kind}",
-        "kind": kind,
-        "scale": scale,
-        "anatomy": ANATOMY,
-        "acceleration": acceleration,
-        "center_fraction": p["center_fraction"],
-        "config": f"{p['challenge']}_budget{budget:g}",
-        "budget": budget,
-        "params": p,
-    }
-
-
-def build(model_spec: dict, image_size: tuple[int, int], coils: int):
-    """(U-Net Reconstructor, generator or None) of `model_spec`, untrained."""
-    p = model_spec["params"]
-    recon = UNetRecon(image_size, p["unet_chans"], p["unet_pools"], p["unet_variant"])
-    if model_spec["kind"] == "image":
-        gen = ImageGenerator(image_size, p["gen_nz"], p["gen_ngf"], p["latent_scale"])
-    elif model_spec["kind"] == "kspace":
-        gen = KSpaceGenerator(coils, p["kgen_chans"], p["kgen_pools"], p["kgen_budget"])
-    else:
-        gen = None
-    return recon, gen
+    return ModelSpec(
+        method=f"unet_minmax_{kind}",
+        scale=scale,
+        anatomy=ANATOMY,
+        acceleration=acceleration,
+        center_fraction=p["center_fraction"],
+        config=f"{p['challenge']}_budget{budget:g}",
+        params={**p, "budget": budget, "coils": coils},
+    )

@@ -4,8 +4,8 @@
     python -m torch.distributed.run --nproc_per_node=2 -m mrirobust.papers.huang_liang.train \\
         --scale paper --model S
 
-Models are named as in `experiments.model_specs` (S, A(eps=...), K(eta=...)); the checkpoint is
-the one the notebooks load.
+Models are named as in `experiments.model_specs` (S, A(eps=...), K(eta=...)); `zoo.train` trains
+or resumes them, and the checkpoint is the one the notebooks load.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import sys
 
 import torch.distributed as dist
 
-from mrirobust.papers.huang_liang import experiments, networks
+from mrirobust import zoo
+from mrirobust.papers.huang_liang import experiments
 from mrirobust.paths import SCALES
-from mrirobust.training import adversarial
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = experiments.model_specs(args.scale, json.loads(args.overrides), kspace=True)
     if args.model not in specs:
         parser.error(f"unknown model {args.model!r}; valid: {', '.join(specs)}")
-    path = adversarial.train_minmax(specs[args.model], networks.build, retrain=args.retrain)
+    path = zoo.train(specs[args.model], retrain=args.retrain)
     if dist.is_initialized():
         rank = dist.get_rank()
         dist.destroy_process_group()
