@@ -42,7 +42,6 @@ registry). The U-Net has `normalised_input`, `refine`, `decode` and `normalised_
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable
@@ -55,8 +54,6 @@ from tqdm.auto import tqdm, trange
 
 from mrirobust import metrics, physics
 from mrirobust.training import checkpoints, datasets, loop
-
-logger = logging.getLogger(__name__)
 
 KINDS = ("standard", "image", "kspace")
 HINGE_MODES = ("batch", "sample")
