@@ -523,12 +523,15 @@ def shift_scores(
     *,
     batch: int,
     fixed: Mapping[str, int] | None = None,
+    examples: dict | None = None,
 ) -> pd.DataFrame:
     """Fig. 2: every method's SSIM and PSNR on every set, one row per (method, set, slice).
 
     `sets` maps a set name to (k-space, masks, targets, ids) as `validation_slices` returns;
     `fixed` maps methods to the readout length they were trained on: each is also scored as
-    "<method>_fixed" on `resolution_fix`ed k-space of every set with fewer rows."""
+    "<method>_fixed" on `resolution_fix`ed k-space of every set with fewer rows. A dict
+    `examples` receives the first slice of every set for the qualitative figures (Fig. 5, 11,
+    15): "<set>/target" and "<set>/<method>" images `(h, w)` (numpy)."""
     if not sets:
         raise ValueError("sets is empty: give at least one name -> (kspace, mask, target, ids)")
     fixed = dict(fixed or {})
@@ -539,8 +542,12 @@ def shift_scores(
     for set_name, (kspace, mask, target, ids) in sets.items():
         _check_inputs(methods, kspace, target, ids)
         y = physics.apply_mask(kspace, mask)
-        for name, image in reconstruct_all(methods, y, mask, batch).items():
+        images = reconstruct_all(methods, y, mask, batch)
+        for name, image in images.items():
             rows += _rows(ids, scores(target, image), method=name, set=set_name)
+        if examples is not None:
+            examples[f"{set_name}/target"] = target[0].cpu().numpy()
+            examples.update({f"{set_name}/{n}": im[0].cpu().numpy() for n, im in images.items()})
         for name, length in fixed.items():
             if kspace.shape[-2] < length:
                 y_fixed = physics.apply_mask(resolution_fix(kspace, length), mask)
