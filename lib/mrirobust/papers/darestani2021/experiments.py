@@ -561,16 +561,20 @@ def anatomy_scores(
     sets: Mapping[str, tuple],
     *,
     batch: int,
+    examples: dict | None = None,
 ) -> pd.DataFrame:
     """Fig. 4, 13: `trained` maps a training anatomy to its methods (un-trained methods tuned
     there), `sets` a test anatomy to its slices; `shift_scores` of every group on every set,
-    with the column `trained`."""
+    with the column `trained`. A dict `examples` receives `shift_scores`' example images
+    under "<anatomy>_trained/<set>/..." (Fig. 5, 12)."""
     if not trained:
         raise ValueError("trained is empty: give anatomy -> {method name -> Reconstructor}")
-    return pd.concat(
-        [
-            shift_scores(methods, sets, batch=batch).assign(trained=a)
-            for a, methods in trained.items()
-        ],
-        ignore_index=True,
-    )
+    tables = []
+    for anatomy, methods in trained.items():
+        images = {} if examples is not None else None
+        tables.append(
+            shift_scores(methods, sets, batch=batch, examples=images).assign(trained=anatomy)
+        )
+        if examples is not None:
+            examples.update({f"{anatomy}_trained/{k}": v for k, v in images.items()})
+    return pd.concat(tables, ignore_index=True)

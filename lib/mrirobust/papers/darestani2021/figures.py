@@ -68,7 +68,9 @@ def _fit_line(ax, points: pd.DataFrame, fit: Mapping | None) -> None:
         line, band_low, band_high = groups.fit_band(fit, points, x)
         level = round(100 * fit["confidence"])
         ax.plot(x, line, color="0.2", lw=1, label=f"fit, slope {fit['slope']:.2f}")
-        ax.fill_between(x, band_low, band_high, color="0.2", alpha=0.15, lw=0, label=f"{level} % CI")
+        ax.fill_between(
+            x, band_low, band_high, color="0.2", alpha=0.15, lw=0, label=f"{level} % CI"
+        )
     ax.set(xlim=(low, high), ylim=(low, high))
 
 
@@ -103,27 +105,28 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | Non
     return fig
 
 
-def anatomy_panels(table: pd.DataFrame):
-    """Fig. 4: per test anatomy, the SSIM of the methods trained on it (x) against those trained
-    on the other anatomy (y), with y = x; one point per method trained on both."""
-    means = table.groupby(["trained", "method", "set"])["ssim"].mean()
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
-    for ax, (test, other) in zip(axes, (("brain", "knee"), ("knee", "brain")), strict=True):
-        methods = sorted(
-            {m for t, m, s in means.index if t == test}
-            & {m for t, m, s in means.index if t == other}
-        )
-        for method in methods:
-            ax.plot(means[(test, method, test)], means[(other, method, test)], "o", label=method)
-        low = min(ax.get_xlim()[0], ax.get_ylim()[0])
-        high = max(ax.get_xlim()[1], ax.get_ylim()[1])
-        ax.plot([low, high], [low, high], color="0.5", ls=":", lw=1, label="y = x")
+def anatomy_panels(table: pd.DataFrame, fits: Mapping[str, Mapping] | None = None):
+    """Fig. 4: per test anatomy, the SSIM of the models trained on it (x) against their versions
+    trained on the other anatomy (y), one colour per family and one marker per model, with
+    y = x and (given `fits`: test anatomy -> `groups.linear_fit`) the fitted line and band."""
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.6))
+    for ax, test in zip(axes, ("brain", "knee"), strict=True):
+        points = groups.anatomy_points(table, test)
+        families = list(dict.fromkeys(points["family"]))
+        colours = dict(zip(families, sns.color_palette("colorblind", len(families)), strict=True))
+        for family in families:
+            rows = points[points["family"] == family]
+            for i, row in enumerate(rows.itertuples()):
+                marker = _MARKERS[i % len(_MARKERS)]
+                ax.plot(row.x, row.y, marker, color=colours[family], label=row.model)
+        fitted = points[points["family"].isin(groups.FAMILIES)]
+        _fit_line(ax, fitted, None if fits is None else fits.get(test))
         ax.set(
             title=f"tested on {test}",
             xlabel=f"SSIM, trained on {test}",
-            ylabel=f"SSIM, trained on {other}",
+            ylabel="SSIM, trained on the other anatomy",
         )
-    axes[-1].legend(fontsize=7, frameon=False)
+    axes[-1].legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
 
@@ -204,7 +207,10 @@ def example_grid(images: Mapping[str, np.ndarray], rows: Sequence[str], columns:
     if missing:
         raise ValueError(f"the stored examples lack {missing}; they hold {sorted(images)}")
     fig, axes = plt.subplots(
-        len(rows), len(columns) + 1, figsize=(1.9 * (len(columns) + 1), 1.9 * len(rows)), squeeze=False
+        len(rows),
+        len(columns) + 1,
+        figsize=(1.9 * (len(columns) + 1), 1.9 * len(rows)),
+        squeeze=False,
     )
     for row, line in zip(rows, axes, strict=True):
         top = np.percentile(images[f"{row}/target"], 99.5)

@@ -29,7 +29,7 @@ def label(family: str, configs: Sequence[str], config: str) -> str:
     return family if config == configs[0] else f"{family}/{config}"
 
 
-def check_groups(groups: Mapping[str, Sequence[str]], min_models: int = 1) -> None:
+def check_groups(groups: Mapping[str, Sequence[str]], min_models: int = 0) -> None:
     """Raise naming the family when `groups` has an unknown family, an empty or repeated
     configuration list, or fewer than `min_models` models in one of `FAMILIES`."""
     known = (*FAMILIES, "zero_filled")
@@ -89,9 +89,7 @@ def family_of(model: str) -> str:
     return model.split("/")[0]
 
 
-def in_vs_out(
-    table: pd.DataFrame, inside: str, outside: str, value: str = "ssim"
-) -> pd.DataFrame:
+def in_vs_out(table: pd.DataFrame, inside: str, outside: str, value: str = "ssim") -> pd.DataFrame:
     """Per model (column `method` of a shift table) the mean `value` on the sets `inside` (x)
     and `outside` (y), with its family; the resolution-fixed rows ("*_fixed") are left out."""
     means = table.groupby(["method", "set"])[value].mean().unstack("set")
@@ -106,11 +104,32 @@ def in_vs_out(
     return out.assign(family=out["model"].map(family_of), gap=out["x"] - out["y"])
 
 
+def anatomy_points(table: pd.DataFrame, test: str, value: str = "ssim") -> pd.DataFrame:
+    """Fig. 4: per model trained on both anatomies (an `anatomy_scores` table), the mean
+    `value` on the `test` anatomy of the version trained on it (x) and of the version trained on
+    the other anatomy (y), with its family."""
+    means = table[table["set"] == test].groupby(["method", "trained"])[value].mean()
+    means = means.unstack("trained")
+    others = [a for a in means.columns if a != test]
+    if test not in means.columns or len(others) != 1:
+        raise ValueError(
+            f"the anatomy table needs versions trained on {test!r} and on one other anatomy; "
+            f"it has {list(means.columns)}"
+        )
+    means = means[[test, others[0]]].dropna()
+    out = pd.DataFrame(
+        {"model": means.index, "x": means[test].to_numpy(), "y": means[others[0]].to_numpy()}
+    )
+    return out.assign(family=out["model"].map(family_of), gap=out["x"] - out["y"], test=test)
+
+
 def linear_fit(points: pd.DataFrame, confidence: float = 0.95) -> dict[str, float]:
     """Least-squares line y = slope·x + intercept through the points (columns x, y; >= 3), with
     `confidence` intervals of slope and intercept (t distribution, n - 2 degrees of freedom)."""
     if len(points) < 3:
-        raise ValueError(f"a linear fit with a confidence interval needs >= 3 points, got {len(points)}")
+        raise ValueError(
+            f"a linear fit with a confidence interval needs >= 3 points, got {len(points)}"
+        )
     fit = stats.linregress(points["x"], points["y"])
     t = float(stats.t.ppf(0.5 + confidence / 2, len(points) - 2))
     return {
