@@ -135,3 +135,19 @@ def test_parameter_counts():
     assert groups.parameter_count(conv, 8) > groups.parameter_count(conv, 4) > 0
     zero = registry.build(papers.model_spec("zero_filled", "smoke"), (16, 16))
     assert groups.parameter_count(zero, 4) == 0
+
+
+def test_tv_fifth_method_beats_zero_filling_and_picks_the_lowest_ssim():
+    from mrirobust.models.base import ZeroFilled
+    from mrirobust.papers.darestani2021 import experiments, hard_set
+
+    kspace, mask, target, ids = experiments.validation_slices("smoke", 3, contrast=None)
+    table = hard_set.hardness(kspace, mask, target, ids, lam=0.01, iterations=20)
+    zero = ZeroFilled(tuple(target.shape[-2:]))(kspace * mask, mask)
+    assert table["ssim"].mean() > float(experiments.scores(target, zero)["ssim"].mean())
+    assert list(table["ssim"]) == sorted(table["ssim"])
+    assert hard_set.hardest(table, 0.34) == [table["slice"][0]]
+    with pytest.raises(ValueError, match="hard_fraction must be in"):
+        hard_set.hardest(table, 0.0)
+    with pytest.raises(ValueError, match="tv_lam > 0"):
+        hard_set.hardness(kspace, mask, target, ids, lam=-1.0, iterations=20)

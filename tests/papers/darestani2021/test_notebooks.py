@@ -9,7 +9,7 @@ import pytest
 from mrirobust import claims
 from mrirobust.papers.darestani2021 import groups
 from mrirobust.papers.darestani2021.experiments import ATTACKS
-from mrirobust.papers.darestani2021.profile import ATTACK, GROUPS
+from mrirobust.papers.darestani2021.profile import ATTACK, FASTMRI_A, GROUPS
 
 pytestmark = pytest.mark.notebook
 SMOKE = ATTACK.resolve("smoke")
@@ -153,4 +153,21 @@ def test_fig4_scores_both_training_anatomies_on_both_sets(smoke_results):
     images = np.load(out / "fig5_examples.npz")
     assert images["knee_trained/brain/unet"].shape == images["brain_trained/brain/target"].shape
     for name in ("fig4_anatomy_shift", "fig5_examples", "fig12_examples"):
+        assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
+
+
+def test_fig6_selects_the_hard_subset_by_the_fifth_method(smoke_results):
+    out = smoke_results.ok("darestani2021_fig6")
+    hardness = pd.read_csv(out / "hardness.csv")
+    stored = json.loads((out / "hard_ids.json").read_text())
+    settings = FASTMRI_A.resolve("smoke")
+    assert len(hardness) == settings["pool_slices"] and stored["fifth_method"] == "tv"
+    count = max(1, round(settings["hard_fraction"] * len(hardness)))
+    assert stored["ids"] == list(hardness.nsmallest(count, "ssim")["slice"])
+    table = pd.read_csv(out / "shift_scores.csv")
+    assert set(table.loc[table["set"] == "knee_hard", "slice"]) == set(stored["ids"])
+    assert set(table.loc[table["set"] == "knee_hard", "method"]) == _group_models()
+    verdicts = claims.load(out / "claims.json")
+    assert "darestani2021/fig6/same_gap_every_family" in {v.id for v in verdicts}
+    for name in ("fig6_fastmri_a", "fig15_examples"):
         assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
