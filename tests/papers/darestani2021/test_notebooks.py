@@ -90,6 +90,11 @@ def test_fig10_attacks_every_basis(smoke_results):
     assert sorted(sweep["eps"].unique()) == pytest.approx([0.0, max(SMOKE["eps_grid"])])
     verdicts = claims.load(out / "claims.json")
     assert {v.case["basis"] for v in verdicts} == bases
+    searches = pd.read_csv(out / "lambda_searches.csv")
+    assert set(searches["basis"]) == {"wavelet", "fourier", "dct"}
+    assert (searches.groupby("basis")["chosen"].sum() == 1).all()
+    best = searches.loc[searches.groupby("basis")["val_ssim"].idxmax()]
+    assert best["chosen"].all()  # each basis keeps the lambda of its best validation SSIM
     images = np.load(out / "fig10_images.npz")
     assert {f"{b}_{k}" for b in bases for k in ("clean", "attacked")} <= set(images.files)
 

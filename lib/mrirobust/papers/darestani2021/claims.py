@@ -469,7 +469,8 @@ def shift_verdicts(
 ) -> list[Verdict]:
     """The Fig. 2 claims on a `shift_scores` table (methods without the `_fixed` rows; the
     resolution-fix claim for each method that has them; zero-filling beaten on `inside`), and
-    the same-gap reading of the shift plot `figure` over the model groups."""
+    the same-gap reading of the shift plot `figure` over the model groups (given >= 2 of
+    `groups.FAMILIES`)."""
     if table.empty:
         raise ValueError("the shift table is empty: nothing to check")
     methods = sorted(m for m in set(table["method"]) if not m.endswith("_fixed"))
@@ -479,9 +480,10 @@ def shift_verdicts(
     out = [
         EVERY_MODEL_DROPS.verdict(case, scale, data, **args),
         BEST_STAYS_BEST.verdict(case, scale, data, **args),
-        *gap_verdicts(points, figure, scale, data, case=case, tolerance=tolerance),
     ]
-    if figure == "fig2":
+    if points["family"].isin(groups.FAMILIES).groupby(points["family"]).any().sum() >= 2:
+        out += gap_verdicts(points, figure, scale, data, case=case, tolerance=tolerance)
+    if figure == "fig2" and "zero_filled" in methods:
         out.append(BEATS_ZERO_FILLED.verdict(case, scale, data, table=table, inside=inside))
     for name in sorted(m[: -len("_fixed")] for m in set(table["method"]) if m.endswith("_fixed")):
         out.append(

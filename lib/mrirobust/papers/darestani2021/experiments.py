@@ -12,7 +12,6 @@ tensors of one batch of slices, and returns a tidy table (one row per slice and 
 - `shift_scores` (Fig. 2): every method on an in-distribution and a shifted set, with VarNet's
   resolution fix (`resolution_fix`).
 - `anatomy_scores` (Fig. 4, 13): knee- and brain-trained methods on knee and brain slices.
-- `l1_bases` (Fig. 10): l1 with every sparsifying basis, for `attack_sweep`.
 - `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics.
 - `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
 
@@ -41,7 +40,6 @@ from mrirobust.attacks import (
 )
 from mrirobust.attacks.small_features import standardise
 from mrirobust.data import samples
-from mrirobust.models.l1 import BASES, L1Wavelet
 
 ATTACKS = ("pgd", "two_step", "kspace_pgd", "rotation", "small_features")
 UNTRAINED_PROTOCOL = ("init_state", "objective", "render", "optimiser")
@@ -167,16 +165,6 @@ def _check_eps(eps_grid) -> list[float]:
             f"eps_grid must be a list of budgets in [0, 1] with one above 0, got {eps_grid!r}"
         )
     return sorted({e for e in grid if e > 0})
-
-
-def l1_bases(l1: L1Wavelet) -> dict[str, L1Wavelet]:
-    """Fig. 10: `l1` with each sparsifying basis of `models.l1.BASES`, named "l1_<basis>", with
-    l1's relative λ and iterations (λ is tuned for the wavelet only: a per-basis search would
-    need the basis in the model registry)."""
-    return {
-        f"l1_{basis}": L1Wavelet(l1.image_size, l1.lam, l1.iterations, basis=basis)
-        for basis in BASES
-    }
 
 
 def _part(mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:

@@ -18,7 +18,9 @@ import torch
 from scipy import stats
 
 from mrirobust.models.convdecoder import ConvDecoder, decoder
-from mrirobust.papers import get_model
+from mrirobust.models.l1 import BASES
+from mrirobust.papers import get_model, model_spec
+from mrirobust.training import checkpoints
 
 FAMILIES = ("unet", "varnet", "l1", "convdecoder")  # the paper's four; zero-filled is a baseline
 
@@ -82,6 +84,37 @@ def group_models(
                 }
             )
     return models, pd.DataFrame(rows)
+
+
+def basis_config(basis: str, config: str | None = None) -> str | None:
+    """The named configuration of l1 with `basis` (models.l1.BASES): `config` for the wavelet
+    (None: the scale default), "darestani_l1_<basis>" for the others."""
+    if basis not in BASES:
+        raise ValueError(f"unknown l1 basis {basis!r}; valid bases: {', '.join(BASES)}")
+    return config if basis == "wavelet" else f"darestani_l1_{basis}"
+
+
+def l1_bases(scale: str, config: str | None = None, anatomy: str = "knee") -> dict:
+    """Fig. 10: l1 with each basis of `BASES`, named "l1_<basis>", each with its own relative λ
+    from its validation search (the l1 recipe, `training.recipes.LambdaSearch`, run when its
+    checkpoint is missing), so that the comparison of bases is fair."""
+    return {
+        f"l1_{basis}": get_model("l1", scale, config=basis_config(basis, config), anatomy=anatomy)
+        for basis in BASES
+    }
+
+
+def lambda_searches(scale: str, config: str | None = None, anatomy: str = "knee") -> pd.DataFrame:
+    """The stored λ searches of `l1_bases`: one row per basis and λ (lam, val_ssim, seconds) and
+    whether it was chosen."""
+    rows = []
+    for basis in BASES:
+        spec = model_spec("l1", scale, config=basis_config(basis, config), anatomy=anatomy)
+        checkpoint = checkpoints.locate(spec)
+        chosen = checkpoint.read()["lam"]
+        for row in checkpoint.sidecar()["curve"]:
+            rows.append({"basis": basis, **row, "chosen": row["lam"] == chosen})
+    return pd.DataFrame(rows)
 
 
 def family_of(model: str) -> str:
