@@ -79,7 +79,12 @@ def test_fig8_scores_every_method_on_the_annotated_slices(smoke_results):
     assert (table["feature_mse"] >= 0).all() and table["ssim"].between(-1, 1).all()
     verdicts = claims.load(out / "claims.json")
     assert {v.id.split("/")[1] for v in verdicts} == {"fig8"} and len(verdicts) == 3
-    assert (smoke_results.figures / "darestani2021_fig8_real_features.png").is_file()
+    examples = np.load(out / "fig18_examples.npz")
+    assert np.array_equal(examples["box"], stored["boxes"][0])
+    for name in set(table["method"]):
+        assert examples[name].shape == examples["target"].shape
+    for name in ("fig8_real_features", "fig18_examples"):
+        assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
 
 
 def test_fig10_attacks_every_basis(smoke_results):

@@ -477,15 +477,21 @@ def real_features(
     ids: Sequence[str],
     *,
     batch: int,
+    examples: dict | None = None,
 ) -> pd.DataFrame:
     """Fig. 8: per method and slice the whole-image SSIM and PSNR and the feature error, the MSE
     over the annotated box of the standardised reconstruction against the standardised target
-    (each whole image to zero mean and unit std, as the reference code)."""
+    (each whole image to zero mean and unit std, as the reference code). A dict `examples`
+    receives the first slice for Fig. 18: "target", "box" and each method's image."""
     _check_inputs(methods, kspace, target, ids)
     y = physics.apply_mask(kspace, mask)
     inside = regions.as_region_mask(boxes, len(ids), tuple(target.shape[-2:]))
     rows = []
-    for name, image in reconstruct_all(methods, y, mask, batch).items():
+    images = reconstruct_all(methods, y, mask, batch)
+    if examples is not None:
+        examples.update({"target": target[0].cpu().numpy(), "box": boxes[0].cpu().numpy()})
+        examples.update({name: image[0].cpu().numpy() for name, image in images.items()})
+    for name, image in images.items():
         diff = (standardise(image) - standardise(target)) ** 2
         feature = (diff * inside).sum(dim=(-2, -1)) / inside.sum(dim=(-2, -1))
         rows += _rows(ids, {**scores(target, image), "feature_mse": feature}, method=name)
