@@ -457,6 +457,11 @@ def gap_verdicts(
     return [gap_claim(figure).verdict(case, scale, data, points=points, tolerance=tolerance)]
 
 
+def _of_figure(claim: Claim, figure: str) -> Claim:
+    """A Fig. 2 shift claim as the claim of another shift figure (Fig. 6: fastMRI-A)."""
+    return Claim(claim.id.replace("/fig2/", f"/{figure}/"), claim.statement, claim.check)
+
+
 def shift_verdicts(
     table: pd.DataFrame,
     scale: str,
@@ -478,8 +483,8 @@ def shift_verdicts(
     case = {"inside": inside, "outside": outside}
     points = groups.in_vs_out(table, inside, outside)
     out = [
-        EVERY_MODEL_DROPS.verdict(case, scale, data, **args),
-        BEST_STAYS_BEST.verdict(case, scale, data, **args),
+        _of_figure(EVERY_MODEL_DROPS, figure).verdict(case, scale, data, **args),
+        _of_figure(BEST_STAYS_BEST, figure).verdict(case, scale, data, **args),
     ]
     if points["family"].isin(groups.FAMILIES).groupby(points["family"]).any().sum() >= 2:
         out += gap_verdicts(points, figure, scale, data, case=case, tolerance=tolerance)
