@@ -54,6 +54,12 @@ def test_bad_groups_raise_naming_the_family():
         )
 
 
+def test_subset_names_unknown_families():
+    assert groups.subset({"unet": ["a", "b"], "l1": ["c"]}, ["l1"]) == {"l1": ["c"]}
+    with pytest.raises(ValueError, match=r"families \['vit'\] are not in the groups"):
+        groups.subset({"unet": ["a"]}, ["vit"])
+
+
 def test_labels_and_points_leave_out_fixed_rows():
     assert groups.label("unet", ["default", "small"], "default") == "unet"
     assert groups.label("unet", ["default", "small"], "small") == "unet/small"

@@ -48,6 +48,14 @@ def check_groups(groups: Mapping[str, Sequence[str]], min_models: int = 0) -> No
             )
 
 
+def subset(groups: Mapping[str, Sequence[str]], families: Sequence[str]) -> dict[str, list[str]]:
+    """The groups of `families` (e.g. the families with brain-trained versions, Fig. 4)."""
+    unknown = sorted(set(families) - set(groups))
+    if unknown:
+        raise ValueError(f"families {unknown} are not in the groups; valid: {', '.join(groups)}")
+    return {family: list(groups[family]) for family in families}
+
+
 def parameter_count(model: torch.nn.Module, coils: int) -> int:
     """Trainable parameters of a network; ConvDecoder's decoder for `coils` coils (it is built
     per fit); 0 for l1 and zero-filling (l1's tuned λ is a single hyper-parameter)."""
