@@ -83,7 +83,7 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | Non
     points = groups.in_vs_out(table, inside, outside)
     families = list(dict.fromkeys(points["family"]))
     colours = dict(zip(families, sns.color_palette("colorblind", len(families)), strict=True))
-    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for family in families:
         for i, model in enumerate(points.loc[points["family"] == family, "model"]):
             x, y = stats.loc[(model, inside)], stats.loc[(model, outside)]
@@ -109,7 +109,7 @@ def anatomy_panels(table: pd.DataFrame, fits: Mapping[str, Mapping] | None = Non
     """Fig. 4: per test anatomy, the SSIM of the models trained on it (x) against their versions
     trained on the other anatomy (y), one colour per family and one marker per model, with
     y = x and (given `fits`: test anatomy -> `groups.linear_fit`) the fitted line and band."""
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8))
     for ax, test in zip(axes, ("brain", "knee"), strict=True):
         points = groups.anatomy_points(table, test)
         families = list(dict.fromkeys(points["family"]))
