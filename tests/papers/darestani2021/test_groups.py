@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy import stats
 
 from mrirobust import papers
@@ -157,3 +158,21 @@ def test_tv_fifth_method_beats_zero_filling_and_picks_the_lowest_ssim():
         hard_set.hardest(table, 0.0)
     with pytest.raises(ValueError, match="tv_lam > 0"):
         hard_set.hardness(kspace, mask, target, ids, lam=-1.0, iterations=20)
+
+
+def test_low_frequency_proportion_and_column_energy():
+    from mrirobust.papers.darestani2021 import hard_set
+
+    kspace = torch.zeros(2, 2, 4, 25, dtype=torch.complex64)
+    kspace[0, :, :, 12] = 1.0  # all energy in the centre column
+    kspace[1, :, :, 12] = 1.0
+    kspace[1, :, :, 0] = 1.0  # half of it at the edge (distance 12)
+    proportion = hard_set.low_frequency_proportion(kspace, 4)  # round(25 * 0.08) = 2 columns
+    assert proportion.tolist() == pytest.approx([1.0, 0.5])
+    profile = hard_set.column_energy(kspace)
+    assert profile.shape == (2, 13) and profile.sum(dim=1).tolist() == pytest.approx([1, 1])
+    assert profile[1, 0] == pytest.approx(0.5) and profile[1, 12] == pytest.approx(0.5)
+    table = hard_set.energy_profile(kspace, ["a", "b"], ["b"])
+    assert set(table["group"]) == {"hard", "rest"}
+    with pytest.raises(ValueError, match="not among the candidates"):
+        hard_set.energy_profile(kspace, ["a", "b"], ["c"])

@@ -183,5 +183,10 @@ def test_fig6_selects_the_hard_subset_by_the_fifth_method(smoke_results):
         "best_in_distribution_best_out",
         "same_gap_every_family",
     }
-    for name in ("fig6_fastmri_a", "fig15_examples"):
+    assert "darestani2021/fig14/hard_images_less_low_frequency" in {v.id for v in verdicts}
+    assert set(hardness.loc[hardness["hard"], "slice"]) == set(stored["ids"])
+    assert hardness["low_frequency_proportion"].between(0, 1).all()
+    profile = pd.read_csv(out / "energy_profile.csv")
+    assert profile.groupby("group")["energy_share"].sum().to_numpy() == pytest.approx([1, 1])
+    for name in ("fig6_fastmri_a", "fig14_frequencies", "fig15_examples"):
         assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()

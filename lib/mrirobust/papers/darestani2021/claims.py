@@ -552,3 +552,24 @@ def anatomy_verdicts(table: pd.DataFrame, scale: str, data: str) -> list[Verdict
                 BRAIN_EASIER.verdict(case, scale, data, table=table, method=m, trained=trained)
             )
     return out
+
+
+def _hard_less_low_frequency(hardness):
+    groups_ = hardness.groupby("hard")["low_frequency_proportion"].mean()
+    if set(groups_.index) != {True, False}:
+        raise ValueError("the hardness table needs hard and other candidates (column 'hard')")
+    hard, rest = float(groups_[True]), float(groups_[False])
+    return hard < rest, {"low_frequency_hard": hard, "low_frequency_rest": rest}
+
+
+HARD_LOW_FREQUENCY = Claim(
+    "darestani2021/fig14/hard_images_less_low_frequency",
+    "the hard (fastMRI-A) images hold a smaller share of their k-space energy in the fully "
+    "sampled centre than the other candidates (mean low-frequency proportion)",
+    _hard_less_low_frequency,
+)
+
+
+def hard_set_verdicts(hardness: pd.DataFrame, scale: str, data: str) -> list[Verdict]:
+    """The Fig. 14 claim on the `hardness` table (columns hard, low_frequency_proportion)."""
+    return [HARD_LOW_FREQUENCY.verdict({}, scale, data, hardness=hardness)]

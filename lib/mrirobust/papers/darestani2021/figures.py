@@ -222,3 +222,20 @@ def example_grid(images: Mapping[str, np.ndarray], rows: Sequence[str], columns:
         line[0].set_ylabel(row, fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def frequency_panels(hardness: pd.DataFrame, profile: pd.DataFrame):
+    """Fig. 14: left, each candidate's low-frequency proportion against the fifth method's SSIM
+    (hard ones marked); right, the mean share of k-space energy per distance from the centre
+    column, hard vs the other candidates (log scale)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.2))
+    for hard, colour, name in ((True, "C3", "hard"), (False, "0.4", "rest")):
+        rows = hardness[hardness["hard"] == hard]
+        left.plot(rows["ssim"], rows["low_frequency_proportion"], "o", color=colour, label=name)
+        line = profile[profile["group"] == name]
+        right.semilogy(line["distance"], line["energy_share"], color=colour, label=name)
+    left.set(xlabel="SSIM of the fifth method (TV)", ylabel="low-frequency proportion")
+    right.set(xlabel="distance from the centre column", ylabel="share of k-space energy")
+    left.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig

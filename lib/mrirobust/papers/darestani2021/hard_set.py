@@ -92,3 +92,44 @@ def hardest(table: pd.DataFrame, fraction: float) -> list[str]:
         raise ValueError(f"hard_fraction must be in (0, 1], got {fraction!r}")
     count = max(1, round(fraction * len(table)))
     return list(table.nsmallest(count, "ssim", keep="first")["slice"])
+
+
+def column_energy(kspace: torch.Tensor) -> torch.Tensor:
+    """Fig. 14 (right): the share of each slice's k-space energy Σ|k|² per distance from the
+    centre column (phase-encoding frequency, the sampling direction), `(B, W // 2 + 1)`: column
+    c and its mirror are summed at distance |c − W // 2|; each row sums to 1."""
+    energy = (kspace.abs() ** 2).sum(dim=(1, 2))
+    width = energy.shape[-1]
+    distance = (torch.arange(width) - width // 2).abs()
+    profile = torch.zeros(energy.shape[0], width // 2 + 1, dtype=energy.dtype)
+    profile.index_add_(1, distance, energy.cpu())
+    return profile / profile.sum(dim=1, keepdim=True).clamp_min(1e-30)
+
+
+def low_frequency_proportion(kspace: torch.Tensor, acceleration: int = 4) -> torch.Tensor:
+    """Fig. 14 (left): energy of the fully sampled centre columns (fastMRI's round(W · centre
+    fraction) at `acceleration`) over the energy of the whole k-space, per slice `(B,)`."""
+    width = kspace.shape[-1]
+    count = round(width * physics.center_fraction(acceleration))
+    start = (width - count + 1) // 2
+    energy = (kspace.abs() ** 2).sum(dim=(1, 2))
+    return (energy[:, start : start + count].sum(dim=1) / energy.sum(dim=1)).cpu()
+
+
+def energy_profile(kspace: torch.Tensor, ids: Sequence[str], hard: Sequence[str]) -> pd.DataFrame:
+    """The mean `column_energy` of the hard slices and of the other candidates: rows distance,
+    group ("hard" or "rest"), energy_share."""
+    unknown = sorted(set(hard) - set(ids))
+    if unknown:
+        raise ValueError(f"hard ids {unknown} are not among the candidates")
+    profile = column_energy(kspace)
+    is_hard = torch.tensor([i in set(hard) for i in ids])
+    rows = []
+    for group, chosen in (("hard", is_hard), ("rest", ~is_hard)):
+        if chosen.any():
+            mean = profile[chosen].mean(dim=0)
+            rows += [
+                {"distance": d, "group": group, "energy_share": float(v)}
+                for d, v in enumerate(mean)
+            ]
+    return pd.DataFrame(rows)
