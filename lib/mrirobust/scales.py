@@ -50,9 +50,14 @@ DATA: dict[str, dict[str, Any]] = {
         "source": "embedded",
         "seed": 0,
         "target_size": 128,
-        "readout_oversampling": 2,
+        # cpu cost (issue 12): no readout oversampling and 8 coils cut every coil-wise FFT,
+        # l1 and ConvDecoder cost ~3.75x against 2x oversampling and 15 coils. Removing the
+        # oversampling is exact (the readout is fully sampled and the object fills half the
+        # field of view); 8 coils is the usual count after coil compression of knee data.
+        # smoke keeps the oversampling, so the crop path stays tested.
+        "readout_oversampling": 1,
         "padding_columns": 6,
-        "coils": 15,
+        "coils": 8,
         "slices_per_volume": 10,
         "knee_train_volumes": 16,
         "knee_val_volumes": 4,
@@ -62,7 +67,7 @@ DATA: dict[str, dict[str, Any]] = {
         "snr_knee": 150.0,
         "snr_brain": 150.0,
         "snr_shifted": 40.0,
-        "shifted_coils": 8,
+        "shifted_coils": 4,
         "lesions_train": 2,
         "lesions_val": 4,
         "min_box": 7,  # the SSIM window is 7 x 7

@@ -236,3 +236,14 @@ def test_run_rejects_zero_jobs_and_gpus_and_more_gpus_than_visible(scratch, monk
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
     with pytest.raises(ValueError, match="gpus=2, but CUDA_VISIBLE_DEVICES='3' shows fewer"):
         workflow.run(manifest, "smoke", gpus=2)
+
+
+def test_threads_are_split_between_parallel_runs(monkeypatch):
+    """Each of `jobs` runs gets cores // jobs threads (at least one); the caller's setting wins."""
+    from mrirobust.runner import workflow
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert workflow.thread_settings(None, {}) == {"OMP_NUM_THREADS": "8", "MKL_NUM_THREADS": "8"}
+    assert workflow.thread_settings(3, {})["OMP_NUM_THREADS"] == "2"
+    assert workflow.thread_settings(16, {})["MKL_NUM_THREADS"] == "1"
+    assert workflow.thread_settings(2, {"OMP_NUM_THREADS": "4"}) == {}
