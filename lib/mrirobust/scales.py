@@ -103,6 +103,7 @@ TRAIN = Profile(
         "l1_iterations": 200,  # FISTA iterations
         "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],  # relative lambda grid (validation)
         "l1_tune_slices": 20,  # validation slices used for the lambda search
+        "l1_basis": "wavelet",  # sparsifying basis (models.l1.BASES; Darestani Fig. 10)
         "val_slices": 100,  # validation slices evaluated after every epoch
         # rough seconds per epoch (l1: its whole λ search), told to notebook users before
         # training when no checkpoint of the method has recorded its own times
