@@ -3,7 +3,8 @@
 each. Two problems:
 
 - smoke: the first validation slice of the smoke scale's embedded data (4 coils, 128 x 72), 4x;
-- cpu-sized: synthetic k-space with the cpu scale's shape (15 coils, 256 x 140), 4x random mask.
+- cpu-sized: synthetic k-space of 15 coils, 256 x 140 (the cpu data's shape until revision d3345b6,
+  now 8 x 128 x 140), 4x random mask.
 
 The images must agree within 2 % (relative l2) before timing. Writes benchmarks/results/l1.json.
 

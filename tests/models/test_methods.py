@@ -84,7 +84,7 @@ def test_convdecoder_architecture_follows_the_paper():
 @pytest.mark.parametrize("scale", ["smoke", "cpu"])  # embedded data: coils in the profile
 def test_convdecoder_has_a_channel_per_coil_output(scale):
     """The last 1×1 conv maps C channels to 2·coils outputs, so they span at most C maps. On the
-    cpu data (15 coils) C = 16 gave val SSIM 0.36 < zero-filled 0.45, C = 32 gave 0.49."""
+    earlier cpu data (15 coils) C = 16 gave val SSIM 0.36 < zero-filled 0.45, C = 32 gave 0.49."""
     data, params = scales.resolve(scale, "data"), scales.resolve(scale, "train")
     coils = max(data["coils"], data["shifted_coils"])
     assert params["convdecoder_channels"] >= 2 * coils

@@ -80,7 +80,7 @@ def volume_plan(cfg: dict, anatomy: str, split: str, index: int) -> dict:
         split=split,
         contrast=contrast,
         coils=cfg["shifted_coils"] if shifted else cfg["coils"],
-        shape=(oversampling * h, h + 2 * cfg["padding_columns"]),
+        shape=(round(oversampling * h), h + 2 * cfg["padding_columns"]),
         target=(h, h),
         snr=cfg["snr_shifted" if shifted else f"snr_{anatomy}"],
         lesions=cfg[f"lesions_{split}"],

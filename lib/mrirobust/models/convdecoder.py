@@ -19,7 +19,7 @@ def decoder(num_layers: int, channels: int, out_channels: int, out_size: tuple[i
     """Blocks Upsample(nearest) → Conv3×3 → ReLU → BatchNorm at geometric sizes from the input
     size to `out_size`, then Conv3×3 → ReLU → BN → Conv1×1 to `out_channels` (no biases).
     The outputs span at most `channels` feature maps; keep channels ≥ out_channels = 2·coils
-    (on the cpu data, 16–20 channels for 15 coils fill the unsampled columns worse than zeros)."""
+    (on 15-coil cpu data, 16–20 channels filled the unsampled columns worse than zeros)."""
     h_in = INPUT_SIZE[0]
     w_in = max(1, round(h_in * out_size[1] / out_size[0]))
     blocks = []

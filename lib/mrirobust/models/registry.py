@@ -10,7 +10,7 @@ papers own those: `mrirobust.papers.model_config`) and then by keyword overrides
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mrirobust import scales
@@ -29,11 +29,14 @@ DEFAULT_CONFIG = "default"  # the scale profile's sizes
 class Method:
     """A reconstruction method: its class, the `train` profile keys it depends on, and which
     of them are constructor arguments (`args`: argument name → profile key). Which methods are
-    trained, and how, is `training.recipes`' table."""
+    trained, and how, is `training.recipes`' table. `late` holds keys added after checkpoints
+    of the method existed, with their default: a spec holds such a key only when its value
+    differs from the default, so the existing checkpoints keep their names."""
 
     cls: type[Reconstructor]
     keys: tuple[str, ...]
     args: dict[str, str]
+    late: dict[str, Any] = field(default_factory=dict)
     generator: Callable | None = None  # (params, image size) -> its min-max perturbation generator
 
 
@@ -84,10 +87,14 @@ METHODS: dict[str, Method] = {
     "l1": Method(
         L1Wavelet,
         ("seed", "l1_iterations", "l1_lambdas", "l1_tune_slices"),
-        {"iterations": "l1_iterations"},
+        {"iterations": "l1_iterations", "basis": "l1_basis"},
+        late={"l1_basis": "wavelet"},
     ),
     "convdecoder": Method(ConvDecoder, tuple(_CONVDECODER_ARGS.values()), _CONVDECODER_ARGS),
-    **{name: Method(UNetRecon, (), _MINMAX_ARGS, g) for name, g in _MINMAX_GENERATORS.items()},
+    **{
+        name: Method(UNetRecon, (), _MINMAX_ARGS, generator=g)
+        for name, g in _MINMAX_GENERATORS.items()
+    },
 }
 
 
@@ -135,6 +142,7 @@ def spec(
             f"its sizes, and {DEFAULT_CONFIG!r} takes none"
         )
     params = scales.resolve(scale, "train", {**(sizes or {}), **overrides})
+    late = METHODS[method].late
     return ModelSpec(
         method=method,
         scale=scale,
@@ -142,7 +150,10 @@ def spec(
         acceleration=acceleration,
         center_fraction=fraction,
         config=config,
-        params={key: params[key] for key in METHODS[method].keys},
+        params={
+            **{key: params[key] for key in METHODS[method].keys},
+            **{key: params[key] for key, default in late.items() if params[key] != default},
+        },
     )
 
 
@@ -150,7 +161,8 @@ def build(model_spec: ModelSpec, image_size: tuple[int, int], **state) -> Recons
     """An untrained Reconstructor for `model_spec`; `state` adds constructor arguments that
     training found (l1's tuned relative `lam`)."""
     method = METHODS[model_spec.method]
-    args = {name: model_spec.params[key] for name, key in method.args.items()}
+    params = {**method.late, **model_spec.params}
+    args = {name: params[key] for name, key in method.args.items()}
     return method.cls(tuple(image_size), **args, **state)
 
 

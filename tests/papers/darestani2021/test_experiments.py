@@ -13,6 +13,7 @@ from mrirobust.attacks.small_features import standardise  # noqa: E402
 from mrirobust.data import samples  # noqa: E402
 from mrirobust.models import ConvDecoder, L1Wavelet  # noqa: E402
 from mrirobust.models.base import ZeroFilled  # noqa: E402
+from mrirobust.models.l1 import BASES  # noqa: E402
 from mrirobust.papers.darestani2021 import claims, experiments, figures  # noqa: E402
 from mrirobust.papers.darestani2021.profile import ATTACK  # noqa: E402
 
@@ -326,9 +327,7 @@ def test_real_feature_claims_on_a_constructed_table():
 
 def test_l1_bases_attacked_in_a_sweep(inputs, attack):
     kspace, mask, target = inputs
-    bases = experiments.l1_bases(L1Wavelet(SIZE, lam=1e-3, iterations=8))
-    assert list(bases) == ["l1_wavelet", "l1_fourier", "l1_dct"]
-    assert [b.basis for b in bases.values()] == ["wavelet", "fourier", "dct"]
+    bases = {f"l1_{b}": L1Wavelet(SIZE, lam=1e-3, iterations=8, basis=b) for b in BASES}
     sweep = experiments.attack_sweep(
         bases, "l1_dct", kspace, mask, target, IDS, eps_grid=[0.0, 0.05], attack=attack
     ).table
@@ -370,9 +369,10 @@ def test_shift_scores_and_claims(methods, inputs):
     assert ids == [
         "every_model_drops",
         "best_in_distribution_best_out",
+        "every_model_beats_zero_filled",  # no gap claim: one family
         "resolution_fix_helps",
     ]
-    assert verdicts[2].case["method"] == "unet"
+    assert verdicts[3].case["method"] == "unet"
     assert len(figures.in_vs_out(table, "knee", "shifted").axes) == 1
     with pytest.raises(ValueError, match="fixed names methods"):
         experiments.shift_scores(chosen, sets, batch=8, fixed={"varnet": 32})

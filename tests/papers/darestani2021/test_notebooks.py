@@ -1,12 +1,15 @@
 """What the Darestani 2021 notebooks stored in the session's smoke run (tests/conftest.py)."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from mrirobust import claims
+from mrirobust.papers.darestani2021 import groups
 from mrirobust.papers.darestani2021.experiments import ATTACKS
-from mrirobust.papers.darestani2021.profile import ATTACK
+from mrirobust.papers.darestani2021.profile import ATTACK, FASTMRI_A, GROUPS
 
 pytestmark = pytest.mark.notebook
 SMOKE = ATTACK.resolve("smoke")
@@ -76,7 +79,12 @@ def test_fig8_scores_every_method_on_the_annotated_slices(smoke_results):
     assert (table["feature_mse"] >= 0).all() and table["ssim"].between(-1, 1).all()
     verdicts = claims.load(out / "claims.json")
     assert {v.id.split("/")[1] for v in verdicts} == {"fig8"} and len(verdicts) == 3
-    assert (smoke_results.figures / "darestani2021_fig8_real_features.png").is_file()
+    examples = np.load(out / "fig18_examples.npz")
+    assert np.array_equal(examples["box"], stored["boxes"][0])
+    for name in set(table["method"]):
+        assert examples[name].shape == examples["target"].shape
+    for name in ("fig8_real_features", "fig18_examples"):
+        assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
 
 
 def test_fig10_attacks_every_basis(smoke_results):
@@ -87,32 +95,98 @@ def test_fig10_attacks_every_basis(smoke_results):
     assert sorted(sweep["eps"].unique()) == pytest.approx([0.0, max(SMOKE["eps_grid"])])
     verdicts = claims.load(out / "claims.json")
     assert {v.case["basis"] for v in verdicts} == bases
+    searches = pd.read_csv(out / "lambda_searches.csv")
+    assert set(searches["basis"]) == {"wavelet", "fourier", "dct"}
+    assert (searches.groupby("basis")["chosen"].sum() == 1).all()
+    best = searches.loc[searches.groupby("basis")["val_ssim"].idxmax()]
+    assert best["chosen"].all()  # each basis keeps the lambda of its best validation SSIM
     images = np.load(out / "fig10_images.npz")
     assert {f"{b}_{k}" for b in bases for k in ("clean", "attacked")} <= set(images.files)
 
 
-def test_fig2_scores_every_method_on_both_sets(smoke_results):
+def _group_models(anatomy_families=None):
+    resolved = GROUPS.resolve("smoke")
+    families = anatomy_families or resolved
+    return {groups.label(f, resolved[f], c) for f in families for c in resolved[f]}
+
+
+def test_fig2_scores_every_group_model_on_both_sets(smoke_results):
     out = smoke_results.ok("darestani2021_fig2")
     table = pd.read_csv(out / "shift_scores.csv")
-    methods = {"zero_filled", "unet", "varnet", "l1", "convdecoder"}
-    assert set(table.loc[table["set"] == "knee", "method"]) == methods
-    # the shifted set lacks the readout oversampling: VarNet is also scored with the fix
-    assert set(table.loc[table["set"] == "knee_shifted", "method"]) == methods | {"varnet_fixed"}
+    models = _group_models()
+    assert set(table.loc[table["set"] == "knee", "method"]) == models
+    varnets = {m for m in models if m.startswith("varnet")}
+    # the shifted set lacks the readout oversampling: VarNets are also scored with the fix
+    assert set(table.loc[table["set"] == "knee_shifted", "method"]) == models | {
+        f"{m}_fixed" for m in varnets
+    }
+    parameters = pd.read_csv(out / "model_groups.csv")
+    assert set(parameters["model"]) == models
+    assert parameters.groupby("family")["model"].nunique().loc[list(groups.FAMILIES)].min() >= 2
+    assert (parameters.loc[parameters["family"].isin(["unet", "varnet"]), "parameters"] > 0).all()
+    means = table[table["set"] == "knee"].groupby("method")["ssim"].mean()
+    np.testing.assert_allclose(parameters.set_index("model")["x"], means[parameters["model"]])
+    fit = json.loads((out / "shift_fit.json").read_text())
+    assert fit["points"] == len(models) - 1  # zero-filling is not fitted
+    assert fit["slope_ci_low"] <= fit["slope"] <= fit["slope_ci_high"]
+    examples = np.load(out / "fig11_examples.npz")
+    for name in ("target", "unet", "l1"):
+        assert examples[f"knee_shifted/{name}"].shape == examples["knee_shifted/target"].shape
     verdicts = claims.load(out / "claims.json")
     assert {v.id.split("/")[-1] for v in verdicts} == {
         "every_model_drops",
         "best_in_distribution_best_out",
         "resolution_fix_helps",
+        "same_gap_every_family",
+        "every_model_beats_zero_filled",
     }
+    for name in ("fig2_dataset_shift", "fig11_examples"):
+        assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
 
 
 def test_fig4_scores_both_training_anatomies_on_both_sets(smoke_results):
     out = smoke_results.ok("darestani2021_fig4")
     table = pd.read_csv(out / "anatomy_scores.csv")
-    groups = table.groupby(["trained", "set"])["method"].apply(set)
-    methods = {"zero_filled", "unet", "varnet", "l1", "convdecoder"}
-    assert groups[("knee", "knee")] == groups[("knee", "brain")] == methods
-    assert groups[("brain", "knee")] == groups[("brain", "brain")] == {"unet", "varnet", "l1"}
+    by = table.groupby(["trained", "set"])["method"].apply(set)
+    tuned = _group_models(["unet", "varnet", "l1"])
+    assert by[("knee", "knee")] == by[("knee", "brain")] == _group_models()
+    assert by[("brain", "knee")] == by[("brain", "brain")] == tuned
+    points = pd.read_csv(out / "anatomy_points.csv")
+    assert set(points["model"]) == tuned and set(points["test"]) == {"knee", "brain"}
+    fits = json.loads((out / "anatomy_fit.json").read_text())
+    assert set(fits) == {"knee", "brain"} and fits["knee"]["points"] == len(tuned)
     verdicts = claims.load(out / "claims.json")
     own = {(v.case["method"], v.case["test"]) for v in verdicts if "own_anatomy" in v.id}
-    assert own == {(m, t) for m in ("unet", "varnet", "l1") for t in ("knee", "brain")}
+    assert own == {(m, t) for m in tuned for t in ("knee", "brain")}
+    gaps = {v.case["test"] for v in verdicts if v.id == "darestani2021/fig4/same_gap_every_family"}
+    assert gaps == {"knee", "brain"}
+    images = np.load(out / "fig5_examples.npz")
+    assert images["knee_trained/brain/unet"].shape == images["brain_trained/brain/target"].shape
+    for name in ("fig4_anatomy_shift", "fig5_examples", "fig12_examples"):
+        assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
+
+
+def test_fig6_selects_the_hard_subset_by_the_fifth_method(smoke_results):
+    out = smoke_results.ok("darestani2021_fig6")
+    hardness = pd.read_csv(out / "hardness.csv")
+    stored = json.loads((out / "hard_ids.json").read_text())
+    settings = FASTMRI_A.resolve("smoke")
+    assert len(hardness) == settings["pool_slices"] and stored["fifth_method"] == "tv"
+    count = max(1, round(settings["hard_fraction"] * len(hardness)))
+    assert stored["ids"] == list(hardness.nsmallest(count, "ssim")["slice"])
+    table = pd.read_csv(out / "shift_scores.csv")
+    assert set(table.loc[table["set"] == "knee_hard", "slice"]) == set(stored["ids"])
+    assert set(table.loc[table["set"] == "knee_hard", "method"]) == _group_models()
+    verdicts = claims.load(out / "claims.json")
+    assert {v.id.split("/", 2)[2] for v in verdicts if v.figure == "fig6"} == {
+        "every_model_drops",
+        "best_in_distribution_best_out",
+        "same_gap_every_family",
+    }
+    assert "darestani2021/fig14/hard_images_less_low_frequency" in {v.id for v in verdicts}
+    assert set(hardness.loc[hardness["hard"], "slice"]) == set(stored["ids"])
+    assert hardness["low_frequency_proportion"].between(0, 1).all()
+    profile = pd.read_csv(out / "energy_profile.csv")
+    assert profile.groupby("group")["energy_share"].sum().to_numpy() == pytest.approx([1, 1])
+    for name in ("fig6_fastmri_a", "fig14_frequencies", "fig15_examples"):
+        assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()

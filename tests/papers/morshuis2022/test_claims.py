@@ -16,7 +16,8 @@ def _noise_summary(region_last: float, image_last: float) -> pd.DataFrame:
             if acc == 8:
                 for eta, mean in ((0.0, start), (0.01, start - 0.05), (0.02, image_last)):
                     rows.append(("image", model, acc, eta, mean))
-    return pd.DataFrame(rows, columns=["mode", "model", "acceleration", "eta", "mean"])
+    table = pd.DataFrame(rows, columns=["mode", "model", "acceleration", "eta", "mean"])
+    return table.assign(ci_low=table["mean"] - 0.04, ci_high=table["mean"] + 0.04, count=16)
 
 
 def _fig1(summary):
@@ -36,6 +37,7 @@ def test_fig1_verdicts_follow_the_numbers_and_validate(tmp_path):
     assert (
         ids
         == ["ssim_falls_with_eta"] * 4
+        + ["bands_separate"] * 4
         + ["targeted_worse_than_image"] * 2
         + ["varnet_clean_ge_unet"] * 2
     )
@@ -115,3 +117,17 @@ def test_fig2_fig3_verdicts_compare_the_example_scores():
         morshuis_claims.fig2_fig3(
             scores, methods=["varnet"], fig3_method="unet", scale="smoke", data="synthetic"
         )
+
+
+def test_bands_separate_needs_the_attacked_band_below_the_clean_band():
+    summary = _noise_summary(region_last=0.3, image_last=0.5)
+    case = {"model": "unet", "acceleration": 4}
+    verdict = morshuis_claims.BANDS_SEPARATE.verdict(
+        case, "smoke", "synthetic", summary=summary, **case
+    )
+    assert verdict.holds and verdict.evidence["boxes"] == 16
+    wide = summary.assign(ci_low=summary["mean"] - 0.3, ci_high=summary["mean"] + 0.3)
+    verdict = morshuis_claims.BANDS_SEPARATE.verdict(
+        case, "smoke", "synthetic", summary=wide, **case
+    )
+    assert not verdict.holds

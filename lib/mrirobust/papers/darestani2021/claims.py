@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from mrirobust.claims import Claim, Verdict
+from mrirobust.papers.darestani2021 import groups
 
 
 def _ranks_above(first: str, second: str, strict: bool):
@@ -405,20 +406,90 @@ FIX_HELPS = Claim(
 )
 
 
+def _beat_zero_filled(table, inside):
+    means = table[table["set"] == inside].groupby("method")["ssim"].mean()
+    if "zero_filled" not in means.index:
+        raise ValueError(f"the shift table has no zero_filled rows on {inside!r}")
+    models = [m for m in means.index if m != "zero_filled" and not m.endswith("_fixed")]
+    losers = [m for m in models if means[m] <= means["zero_filled"]]
+    return not losers, {
+        "ssim_zero_filled": float(means["zero_filled"]),
+        "not_above": losers,
+        **{f"ssim_{m}": float(means[m]) for m in models},
+    }
+
+
+BEATS_ZERO_FILLED = Claim(
+    "darestani2021/fig2/every_model_beats_zero_filled",
+    "every model of every family reconstructs the clean in-distribution set better than "
+    "zero-filling (mean SSIM)",
+    _beat_zero_filled,
+)
+
+
+def _same_gap(points, tolerance):
+    gaps = points[points["family"].isin(groups.FAMILIES)].groupby("family")["gap"].mean()
+    if len(gaps) < 2:
+        raise ValueError(f"the gap comparison needs >= 2 families, got {list(gaps.index)}")
+    spread = float(gaps.max() - gaps.min())
+    return spread <= tolerance, {
+        "spread": spread,
+        "tolerance": tolerance,
+        **{f"gap_{f}": float(g) for f, g in gaps.items()},
+    }
+
+
+def gap_claim(figure: str) -> Claim:
+    """The paper's reading of a shift plot (`figure`: fig2, fig4, fig6): the mean in- minus
+    out-of-distribution SSIM gap of each family lies within `tolerance` of the others'."""
+    return Claim(
+        f"darestani2021/{figure}/same_gap_every_family",
+        "the drop from in- to out-of-distribution SSIM is about the same for every family "
+        "(the spread of the families' mean gaps is at most the tolerance)",
+        _same_gap,
+    )
+
+
+def gap_verdicts(
+    points: pd.DataFrame, figure: str, scale: str, data: str, *, case: dict, tolerance: float = 0.05
+) -> list[Verdict]:
+    """The same-gap verdict on `groups.in_vs_out` points (columns model, family, x, y, gap)."""
+    return [gap_claim(figure).verdict(case, scale, data, points=points, tolerance=tolerance)]
+
+
+def _of_figure(claim: Claim, figure: str) -> Claim:
+    """A Fig. 2 shift claim as the claim of another shift figure (Fig. 6: fastMRI-A)."""
+    return Claim(claim.id.replace("/fig2/", f"/{figure}/"), claim.statement, claim.check)
+
+
 def shift_verdicts(
-    table: pd.DataFrame, scale: str, data: str, *, inside: str, outside: str
+    table: pd.DataFrame,
+    scale: str,
+    data: str,
+    *,
+    inside: str,
+    outside: str,
+    figure: str = "fig2",
+    tolerance: float = 0.05,
 ) -> list[Verdict]:
     """The Fig. 2 claims on a `shift_scores` table (methods without the `_fixed` rows; the
-    resolution-fix claim for each method that has them)."""
+    resolution-fix claim for each method that has them; zero-filling beaten on `inside`), and
+    the same-gap reading of the shift plot `figure` over the model groups (given >= 2 of
+    `groups.FAMILIES`)."""
     if table.empty:
         raise ValueError("the shift table is empty: nothing to check")
     methods = sorted(m for m in set(table["method"]) if not m.endswith("_fixed"))
     args = {"table": table, "inside": inside, "outside": outside, "methods": methods}
     case = {"inside": inside, "outside": outside}
+    points = groups.in_vs_out(table, inside, outside)
     out = [
-        EVERY_MODEL_DROPS.verdict(case, scale, data, **args),
-        BEST_STAYS_BEST.verdict(case, scale, data, **args),
+        _of_figure(EVERY_MODEL_DROPS, figure).verdict(case, scale, data, **args),
+        _of_figure(BEST_STAYS_BEST, figure).verdict(case, scale, data, **args),
     ]
+    if points["family"].isin(groups.FAMILIES).groupby(points["family"]).any().sum() >= 2:
+        out += gap_verdicts(points, figure, scale, data, case=case, tolerance=tolerance)
+    if figure == "fig2" and "zero_filled" in methods:
+        out.append(BEATS_ZERO_FILLED.verdict(case, scale, data, table=table, inside=inside))
     for name in sorted(m[: -len("_fixed")] for m in set(table["method"]) if m.endswith("_fixed")):
         out.append(
             FIX_HELPS.verdict(
@@ -481,3 +552,24 @@ def anatomy_verdicts(table: pd.DataFrame, scale: str, data: str) -> list[Verdict
                 BRAIN_EASIER.verdict(case, scale, data, table=table, method=m, trained=trained)
             )
     return out
+
+
+def _hard_less_low_frequency(hardness):
+    groups_ = hardness.groupby("hard")["low_frequency_proportion"].mean()
+    if set(groups_.index) != {True, False}:
+        raise ValueError("the hardness table needs hard and other candidates (column 'hard')")
+    hard, rest = float(groups_[True]), float(groups_[False])
+    return hard < rest, {"low_frequency_hard": hard, "low_frequency_rest": rest}
+
+
+HARD_LOW_FREQUENCY = Claim(
+    "darestani2021/fig14/hard_images_less_low_frequency",
+    "the hard (fastMRI-A) images hold a smaller share of their k-space energy in the fully "
+    "sampled centre than the other candidates (mean low-frequency proportion)",
+    _hard_less_low_frequency,
+)
+
+
+def hard_set_verdicts(hardness: pd.DataFrame, scale: str, data: str) -> list[Verdict]:
+    """The Fig. 14 claim on the `hardness` table (columns hard, low_frequency_proportion)."""
+    return [HARD_LOW_FREQUENCY.verdict({}, scale, data, hardness=hardness)]

@@ -12,7 +12,6 @@ tensors of one batch of slices, and returns a tidy table (one row per slice and 
 - `shift_scores` (Fig. 2): every method on an in-distribution and a shifted set, with VarNet's
   resolution fix (`resolution_fix`).
 - `anatomy_scores` (Fig. 4, 13): knee- and brain-trained methods on knee and brain slices.
-- `l1_bases` (Fig. 10): l1 with every sparsifying basis, for `attack_sweep`.
 - `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics.
 - `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
 
@@ -41,7 +40,6 @@ from mrirobust.attacks import (
 )
 from mrirobust.attacks.small_features import standardise
 from mrirobust.data import samples
-from mrirobust.models.l1 import BASES, L1Wavelet
 
 ATTACKS = ("pgd", "two_step", "kspace_pgd", "rotation", "small_features")
 UNTRAINED_PROTOCOL = ("init_state", "objective", "render", "optimiser")
@@ -167,16 +165,6 @@ def _check_eps(eps_grid) -> list[float]:
             f"eps_grid must be a list of budgets in [0, 1] with one above 0, got {eps_grid!r}"
         )
     return sorted({e for e in grid if e > 0})
-
-
-def l1_bases(l1: L1Wavelet) -> dict[str, L1Wavelet]:
-    """Fig. 10: `l1` with each sparsifying basis of `models.l1.BASES`, named "l1_<basis>", with
-    l1's relative λ and iterations (λ is tuned for the wavelet only: a per-basis search would
-    need the basis in the model registry)."""
-    return {
-        f"l1_{basis}": L1Wavelet(l1.image_size, l1.lam, l1.iterations, basis=basis)
-        for basis in BASES
-    }
 
 
 def _part(mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
@@ -489,15 +477,21 @@ def real_features(
     ids: Sequence[str],
     *,
     batch: int,
+    examples: dict | None = None,
 ) -> pd.DataFrame:
     """Fig. 8: per method and slice the whole-image SSIM and PSNR and the feature error, the MSE
     over the annotated box of the standardised reconstruction against the standardised target
-    (each whole image to zero mean and unit std, as the reference code)."""
+    (each whole image to zero mean and unit std, as the reference code). A dict `examples`
+    receives the first slice for Fig. 18: "target", "box" and each method's image."""
     _check_inputs(methods, kspace, target, ids)
     y = physics.apply_mask(kspace, mask)
     inside = regions.as_region_mask(boxes, len(ids), tuple(target.shape[-2:]))
     rows = []
-    for name, image in reconstruct_all(methods, y, mask, batch).items():
+    images = reconstruct_all(methods, y, mask, batch)
+    if examples is not None:
+        examples.update({"target": target[0].cpu().numpy(), "box": boxes[0].cpu().numpy()})
+        examples.update({name: image[0].cpu().numpy() for name, image in images.items()})
+    for name, image in images.items():
         diff = (standardise(image) - standardise(target)) ** 2
         feature = (diff * inside).sum(dim=(-2, -1)) / inside.sum(dim=(-2, -1))
         rows += _rows(ids, {**scores(target, image), "feature_mse": feature}, method=name)
@@ -523,12 +517,15 @@ def shift_scores(
     *,
     batch: int,
     fixed: Mapping[str, int] | None = None,
+    examples: dict | None = None,
 ) -> pd.DataFrame:
     """Fig. 2: every method's SSIM and PSNR on every set, one row per (method, set, slice).
 
     `sets` maps a set name to (k-space, masks, targets, ids) as `validation_slices` returns;
     `fixed` maps methods to the readout length they were trained on: each is also scored as
-    "<method>_fixed" on `resolution_fix`ed k-space of every set with fewer rows."""
+    "<method>_fixed" on `resolution_fix`ed k-space of every set with fewer rows. A dict
+    `examples` receives the first slice of every set for the qualitative figures (Fig. 5, 11,
+    15): "<set>/target" and "<set>/<method>" images `(h, w)` (numpy)."""
     if not sets:
         raise ValueError("sets is empty: give at least one name -> (kspace, mask, target, ids)")
     fixed = dict(fixed or {})
@@ -539,8 +536,12 @@ def shift_scores(
     for set_name, (kspace, mask, target, ids) in sets.items():
         _check_inputs(methods, kspace, target, ids)
         y = physics.apply_mask(kspace, mask)
-        for name, image in reconstruct_all(methods, y, mask, batch).items():
+        images = reconstruct_all(methods, y, mask, batch)
+        for name, image in images.items():
             rows += _rows(ids, scores(target, image), method=name, set=set_name)
+        if examples is not None:
+            examples[f"{set_name}/target"] = target[0].cpu().numpy()
+            examples.update({f"{set_name}/{n}": im[0].cpu().numpy() for n, im in images.items()})
         for name, length in fixed.items():
             if kspace.shape[-2] < length:
                 y_fixed = physics.apply_mask(resolution_fix(kspace, length), mask)
@@ -554,16 +555,20 @@ def anatomy_scores(
     sets: Mapping[str, tuple],
     *,
     batch: int,
+    examples: dict | None = None,
 ) -> pd.DataFrame:
     """Fig. 4, 13: `trained` maps a training anatomy to its methods (un-trained methods tuned
     there), `sets` a test anatomy to its slices; `shift_scores` of every group on every set,
-    with the column `trained`."""
+    with the column `trained`. A dict `examples` receives `shift_scores`' example images
+    under "<anatomy>_trained/<set>/..." (Fig. 5, 12)."""
     if not trained:
         raise ValueError("trained is empty: give anatomy -> {method name -> Reconstructor}")
-    return pd.concat(
-        [
-            shift_scores(methods, sets, batch=batch).assign(trained=a)
-            for a, methods in trained.items()
-        ],
-        ignore_index=True,
-    )
+    tables = []
+    for anatomy, methods in trained.items():
+        images = {} if examples is not None else None
+        tables.append(
+            shift_scores(methods, sets, batch=batch, examples=images).assign(trained=anatomy)
+        )
+        if examples is not None:
+            examples.update({f"{anatomy}_trained/{k}": v for k, v in images.items()})
+    return pd.concat(tables, ignore_index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -10,6 +10,7 @@ import pandas as pd
 import seaborn as sns
 
 from mrirobust import tables
+from mrirobust.papers.darestani2021 import groups
 from mrirobust.papers.darestani2021.experiments import transfer_matrix
 
 
@@ -53,55 +54,79 @@ def every_attack_heatmap(table: pd.DataFrame):
     return fig
 
 
-def in_vs_out(table: pd.DataFrame, inside: str, outside: str):
-    """Fig. 2: per method the mean SSIM in distribution (x) and on the shifted set (y), with 95 %
-    confidence intervals over slices, and the line y = x."""
-    stats = tables.summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
-    fig, ax = plt.subplots(figsize=(3.8, 3.4))
-    methods = sorted(
-        {m for m, s in stats.index if s == inside} & {m for m, s in stats.index if s == outside}
-    )
-    for method in methods:
-        x, y = stats.loc[(method, inside)], stats.loc[(method, outside)]
-        ax.errorbar(
-            x["mean"],
-            y["mean"],
-            xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
-            yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]],
-            fmt="o",
-            capsize=2,
-            label=method,
-        )
+_MARKERS = "osD^vP*X"
+
+
+def _fit_line(ax, points: pd.DataFrame, fit: Mapping | None) -> None:
+    """The line y = x and, given `fit` (`groups.linear_fit` of `points`), the fitted line with
+    its confidence band."""
     low = min(ax.get_xlim()[0], ax.get_ylim()[0])
     high = max(ax.get_xlim()[1], ax.get_ylim()[1])
     ax.plot([low, high], [low, high], color="0.5", ls=":", lw=1, label="y = x")
+    if fit is not None:
+        x = np.linspace(low, high, 50)
+        line, band_low, band_high = groups.fit_band(fit, points, x)
+        level = round(100 * fit["confidence"])
+        ax.plot(x, line, color="0.2", lw=1, label=f"fit, slope {fit['slope']:.2f}")
+        ax.fill_between(
+            x, band_low, band_high, color="0.2", alpha=0.15, lw=0, label=f"{level} % CI"
+        )
+    ax.set(xlim=(low, high), ylim=(low, high))
+
+
+def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | None = None):
+    """Fig. 2 / 6: per model the mean SSIM in distribution (x) and on the shifted set (y), with
+    95 % confidence intervals over slices, one colour per family and one marker per model of
+    the family; the line y = x and (given `fit`, `groups.linear_fit`) the fitted line and its
+    confidence band over the families' models."""
+    stats = tables.summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
+    points = groups.in_vs_out(table, inside, outside)
+    families = list(dict.fromkeys(points["family"]))
+    colours = dict(zip(families, sns.color_palette("colorblind", len(families)), strict=True))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for family in families:
+        for i, model in enumerate(points.loc[points["family"] == family, "model"]):
+            x, y = stats.loc[(model, inside)], stats.loc[(model, outside)]
+            ax.errorbar(
+                x["mean"],
+                y["mean"],
+                xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
+                yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]],
+                fmt=_MARKERS[i % len(_MARKERS)],
+                color=colours[family],
+                capsize=2,
+                label=model,
+            )
+    fitted = points[points["family"].isin(groups.FAMILIES)]
+    _fit_line(ax, fitted, fit)
     ax.set(xlabel=f"SSIM on {inside}", ylabel=f"SSIM on {outside}")
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
 
 
-def anatomy_panels(table: pd.DataFrame):
-    """Fig. 4: per test anatomy, the SSIM of the methods trained on it (x) against those trained
-    on the other anatomy (y), with y = x; one point per method trained on both."""
-    means = table.groupby(["trained", "method", "set"])["ssim"].mean()
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
-    for ax, (test, other) in zip(axes, (("brain", "knee"), ("knee", "brain")), strict=True):
-        methods = sorted(
-            {m for t, m, s in means.index if t == test}
-            & {m for t, m, s in means.index if t == other}
-        )
-        for method in methods:
-            ax.plot(means[(test, method, test)], means[(other, method, test)], "o", label=method)
-        low = min(ax.get_xlim()[0], ax.get_ylim()[0])
-        high = max(ax.get_xlim()[1], ax.get_ylim()[1])
-        ax.plot([low, high], [low, high], color="0.5", ls=":", lw=1, label="y = x")
+def anatomy_panels(table: pd.DataFrame, fits: Mapping[str, Mapping] | None = None):
+    """Fig. 4: per test anatomy, the SSIM of the models trained on it (x) against their versions
+    trained on the other anatomy (y), one colour per family and one marker per model, with
+    y = x and (given `fits`: test anatomy -> `groups.linear_fit`) the fitted line and band."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8))
+    for ax, test in zip(axes, ("brain", "knee"), strict=True):
+        points = groups.anatomy_points(table, test)
+        families = list(dict.fromkeys(points["family"]))
+        colours = dict(zip(families, sns.color_palette("colorblind", len(families)), strict=True))
+        for family in families:
+            rows = points[points["family"] == family]
+            for i, row in enumerate(rows.itertuples()):
+                marker = _MARKERS[i % len(_MARKERS)]
+                ax.plot(row.x, row.y, marker, color=colours[family], label=row.model)
+        fitted = points[points["family"].isin(groups.FAMILIES)]
+        _fit_line(ax, fitted, None if fits is None else fits.get(test))
         ax.set(
             title=f"tested on {test}",
             xlabel=f"SSIM, trained on {test}",
-            ylabel=f"SSIM, trained on {other}",
+            ylabel="SSIM, trained on the other anatomy",
         )
-    axes[-1].legend(fontsize=7, frameon=False)
+    axes[-1].legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
 
@@ -170,5 +195,47 @@ def heat_map_panels(target: np.ndarray, maps: Mapping[str, np.ndarray], extent):
         ax.set_title(name)
     for ax in axes:
         ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def example_grid(images: Mapping[str, np.ndarray], rows: Sequence[str], columns: Sequence[str]):
+    """Fig. 5, 11, 12, 15: the stored example images `images["<row>/<column>"]`, one row per set
+    (or set and training anatomy), one column per model after the ground truth ("target"),
+    each panel scaled to its row's target."""
+    missing = [f"{r}/{c}" for r in rows for c in ("target", *columns) if f"{r}/{c}" not in images]
+    if missing:
+        raise ValueError(f"the stored examples lack {missing}; they hold {sorted(images)}")
+    fig, axes = plt.subplots(
+        len(rows),
+        len(columns) + 1,
+        figsize=(1.9 * (len(columns) + 1), 1.9 * len(rows)),
+        squeeze=False,
+    )
+    for row, line in zip(rows, axes, strict=True):
+        top = np.percentile(images[f"{row}/target"], 99.5)
+        for ax, column in zip(line, ("target", *columns), strict=True):
+            ax.imshow(images[f"{row}/{column}"], cmap="gray", vmin=0, vmax=top)
+            ax.set_xticks([]), ax.set_yticks([])
+            if row == rows[0]:
+                ax.set_title(column, fontsize=7)
+        line[0].set_ylabel(row, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def frequency_panels(hardness: pd.DataFrame, profile: pd.DataFrame):
+    """Fig. 14: left, each candidate's low-frequency proportion against the fifth method's SSIM
+    (hard ones marked); right, the mean share of k-space energy per distance from the centre
+    column, hard vs the other candidates (log scale)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.6, 3.2))
+    for hard, colour, name in ((True, "C3", "hard"), (False, "0.4", "rest")):
+        rows = hardness[hardness["hard"] == hard]
+        left.plot(rows["ssim"], rows["low_frequency_proportion"], "o", color=colour, label=name)
+        line = profile[profile["group"] == name]
+        right.semilogy(line["distance"], line["energy_share"], color=colour, label=name)
+    left.set(xlabel="SSIM of the fifth method (TV)", ylabel="low-frequency proportion")
+    right.set(xlabel="distance from the centre column", ylabel="share of k-space energy")
+    left.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig

@@ -42,7 +42,39 @@ MODEL_SIZES: dict[str, dict[str, int]] = {
     "darestani_unet3": _unet(4, 16),
     "darestani_unet4": _unet(8, 8),
     "darestani_unet5": _unet(4, 8),
+    # a second ConvDecoder width and the other l1 bases (Fig. 10), for the model groups
+    "darestani_convdecoder2": {"convdecoder_channels": 128},
+    "darestani_l1_fourier": {"l1_basis": "fourier"},
+    "darestani_l1_dct": {"l1_basis": "dct"},
+    # the cpu groups' extra models, each about half its family's cpu default and trained for
+    # fewer epochs (cost: benchmarks/results/bench_model_groups.json and notebooks/manifest.yaml)
+    "darestani_cpu_unet": {"unet_chans": 8, "epochs": 4},
+    "darestani_cpu_varnet": {"varnet_cascades": 2, "varnet_chans": 6, "epochs": 3},
+    "darestani_cpu_convdecoder": {"convdecoder_channels": 24},
 }
+
+_CPU_GROUPS = {
+    "zero_filled": ["default"],
+    "unet": ["default", "darestani_cpu_unet"],
+    "varnet": ["default", "darestani_cpu_varnet"],
+    "l1": ["default", "darestani_l1_dct"],
+    "convdecoder": ["default", "darestani_cpu_convdecoder"],
+}
+# the models of each family plotted in the shift figures (Fig. 2, 4, 6) and listed in the
+# Tables 1-2 artifact: named configurations of MODEL_SIZES ("default": the scale profile's
+# sizes); the first of each family is the one every other notebook uses
+GROUPS = Profile(
+    "groups",
+    paper={
+        "zero_filled": ["darestani"],
+        "unet": ["darestani"] + [f"darestani_unet{i}" for i in range(2, 6)],
+        "varnet": ["darestani"] + [f"darestani_varnet{i}" for i in range(2, 6)],
+        "l1": ["darestani", "darestani_l1_dct", "darestani_l1_fourier"],
+        "convdecoder": ["darestani", "darestani_convdecoder2"],
+    },
+    cpu=_CPU_GROUPS,
+    smoke=_CPU_GROUPS,
+)
 
 # global-budget PGD, the two-step attack on un-trained methods and small-feature recovery
 ATTACK = Profile(
@@ -91,4 +123,19 @@ ATTACK = Profile(
         "feature_lattice": [32, 32],
         "feature_batch": 16,
     },
+)
+
+# fastMRI-A (Fig. 6): the hardest candidates for total-variation CS (`hard_set`)
+FASTMRI_A = Profile(
+    "fastmri_a",
+    paper={
+        "pool_slices": 995,  # candidates (the paper: 5 mid-slices of each of 199 knee volumes)
+        "hard_fraction": 0.1,  # the hardest share kept (the paper: 100 of 995)
+        # TV's relative λ: the best of 1e-3, 3e-3, 1e-2, 3e-2 in a one-off (unstored) run on 4
+        # smoke knee slices (mean SSIM 0.665, 0.669, 0.674, 0.654; zero-filled 0.599)
+        "tv_lam": 0.01,
+        "tv_iterations": 100,  # sigpy primal-dual iterations per slice
+    },
+    cpu={"pool_slices": 16, "hard_fraction": 0.25},
+    smoke={"pool_slices": 4, "hard_fraction": 0.5, "tv_iterations": 30},
 )
