@@ -126,7 +126,7 @@ TRAIN = Profile(
         "varnet_pools": 2,
         "varnet_sens_chans": 2,
         "varnet_sens_pools": 2,
-        "convdecoder_channels": 32,  # >= 2 x coils (15-coil data: 16 lost to zero-filled, 0.36 < 0.45)
+        "convdecoder_channels": 32,  # >= 2 x coils (15-coil data: 16 lost to zero-filled)
         "convdecoder_iterations": 150,
         "l1_iterations": 100,
         "l1_tune_slices": 4,
