@@ -238,12 +238,14 @@ def test_run_rejects_zero_jobs_and_gpus_and_more_gpus_than_visible(scratch, monk
         workflow.run(manifest, "smoke", gpus=2)
 
 
-def test_threads_are_split_between_parallel_runs(monkeypatch):
-    """Each of `jobs` runs gets cores // jobs threads (at least one); the caller's setting wins."""
+def test_each_run_gets_its_share_of_the_cores(monkeypatch):
+    """Each of `jobs` runs gets cores // jobs threads (at least one): the rules declare them
+    (Snakemake sets a job's OMP_NUM_THREADS to its threads) and --cores fits `jobs` of them."""
     from mrirobust.runner import workflow
 
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert workflow.thread_settings(None, {}) == {"OMP_NUM_THREADS": "8", "MKL_NUM_THREADS": "8"}
-    assert workflow.thread_settings(3, {})["OMP_NUM_THREADS"] == "2"
-    assert workflow.thread_settings(16, {})["MKL_NUM_THREADS"] == "1"
-    assert workflow.thread_settings(2, {"OMP_NUM_THREADS": "4"}) == {}
+    chosen = workflow.plan(paths.notebooks_root() / "manifest.yaml", "smoke", None, None, None)
+    for jobs, threads in ((None, 8), (3, 2), (16, 1)):
+        command = workflow.snakemake_command(chosen, jobs)
+        assert command[command.index("--cores") + 1] == str((jobs or 1) * threads)
+        assert f"threads={threads}" in command

@@ -90,6 +90,7 @@ def execute(
         "host": socket.gethostname(),
         "invocation": invocation,
         "cuda_visible_devices": None,
+        "threads": os.environ.get("OMP_NUM_THREADS"),  # set by Snakemake from the rule
         "start": _now(),
         "end": None,
         "duration_s": None,

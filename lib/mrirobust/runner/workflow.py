@@ -121,27 +121,20 @@ def snakemake_command(
         if jobs is not None:
             command += ["--jobs", str(jobs)]
     else:
-        command += ["--cores", str(jobs or 1)]
+        command += ["--cores", str((jobs or 1) * threads_per_run(jobs))]
     if gpus is not None:
         command += ["--resources", f"gpu={gpus}"]
     if force and chosen.targets:
         command += ["--forcerun", *chosen.targets]
-    return [*command, *extra, "--config", f"manifest={chosen.manifest}", f"scale={chosen.scale}"]
+    config = [f"manifest={chosen.manifest}", f"scale={chosen.scale}"]
+    return [*command, *extra, "--config", *config, f"threads={threads_per_run(jobs)}"]
 
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def thread_settings(jobs: int | None, env: dict[str, str]) -> dict[str, str]:
-    """Threads per run = max(1, cores // jobs), as OMP_NUM_THREADS and MKL_NUM_THREADS for the
-    runs' kernels (torch reads them at start). Without them every run takes a thread per core,
-    and runs side by side spin against each other (on 2 cores a ConvDecoder fit beside a
-    2-thread training took 1.3 s an iteration, 0.05-0.12 s with one thread). Settings the
-    caller made are kept."""
-    if any(name in env for name in THREAD_VARIABLES):
-        return {}
-    threads = max(1, (os.cpu_count() or 1) // (jobs or 1))
-    return {name: str(threads) for name in THREAD_VARIABLES}
+def threads_per_run(jobs: int | None) -> int:
+    """Threads of each run: max(1, cores // jobs). Snakemake sets OMP_NUM_THREADS (and MKL's,
+    OpenBLAS') of a job to its rule's `threads`, 1 unless declared, so without this every run
+    used one core of two (a cpu VarNet epoch 52 s instead of ~30 s)."""
+    return max(1, (os.cpu_count() or 1) // (jobs or 1))
 
 
 @contextlib.contextmanager
@@ -211,7 +204,6 @@ def run(
         env["MRIROBUST_CELL_TIMEOUT"] = str(cell_timeout)
     if gpus is not None:
         env["MRIROBUST_GPUS"] = str(gpus)
-    env.update(thread_settings(jobs, env))
     with _lock(scale):
         code = 0
         if chosen.targets:
