@@ -131,9 +131,9 @@ TRAIN = Profile(
         "l1_iterations": 100,
         "l1_tune_slices": 4,
         "val_slices": 8,
-        # README: U-Net 36-47 s an epoch, VarNet ~2.1 min; l1 unmeasured: 24 fits of ~20 s
-        # (benchmarks/results/l1.json: 1.3 s a smoke fit, ~15x the work at cpu size)
-        "epoch_seconds_estimate": {"unet": 45, "varnet": 130, "l1": 500},
+        # measured in the whole cpu run of c046204 (2 threads): U-Net 4.4 s an epoch, VarNet
+        # 27.6 s, the l1 lambda search 6.3 s
+        "epoch_seconds_estimate": {"unet": 5, "varnet": 28, "l1": 7},
     },
     smoke={
         "epochs": 2,
