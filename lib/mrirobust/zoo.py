@@ -68,6 +68,8 @@ def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
         if recipe.done(model_spec.params, state):
             return checkpoint.path
         logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
+    else:
+        logger.warning("no checkpoint %s: training %s now", checkpoint.path.name, model_spec.method)
     recipe.fit(model_spec, _builder(model_spec), checkpoint, state)
     return checkpoint.path
 
@@ -75,8 +77,6 @@ def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
 def load_or_train(model_spec: ModelSpec, retrain: bool = False) -> Reconstructor:
     """The trained Reconstructor (eval mode), training it first when no checkpoint exists."""
     checkpoint = checkpoints.locate(model_spec)
-    if retrain or not checkpoint.path.exists():
-        logger.warning("no checkpoint %s: training %s now", checkpoint.path.name, model_spec.method)
     train(model_spec, retrain=retrain)
     state = checkpoint.read()
     return RECIPES[model_spec.method].restore(_builder(model_spec), state).eval()
@@ -88,7 +88,7 @@ def get_networks(model_spec: ModelSpec, retrain: bool = False):
     recipe = RECIPES.get(model_spec.method)
     if not isinstance(recipe, MinMax):
         raise ValueError(f"{model_spec.method} is not a min-max method (unet_minmax_<kind>)")
-    load_or_train(model_spec, retrain=retrain)
+    train(model_spec, retrain=retrain)
     state = checkpoints.locate(model_spec).read()
     return (*recipe.restore_networks(_builder(model_spec), state), state)
 

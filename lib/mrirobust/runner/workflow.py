@@ -116,24 +116,26 @@ def snakemake_command(
     command += ["--directory", str(paths.results_root())]  # Snakemake's state: results/.snakemake
     command += chosen.targets  # here, before options that take several values
     command += ["--rerun-incomplete", "--keep-going", "--nolock"]  # our lock: see _lock
-    if profile is not None:
+    config = [f"manifest={chosen.manifest}", f"scale={chosen.scale}"]
+    if profile is not None:  # the cluster profile sizes each job (cpus_per_task)
         command += ["--profile", str(PROFILES.get(profile, profile))]
         if jobs is not None:
             command += ["--jobs", str(jobs)]
     else:
-        command += ["--cores", str((jobs or 1) * threads_per_run(jobs))]
+        threads = threads_per_run(jobs)
+        command += ["--cores", str((jobs or 1) * threads)]
+        config.append(f"threads={threads}")
     if gpus is not None:
         command += ["--resources", f"gpu={gpus}"]
     if force and chosen.targets:
         command += ["--forcerun", *chosen.targets]
-    config = [f"manifest={chosen.manifest}", f"scale={chosen.scale}"]
-    return [*command, *extra, "--config", *config, f"threads={threads_per_run(jobs)}"]
+    return [*command, *extra, "--config", *config]
 
 
 def threads_per_run(jobs: int | None) -> int:
-    """Threads of each run: max(1, cores // jobs). Snakemake sets OMP_NUM_THREADS (and MKL's,
-    OpenBLAS') of a job to its rule's `threads`, 1 unless declared, so without this every run
-    used one core of two (a cpu VarNet epoch 52 s instead of ~30 s)."""
+    """Threads of each local run: max(1, cores // jobs). Snakemake sets OMP_NUM_THREADS (and
+    MKL's, OpenBLAS') of a job to its rule's `threads`, 1 unless declared; with one thread a cpu
+    VarNet epoch took 52 s on the 2-core machine, with two 27.6 s."""
     return max(1, (os.cpu_count() or 1) // (jobs or 1))
 
 

@@ -46,8 +46,9 @@ MODEL_SIZES: dict[str, dict[str, int]] = {
     "darestani_convdecoder2": {"convdecoder_channels": 128},
     "darestani_l1_fourier": {"l1_basis": "fourier"},
     "darestani_l1_dct": {"l1_basis": "dct"},
-    # the cpu groups' extra models, each about half its family's cpu default and trained for
-    # fewer epochs (cost: benchmarks/results/bench_model_groups.json and notebooks/manifest.yaml)
+    # the cpu groups' extra models, smaller than their family's cpu default (U-Net 120k vs 481k
+    # parameters, VarNet 35k vs 199k: benchmarks/results/bench_model_groups.json; ConvDecoder 24
+    # vs 32 channels) and trained for fewer epochs
     "darestani_cpu_unet": {"unet_chans": 8, "epochs": 4},
     "darestani_cpu_varnet": {"varnet_cascades": 2, "varnet_chans": 6, "epochs": 3},
     "darestani_cpu_convdecoder": {"convdecoder_channels": 24},
