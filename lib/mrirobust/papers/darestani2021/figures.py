@@ -57,6 +57,13 @@ def every_attack_heatmap(table: pd.DataFrame):
 _MARKERS = "osD^vP*X"
 
 
+def _family_colour(family: str):
+    """One colour per family in every shift figure (zero-filled first, then groups.FAMILIES)."""
+    order = ("zero_filled", *groups.FAMILIES)
+    palette = sns.color_palette("colorblind", len(order))
+    return palette[order.index(family)] if family in order else "grey"
+
+
 def _fit_line(ax, points: pd.DataFrame, fit: Mapping | None) -> None:
     """The line y = x and, given `fit` (`groups.linear_fit` of `points`), the fitted line with
     its confidence band."""
@@ -81,10 +88,8 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | Non
     confidence band over the families' models."""
     stats = tables.summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
     points = groups.in_vs_out(table, inside, outside)
-    families = list(dict.fromkeys(points["family"]))
-    colours = dict(zip(families, sns.color_palette("colorblind", len(families)), strict=True))
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for family in families:
+    for family in dict.fromkeys(points["family"]):
         for i, model in enumerate(points.loc[points["family"] == family, "model"]):
             x, y = stats.loc[(model, inside)], stats.loc[(model, outside)]
             ax.errorbar(
@@ -93,7 +98,7 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | Non
                 xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
                 yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]],
                 fmt=_MARKERS[i % len(_MARKERS)],
-                color=colours[family],
+                color=_family_colour(family),
                 capsize=2,
                 label=model,
             )
@@ -112,13 +117,11 @@ def anatomy_panels(table: pd.DataFrame, fits: Mapping[str, Mapping] | None = Non
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8))
     for ax, test in zip(axes, ("brain", "knee"), strict=True):
         points = groups.anatomy_points(table, test)
-        families = list(dict.fromkeys(points["family"]))
-        colours = dict(zip(families, sns.color_palette("colorblind", len(families)), strict=True))
-        for family in families:
+        for family in dict.fromkeys(points["family"]):
             rows = points[points["family"] == family]
             for i, row in enumerate(rows.itertuples()):
                 marker = _MARKERS[i % len(_MARKERS)]
-                ax.plot(row.x, row.y, marker, color=colours[family], label=row.model)
+                ax.plot(row.x, row.y, marker, color=_family_colour(family), label=row.model)
         fitted = points[points["family"].isin(groups.FAMILIES)]
         _fit_line(ax, fitted, None if fits is None else fits.get(test))
         ax.set(
