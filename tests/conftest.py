@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mrirobust import paths, runner
+from mrirobust import paths, runner, standin
 
 SMOKE_CELL_TIMEOUT = 900  # seconds
 SUMMARY = pytest.StashKey[list[str]]()
@@ -79,6 +79,12 @@ def interrupted_on_call():
     """`with interrupted_on_call(module, "name", n):` the n-th call of module.name is
     interrupted (KeyboardInterrupt), to test that a killed run resumes or leaves no stale data."""
     return _interrupted_on_call
+
+
+def pytest_configure(config):
+    # the stand-in device (tests/test_devices.py) must exist before the first backward pass of
+    # the process: autograd sizes its per-device queues then
+    standin.register()
 
 
 @pytest.fixture

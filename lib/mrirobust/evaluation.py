@@ -1,5 +1,5 @@
 """Reconstruction quality on validation slices: per-slice SSIM, PSNR and NMSE against the RSS
-targets (`mrirobust.metrics`)."""
+targets (`mrirobust.metrics`), computed on the model's device (`mrirobust.devices`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import metrics, scales
+from mrirobust import devices, metrics, scales
 from mrirobust.physics import center_fraction
-from mrirobust.training.datasets import SliceData, slices
+from mrirobust.training.datasets import SliceData, shape_batches, slices
 
 
 def validation_data(
@@ -26,18 +26,30 @@ def validation_data(
     return SliceData(items, acceleration, fraction, train["seed"], training=False)
 
 
+METRICS = ("ssim", "psnr", "nmse")
+
+
+def scores(
+    model, masked_kspace: torch.Tensor, mask: torch.Tensor, target: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """SSIM, PSNR and NMSE `(B,)` of `model`'s reconstruction of one batch against `target`,
+    on the model's device (inputs are moved there; no gradient)."""
+    masked_kspace, mask, target = devices.to_model(model, masked_kspace, mask, target)
+    with torch.no_grad():
+        pred = model(masked_kspace, mask)
+    return {key: getattr(metrics, key)(target, pred) for key in METRICS}
+
+
 def evaluate(model: torch.nn.Module, dataset: SliceData, batch_size: int = 1) -> dict:
-    """Per-slice SSIM, PSNR and NMSE of `model` on `dataset`, as lists."""
-    device = next(iter(model.parameters()), torch.empty(0)).device
-    scores = {"ssim": [], "psnr": [], "nmse": []}
+    """Per-slice SSIM, PSNR and NMSE of `model` on `dataset`, as lists (`scores` per batch;
+    batches hold slices of one k-space shape, `datasets.shape_batches`)."""
+    values = {key: [] for key in METRICS}
     model.eval()
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=shape_batches(dataset, batch_size))
     for kspace, mask, target, _ in tqdm(loader, desc=f"evaluate {model.name}", leave=False):
-        with torch.no_grad():
-            pred = model(kspace.to(device), mask.to(device)).cpu()
-        for key in scores:
-            scores[key] += getattr(metrics, key)(target, pred).tolist()
-    return scores
+        for key, value in scores(model, kspace, mask, target).items():
+            values[key] += value.cpu().tolist()
+    return values
 
 
 def quality_table(scores: dict[str, dict[str, list[float]]]) -> pd.DataFrame:

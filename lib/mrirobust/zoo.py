@@ -1,6 +1,7 @@
 """Ready models: model description → checkpoint → Reconstructor.
 
-`get(models.spec(method, scale, acceleration, ...))` returns a Reconstructor in eval mode.
+`get(models.spec(method, scale, acceleration, ...))` returns a Reconstructor in eval mode on
+`devices.default()`.
 Trained methods (U-Net, E2E-VarNet, Huang & Liang's min-max U-Nets with `get_networks` for
 their generators; l1-wavelet's λ search) are loaded from their checkpoint
 (`training.checkpoints`) or trained by their recipe (`training.recipes`) when it is missing,
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mrirobust import data
+from mrirobust import data, devices
 from mrirobust.models import registry
 from mrirobust.models.base import Reconstructor
 from mrirobust.models.registry import ModelSpec
@@ -98,7 +99,7 @@ def get(model_spec: ModelSpec, retrain: bool = False) -> Reconstructor:
     trained when the method has a recipe, else built; `retrain=True` replaces a checkpoint."""
     if model_spec.method in RECIPES:
         return load_or_train(model_spec, retrain=retrain)
-    return _builder(model_spec)().eval()
+    return _builder(model_spec)().to(devices.default()).eval()
 
 
 def training_curves(specs: Iterable[ModelSpec]) -> pd.DataFrame:

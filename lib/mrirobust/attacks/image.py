@@ -17,7 +17,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import metrics, physics
+from mrirobust import devices, metrics, physics
 from mrirobust.attacks.pgd import (
     PGDResult,
     _check_steps,
@@ -26,7 +26,9 @@ from mrirobust.attacks.pgd import (
     _stack,
     _unstack,
     as_budgets,
+    output_size,
     project_ball,
+    seeded_noise,
 )
 from mrirobust.models.unet import normalise_target
 
@@ -52,7 +54,8 @@ def image_pgd(
             f"{type(recon).__name__} (training={recon.training})"
         )
     physics.check_kspace(masked_kspace, "masked_kspace")
-    batch, size = masked_kspace.shape[0], tuple(recon.image_size)
+    masked_kspace, mask, target = devices.to_model(recon, masked_kspace, mask, target)
+    batch, size = masked_kspace.shape[0], output_size(recon, masked_kspace)
     _check_target(target, batch, size)
     rhos, scalar = as_budgets(rho, "rho")
     _check_steps(steps, step_size)
@@ -62,8 +65,7 @@ def image_pgd(
     copies = rhos.numel()
     x, t = _stack(x_hat, copies), _stack(t_hat, copies)
     radius = (rhos.to(x) * math.sqrt(size[0] * size[1])).repeat_interleave(batch).view(-1, 1, 1)
-    gen = torch.Generator(device=x.device).manual_seed(seed)
-    noise = _stack(torch.randn(x_hat.shape, generator=gen, device=x.device), copies)
+    noise = _stack(seeded_noise(x_hat.shape, seed, x_hat), copies)
     dims = (-2, -1)
     z = project_ball(noise * radius / _norm(noise, dims), radius, dims)
     losses = []

@@ -14,6 +14,10 @@ zero off the sampled locations (it could not change the input there).
 
 The returned perturbation is the last iterate (as in the reference code); `losses[s]` is the
 loss of iterate s (s = 0 is the random start, s = steps the returned perturbation).
+
+Every attack of this package moves its inputs to the model's device (`devices.to_model`) and
+returns its results there; the random start is drawn on the CPU from `seed` and then moved, so
+a seed gives the same start on every device.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import metrics, physics, regions
+from mrirobust import devices, metrics, physics, regions
 
 RULES = ("exact", "reference")
 KEEP = ("last", "best")
@@ -82,11 +86,25 @@ def _batch_mask(mask: torch.Tensor, kspace: torch.Tensor) -> torch.Tensor:
     return mask.expand(kspace.shape[0], *mask.shape[1:])
 
 
+def output_size(recon, kspace: torch.Tensor) -> tuple[int, int]:
+    """The image size `recon` returns for `kspace`: its `output_size(shape)` (a Reconstructor:
+    square at the k-space width for images narrower than `image_size`), else `image_size`."""
+    size = getattr(recon, "output_size", None)
+    return tuple(size(kspace.shape)) if callable(size) else tuple(recon.image_size)
+
+
+def seeded_noise(shape, seed: int, like: torch.Tensor) -> torch.Tensor:
+    """Standard normal noise of `shape` with `like`'s dtype and device, drawn on the CPU from
+    `seed` (the same numbers on every device)."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=gen, dtype=like.dtype).to(like.device)
+
+
 def _check_target(target: torch.Tensor, batch: int, size: tuple[int, int]) -> None:
     if not isinstance(target, torch.Tensor) or tuple(target.shape) != (batch, *size):
         raise ValueError(
             f"target must be a real tensor of shape ({batch}, {size[0]}, {size[1]}) "
-            f"(batch, recon.image_size), got {tuple(getattr(target, 'shape', ()))}"
+            f"(batch, the model's output size), got {tuple(getattr(target, 'shape', ()))}"
         )
 
 
@@ -132,10 +150,8 @@ def _ascend(
     reconstruction, index of the returned iterate (N,)). Every budget starts from the same
     seeded noise direction."""
     sampled = mask.to(kspace.real.dtype)
-    gen = torch.Generator(device=kspace.device).manual_seed(seed)
     shape = (kspace.shape[0] // copies, *kspace.shape[1:])
-    noise = torch.randn(shape, generator=gen, device=kspace.device, dtype=kspace.dtype)
-    noise = _stack(noise, copies)
+    noise = _stack(seeded_noise(shape, seed, kspace), copies)
     # the reference starts with noise on every column (of the acquired range)
     noise = noise if rule == "reference" else noise * sampled
     tiny = torch.finfo(kspace.real.dtype).tiny
@@ -232,9 +248,10 @@ def kspace_pgd(
     budget stays on unsampled columns, where it does not change the input.
     """
     physics.check_kspace(kspace)
+    kspace, mask, target = devices.to_model(recon, kspace, mask, target)
     batch = kspace.shape[0]
     mask = _batch_mask(mask, kspace)
-    size = tuple(recon.image_size)
+    size = output_size(recon, kspace)
     _check_target(target, batch, size)
     region_mask = regions.as_region_mask(region, batch, size).to(kspace.device)
     etas, scalar = as_budgets(eta, "eta", relative=True)
@@ -295,9 +312,10 @@ def pgd_global(
     as the reference code) returns the most damaging iterate, "last" the last one.
     """
     physics.check_kspace(masked_kspace, "masked_kspace")
+    masked_kspace, mask, budget_kspace = devices.to_model(recon, masked_kspace, mask, budget_kspace)
     batch = masked_kspace.shape[0]
     mask = _batch_mask(mask, masked_kspace)
-    size = tuple(recon.image_size)
+    size = output_size(recon, masked_kspace)
     region_mask = regions.as_region_mask(region, batch, size).to(masked_kspace.device)
     epss, scalar = as_budgets(eps, "eps", relative=True)
     _check_steps(steps, step_size)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import metrics, physics, regions
-from mrirobust.attacks.pgd import PGDResult, _batch_mask, _check_target, kspace_pgd
+from mrirobust import devices, metrics, physics, regions
+from mrirobust.attacks.pgd import PGDResult, _batch_mask, _check_target, kspace_pgd, output_size
 
 
 @dataclass
@@ -73,9 +73,10 @@ def rotation_search(
     target (None = whole image). `batch_size` angles share one forward pass.
     """
     physics.check_kspace(kspace)
+    kspace, mask, target = devices.to_model(recon, kspace, mask, target)
     batch = kspace.shape[0]
     mask = _batch_mask(mask, kspace)
-    size = tuple(recon.image_size)
+    size = output_size(recon, kspace)
     _check_target(target, batch, size)
     region_mask = regions.as_region_mask(region, batch, size).to(kspace.device)
     angles = torch.as_tensor(angles, dtype=torch.float64).flatten()
@@ -129,6 +130,7 @@ def rotated_pgd(
     def rotate(x, sign=1):
         return x if angle == 0 else physics.rotate(x, sign * float(angle))
 
+    kspace, mask, target = devices.to_model(recon, kspace, mask, target)
     size = tuple(target.shape[-2:])
     rotated = physics.rotate_kspace(kspace, float(angle))
     rotated_region = rotate(regions.as_region_mask(region, target.shape[0], size).float()) > 0.5

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import physics
+from mrirobust import devices, physics
+from mrirobust.attacks.pgd import output_size
 
 MODES = ("replace", "reference")
 
@@ -126,7 +127,8 @@ def small_feature_map(
         )
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    full, crop = tuple(kspace.shape[-2:]), tuple(recon.image_size)
+    kspace, mask, maps = devices.to_model(recon, kspace, mask, maps)
+    full, crop = tuple(kspace.shape[-2:]), output_size(recon, kspace[None])
     if not (isinstance(size, int) and 1 <= size <= min(crop)):
         raise ValueError(
             f"size must be an integer in [1, {min(crop)}] (the image is {crop[0]}x{crop[1]}), "

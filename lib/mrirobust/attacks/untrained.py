@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import physics
+from mrirobust import devices, physics
 from mrirobust.attacks.pgd import _batch_mask, _check_steps, _norm, _stack, _unstack, as_budgets
 
 PROTOCOL = ("init_state", "objective", "render", "optimiser")
@@ -89,6 +89,7 @@ def two_step(
             f"{type(method).__name__} lacks {', '.join(missing)}"
         )
     physics.check_kspace(masked_kspace, "masked_kspace")
+    masked_kspace, mask, anchor = devices.to_model(method, masked_kspace, mask, anchor)
     mask = _batch_mask(mask, masked_kspace)
     epss, scalar = as_budgets(eps, "eps", relative=True)
     _check_steps(steps, step_size)
@@ -103,7 +104,7 @@ def two_step(
     elif not isinstance(anchor, torch.Tensor) or anchor.shape != clean.shape:
         raise ValueError(
             f"anchor must be a real tensor of shape {tuple(clean.shape)} (batch, "
-            f"method.image_size), got {tuple(getattr(anchor, 'shape', ()))}"
+            f"the method's output size), got {tuple(getattr(anchor, 'shape', ()))}"
         )
     copies = epss.numel()
     y_n, mask_n, anchor_n = _stack(y, copies), _stack(mask, copies), _stack(anchor, copies)

@@ -29,6 +29,7 @@ import torch
 from fastmri.data.mri_data import et_query
 
 from mrirobust.paths import embedded_root, real_data_root
+from mrirobust.physics.coils import center_crop, crop_size
 from mrirobust.storage import atomic_write, open_hdf5
 
 ANATOMIES = ("knee", "brain", "knee_shifted")
@@ -128,9 +129,11 @@ def read_slice(path: str | os.PathLike, index: int, challenge: str | None = None
 
     Returns k-space as complex64 (coils, H, W) (a coil axis of 1 for singlecoil files) and the
     challenge's target as float32 (h, w): `reconstruction_rss` for multicoil, `reconstruction_esc`
-    for singlecoil. `challenge` None takes it from the k-space's dimensions (fastmri
-    `SliceDataset`'s rule); a given challenge that the file does not match raises. Raises
-    FileNotFoundError / KeyError / ValueError naming the file, slice and key.
+    for singlecoil, centre-cropped to (W, W) when the k-space is W < w columns wide (fastMRI's
+    rule for narrow brain images, `physics.crop_size`). `challenge` None takes it from the
+    k-space's dimensions (fastmri `SliceDataset`'s rule); a given challenge that the file does
+    not match raises. Raises FileNotFoundError / KeyError / ValueError naming the file, slice
+    and key.
     """
     if challenge is not None and challenge not in CHALLENGES:
         raise ValueError(f"unknown challenge {challenge!r}; valid: {', '.join(CHALLENGES)}")
@@ -186,6 +189,9 @@ def read_slice(path: str | os.PathLike, index: int, challenge: str | None = None
             f"{path}: header's acquired columns ({first}, {last}) leave the k-space width "
             f"{kspace.shape[-1]} (key 'ismrmrd_header', encodingLimits)"
         )
+    size = crop_size(target.shape, kspace.shape[-1])
+    if size != target.shape:  # narrower than the target: fastMRI's square crop
+        target = np.ascontiguousarray(center_crop(torch.from_numpy(target), size).numpy())
     attrs.update(
         encoding_size=header.encoding_size,
         recon_size=header.recon_size,
@@ -208,6 +214,16 @@ def num_slices(path: str | os.PathLike) -> int:
         if "kspace" not in hf:
             raise KeyError(f"{path}: dataset 'kspace' is missing")
         return int(hf["kspace"].shape[0])
+
+
+def kspace_shape(path: str | os.PathLike) -> tuple[int, int, int]:
+    """The k-space shape of every slice of a fastMRI file, (coils, H, W) (coils = 1 for a
+    singlecoil file), read from the header of its `kspace` dataset."""
+    with open_hdf5(path, EXPECTED) as hf:
+        if "kspace" not in hf:
+            raise KeyError(f"{path}: dataset 'kspace' is missing")
+        shape = tuple(int(n) for n in hf["kspace"].shape[1:])
+    return (1, *shape) if len(shape) == 2 else shape
 
 
 def list_slices(directory: str | os.PathLike) -> list[tuple[Path, int]]:

@@ -151,7 +151,8 @@ class ConvDecoder(Reconstructor):
         with y and M as given to `init_state`."""
         estimate = state.coil_kspace() / state.scale.view(-1, 1, 1, 1)
         measured = physics.apply_mask(state.masked_kspace, state.mask)
-        return physics.rss_crop(torch.where(state.mask, measured, estimate), self.image_size)
+        size = self.output_size(measured.shape)
+        return physics.rss_crop(torch.where(state.mask, measured, estimate), size)
 
     def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         state = self.init_state(masked_kspace, mask)

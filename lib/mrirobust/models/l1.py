@@ -242,8 +242,8 @@ class L1Wavelet(Reconstructor):
         return x
 
     def image(self, x: torch.Tensor) -> torch.Tensor:
-        """crop(|x|) at `image_size`."""
-        return physics.center_crop(x.abs(), self.image_size)
+        """crop(|x|) at `output_size`."""
+        return physics.center_crop(x.abs(), self.output_size(x.shape))
 
     def render(self, state: L1State) -> torch.Tensor:
         return self.image(state.x)

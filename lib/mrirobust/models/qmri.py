@@ -195,6 +195,10 @@ class SeriesReconstructor(Reconstructor):
         self.frame_size = (h, w)
         self.net = net
 
+    def output_size(self, kspace_shape) -> tuple[int, int]:
+        """Always `image_size`: the frames are cropped to `frame_size` whatever the width."""
+        return self.image_size
+
     def frames(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """`(B, T*C, H, W)` -> cropped frames `(B, T, h, w)`."""
         b, tc, h, w = masked_kspace.shape
@@ -316,6 +320,10 @@ class MapView(Reconstructor):
         self.series = series
         self.modality = modality
         self.times_ms = times_ms
+
+    def output_size(self, kspace_shape) -> tuple[int, int]:
+        """Always `image_size` (the series' `frame_size`)."""
+        return self.image_size
 
     def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         frames = self.series.frames(masked_kspace, mask).double()

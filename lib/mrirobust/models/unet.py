@@ -75,7 +75,8 @@ class UNetRecon(Reconstructor):
 
     def normalised_input(self, masked_kspace: torch.Tensor, mask: torch.Tensor):
         """(x̂ `(B, h, w)`, μ `(B, 1, 1)`, σ `(B, 1, 1)`) of the zero-filled input."""
-        image = physics.rss_crop(physics.apply_mask(masked_kspace, mask), self.image_size)
+        size = self.output_size(masked_kspace.shape)
+        image = physics.rss_crop(physics.apply_mask(masked_kspace, mask), size)
         return normalise(image)
 
     def refine(self, x_hat: torch.Tensor) -> torch.Tensor:

@@ -39,4 +39,4 @@ class VarNetRecon(Reconstructor):
         kspace = physics.to_fastmri(physics.apply_mask(masked_kspace, columns))
         # fastmri finds the ACS width from the contiguous sampled centre of the mask
         image = self.varnet(kspace, columns.unsqueeze(-1))
-        return physics.center_crop(image, self.image_size)
+        return physics.center_crop(image, self.output_size(masked_kspace.shape))

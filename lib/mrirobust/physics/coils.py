@@ -12,7 +12,15 @@ import torch
 from mrirobust.physics.fft import fft2c, ifft2c
 from mrirobust.physics.masks import acs_width, column_mask_of
 
-__all__ = ["rss", "center_crop", "rss_crop", "sens_expand", "sens_reduce", "espirit_maps"]
+__all__ = [
+    "rss",
+    "center_crop",
+    "crop_size",
+    "rss_crop",
+    "sens_expand",
+    "sens_reduce",
+    "espirit_maps",
+]
 
 
 def rss(coil_images: torch.Tensor, dim: int = 1) -> torch.Tensor:
@@ -28,6 +36,15 @@ def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         raise ValueError(f"crop size {size} must lie within the image size {(H, W)}")
     top, left = (H - h) // 2, (W - w) // 2
     return x[..., top : top + h, left : left + w]
+
+
+def crop_size(image_size: tuple[int, int], width: int) -> tuple[int, int]:
+    """The target size of an image `width` columns wide for a method of `image_size` = (h, w):
+    (h, w), or (width, width) when the image is narrower than w (fastMRI's rule for the brain
+    FLAIR files narrower than 320 columns, `UnetDataTransform`); the stored target is cropped
+    alike (`data.read_slice`)."""
+    h, w = (int(s) for s in image_size)
+    return (h, w) if width >= w else (int(width), int(width))
 
 
 def sens_expand(image: torch.Tensor, sens: torch.Tensor) -> torch.Tensor:

@@ -54,7 +54,7 @@ def _upsample_pad(x: torch.Tensor, max_angle: torch.Tensor):
 def _rotation_grid(angles: torch.Tensor, pad, size, padded: torch.Tensor) -> torch.Tensor:
     """grid_sample grid `(A, 2h, 2w, 2)` of the crop: output pixel p reads the padded 2x image
     at R(theta)^-1 p (about the centre, normalised coordinates, align_corners=False)."""
-    rad = torch.deg2rad(angles).to(padded.dtype).view(-1, 1, 1)
+    rad = torch.deg2rad(angles).to(device=padded.device, dtype=padded.dtype).view(-1, 1, 1)
     cos, sin = torch.cos(rad), torch.sin(rad)
     (pad_h, pad_w), (h, w) = pad, size
     ph, pw = padded.shape[-2:]

@@ -52,7 +52,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm, trange
 
-from mrirobust import metrics, physics
+from mrirobust import devices, metrics, physics
 from mrirobust.training import checkpoints, datasets, loop
 
 KINDS = ("standard", "image", "kspace")
@@ -223,10 +223,12 @@ class _Frozen:
 def validate(recon, dataset: datasets.SliceData, params: dict) -> dict:
     """Clean validation in eval mode: mean DSSIM in normalised units, and SSIM / PSNR / NMSE
     against the stored target (`mrirobust.metrics`, per slice)."""
-    device = next(recon.parameters()).device
+    device = devices.of(recon)
     recon.eval()
     scores = {"dssim": [], "ssim": [], "psnr": [], "nmse": []}
-    loader = torch.utils.data.DataLoader(dataset, batch_size=params["batch_size"])
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=datasets.shape_batches(dataset, params["batch_size"])
+    )
     with torch.no_grad():
         for kspace, mask, target, _ in loader:
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
@@ -249,23 +251,20 @@ def _seeded(*key) -> torch.Generator:
 
 def _minibatches(dataset, gen, model_spec: dict, seed: int, epoch: int, device):
     """(batch (k, mask, target) on `device`, latent or None) of one epoch: a seeded order, full
-    batches only (BatchNorm and the batch hinge), latents seeded by (seed, epoch, batch, rank).
-    Under torchrun each process takes its share of the order and batch_size / world slices."""
+    batches of one k-space shape only (BatchNorm and the batch hinge;
+    `datasets.ShuffledShapeBatches`), latents seeded by (seed, epoch, batch, rank). Under
+    torchrun each process takes batch_size / world slices of every batch."""
     world, rank = loop.distributed()
-    batch_size = model_spec.params["batch_size"] // world
-    if batch_size < 2:
+    batch_size = model_spec.params["batch_size"]
+    if batch_size // world < 2:
         raise ValueError(
-            f"batch_size {model_spec.params['batch_size']} over {world} processes leaves "
-            f"{batch_size} per process; BatchNorm needs >= 2 (batch_size >= {2 * world})"
+            f"batch_size {batch_size} over {world} processes leaves {batch_size // world} per "
+            f"process; BatchNorm needs >= 2 (batch_size >= {2 * world})"
         )
     dataset.epoch = epoch
-    sampler = torch.utils.data.DistributedSampler(
-        dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True
-    )
+    sampler = datasets.ShuffledShapeBatches(dataset, batch_size, seed, world, rank, drop_last=True)
     sampler.set_epoch(epoch)
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, sampler=sampler, drop_last=True
-    )
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler)
     for b, batch in enumerate(tqdm(loader, leave=False, disable=rank != 0)):
         batch = [x.to(device) for x in batch[:3]]
         latent = None
@@ -283,7 +282,7 @@ def attack_generator(recon, attack_spec, make_generator: Callable, epochs: int, 
     if kind(attack_spec) not in ("image", "kspace"):
         raise ValueError(f"attack_spec must be of kind image or kspace, got {kind(attack_spec)!r}")
     p = attack_spec.params
-    device = next(recon.parameters()).device
+    device = devices.of(recon)
     items = slices(attack_spec.scale, "train", p["challenge"])
     torch.manual_seed(seed)
     gen = make_generator().to(device)
@@ -392,5 +391,5 @@ def restore(networks: Callable, state: dict):
     recon.load_state_dict(state["model"])
     if gen is not None:
         gen.load_state_dict(state["generator"])
-        gen = gen.to(loop.device()).eval()
-    return recon.to(loop.device()).eval(), gen
+        gen = gen.to(devices.default()).eval()
+    return recon.to(devices.default()).eval(), gen

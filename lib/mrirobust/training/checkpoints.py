@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils._pytree import tree_map
 
 from mrirobust import paths, storage
 from mrirobust.training import datasets
@@ -91,9 +92,11 @@ class Checkpoint:
         return {"spec": self.spec, "data_fingerprint": self.fingerprint}
 
     def save(self, state: dict) -> None:
-        """Write `state` (+ spec and fingerprint) and its JSON sidecar, each atomically."""
+        """Write `state` (+ spec and fingerprint; tensors copied to the CPU, so a checkpoint
+        made on a GPU loads anywhere) and its JSON sidecar, each atomically."""
         path = self.path
         meta = json.dumps(self.meta)
+        state = tree_map(lambda x: x.cpu() if torch.is_tensor(x) else x, state)  # any device
         storage.atomic_write(path, lambda tmp: torch.save({**state, "meta": meta}, tmp))
         sidecar = {
             **self.meta,

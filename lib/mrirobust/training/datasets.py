@@ -1,7 +1,11 @@
-"""Training and validation data: the slices of a scale's data set and masked-slice datasets."""
+"""Training and validation data: the slices of a scale's data set, masked-slice datasets, and
+batches of slices that share a k-space shape (real fastMRI files differ in width and coil count,
+so slices of different files cannot always be stacked)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +72,87 @@ def for_spec(model_spec, split: str, count: int | None = None) -> SliceData:
         model_spec.params["seed"],
         training=split == "train",
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_shape(path: Path) -> tuple[int, int, int]:
+    return data.fastmri_io.kspace_shape(path)
+
+
+def item_shapes(items: Sequence[tuple[Path, int]]) -> list[tuple[int, int, int]]:
+    """The k-space shape (coils, H, W) of every (file, slice) of `items` (one header read per
+    file)."""
+    return [_file_shape(Path(path)) for path, _ in items]
+
+
+def shape_batches(dataset: SliceData, batch_size: int) -> list[list[int]]:
+    """The indices of `dataset` in order, cut into runs of at most `batch_size` that share a
+    k-space shape (a DataLoader `batch_sampler`; order-preserving, for evaluation)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    batches: list[list[int]] = []
+    previous = None
+    for i, shape in enumerate(item_shapes(dataset.items)):
+        if not batches or shape != previous or len(batches[-1]) == batch_size:
+            batches.append([])
+        batches[-1].append(i)
+        previous = shape
+    return batches
+
+
+class ShuffledShapeBatches(torch.utils.data.Sampler):
+    """Training batches of one k-space shape, a new seeded order every epoch (`set_epoch`).
+
+    The indices are shuffled as `DistributedSampler` does (`randperm` seeded by seed + epoch)
+    and dealt in turn into one bucket per k-space shape; a bucket holding `batch_size` (the
+    global batch) indices is emitted as a batch, and the partial buckets follow at the end. With
+    one shape this is exactly `DistributedSampler` + `DataLoader(batch_size)` in one process.
+    Under DDP every rank computes the same global batches and takes every `world`-th index of
+    each (positions rank, rank + world, ...), so the per-rank batch is batch_size / world;
+    partial batches are cut to a multiple of `world` (dropped when shorter than `world`), or
+    dropped altogether with `drop_last` (full batches only, e.g. for BatchNorm)."""
+
+    def __init__(
+        self,
+        dataset: SliceData,
+        batch_size: int,
+        seed: int,
+        world: int = 1,
+        rank: int = 0,
+        drop_last: bool = False,
+    ):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        if batch_size % world:
+            raise ValueError(
+                f"the global batch_size {batch_size} does not divide among {world} processes: "
+                f"use a world size that divides it, or a batch_size that is a multiple of {world}"
+            )
+        self.shapes = item_shapes(dataset.items)
+        self.batch_size, self.seed, self.world, self.rank = batch_size, seed, world, rank
+        self.drop_last, self.epoch = drop_last, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def global_batches(self) -> list[list[int]]:
+        """This epoch's batches of dataset indices, before the split among processes."""
+        gen = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.shapes), generator=gen).tolist()
+        buckets: dict[tuple, list[int]] = {}
+        batches = []
+        for i in order:
+            bucket = buckets.setdefault(self.shapes[i], [])
+            bucket.append(i)
+            if len(bucket) == self.batch_size:
+                batches.append(buckets.pop(self.shapes[i]))
+        if not self.drop_last:
+            batches += list(buckets.values())
+        usable = [b[: len(b) - len(b) % self.world] for b in batches]
+        return [b for b in usable if b]
+
+    def __iter__(self):
+        return iter([b[self.rank :: self.world] for b in self.global_batches()])
+
+    def __len__(self) -> int:
+        return len(self.global_batches())

@@ -1,8 +1,9 @@
 """The epoch loop of supervised training and its DDP helpers.
 
 `torchrun --nproc_per_node=N -m mrirobust train ...` trains with DDP (gloo on CPU, nccl on GPU):
-each process takes its share of the global batch; rank 0 validates and writes the checkpoint
-after every epoch, so an interrupted run resumes from the last epoch.
+each process takes batch_size / N of every global batch (`datasets.ShuffledShapeBatches`; the
+paper's global batch and learning rate are kept at any world size); rank 0 validates and writes
+the checkpoint after every epoch, so an interrupted run resumes from the last epoch.
 """
 
 from __future__ import annotations
@@ -15,25 +16,25 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm, trange
 
-from mrirobust import evaluation
+from mrirobust import devices, evaluation
 from mrirobust.training import datasets
 
 
 def device() -> torch.device:
-    """This process's device: its CUDA device under torchrun (LOCAL_RANK), else the CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return torch.device("cpu")
+    """This process's device (`devices.default`: MRIROBUST_DEVICE, else its CUDA device under
+    torchrun (LOCAL_RANK), else the CPU)."""
+    return devices.default()
 
 
 def distributed() -> tuple[int, int]:
-    """(world size, rank), initialising the process group under torchrun."""
+    """(world size, rank), initialising the process group under torchrun (nccl on CUDA devices,
+    gloo otherwise)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        if torch.cuda.is_available():
-            torch.cuda.set_device(device())
+        here = device()
+        dist.init_process_group("nccl" if here.type == "cuda" else "gloo")
+        if here.type == "cuda":
+            torch.cuda.set_device(here)
     return world, (dist.get_rank() if world > 1 else 0)
 
 
@@ -78,11 +79,8 @@ def train_network(model_spec, model, checkpoint, state, recipe) -> None:
         scheduler.load_state_dict(state["scheduler"])
         start, curve = state["epoch"], state["curve"]
     train_set = datasets.for_spec(model_spec, "train")
-    sampler = torch.utils.data.DistributedSampler(
-        train_set, num_replicas=world, rank=rank, shuffle=True, seed=p["seed"]
-    )
-    batch = max(1, p["batch_size"] // world)
-    loader = torch.utils.data.DataLoader(train_set, batch_size=batch, sampler=sampler)
+    sampler = datasets.ShuffledShapeBatches(train_set, p["batch_size"], p["seed"], world, rank)
+    loader = torch.utils.data.DataLoader(train_set, batch_sampler=sampler)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     loss_fn = recipe.loss(here)
     val_set = datasets.for_spec(model_spec, "val", p["val_slices"])

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import metrics
+from mrirobust import devices, metrics
 from mrirobust.training import adversarial, datasets, loop
 
 
@@ -64,7 +64,7 @@ class Supervised:
     def restore(self, build, state):
         model = build()
         model.load_state_dict(state["model"])
-        return model.to(loop.device())
+        return model.to(devices.default())
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,14 @@ class LambdaSearch:
         p = model_spec.params
         dataset = datasets.for_spec(model_spec, "val", p["l1_tune_slices"])
         ssims = {lam: [] for lam in p["l1_lambdas"]}
+        here = devices.default()
         for kspace, mask, target, _ in tqdm(dataset, desc="l1 lambda search"):
-            kspace, mask = kspace[None], mask[None]
-            maps = build(lam=0.0).init_state(kspace, mask).maps
+            kspace, mask, target = (x[None].to(here) for x in (kspace, mask, target))
+            maps = build(lam=0.0).to(here).init_state(kspace, mask).maps
             for lam in ssims:
-                recon = build(lam=lam)
+                recon = build(lam=lam).to(here)
                 pred = recon.image(recon.fit(recon.init_state(kspace, mask, maps), kspace, mask))
-                ssims[lam].append(float(metrics.ssim(target[None], pred)[0]))
+                ssims[lam].append(float(metrics.ssim(target, pred)[0]))
         share = (time.perf_counter() - begin) / len(ssims)
         curve = [
             {"lam": lam, "val_ssim": float(np.mean(v)), "seconds": share}
