@@ -1,5 +1,6 @@
 """Profiles written once: a section's values at paper scale, and per smaller scale only what
-differs.
+differs. The `shape` scale is the paper configuration on a few real-shaped files with every loop
+cut to one step: its differences are the cut loops.
 
     ATTACK = Profile("morshuis2022.attack",
                      paper=dict(eta_grid=[0, .002, .005, .01, .015, .02, .025], pgd_steps=10),
@@ -31,10 +32,16 @@ class Profile:
         paper: Mapping[str, Any],
         cpu: Mapping[str, Any] | None = None,
         smoke: Mapping[str, Any] | None = None,
+        shape: Mapping[str, Any] | None = None,
     ):
         self.name = name
         self.paper = dict(paper)
-        self.diffs = {"paper": {}, "cpu": dict(cpu or {}), "smoke": dict(smoke or {})}
+        self.diffs = {
+            "paper": {},
+            "cpu": dict(cpu or {}),
+            "smoke": dict(smoke or {}),
+            "shape": dict(shape or {}),
+        }
         for scale, diff in self.diffs.items():
             unknown = sorted(set(diff) - set(self.paper))
             if unknown:

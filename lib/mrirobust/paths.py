@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-SCALES = ("smoke", "cpu", "paper")
+SCALES = ("smoke", "cpu", "shape", "paper")
 
 
 def project_root() -> Path:
@@ -117,6 +117,14 @@ def real_data_root(key: str) -> Path:
         f"real-data root {key!r} is not set: export {env_var}=/path or add "
         f"`{key}: /path` to {config} (see data/README.md)"
     )
+
+
+def environment_root(key: str) -> Path | None:
+    """A real-data root (`fastmri_root`, `cmrxrecon_root`) when the upper-case environment
+    variable sets it, else None. The `shape` scale reads real files only when asked this way
+    (data/paths.yaml configures the paper scale alone)."""
+    value = os.environ.get(key.upper())
+    return Path(value).expanduser().resolve() if value else None
 
 
 def git_revision() -> dict[str, str | bool | None]:

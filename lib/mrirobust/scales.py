@@ -1,5 +1,7 @@
 """Scale profiles: `smoke` (CI, ~1 min per notebook on 2 CPU cores), `cpu` (the embedded data
-at a size that shows each paper's effects on a laptop), `paper` (the papers' data and sizes, GPU).
+at a size that shows each paper's effects on a laptop), `shape` (the paper configuration on a few
+real-shaped files, every loop cut to one step: CI's guard for the paper path), `paper` (the
+papers' data and sizes, GPU).
 
 Sizes, iterations, grids and data sources come from here, never from hardware sniffing. Here
 live the sections every paper shares: `data` (where the data come from) and `train` (model sizes
@@ -45,6 +47,7 @@ DATA: dict[str, dict[str, Any]] = {
         "lesions_val": 3,
         "min_box": 4,  # boxes grown to at least this many pixels per side
         "intensity_scale": 1e-3,  # phantom intensities (<= ~1) times this, like fastMRI
+        "max_files": 0,  # files read per split folder (0: every file)
     },
     "cpu": {
         "source": "embedded",
@@ -74,11 +77,21 @@ DATA: dict[str, dict[str, Any]] = {
         "lesions_val": 4,
         "min_box": 7,  # the SSIM window is 7 x 7
         "intensity_scale": 1e-3,
+        "max_files": 0,
+    },
+    # the paper configuration on a few real-shaped files (mrirobust.data.shaped): FASTMRI_ROOT
+    # when the environment sets it (its first files only), else generated ones
+    "shape": {
+        "source": "shape",
+        "seed": 0,
+        "target_size": 320,  # reconstruction_rss of the real data
+        "max_files": 2,  # files read per split folder (sorted by name)
     },
     "paper": {
         "source": "fastmri",  # real fastMRI + fastMRI+ (FASTMRI_ROOT, data/paths.yaml)
         "seed": 0,
         "target_size": 320,  # reconstruction_rss of the real data
+        "max_files": 0,  # files read per split folder (0: every file)
     },
 }
 
@@ -107,6 +120,7 @@ TRAIN = Profile(
         "l1_tune_slices": 20,  # validation slices used for the lambda search
         "l1_basis": "wavelet",  # sparsifying basis (models.l1.BASES; Darestani Fig. 10)
         "val_slices": 100,  # validation slices evaluated after every epoch
+        "steps_per_epoch": 0,  # optimiser steps per epoch (0: every batch of the training set)
         # rough seconds per epoch (l1: its whole λ search), told to notebook users before
         # training when no checkpoint of the method has recorded its own times
         # (mrirobust.interactive); paper: unmeasured guesses for one GPU and fastMRI knee
@@ -156,6 +170,17 @@ TRAIN = Profile(
         "val_slices": 2,
         # 2 CPU cores, measured: U-Net 0.2 s and VarNet ~1 s an epoch
         "epoch_seconds_estimate": {"unet": 1, "varnet": 2, "l1": 10},
+    },
+    # the paper's sizes and batch, every loop cut to one step
+    shape={
+        "epochs": 1,
+        "steps_per_epoch": 1,
+        "convdecoder_iterations": 1,
+        "l1_iterations": 1,
+        "l1_lambdas": [1e-3],
+        "l1_tune_slices": 1,
+        "val_slices": 1,
+        "epoch_seconds_estimate": {"unet": 5, "varnet": 30, "l1": 30},
     },
 )
 

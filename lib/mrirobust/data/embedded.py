@@ -296,9 +296,16 @@ def is_complete(scale: str, overrides: dict | None = None) -> bool:
 
 def ensure_embedded(scale: str, progress: bool = True) -> Path:
     """The data root of `scale`: the embedded dataset, generated first when missing or
-    incomplete; at paper scale the configured real fastMRI root."""
-    if resolve(scale, "data")["source"] == "fastmri":
+    incomplete; at paper scale the configured real fastMRI root; at the shape scale
+    FASTMRI_ROOT when the environment sets it, else the real-shaped files
+    (`mrirobust.data.shaped`), generated first when missing."""
+    source = resolve(scale, "data")["source"]
+    if source == "fastmri":
         return real_data_root("fastmri_root")
+    if source == "shape":
+        from mrirobust.data import shaped
+
+        return shaped.ensure(progress=progress)
     if not is_complete(scale):
         generate(scale, progress=progress)
     return embedded_root(scale)

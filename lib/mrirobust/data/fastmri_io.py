@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from fastmri.data.mri_data import et_query
 
-from mrirobust.paths import embedded_root, real_data_root
+from mrirobust.paths import embedded_root, environment_root, real_data_root
 from mrirobust.physics.coils import center_crop, crop_size
 from mrirobust.storage import atomic_write, open_hdf5
 
@@ -226,32 +226,47 @@ def kspace_shape(path: str | os.PathLike) -> tuple[int, int, int]:
     return (1, *shape) if len(shape) == 2 else shape
 
 
-def list_slices(directory: str | os.PathLike) -> list[tuple[Path, int]]:
-    """All (path, slice_index) pairs over the sorted `*.h5` files of `directory`."""
+def list_slices(directory: str | os.PathLike, max_files: int = 0) -> list[tuple[Path, int]]:
+    """All (path, slice_index) pairs over the sorted `*.h5` files of `directory` (the first
+    `max_files` files when > 0)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"data directory {directory} does not exist")
-    return [(p, i) for p in sorted(directory.glob("*.h5")) for i in range(num_slices(p))]
+        raise FileNotFoundError(
+            f"data directory {directory} does not exist (expected <root>/<anatomy>/"
+            "<challenge>_<split>/*.h5, e.g. knee/multicoil_val/; see docs/real_data.md)"
+        )
+    files = sorted(directory.glob("*.h5"))
+    files = files[:max_files] if max_files > 0 else files
+    return [(p, i) for p in files for i in range(num_slices(p))]
 
 
 def split_dir(scale: str, anatomy: str, split: str, challenge: str = "multicoil") -> Path:
     """The folder of one split: `<root>/<anatomy>/<challenge>_<split>`.
 
-    The root is `data/embedded/<scale>` for embedded scales and the real fastMRI root
-    (FASTMRI_ROOT or `fastmri_root` in data/paths.yaml) at paper scale, laid out as
-    `<fastmri_root>/knee/multicoil_val/file1000000.h5`, `<fastmri_root>/brain/multicoil_train/...`.
+    The root is `data_root(scale)`, laid out as `<root>/knee/multicoil_val/file1000000.h5`,
+    `<root>/brain/multicoil_train/...`.
     """
-    from mrirobust.scales import resolve
-
     if anatomy not in ANATOMIES:
         raise ValueError(f"unknown anatomy {anatomy!r}; valid: {', '.join(ANATOMIES)}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
     if challenge not in CHALLENGES:
         raise ValueError(f"unknown challenge {challenge!r}; valid: {', '.join(CHALLENGES)}")
+    return data_root(scale) / anatomy / f"{challenge}_{split}"
+
+
+def data_root(scale: str) -> Path:
+    """The fastMRI root of `scale`: FASTMRI_ROOT or `fastmri_root` in data/paths.yaml at paper
+    scale; at the shape scale FASTMRI_ROOT when the environment sets it, else the generated
+    real-shaped files; `data/embedded/<scale>` for the embedded scales."""
+    from mrirobust.scales import resolve
+
     source = resolve(scale, "data")["source"]
-    root = real_data_root("fastmri_root") if source == "fastmri" else embedded_root(scale)
-    return root / anatomy / f"{challenge}_{split}"
+    if source == "fastmri":
+        return real_data_root("fastmri_root")
+    if source == "shape":
+        return environment_root("fastmri_root") or embedded_root(scale)
+    return embedded_root(scale)
 
 
 def write_volume(

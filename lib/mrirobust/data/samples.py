@@ -57,15 +57,16 @@ def annotated_samples(
     """
     if max_samples is not None and max_samples < 1:
         raise ValueError(f"max_samples must be >= 1 or None, got {max_samples!r}")
-    if scales.resolve(scale, "data")["source"] == "embedded":
-        ensure_embedded(scale, progress=False)
+    ensure_embedded(scale, progress=False)
     directory = split_dir(scale, anatomy, "val")
     boxes = scale_annotations(scale, anatomy)
     check_annotations(boxes, directory)
     if labels:
         pattern = "|".join(labels)
         boxes = boxes[boxes["label"].str.contains(pattern, case=False, regex=True)]
-    files = {path.stem: path for path in sorted(directory.glob("*.h5"))}
+    max_files = scales.resolve(scale, "data")["max_files"]
+    files = sorted(directory.glob("*.h5"))
+    files = {path.stem: path for path in (files[:max_files] if max_files > 0 else files)}
     boxes = boxes[boxes["file"].isin(list(files))].sort_values(["file", "slice", "x", "y"])
     if boxes.empty:
         raise ValueError(

@@ -41,6 +41,7 @@ class Method:
 
 
 _COMMON = ("seed", "epochs", "batch_size", "lr_step_size", "val_slices")
+_LATE_TRAINING = {"steps_per_epoch": 0}  # the shape scale's one-step epochs
 _VARNET_ARGS = {
     "num_cascades": "varnet_cascades",
     "chans": "varnet_chans",
@@ -81,8 +82,14 @@ METHODS: dict[str, Method] = {
         UNetRecon,
         _COMMON + ("unet_lr", "unet_chans", "unet_pools"),
         {"chans": "unet_chans", "num_pools": "unet_pools"},
+        late=_LATE_TRAINING,
     ),
-    "varnet": Method(VarNetRecon, _COMMON + ("varnet_lr", *_VARNET_ARGS.values()), _VARNET_ARGS),
+    "varnet": Method(
+        VarNetRecon,
+        _COMMON + ("varnet_lr", *_VARNET_ARGS.values()),
+        _VARNET_ARGS,
+        late=_LATE_TRAINING,
+    ),
     # l1's λ is tuned, not a profile key: `build(..., lam=...)`
     "l1": Method(
         L1Wavelet,

@@ -17,11 +17,12 @@ from mrirobust import data, physics, scales
 def slices(
     scale: str, split: str, anatomy: str, challenge: str = "multicoil"
 ) -> list[tuple[Path, int]]:
-    """Every (file, slice index) of `anatomy`'s `<challenge>_<split>` folder at `scale`
-    (embedded data is generated first when missing)."""
-    if scales.resolve(scale, "data")["source"] == "embedded":
-        data.ensure_embedded(scale)
-    return data.list_slices(data.split_dir(scale, anatomy, split, challenge))
+    """Every (file, slice index) of `anatomy`'s `<challenge>_<split>` folder at `scale` (of its
+    first `max_files` files when the data profile sets it; generated data are written first
+    when missing)."""
+    data.ensure_embedded(scale)
+    max_files = scales.resolve(scale, "data")["max_files"]
+    return data.list_slices(data.split_dir(scale, anatomy, split, challenge), max_files)
 
 
 class SliceData(torch.utils.data.Dataset):

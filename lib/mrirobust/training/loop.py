@@ -8,6 +8,7 @@ the checkpoint after every epoch, so an interrupted run resumes from the last ep
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 
@@ -63,9 +64,10 @@ def mean(values: list[float]) -> float:
 
 def train_network(model_spec, model, checkpoint, state, recipe) -> None:
     """Train `model` (untrained, or resumed from `state`) for the spec's epochs with the
-    recipe's optimiser and loss, a StepLR ×0.1 every `lr_step_size` epochs and a seeded
-    DistributedSampler; after every epoch rank 0 evaluates `val_slices` validation slices and
-    saves the checkpoint."""
+    recipe's optimiser and loss, a StepLR ×0.1 every `lr_step_size` epochs and seeded batches
+    of one k-space shape (`datasets.ShuffledShapeBatches`; `steps_per_epoch` of them when set);
+    after every epoch rank 0 evaluates `val_slices` validation slices and saves the
+    checkpoint."""
     p = model_spec.params
     world, rank = distributed()
     here = device()
@@ -93,7 +95,11 @@ def train_network(model_spec, model, checkpoint, state, recipe) -> None:
         train_set.epoch = epoch
         net.train()
         losses = []
-        for kspace, mask, target, maxval in tqdm(loader, leave=False, disable=rank != 0):
+        steps = p.get("steps_per_epoch", 0) or len(loader)  # 0: every batch
+        batches = itertools.islice(loader, steps)
+        for kspace, mask, target, maxval in tqdm(
+            batches, total=steps, leave=False, disable=rank != 0
+        ):
             out = net(kspace.to(here), mask.to(here))
             loss = loss_fn(out, target.to(here), maxval.to(here))
             optimiser.zero_grad()
