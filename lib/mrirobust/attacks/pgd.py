@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import devices, metrics, physics, regions
+from mrirobust import costs, devices, metrics, physics, regions
 
 RULES = ("exact", "reference")
 KEEP = ("last", "best")
@@ -159,9 +160,12 @@ def _ascend(
     losses, kept_loss, kept_z, kept_out, chosen = [], None, None, None, None
     for step in tqdm(range(steps + 1), desc=desc, disable=not progress, leave=False):
         z.requires_grad_(step < steps)
-        with torch.set_grad_enabled(step < steps):  # the last iterate needs no gradient
+        timer = costs.timed("attack", type(recon).__name__) if step < steps else nullcontext()
+        with timer, torch.set_grad_enabled(step < steps):  # the last iterate needs no gradient
             out = recon(physics.apply_mask(kspace + z, mask), mask)
             loss = metrics.mse(target, out, region_mask)
+            if step < steps and loss.requires_grad:
+                (grad,) = torch.autograd.grad(loss.sum(), z)
         losses.append(loss.detach())
         take = torch.ones_like(losses[-1], dtype=torch.bool)
         if keep == "best" and kept_loss is not None:
@@ -177,7 +181,6 @@ def _ascend(
                 f"{type(recon).__name__}'s output does not depend differentiably on the k-space "
                 "input; use attacks.two_step for methods that are not differentiable"
             )
-        (grad,) = torch.autograd.grad(loss.sum(), z)
         z = z.detach()
         if rule == "exact":
             grad = grad * sampled

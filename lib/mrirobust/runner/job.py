@@ -3,8 +3,10 @@
 The run's notebook is executed with papermill on the kernel of this interpreter, in the
 notebook's folder, with live progress on stdout. `results/<scale>/<run-id>/run.json` records the
 parameters, git revision, host, times and status: `running` from the start, `ok` or `failed` at
-the end, so a run killed midway is never marked ok. Settings that must not make runs stale are
-read from the environment that the runner gives Snakemake:
+the end, so a run killed midway is never marked ok; at the end also the kernel's peak memory
+(`peak_rss_mb`) and the per-step costs the library logged (`steps`, `mrirobust.costs`).
+Settings that must not make runs stale are read from the environment that the runner gives
+Snakemake:
 
     MRIROBUST_CELL_TIMEOUT  seconds a cell may run before the run fails (unset: no limit)
     MRIROBUST_GPUS          K devices to pin `gpu: true` runs to, one CUDA_VISIBLE_DEVICES each
@@ -18,6 +20,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import resource
 import socket
 import sys
 import time
@@ -27,7 +30,7 @@ from typing import Any, TextIO
 
 import papermill
 
-from mrirobust import paths, storage
+from mrirobust import costs, paths, storage
 from mrirobust.runner import progress
 from mrirobust.runner.manifest import Run, load_manifest, output_paths, read_record, run_dir
 
@@ -99,6 +102,9 @@ def execute(
         "error": None,
     }
     storage.write_json(out_dir / "run.json", record)
+    step_log = out_dir / "steps.jsonl"
+    step_log.unlink(missing_ok=True)
+    os.environ[costs.ENV] = str(step_log)  # the kernel inherits it
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         if run.gpu and gpus:
@@ -124,6 +130,9 @@ def execute(
         end=_now(),
         duration_s=round(time.monotonic() - started, 3),
         status="ok" if record["error"] is None else "failed",
+        # the kernel is this process's child: its peak memory, once it has exited
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        steps=costs.summary(step_log),
     )
     storage.write_json(out_dir / "run.json", record)
     return record

@@ -17,7 +17,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm, trange
 
-from mrirobust import devices, evaluation
+from mrirobust import costs, devices, evaluation
 from mrirobust.training import datasets
 
 
@@ -100,12 +100,13 @@ def train_network(model_spec, model, checkpoint, state, recipe) -> None:
         for kspace, mask, target, maxval in tqdm(
             batches, total=steps, leave=False, disable=rank != 0
         ):
-            out = net(kspace.to(here), mask.to(here))
-            loss = loss_fn(out, target.to(here), maxval.to(here))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            losses.append(loss.item())
+            with costs.timed("train", model_spec.method):
+                out = net(kspace.to(here), mask.to(here))
+                loss = loss_fn(out, target.to(here), maxval.to(here))
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                losses.append(loss.item())
         scheduler.step()
         if rank == 0:
             scores = evaluation.evaluate(model, val_set)
