@@ -53,3 +53,19 @@ def test_images_keep_labels_and_scalars_beside_tensors(tmp_path):
 def test_summarise_names_the_value_of_an_empty_table():
     with pytest.raises(ValueError, match="cannot summarise 'ssim': the table is empty"):
         tables.summarise(pd.DataFrame({"method": [], "ssim": []}), ["method"], "ssim")
+
+
+def test_a_table_written_chunk_by_chunk_is_the_whole_table_and_appears_only_when_done(tmp_path):
+    table = pd.DataFrame({"model": ["unet", "varnet", "unet"], "ssim": [0.5, 0.75, 0.25]})
+    with tables.table_writer(tmp_path, "rows") as write:
+        write(table.iloc[:1])
+        assert not (tmp_path / "rows.csv").exists()  # a reader never sees half a table
+        write(table.iloc[1:])
+    whole = tables.save_table(tmp_path, "whole", table)
+    assert (tmp_path / "rows.csv").read_text() == whole.read_text()
+    with pytest.raises(ValueError, match="columns"), tables.table_writer(tmp_path, "bad") as write:
+        write(table)
+        write(table[["ssim", "model"]])
+    with pytest.raises(ValueError, match="no table"), tables.table_writer(tmp_path, "none"):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.csv", "whole.csv"]

@@ -123,9 +123,10 @@ def _grow(start: int, length: int, size: int) -> tuple[int, int]:
 
 
 def ssim_crop_boxes(region, batch: int, size: tuple[int, int]) -> torch.Tensor:
-    """The `(B, 4)` boxes on which region SSIM is computed (bounding box, grown to 7 px)."""
+    """The `(B, 4)` boxes on which region SSIM is computed (bounding box, grown to 7 px), on
+    the CPU (a mask on a GPU is read back once, not element by element)."""
     if region is not None and torch.as_tensor(region).dtype == torch.bool:
-        mask = regions.as_region_mask(region, batch, size)
+        mask = regions.as_region_mask(region, batch, size).cpu()
         boxes = []
         for m in mask:
             rows = m.any(dim=1).nonzero().flatten()

@@ -14,6 +14,7 @@ import h5py
 
 __all__ = [
     "atomic_write",
+    "atomic_file",
     "write_json",
     "read_json",
     "open_hdf5",
@@ -28,11 +29,19 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     The rename is atomic on one file system; if `write` fails the temporary file is removed and
     `path` is left as it was.
     """
+    with atomic_file(path) as tmp:
+        write(tmp)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """`with atomic_file(path) as tmp:` a temporary file beside `path` to write, renamed onto
+    `path` when the block ends (`atomic_write` for writers that write piece by piece)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        write(tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

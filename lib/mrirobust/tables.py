@@ -3,7 +3,8 @@ the CSV / JSON / npz files under `results/<scale>/<run-id>/` that figures are dr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust.storage import atomic_write, read_json, write_json
+from mrirobust.storage import atomic_file, atomic_write, read_json, write_json
 
 
 def summarise(table: pd.DataFrame, by: Sequence[str], value: str = "ssim_region") -> pd.DataFrame:
@@ -30,6 +31,28 @@ def save_table(out: Path, name: str, table: pd.DataFrame, index: bool = False) -
     path = Path(out) / f"{name}.csv"
     atomic_write(path, lambda tmp: table.to_csv(tmp, index=index))
     return path
+
+
+@contextmanager
+def table_writer(out: Path, name: str) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """`with table_writer(out, name) as write:` each `write(chunk)` appends the rows of `chunk`
+    (the same columns every time) to `out/<name>.csv`, so a long run holds one chunk of rows at
+    a time; the file appears, atomically, when the block ends without error and wrote a table."""
+    path = Path(out) / f"{name}.csv"
+    with atomic_file(path) as tmp:
+        columns: list = []
+
+        def write(chunk: pd.DataFrame) -> None:
+            if columns and list(chunk.columns) != columns:
+                raise ValueError(
+                    f"{path}: a chunk has columns {list(chunk.columns)}, the table {columns}"
+                )
+            chunk.to_csv(tmp, index=False, mode="a" if columns else "w", header=not columns)
+            columns[:] = columns or list(chunk.columns)
+
+        yield write
+        if not columns:
+            raise ValueError(f"{path}: no table was written")
 
 
 def load_table(out: Path, name: str, **read_csv) -> pd.DataFrame:

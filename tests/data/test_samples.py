@@ -15,9 +15,11 @@ def test_one_sample_per_annotated_box_of_the_validation_split(samples):
     val_files = {p.stem for p in data.split_dir("smoke", "knee", "val").glob("*.h5")}
     assert len(samples) == boxes["file"].isin(val_files).sum() > 0
     for s in samples:
-        assert s.kspace.dtype == torch.complex64 and s.kspace.ndim == 3
+        read = s.load()
+        assert read.kspace.dtype == torch.complex64 and read.kspace.shape == s.shape
+        assert (read.fname, read.index, read.acquired) == (s.fname, s.slice, s.acquired)
         x, y, w, h = s.box.tolist()
-        assert 0 <= x and x + w <= s.target.shape[1] and 0 <= y and y + h <= s.target.shape[0]
+        assert 0 <= x and x + w <= read.target.shape[1] and 0 <= y and y + h <= read.target.shape[0]
     assert len(annotated_samples("smoke", max_samples=2)) == 2
     with pytest.raises(ValueError, match="max_samples"):
         annotated_samples("smoke", max_samples=0)
@@ -26,7 +28,7 @@ def test_one_sample_per_annotated_box_of_the_validation_split(samples):
 def test_masks_are_seeded_per_slice_and_stay_on_acquired_columns(samples):
     s = samples[0]
     a, b = sample_mask(s, 4, seed=0), sample_mask(s, 4, seed=0)
-    assert torch.equal(a, b) and a.shape == (1, 1, 1, s.kspace.shape[-1])
+    assert torch.equal(a, b) and a.shape == (1, 1, 1, s.shape[-1])
     assert not torch.equal(a, sample_mask(s, 4, seed=1))
     first, last = s.acquired
     assert not a[..., :first].any() and not a[..., last + 1 :].any()
@@ -76,7 +78,7 @@ def test_paper_scale_reads_fastmri_format_files_and_unflips_real_boxes(tmp_path,
     s = samples[0]
     assert (s.fname, s.slice, s.label) == ("file1000000", 1, "Meniscus Tear")
     assert s.box.tolist() == [100, 320 - 150 - 20, 30, 20]  # unflipped rows
-    assert s.kspace.shape == (3, 640, 368) and s.target.shape == (320, 320)
+    assert s.shape == (3, 640, 368) and s.load().target.shape == (320, 320)
     assert s.acquired == (17, 350)
     mask = sample_mask(s, 8)
     assert not mask[..., :17].any() and not mask[..., 351:].any()

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="module")
 def explorer():
     samples = annotated_samples("smoke", max_samples=2)
-    size = tuple(samples[0].target.shape)
+    size = tuple(samples[0].load().target.shape)
     calls = []
 
     def get_model(method, acceleration):

@@ -6,17 +6,23 @@ As in the reference code, every fastMRI+ box of the knee validation split is one
 0.08, 8×: 0.04), limited to the acquired columns and seeded per (seed, file, slice); the
 reference drew them unseeded. Region scores are `metrics.region_scores` (SSIM/PSNR on the box,
 data range max − min of the full target). Attack settings come in as one dict, `profile.attack`.
+
+Samples hold no image data: each batch of one k-space shape (`data.samples.batches`) is read
+when it is attacked, and the result rows go to a `write` callable (e.g. `tables.table_writer`)
+batch by batch, so a run's memory grows with its batch, not with the validation split. Models
+may live on any device (`devices`): inputs are moved to the model, scores and images come back
+to the CPU.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import attacks, metrics, papers, physics
+from mrirobust import attacks, costs, devices, metrics, papers, physics
 from mrirobust.data.samples import Sample, batches, stack
 
 REGION_MODES = ("region", "image")  # attack the box (targeted) or the whole image
@@ -56,6 +62,12 @@ def box_pgd(model, kspace, mask, target, boxes, *, eta, mode: str, attack: dict)
     )
 
 
+def _batch(model, group: Sequence[Sample], acceleration: int, seed: int):
+    """k-space, masks and targets of `group` on `model`'s device, boxes on the CPU."""
+    kspace, mask, target, boxes = stack(group, acceleration, seed)
+    return (*devices.to_model(model, kspace, mask, target), boxes)
+
+
 def noise_attack(
     model,
     samples: Sequence[Sample],
@@ -64,26 +76,27 @@ def noise_attack(
     acceleration: int,
     mode: str = "region",
     batch_size: int = 4,
-) -> pd.DataFrame:
+) -> Iterator[pd.DataFrame]:
     """Per-coil k-space PGD (eq. 4) on every sample for every η of `attack["eta_grid"]`, scored
     on the sample's box.
 
     `mode` "region" maximises the box MSE (targeted), "image" the whole-image MSE; both are
-    scored on the box, as in Fig. 1b. One row per (sample, η) with region SSIM/PSNR, image SSIM
-    and the final attack loss.
+    scored on the box, as in Fig. 1b. Yields one table per batch, one row per (sample, η) with
+    region SSIM/PSNR, image SSIM and the final attack loss.
     """
     etas = list(attack["eta_grid"])
-    rows = []
     for group in batches(samples, batch_size):
-        kspace, mask, target, boxes = stack(group, acceleration, attack["seed"])
+        kspace, mask, target, boxes = _batch(model, group, acceleration, attack["seed"])
         result = box_pgd(model, kspace, mask, target, boxes, eta=etas, mode=mode, attack=attack)
-        final_loss = result.losses[-1]  # (E, B)
+        final_loss = result.losses[-1].cpu()  # (E, B)
+        rows = []
         for e, eta in enumerate(etas):
             recon = result.reconstruction[e].detach()
             scores = {
                 **metrics.region_scores(target, recon, boxes),
                 "ssim_image": metrics.ssim(target, recon, data_range=metrics.value_range(target)),
             }
+            scores = {k: v.cpu() for k, v in scores.items()}
             for b, sample in enumerate(group):
                 rows.append(
                     {
@@ -95,7 +108,7 @@ def noise_attack(
                         "loss": float(final_loss[e, b]),
                     }
                 )
-    return pd.DataFrame(rows)
+        yield pd.DataFrame(rows)
 
 
 def noise_attacks(
@@ -103,17 +116,17 @@ def noise_attacks(
     samples: Sequence[Sample],
     *,
     attack: dict,
+    write: Callable[[pd.DataFrame], None],
     compare_accelerations: Sequence[int] = (),
     batch_size: int = 4,
-) -> pd.DataFrame:
+) -> None:
     """Fig. 1: the box-targeted attack (`noise_attack`) on every model of `nets` (from `models`),
-    then the whole-image attack on those at `compare_accelerations`; one table with a `model`
-    column."""
+    then the whole-image attack on those at `compare_accelerations`; each batch's table, with a
+    `model` column, goes to `write` as it comes."""
     jobs = [(key, "region") for key in nets]
     jobs += [(key, "image") for key in nets if key[1] in compare_accelerations]
-    tables = []
     for (name, acc), mode in tqdm(jobs, desc="attacks"):
-        table = noise_attack(
+        tables = noise_attack(
             nets[name, acc],
             samples,
             attack=attack,
@@ -121,54 +134,68 @@ def noise_attacks(
             mode=mode,
             batch_size=batch_size,
         )
-        tables.append(table.assign(model=name))
-    return pd.concat(tables, ignore_index=True)
+        for table in tables:
+            write(table.assign(model=name))
 
 
 def rotation_attack(
     model, samples: Sequence[Sample], *, attack: dict, acceleration: int, batch_size: int = 4
-) -> pd.DataFrame:
+) -> Iterator[pd.DataFrame]:
     """Box MSE and box SSIM of every angle of the profile's grid (`angle_max`, `angle_step`)
-    for every sample (eq. 5): one row per (sample, angle). `worst_angles` turns it into the
-    Fig. 4a table."""
+    for every sample (eq. 5). Yields one table per batch, one row per (sample, angle);
+    `worst_angles` turns them into the Fig. 4a table. Each batch's search is one "attack" step
+    of the run's costs."""
     angles = attacks.angle_grid(attack["angle_max"], attack["angle_step"])
-    rows = []
     for group in batches(samples, batch_size):
-        kspace, mask, target, boxes = stack(group, acceleration, attack["seed"])
-        result = attacks.rotation_search(
-            model,
-            kspace,
-            mask,
-            target,
-            angles=angles,
-            region=boxes,
-            batch_size=attack["rotation_batch"],
-            progress=False,
-        )
+        kspace, mask, target, boxes = _batch(model, group, acceleration, attack["seed"])
+        with costs.timed("attack", type(model).__name__):
+            result = attacks.rotation_search(
+                model,
+                kspace,
+                mask,
+                target,
+                angles=angles,
+                region=boxes,
+                batch_size=attack["rotation_batch"],
+                progress=False,
+            )
+        losses, ssims = result.losses.cpu(), result.ssim.cpu()
+        rows = []
         for a, angle in enumerate(result.angles.tolist()):
             for b, sample in enumerate(group):
                 rows.append(
                     {
                         **sample.row(acceleration),
                         "angle": round(angle, 6),
-                        "loss": float(result.losses[a, b]),
-                        "ssim_region": float(result.ssim[a, b]),
+                        "loss": float(losses[a, b]),
+                        "ssim_region": float(ssims[a, b]),
                     }
                 )
-    return pd.DataFrame(rows)
+        yield pd.DataFrame(rows)
 
 
 def rotation_attacks(
-    nets: dict, samples: Sequence[Sample], *, attack: dict, batch_size: int = 4
+    nets: dict,
+    samples: Sequence[Sample],
+    *,
+    attack: dict,
+    write: Callable[[pd.DataFrame], None],
+    batch_size: int = 4,
 ) -> pd.DataFrame:
-    """Fig. 4: `rotation_attack` on every model of `nets`; one table with a `model` column."""
-    tables = [
-        rotation_attack(
+    """Fig. 4: `rotation_attack` on every model of `nets`: each batch's per-angle table, with a
+    `model` column, goes to `write` as it comes; returns the worst-angle table over
+    `attack["theta_max"]` (`worst_angles`, a few rows per sample), in `worst_angles`' order."""
+    worst = []
+    for name, acc in tqdm(nets, desc="models"):
+        tables = rotation_attack(
             nets[name, acc], samples, attack=attack, acceleration=acc, batch_size=batch_size
-        ).assign(model=name)
-        for name, acc in tqdm(nets, desc="models")
-    ]
-    return pd.concat(tables, ignore_index=True)
+        )
+        for table in tables:
+            table = table.assign(model=name)
+            write(table)
+            worst.append(worst_angles(table, attack["theta_max"]))
+    keys = ["theta_max", "model", "acceleration", "sample"]
+    return pd.concat(worst).sort_values(keys, kind="stable", ignore_index=True)
 
 
 def worst_angles(table: pd.DataFrame, theta_maxes: Sequence[float]) -> pd.DataFrame:
@@ -229,26 +256,27 @@ def pick_sample(samples: Sequence[Sample], prefer_label: str = "") -> Sample:
 
 def thermal_noise_eta(samples: Sequence[Sample]) -> float:
     """Mean measured thermal-noise level in η units (E‖n_i‖/‖k_i‖, `physics.noise_level`) over
-    the distinct slices of `samples`, with the background of `physics.background_mask` on the
-    full field of view."""
+    the distinct slices of `samples` (read one at a time), with the background of
+    `physics.background_mask` on the full field of view."""
     levels, seen = [], set()
     for s in samples:
-        if (s.fname, s.slice) in seen:
+        if (s.path, s.slice) in seen:
             continue
-        seen.add((s.fname, s.slice))
-        image = physics.rss(physics.ifft2c(s.kspace), dim=0)
-        level = physics.noise_level(s.kspace.unsqueeze(0), physics.background_mask(image))
+        seen.add((s.path, s.slice))
+        kspace = s.load().kspace
+        image = physics.rss(physics.ifft2c(kspace), dim=0)
+        level = physics.noise_level(kspace.unsqueeze(0), physics.background_mask(image))
         levels.append(level.mean())
     return float(torch.stack(levels).mean())
 
 
-def _attack_one(model, sample: Sample, *, eta: float, acceleration: int, mode: str, attack: dict):
-    """Clean and attacked reconstruction and the perturbation of one sample at one η."""
-    kspace, mask, target, boxes = stack([sample], acceleration, attack["seed"])
+def _attack_one(model, kspace, mask, target, boxes, *, eta: float, mode: str, attack: dict):
+    """Clean and attacked reconstruction and the perturbation of one sample (a batch of one,
+    `stack`) at one η, on the CPU (the attack and the model move their inputs to the model)."""
     result = box_pgd(model, kspace, mask, target, boxes, eta=eta, mode=mode, attack=attack)
     with torch.no_grad():
         clean = model(physics.apply_mask(kspace, mask), mask)
-    return clean[0], result.reconstruction[0].detach(), result.perturbation[0].detach()
+    return clean[0].cpu(), result.reconstruction[0].detach().cpu(), result.perturbation[0].cpu()
 
 
 def noise_example(
@@ -256,14 +284,14 @@ def noise_example(
 ) -> dict[str, torch.Tensor]:
     """Fig. 2: the target, the target with each model's adversarial noise added to the FULLY
     sampled k-space, and each model's clean and attacked reconstruction (targeted on the box);
-    `nets` maps names to models."""
-    size = tuple(sample.target.shape)
-    images = {"target": sample.target}
+    `nets` maps names to models. Images on the CPU."""
+    batch = stack([sample], acceleration, attack["seed"])
+    kspace, target = batch[0], batch[2]
+    size = tuple(target.shape[-2:])
+    images = {"target": target[0]}
     for name, model in nets.items():
-        clean, attacked, z = _attack_one(
-            model, sample, eta=eta, acceleration=acceleration, mode="region", attack=attack
-        )
-        images[f"target+noise_{name}"] = physics.rss_crop(sample.kspace + z, size)
+        clean, attacked, z = _attack_one(model, *batch, eta=eta, mode="region", attack=attack)
+        images[f"target+noise_{name}"] = physics.rss_crop(kspace[0] + z, size)
         images[f"{name}"] = clean
         images[f"{name}_attacked"] = attacked
     return images
@@ -272,16 +300,18 @@ def noise_example(
 def targeted_vs_image_example(
     model, sample: Sample, *, attack: dict, eta: float = 0.02, acceleration: int = 8
 ) -> dict[str, torch.Tensor]:
-    """Fig. 3: target, clean reconstruction, box-targeted and whole-image attacks at one η."""
-    kwargs = dict(eta=eta, acceleration=acceleration, attack=attack)
-    clean, targeted, _ = _attack_one(model, sample, mode="region", **kwargs)
-    _, whole, _ = _attack_one(model, sample, mode="image", **kwargs)
-    return {"target": sample.target, "clean": clean, "targeted": targeted, "image": whole}
+    """Fig. 3: target, clean reconstruction, box-targeted and whole-image attacks at one η
+    (images on the CPU)."""
+    batch = stack([sample], acceleration, attack["seed"])
+    clean, targeted, _ = _attack_one(model, *batch, eta=eta, mode="region", attack=attack)
+    _, whole, _ = _attack_one(model, *batch, eta=eta, mode="image", attack=attack)
+    return {"target": batch[2][0], "clean": clean, "targeted": targeted, "image": whole}
 
 
 def example_scores(images: dict[str, torch.Tensor], sample: Sample) -> dict[str, dict]:
-    """`metrics.region_scores` on the sample's box of every image but the target."""
-    target = sample.target.unsqueeze(0)
+    """`metrics.region_scores` on the sample's box of every image but the target (against
+    `images["target"]`)."""
+    target = images["target"].unsqueeze(0)
     return {
         key: {
             name: float(value)
@@ -296,18 +326,19 @@ def rotation_example(
     model, sample: Sample, *, angle: float, acceleration: int = 8, seed: int = 0
 ) -> dict[str, torch.Tensor]:
     """Fig. 5: target, clean reconstruction, the fully sampled image rotated by `angle` and back
-    (interpolation only), and the reconstruction of the rotated acquisition rotated back."""
-    kspace, mask, target, _ = stack([sample], acceleration, seed)
-    theta = torch.tensor([float(angle)], dtype=torch.float64)
-    size = tuple(sample.target.shape)
+    (interpolation only), and the reconstruction of the rotated acquisition rotated back
+    (images on the CPU)."""
+    kspace, mask, target, _ = _batch(model, [sample], acceleration, seed)
+    size = tuple(target.shape[-2:])
     with torch.no_grad():
-        rotated = physics.rotate_kspace(kspace, theta)
+        rotated = physics.rotate_kspace(kspace, float(angle))
         clean = model(physics.apply_mask(kspace, mask), mask)
-        attacked = physics.rotate(model(physics.apply_mask(rotated, mask), mask), -theta)
-        rotated_back = physics.rotate(physics.rss_crop(rotated, size), -theta)
-    return {
+        attacked = physics.rotate(model(physics.apply_mask(rotated, mask), mask), -float(angle))
+        rotated_back = physics.rotate(physics.rss_crop(rotated, size), -float(angle))
+    images = {
         "target": target[0],
         "clean": clean[0],
         "fully_sampled_rotated": rotated_back[0],
         "attacked": attacked[0],
     }
+    return {key: image.cpu() for key, image in images.items()}

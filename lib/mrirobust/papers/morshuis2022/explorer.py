@@ -5,7 +5,8 @@ The attack at (θ, η) is `attacks.rotated_pgd`, the composition of both Morshui
 acquisition is rotated by θ (eq. 5), then the per-coil k-space PGD (eq. 4) with budget η targets
 the (rotated) box; the result is rotated back and scored against the unrotated target. One
 batched PGD call covers the whole η grid, and results are cached per (model, acceleration, box,
-θ), so moving η is instant and a new θ costs one attack.
+θ), so moving η is instant and a new θ costs one attack. A sample's slice is read when it is
+first attacked; the attack runs on the model's device and the cache holds CPU images.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import torch
 
-from mrirobust import attacks, metrics, physics, plots
+from mrirobust import attacks, devices, metrics, physics, plots
 from mrirobust.data.samples import stack
 from mrirobust.papers.morshuis2022.experiments import pgd_settings
 from mrirobust.widgets import figure_png
@@ -74,12 +75,14 @@ class AttackExplorer:
         return self._models[key]
 
     def _attack_grid(self, method, acceleration, index, theta):
-        """Attacked reconstructions and perturbation images for the whole η grid (cached)."""
+        """Target, clean reconstruction, and the attacked reconstructions, perturbation images
+        and region SSIMs of the whole η grid (cached, on the CPU)."""
         key = (method, acceleration, index, theta)
         if key in self._cache:
             return self._cache[key]
         sample, model = self.samples[index], self.model(method, acceleration)
         kspace, mask, target, boxes = stack([sample], acceleration, self.attack["seed"])
+        kspace, mask, target = devices.to_model(model, kspace, mask, target)
         size = tuple(target.shape[-2:])
         etas = list(self.attack["eta_grid"])
         result = attacks.rotated_pgd(
@@ -97,21 +100,20 @@ class AttackExplorer:
         with torch.no_grad():
             clean = model(physics.apply_mask(kspace, mask), mask)[0]
         ssims = metrics.ssim(target.expand(len(etas), -1, -1), attacked, region=boxes[0])
-        self._cache[key] = (clean, attacked, noise.detach(), ssims)
+        images = (target[0], clean, attacked, noise.detach(), ssims)
+        self._cache[key] = tuple(x.cpu() for x in images)
         return self._cache[key]
 
     def view(self) -> AttackView:
         """The current selection's images and scores (computing the attack if not cached)."""
         index, eta = self.sample.value, self.eta.value
-        clean, attacked, noise, ssims = self._attack_grid(
+        target, clean, attacked, noise, ssims = self._attack_grid(
             self.method.value, self.acceleration.value, index, self.theta.value
         )
         e = list(self.attack["eta_grid"]).index(eta)
-        sample = self.samples[index]
-        ssim_clean = metrics.ssim(sample.target[None], clean[None], region=sample.box)
-        return AttackView(
-            sample.target, clean, attacked[e], noise[e], float(ssim_clean), float(ssims[e])
-        )
+        box = self.samples[index].box
+        ssim_clean = metrics.ssim(target[None], clean[None], region=box)
+        return AttackView(target, clean, attacked[e], noise[e], float(ssim_clean), float(ssims[e]))
 
     def figure(self, view: AttackView):
         sample = self.samples[self.sample.value]
