@@ -63,17 +63,21 @@ def epochs_done(model_spec: ModelSpec) -> int:
 
 def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
     """Train (or resume) `model_spec`'s model and return its checkpoint path. A complete
-    checkpoint is kept unless `retrain`; a mismatching one raises (`Checkpoint.read`)."""
+    checkpoint is kept unless `retrain`; a mismatching one raises (`Checkpoint.read`). Two
+    processes never train one checkpoint: the second waits for the first (`checkpoints.lock`)
+    and then finds it complete."""
     recipe, checkpoint = RECIPES[model_spec.method], checkpoints.locate(model_spec)
-    state = None
-    if checkpoint.path.exists() and not retrain:
-        state = checkpoint.read()
-        if recipe.done(model_spec.params, state):
-            return checkpoint.path
-        logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
-    else:
-        logger.warning("no checkpoint %s: training %s now", checkpoint.path.name, model_spec.method)
-    recipe.fit(model_spec, _builder(model_spec), checkpoint, state)
+    with checkpoint.lock():
+        state = None
+        if checkpoint.path.exists() and not retrain:
+            state = checkpoint.read()
+            if recipe.done(model_spec.params, state):
+                return checkpoint.path
+            logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
+        else:
+            name, method = checkpoint.path.name, model_spec.method
+            logger.warning("no checkpoint %s: training %s now", name, method)
+        recipe.fit(model_spec, _builder(model_spec), checkpoint, state)
     return checkpoint.path
 
 
