@@ -8,9 +8,9 @@ from mrirobust import physics
 from mrirobust.models.l1 import L1Wavelet
 
 # Not bit-equal: eigh, not sigpy's power iterations, finds the eigenvectors (float rounding).
-# Measured: map errors ≤ 2e-6 (pixels whose eigenvalue lies within 1e-4 of the crop threshold
-# left out: one of them may be kept by one side only, as on the cpu-sized slice); l1 images
-# differ by 3e-6 to 4e-6, by 4e-4 where such a pixel is kept by one side only.
+# Measured: map errors ≤ 1e-6 (pixels whose eigenvalue lies within 1e-4 of the crop threshold
+# left out: rounding may crop such a pixel on one side only); l1 images differ by 3e-6, and by
+# 4e-4 on the cpu-sized slice below when its pixel at the threshold is cropped by one side only.
 MAP_TOLERANCE = 1e-5
 L1_TOLERANCE = 1e-3
 
@@ -82,7 +82,7 @@ def test_maps_match_sigpy_espirit_calib(coils, shape, acceleration, center_fract
 
 
 def test_l1_reconstruction_with_our_maps_matches_sigpy_maps():
-    y, mask = masked(8, (192, 140), 4, 0.08)  # one pixel at the crop threshold kept by sigpy only
+    y, mask = masked(8, (192, 140), 4, 0.08)  # one pixel's eigenvalue rounds to 0.95
     ref, _ = sigpy_maps(y[0], min(24, physics.acs_width(mask[0, 0, 0])))
     recon = L1Wavelet((192, 140), lam=1e-3, iterations=30)
     with torch.no_grad():
