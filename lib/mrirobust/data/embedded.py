@@ -32,7 +32,7 @@ from mrirobust.data import brain_phantom, knee_phantom, manifest
 from mrirobust.data.annotations import write_annotations
 from mrirobust.data.fastmri_io import header_xml, write_volume
 from mrirobust.data.singlecoil import emulate_singlecoil
-from mrirobust.paths import embedded_root, real_data_root
+from mrirobust.paths import embedded_root
 from mrirobust.scales import resolve
 
 GENERATOR_SOURCES = (
@@ -340,20 +340,3 @@ def is_complete(scale: str, overrides: dict | None = None) -> bool:
     return manifest.is_complete(
         embedded_root(scale), GENERATOR_FINGERPRINT, resolve(scale, "data", overrides)
     )
-
-
-def ensure_embedded(scale: str, progress: bool = True) -> Path:
-    """The data root of `scale`: the embedded dataset, generated first when missing or
-    incomplete; at paper scale the configured real fastMRI root; at the shape scale
-    FASTMRI_ROOT when the environment sets it, else the real-shaped files
-    (`mrirobust.data.shaped`), generated first when missing."""
-    source = resolve(scale, "data")["source"]
-    if source == "fastmri":
-        return real_data_root("fastmri_root")
-    if source == "shape":
-        from mrirobust.data import shaped
-
-        return shaped.ensure(progress=progress)
-    if not is_complete(scale):
-        generate(scale, progress=progress)
-    return embedded_root(scale)

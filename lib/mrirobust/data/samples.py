@@ -11,8 +11,8 @@ import torch
 
 from mrirobust import physics, scales
 from mrirobust.data.annotations import check_annotations, scale_annotations
-from mrirobust.data.embedded import ensure_embedded
 from mrirobust.data.fastmri_io import read_slice, split_dir
+from mrirobust.data.roots import ensure_embedded
 
 
 @dataclass
