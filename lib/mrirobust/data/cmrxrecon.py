@@ -260,7 +260,7 @@ def list_patients(root: str | os.PathLike, split: str, acceleration: int | None 
         raise FileNotFoundError(
             f"{folder}: no such CMRxRecon folder (expected <root>/MultiCoil/Mapping/<split>/"
             "{FullSample,AccFactor04,AccFactor08,AccFactor10}/P###/, the root being the folder "
-            "that holds MultiCoil/, e.g. CMRXRECON_ROOT; see data/README.md)"
+            "that holds MultiCoil/, e.g. CMRXRECON_ROOT; see docs/real_data.md)"
         )
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.startswith("P"))
 

@@ -233,7 +233,7 @@ def split_files(directory: str | os.PathLike, max_files: int = 0) -> list[Path]:
     if not directory.is_dir():
         raise FileNotFoundError(
             f"data directory {directory} does not exist (expected <root>/<anatomy>/"
-            "<challenge>_<split>/*.h5, e.g. knee/multicoil_val/; see data/README.md)"
+            "<challenge>_<split>/*.h5, e.g. knee/multicoil_val/; see docs/real_data.md)"
         )
     files = sorted(directory.glob("*.h5"))
     return files[:max_files] if max_files > 0 else files
