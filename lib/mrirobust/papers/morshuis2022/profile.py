@@ -43,6 +43,15 @@ ATTACK = Profile(
         "theta_max": [0.0, 1.0, 2.0],
         "rotation_batch": 5,
     },
+    # every loop cut to one step, keeping what the claims and figures need: η 0 and the
+    # largest η (Fig. 1's curves and every Fig. 1 claim compare them), one PGD step, the
+    # grid's ends beside 0 (one rotation pass), θ_max 0 and one bound that holds them
+    shape={
+        "eta_grid": [0.0, 0.025],
+        "pgd_steps": 1,
+        "angle_step": 4.9,
+        "theta_max": [0.0, 5.0],
+    },
 )
 
 
