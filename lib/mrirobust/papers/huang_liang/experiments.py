@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust import attacks, data, metrics, physics, zoo
+from mrirobust import attacks, costs, data, devices, metrics, physics, zoo
 from mrirobust.models import registry
 from mrirobust.models.registry import ModelSpec
 from mrirobust.models.unet import normalise, normalise_target
 from mrirobust.papers.huang_liang import networks
 from mrirobust.papers.huang_liang.profile import TRAIN
-from mrirobust.training import adversarial
+from mrirobust.training import adversarial, datasets
 
-SPEC_KEYS = adversarial.PARAMS
+SPEC_KEYS = adversarial.PARAMS + tuple(adversarial.LATE)
 REF_SIZE = 320  # the image size at which the paper's ε are stated
 
 
@@ -96,6 +96,14 @@ def _generator(model_spec: ModelSpec):
     return functools.partial(registry.build_generator, model_spec, size)
 
 
+def _loader(model_spec: ModelSpec, items, batch_size: int):
+    """Validation batches of `items` masked as `model_spec` (masks seeded per slice), in order,
+    each of one k-space shape (`datasets.shape_batches`: real files differ in width)."""
+    dataset = adversarial.dataset(model_spec, items, training=False)
+    sampler = datasets.shape_batches(dataset, batch_size)
+    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler)
+
+
 def training_curves(trained: dict[str, Trained]) -> pd.DataFrame:
     """One row per (model, epoch): train running means and the validation metrics."""
     rows = [
@@ -125,17 +133,18 @@ def reference_metrics(pred_n: torch.Tensor, target_n: torch.Tensor) -> dict[str,
     return {
         "nmse": float(((pred_n - target_n) ** 2).sum() / (pred_n**2).sum()),
         "psnr": float(10 * torch.log10(top**2 / mse)),
-        "ssim": float(metrics.ssim(pred_n, target_n, data_range=top).mean()),
+        # skimage uses the data range squared only (C1, C2), so a batch of negative outputs
+        # (an untrained network) scores as with |max|
+        "ssim": float(metrics.ssim(pred_n, target_n, data_range=top.abs()).mean()),
     }
 
 
 def _outputs(recon, items, spec, batch_size):
-    """Decoded outputs, normalised outputs and targets of `items` (masks seeded per slice)."""
-    dataset = adversarial.dataset(spec, items, training=False)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
-    device = next(recon.parameters()).device if recon is not None else torch.device("cpu")
+    """Per batch of `items` (masks seeded per slice): decoded outputs, normalised outputs,
+    targets and normalised targets, on the CPU."""
+    device = devices.of(recon) if recon is not None else torch.device("cpu")
     with torch.no_grad():
-        for kspace, mask, target, _ in loader:
+        for kspace, mask, target, _ in _loader(spec, items, batch_size):
             y = physics.apply_mask(kspace.to(device), mask.to(device))
             if recon is None:  # zero-filled
                 x = physics.rss_crop(y, tuple(target.shape[-2:]))
@@ -152,24 +161,27 @@ def _outputs(recon, items, spec, batch_size):
 def table1(trained: dict[str, Trained], scale: str, eval_slices: int = 0) -> pd.DataFrame:
     """Table 1: clean NMSE / PSNR / SSIM of every model and of zero-filled, on the train and
     validation splits (eval mode, masks seeded per slice), in both rules (module docstring);
-    one row per (model, split, rule). `eval_slices` > 0 keeps the first slices of each split."""
+    one row per (model, split, rule). `eval_slices` > 0 keeps the first slices of each split.
+    Streams: the reference rule is scored per batch, the fastMRI rule per volume (the slices of
+    a file are consecutive), so memory holds one batch plus one volume, never a split."""
     spec = next(iter(trained.values())).spec
     p = spec.params
     rows = []
     for split in ("train", "val"):
         items = adversarial.slices(scale, split, p["challenge"])[: eval_slices or None]
-        files = [path.stem for path, _ in items]
+        files = [path for path, _ in items]
         for name, recon in [("zero-filled", None)] + [(n, t.recon) for n, t in trained.items()]:
-            outs, targets, reference = [], [], []
+            volumes, reference, volume, start = [], [], [], 0
             for out, out_n, target, target_n in _outputs(recon, items, spec, p["batch_size"]):
-                outs.append(out)
-                targets.append(target)
                 reference.append(reference_metrics(out_n, target_n))
-            outs, targets = torch.cat(outs), torch.cat(targets)
-            volumes = [
-                metrics.evaluate_volume(targets[idx], outs[idx])
-                for idx in pd.Series(range(len(files))).groupby(files).indices.values()
-            ]
+                for j in range(len(target)):
+                    volume.append((out[j], target[j]))
+                    i = start + j
+                    if i + 1 == len(items) or files[i + 1] != files[i]:  # the file's last slice
+                        outs, targets = (torch.stack(x) for x in zip(*volume, strict=True))
+                        volumes.append(metrics.evaluate_volume(targets, outs))
+                        volume = []
+                start += len(target)
             for rule, scores in (("fastmri", volumes), ("reference", reference)):
                 row = {"model": name, "split": split, "rule": rule, "slices": len(items)}
                 row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
@@ -289,23 +301,22 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
         for gen in (model.generator, *fresh.values()):
             calibration = torch.Generator().manual_seed(ev["seed"] + 1)
             gen.calibrate(ev["calibration_batches"], p["batch_size"], calibration)
-        dataset = adversarial.dataset(model.spec, items, training=False)
-        loader = torch.utils.data.DataLoader(dataset, batch_size=p["batch_size"])
-        device = next(model.recon.parameters()).device
+        device = devices.of(model.recon)
         latents = model.generator.sample_latent(
             len(items), torch.Generator().manual_seed(ev["seed"])
         )
         start = 0
-        for kspace, mask, target, _ in loader:
+        for kspace, mask, target, _ in _loader(model.spec, items, p["batch_size"]):
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
-            index = list(range(start, start + len(target)))
+            index = range(start, start + len(target))
+            latent = latents[start : start + len(target)]
             clean, t_hat = adversarial.clean_input(model.recon, kspace, mask, target)
             y = physics.apply_mask(kspace, mask)
             with torch.no_grad():
-                co_trained = model.generator(latents[index])
+                co_trained = model.generator(latent)
             for key, recon in models.items():
                 with torch.no_grad():
-                    own = fresh[key](latents[index])
+                    own = fresh[key](latent)
                 steps = {"steps": ev["image_pgd_steps"], "seed": ev["seed"]}
                 pgd = attacks.image_pgd(recon, y, mask, target, rho=budget_rho, **steps)
                 for attack, delta in zip(ATTACKS, (co_trained, own, pgd.perturbation), strict=True):
@@ -349,16 +360,13 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
             continue
         eta = model.spec.params["budget"]
         models = {"K": model.recon, "S": standard.recon}
-        loader = torch.utils.data.DataLoader(
-            adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
-        )
         for key, recon in models.items():
             fresh = adversarial.attack_generator(
                 recon, model.spec, _generator(model.spec), ev["gen_attack_epochs"], ev["seed"]
             )[0]
-            device = next(recon.parameters()).device
+            device = devices.of(recon)
             start = 0
-            for kspace, mask, target, _ in loader:
+            for kspace, mask, target, _ in _loader(model.spec, items, p["batch_size"]):
                 kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
                 y = physics.apply_mask(kspace, mask)
                 pgd = attacks.kspace_pgd(
@@ -422,12 +430,9 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
     rows = []
     for name, model in trained.items():
         recon = model.recon
-        device = next(recon.parameters()).device
-        loader = torch.utils.data.DataLoader(
-            adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
-        )
+        device = devices.of(recon)
         start = 0
-        for kspace, mask, target, _ in loader:
+        for kspace, mask, target, _ in _loader(model.spec, items, p["batch_size"]):
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
             box = boxes[start : start + len(target)]
             y = physics.apply_mask(kspace, mask)
@@ -442,9 +447,12 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
             )
             darestani = attacks.pgd_global(recon, y, mask, eps=ev["eps_grid"], **steps)
             image = attacks.image_pgd(recon, y, mask, target, rho=ev["rho_grid"], **steps)
-            rotation = attacks.rotation_search(
-                recon, kspace, mask, target, angles=angles, region=box, progress=False
-            )
+            with costs.timed("attack", f"{name} rotation"):
+                rotation = attacks.rotation_search(
+                    recon, kspace, mask, target, angles=angles, region=box, progress=False
+                )
+            # on the CPU with the angle grid (`worst` indexes it)
+            rotation = replace(rotation, losses=rotation.losses.cpu(), ssim=rotation.ssim.cpu())
             worst = []
             for theta in ev["theta_max"]:
                 angle, _ = rotation.worst(theta)
