@@ -250,13 +250,13 @@ def _attack_table(rows: list[dict]) -> pd.DataFrame:
     return table.assign(ssim_drop=table.ssim_clean - table.ssim_attacked)
 
 
-def _slice_scores(recon, clean, t_hat, target, delta, budget) -> dict[str, np.ndarray]:
-    """Per-slice scores of one perturbation δ of the normalised input: SSIM of the decoded
-    output against the target clean and attacked (`metrics.ssim`), the amplification
-    ‖U(x̂ + δ) − U(x̂)‖ / ‖δ‖ (normalised units) and ‖δ‖² / ε; plus the normalised outputs."""
+def _slice_scores(recon, clean, out_clean, t_hat, target, delta, budget):
+    """Per-slice scores of one perturbation δ of the normalised input, given the clean output
+    U(x̂): SSIM of the decoded output against the target clean and attacked (`metrics.ssim`),
+    the amplification ‖U(x̂ + δ) − U(x̂)‖ / ‖δ‖ (normalised units) and ‖δ‖² / ε; plus the
+    attacked normalised output."""
     x_hat, mean, std = clean
     with torch.no_grad():
-        out_clean = recon.refine(x_hat)
         out = recon.refine(x_hat + delta)
     norm = torch.linalg.vector_norm
     scores = {
@@ -266,7 +266,7 @@ def _slice_scores(recon, clean, t_hat, target, delta, budget) -> dict[str, np.nd
         "amplification": norm(out - out_clean, dim=(-2, -1)) / norm(delta, dim=(-2, -1)),
         "delta_sq_over_eps": delta.pow(2).sum(dim=(-2, -1)) / budget,
     }
-    return {k: v.cpu().numpy() for k, v in scores.items()}, out_clean, out
+    return {k: v.cpu().numpy() for k, v in scores.items()}, out
 
 
 def fig6(trained: dict[str, Trained], scale: str, ev: dict):
@@ -317,10 +317,11 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
             for key, recon in models.items():
                 with torch.no_grad():
                     own = fresh[key](latent)
+                    out_clean = recon.refine(clean[0])
                 steps = {"steps": ev["image_pgd_steps"], "seed": ev["seed"]}
                 pgd = attacks.image_pgd(recon, y, mask, target, rho=budget_rho, **steps)
                 for attack, delta in zip(ATTACKS, (co_trained, own, pgd.perturbation), strict=True):
-                    scores, out_clean, out = _slice_scores(recon, clean, t_hat, target, delta, eps)
+                    scores, out = _slice_scores(recon, clean, out_clean, t_hat, target, delta, eps)
                     for j, i in enumerate(index):
                         rows.append(
                             {

@@ -146,15 +146,16 @@ EVALUATE = Profile(
         theta_max=[0.0, 2.0],
         angle_step=1.0,
     ),
-    # every loop one step; grids keep their ends; one example slice; 3 angles (-5, 0, 5)
+    # every loop one step; grids keep their ends; one attacked slice (its example); 3 angles
+    # (-5, 0, 5); Table 1 on 2 slices per split (a batch)
     shape=dict(
         eval_slices=2,
-        attack_slices=2,
-        example_slices=[1],
+        attack_slices=1,
+        example_slices=[0],
         image_pgd_steps=1,
         kspace_pgd_steps=1,
         calibration_batches=1,
-        cross_slices=2,
+        cross_slices=1,
         cross_pgd_steps=1,
         eta_grid=[0.0, 0.025],
         eps_grid=[0.0, 0.08],
