@@ -1,7 +1,7 @@
 """Huang & Liang's paper path on real-shaped data and another device: single-coil knee files of
-two widths (as fastMRI's 368 / 372, here 40 / 44 columns at a test size) written in the fastMRI
-format, and every experiment function run with the models on the stand-in accelerator
-(`mrirobust.standin`), which fails wherever a GPU run would mix devices."""
+two widths (as fastMRI's 368 / 372, here 72 / 76 columns at the smoke scale's 64 x 64 target)
+written in the fastMRI format, and every experiment function run with the models on the
+stand-in accelerator (`mrirobust.standin`), which fails wherever a GPU run would mix devices."""
 
 import dataclasses
 
@@ -16,13 +16,13 @@ from mrirobust.papers.huang_liang import experiments as e
 from mrirobust.papers.huang_liang.profile import EVALUATE
 from mrirobust.training import adversarial, datasets
 
-HEIGHT, SIZE, PAD = 64, 32, 2
+HEIGHT, SIZE, PAD = 128, 64, 4  # the smoke scale's target size (`zoo.image_size`)
 # file name -> (split, k-space width, slices): two widths in each split, sorted by name
 FILES = {
-    "file1000001": ("train", 40, 3),
-    "file1000002": ("train", 44, 3),
-    "file1000003": ("val", 40, 2),
-    "file1000004": ("val", 44, 3),
+    "file1000001": ("train", 72, 3),
+    "file1000002": ("train", 76, 3),
+    "file1000003": ("val", 72, 2),
+    "file1000004": ("val", 76, 3),
 }
 OVERRIDES = {"epochs": 1, "val_slices": 0, "eps_ref": [1e3], "eta": [0.02]}
 EVALUATE_OVERRIDES = {"attack_slices": 0, "example_slices": [1, 3], "cross_slices": 0}
@@ -33,7 +33,7 @@ def _write(path, width: int, slices: int, seed: int) -> None:
     side, the ESC target the magnitude image cropped to SIZE x SIZE."""
     g = torch.Generator().manual_seed(seed)
     rows, cols = torch.meshgrid(torch.arange(HEIGHT), torch.arange(width), indexing="ij")
-    disc = ((rows - HEIGHT / 2) ** 2 / 400 + (cols - width / 2) ** 2 / 150 < 1).float()
+    disc = ((rows - HEIGHT / 2) ** 2 / 1600 + (cols - width / 2) ** 2 / 600 < 1).float()
     image = (disc + 0.3 * torch.rand(slices, HEIGHT, width, generator=g)).to(torch.complex64)
     kspace = physics.fft2c(image) * 1e-3
     kspace[..., :PAD] = 0
@@ -58,7 +58,7 @@ def mixed_widths(tmp_path_factory):
         _write(root / split / f"{name}.h5", width, slices, seed)
     boxes = pd.DataFrame(
         [
-            {"file": name, "slice": i, "x": 8, "y": 10, "width": 12, "height": 10, "label": "x"}
+            {"file": name, "slice": i, "x": 16, "y": 20, "width": 24, "height": 20, "label": "x"}
             for name, (split, _, slices) in FILES.items()
             if split == "val"
             for i in range(slices)
@@ -118,7 +118,7 @@ def test_minibatches_of_mixed_widths_are_full_and_of_one_shape(mixed_widths):
         return list(adversarial._minibatches(dataset, gen, changed, 0, 0, "cpu"))
 
     # 3 slices of each width, batches of 2: one full batch per width, the rest dropped
-    assert sorted(b[0].shape[-1] for b, _ in batches()) == [40, 44]
+    assert sorted(b[0].shape[-1] for b, _ in batches()) == [72, 76]
     assert all(len(b[0]) == 2 and len(latent) == 2 for b, latent in batches())
     assert len(batches(steps_per_epoch=1)) == 1
     with pytest.raises(ValueError, match=r"no k-space shape has batch_size = 4 training slices"):

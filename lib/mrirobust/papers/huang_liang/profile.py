@@ -78,10 +78,11 @@ TRAIN = Profile(
         ssim_range=7.0,  # as cpu
     ),
     # the paper configuration, one epoch of one minibatch per model. Paper-size step measured
-    # here (2 shared cores, load ~6): one min-max step of U-Net 64/5 (124 M) + G (49.8 M) at
-    # batch 2 took 160-200 s and 6.7 GB, so the U-Nets keep 5 pools and lose channels (8: 1.9 M);
-    # batch 2, the smallest BatchNorm and the batch hinge take, through the same code path; G
-    # keeps the paper's 7 ConvT layers of 2048-64 channels. Algorithm 2's generator (32/4 on the
+    # here (2 cores, load ~1): one min-max step of U-Net 64/5 (124 M) + G (49.8 M) at batch 2
+    # took 39 s and 6.6 GB, so the U-Nets keep 5 pools and lose channels (8: 1.9 M parameters,
+    # 3 s a min-max step with the paper's G); batch 2, the smallest that BatchNorm and the
+    # batch hinge take, through the same code path (the paper's 8 costs ~4x); G keeps the
+    # paper's 7 ConvT layers of 2048-64 channels. Algorithm 2's generator (32/4 on the
     # 640 x 368 k-space) likewise keeps 4 pools at 8 channels.
     shape=dict(
         epochs=1,
