@@ -129,8 +129,8 @@ def ssim_crop_boxes(region, batch: int, size: tuple[int, int]) -> torch.Tensor:
         mask = regions.as_region_mask(region, batch, size).cpu()
         boxes = []
         for m in mask:
-            rows = m.any(dim=1).nonzero().flatten()
-            cols = m.any(dim=0).nonzero().flatten()
+            rows = m.any(dim=1).nonzero().flatten().tolist()  # host ints: one copy, any device
+            cols = m.any(dim=0).nonzero().flatten().tolist()
             boxes.append([cols[0], rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1])
         boxes = torch.tensor(boxes, dtype=torch.long)
     elif region is None:

@@ -1,6 +1,9 @@
+from types import SimpleNamespace
+
 import pytest
 import torch
 
+from mrirobust import standin
 from mrirobust.models.generator import ImageGenerator, KSpaceGenerator
 
 
@@ -106,3 +109,27 @@ def test_calibration_makes_eval_mode_match_the_batch_statistics():
     norm = torch.linalg.vector_norm
     assert norm(stale) < 0.5 * norm(batch_mode)
     assert norm(calibrated - batch_mode) < 0.2 * norm(batch_mode)
+
+
+def test_latents_are_the_same_on_every_device_and_drawn_on_the_cpu():
+    torch.manual_seed(0)
+    g = ImageGenerator(64, ngf=2)
+    on_cpu = g.sample_latent(3, torch.Generator().manual_seed(4))
+    with standin.active() as device:
+        elsewhere = g.to(device).sample_latent(3, torch.Generator().manual_seed(4))
+        assert elsewhere.device == device
+        torch.testing.assert_close(elsewhere.cpu(), on_cpu, rtol=0, atol=0)
+    cuda = SimpleNamespace(device=torch.device("cuda", 0))  # a CUDA generator's device
+    with pytest.raises(ValueError, match="drawn from a CPU torch.Generator"):
+        g.sample_latent(3, cuda)
+
+
+@pytest.mark.parametrize("width", [368, 372])
+def test_kspace_generator_output_has_each_real_widths_shape(width):
+    """fastMRI single-coil knee k-space is 640 x 368 or 640 x 372; 372 is not a multiple of 2^4."""
+    torch.manual_seed(0)
+    kspace = torch.randn(2, 1, 640, width, dtype=torch.complex64)
+    mask = torch.zeros(1, 1, 1, width, dtype=torch.bool)
+    mask[..., ::4] = True
+    gen = KSpaceGenerator(coils=1, chans=2, num_pools=4)
+    assert gen(kspace * mask, mask, kspace, 0.02).shape == kspace.shape

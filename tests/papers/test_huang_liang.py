@@ -45,6 +45,7 @@ def test_reference_metrics_are_the_reference_codes_swapped_skimage_calls():
         ("standard", 5.0, {}, "no perturbation budget"),
         ("pixel", 1.0, {}, "valid: standard, image, kspace"),
         ("image", 1.0, {"batch_size": 1}, "batch_size must be an integer >= 2"),
+        ("image", 1.0, {"steps_per_epoch": -1}, "steps_per_epoch must be an integer >= 0"),
         ("image", 1.0, {"hinge": "pixel"}, "hinge one of batch, sample"),
         ("image", 1.0, {"lr_g": 1.0}, r"unknown \['lr_g'\]"),
         ("image", 1.0, {"ssim_range": 0.0}, "ssim_range of the DSSIM loss must be a finite"),
@@ -65,6 +66,21 @@ def test_model_specs_scale_the_budgets_to_the_image(smoke_root):
     assert {s.params["challenge"] for s in specs.values()} == {"singlecoil"}
     with pytest.raises(ValueError, match="unknown 'huang_liang.train' parameter 'lr_g'"):
         e.model_specs("smoke", {"lr_g": 1.0})
+
+
+def test_shape_profile_is_the_paper_configuration_cut_to_one_step(smoke_root):
+    paper, shape = TRAIN.resolve("paper"), TRAIN.resolve("shape")
+    # the paper's structure: 5 pools, the 7-layer generator of 2048-64 channels, DSSIM loss
+    same = ("unet_pools", "unet_variant", "gen_ngf", "gen_nz", "kgen_pools", "lr", "ssim_range")
+    assert {k: shape[k] for k in same} == {k: paper[k] for k in same}
+    assert (shape["epochs"], shape["steps_per_epoch"], shape["batch_size"]) == (1, 1, 2)
+    ev = EVALUATE.resolve("shape")
+    assert ev["image_pgd_steps"] == ev["kspace_pgd_steps"] == ev["cross_pgd_steps"] == 1
+    for grid in ("eta_grid", "eps_grid", "rho_grid", "theta_max"):
+        assert ev[grid] == [EVALUATE.resolve("paper")[grid][i] for i in (0, -1)]
+    # the late key enters a spec (and its checkpoint name) only where it is set
+    assert "steps_per_epoch" not in e.model_specs("smoke")["S"].params
+    assert e.model_specs("smoke", {"steps_per_epoch": 1})["S"].params["steps_per_epoch"] == 1
 
 
 def test_paper_profile_is_the_reference_setting():

@@ -46,6 +46,17 @@ def test_rss_and_crop_match_fastmri():
     torch.testing.assert_close(physics.center_crop(x, (10, 8)), center_crop(x, (10, 8)))
 
 
+def test_rss_gradient_is_finite_where_the_image_is_exactly_zero():
+    """A zero background outside the crop (band-limited or zero-padded images) must not turn the
+    gradient of the cropped RSS into NaN (the square root's derivative is infinite at 0)."""
+    x = torch.zeros(1, 2, 12, 12, dtype=torch.complex64)
+    x[..., 3:9, 3:9] = _random_complex(1, 2, 6, 6)
+    x.requires_grad_(True)
+    physics.center_crop(physics.rss(x), (8, 8)).sum().backward()
+    assert torch.isfinite(torch.view_as_real(x.grad)).all()
+    assert (x.grad[..., :2, :] == 0).all()
+
+
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="complex"):
         physics.check_kspace(torch.zeros(1, 2, 4, 4))

@@ -13,11 +13,12 @@ that exposes its normalised input, `UNetRecon` (normalised_input / refine / deco
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import devices, metrics, physics
+from mrirobust import costs, devices, metrics, physics
 from mrirobust.attacks.pgd import (
     PGDResult,
     _check_steps,
@@ -71,13 +72,15 @@ def image_pgd(
     losses = []
     for step in tqdm(range(steps + 1), desc="image PGD", disable=not progress, leave=False):
         z.requires_grad_(step < steps)
-        with torch.set_grad_enabled(step < steps):
+        timer = costs.timed("attack", type(recon).__name__) if step < steps else nullcontext()
+        with timer, torch.set_grad_enabled(step < steps):
             out = recon.refine(x + z)
             loss = metrics.dssim(t, out)
+            if step < steps:
+                (grad,) = torch.autograd.grad(loss.sum(), z)
         losses.append(loss.detach())
         if step == steps:
             break
-        (grad,) = torch.autograd.grad(loss.sum(), z)
         tiny = torch.finfo(grad.dtype).tiny
         step_dir = grad / _norm(grad, dims).clamp_min(tiny)
         z = project_ball(z.detach() + step_size * radius * step_dir, radius, dims)

@@ -27,7 +27,7 @@ import torch
 from fastmri.models import Unet
 from torch import nn
 
-from mrirobust import physics
+from mrirobust import devices, physics
 from mrirobust.attacks.pgd import project_ball
 
 KSPACE_BUDGETS = ("per_coil", "total")
@@ -64,9 +64,16 @@ class ImageGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def sample_latent(self, batch: int, generator: torch.Generator) -> torch.Tensor:
-        """z = latent_scale · N(0, I), `(batch, nz, 1, 1)`, drawn from the seeded `generator`."""
-        z = torch.randn(batch, self.nz, 1, 1, generator=generator, device=generator.device)
-        return (z * self.latent_scale).to(next(self.parameters()).device)
+        """z = latent_scale · N(0, I), `(batch, nz, 1, 1)` on G's device, drawn on the CPU from
+        the seeded CPU `generator` and then moved, so a seed gives the same latents on every
+        device."""
+        if generator.device.type != "cpu":
+            raise ValueError(
+                f"latents are drawn from a CPU torch.Generator (the same on every device), got "
+                f"one on {generator.device}"
+            )
+        z = torch.randn(batch, self.nz, 1, 1, generator=generator)
+        return (z * self.latent_scale).to(devices.of(self))
 
     @torch.no_grad()
     def calibrate(self, batches: int, batch_size: int, generator: torch.Generator):

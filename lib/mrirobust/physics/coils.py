@@ -23,8 +23,12 @@ __all__ = [
 
 
 def rss(coil_images: torch.Tensor, dim: int = 1) -> torch.Tensor:
-    """Root-sum-of-squares coil combination, sqrt(sum_i |x_i|^2) over `dim`."""
-    return torch.sqrt((coil_images.abs() ** 2).sum(dim=dim))
+    """Root-sum-of-squares coil combination, sqrt(sum_i |x_i|^2) over `dim`. Its gradient is 0
+    (not NaN, as the square root's) at an exact-zero pixel, which images with zero background
+    have: one NaN there would reach every gradient through a later crop or normalisation."""
+    squares = (coil_images.abs() ** 2).sum(dim=dim)
+    positive = squares > 0
+    return torch.where(positive, torch.sqrt(torch.where(positive, squares, 1.0)), 0.0)
 
 
 def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

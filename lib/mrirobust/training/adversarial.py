@@ -17,13 +17,18 @@ standard U-Net under our assumption of the same recipe.
 
 Data: fully sampled slices of `<anatomy>/<challenge>_<split>` (`training.datasets.SliceData`)
 with random masks seeded by (seed, slice, epoch) for training and (seed, slice) for validation,
-batches in a seeded order per epoch, latents seeded by (seed, epoch, batch): an interrupted run
-resumes to the same weights. The checkpoint (`training.checkpoints.locate`: the spec and the data
-fingerprint of its train + val slices) holds both networks and both optimisers after every
-epoch, the per-epoch curve and the per-iteration log; `mrirobust.zoo` trains, resumes and restores
-the models through `training.recipes.MinMax`. Early stopping follows the reference: stop when
-none of the last `patience` validation DSSIMs is below the one `patience` epochs before; the last
-weights are kept.
+batches of one k-space shape in a seeded order per epoch (real files differ in width; the first
+`steps_per_epoch` batches when set), latents seeded by (seed, epoch, batch) and drawn on the CPU
+(the same on every device): an interrupted run resumes to the same weights. Each min-max step is
+timed as `costs.timed("train", method)`, each step of a fresh attacking generator as
+`costs.timed("attack", "generator_<kind>")`.
+
+The checkpoint (`training.checkpoints.locate`: the spec and the data fingerprint of its train +
+val slices) holds both networks and both optimisers after every epoch, the per-epoch curve and
+the per-iteration log; `mrirobust.zoo` trains, resumes and restores the models through
+`training.recipes.MinMax`. Early stopping follows the reference: stop when none of the last
+`patience` validation DSSIMs is below the one `patience` epochs before; the last weights are
+kept.
 
 Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m
 mrirobust.papers.huang_liang.train ...`) every process takes batch_size / N slices of the
@@ -42,6 +47,7 @@ registry). The U-Net has `normalised_input`, `refine`, `decode` and `normalised_
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -52,7 +58,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm, trange
 
-from mrirobust import devices, metrics, physics
+from mrirobust import costs, devices, metrics, physics
 from mrirobust.training import checkpoints, datasets, loop
 
 KINDS = ("standard", "image", "kspace")
@@ -83,6 +89,9 @@ PARAMS = (
     "ssim_range",
     "val_slices",  # validated after every epoch (0: all)
 )
+# keys added after checkpoints existed, with their default: a spec holds one only when it
+# differs, so the existing checkpoints keep their names (as `models.registry.Method.late`)
+LATE = {"steps_per_epoch": 0}  # minibatches per epoch (0: every full batch; shape scale: 1)
 ANATOMY = "knee"
 
 
@@ -252,10 +261,12 @@ def _seeded(*key) -> torch.Generator:
 def _minibatches(dataset, gen, model_spec: dict, seed: int, epoch: int, device):
     """(batch (k, mask, target) on `device`, latent or None) of one epoch: a seeded order, full
     batches of one k-space shape only (BatchNorm and the batch hinge;
-    `datasets.ShuffledShapeBatches`), latents seeded by (seed, epoch, batch, rank). Under
-    torchrun each process takes batch_size / world slices of every batch."""
+    `datasets.ShuffledShapeBatches`; the first `steps_per_epoch` of them when set), latents
+    seeded by (seed, epoch, batch, rank) and drawn on the CPU. Under torchrun each process takes
+    batch_size / world slices of every batch."""
     world, rank = loop.distributed()
-    batch_size = model_spec.params["batch_size"]
+    p = {**LATE, **model_spec.params}
+    batch_size = p["batch_size"]
     if batch_size // world < 2:
         raise ValueError(
             f"batch_size {batch_size} over {world} processes leaves {batch_size // world} per "
@@ -264,8 +275,16 @@ def _minibatches(dataset, gen, model_spec: dict, seed: int, epoch: int, device):
     dataset.epoch = epoch
     sampler = datasets.ShuffledShapeBatches(dataset, batch_size, seed, world, rank, drop_last=True)
     sampler.set_epoch(epoch)
+    if len(sampler) == 0:
+        shapes = sorted(set(sampler.shapes))
+        raise ValueError(
+            f"no k-space shape has batch_size = {batch_size} training slices (shapes {shapes} "
+            f"in {len(dataset)} slices): use a smaller batch_size or more training files"
+        )
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler)
-    for b, batch in enumerate(tqdm(loader, leave=False, disable=rank != 0)):
+    steps = min(p["steps_per_epoch"] or len(sampler), len(sampler))
+    batches = itertools.islice(loader, steps)
+    for b, batch in enumerate(tqdm(batches, total=steps, leave=False, disable=rank != 0)):
         batch = [x.to(device) for x in batch[:3]]
         latent = None
         if kind(model_spec) == "image":
@@ -295,7 +314,8 @@ def attack_generator(recon, attack_spec, make_generator: Callable, epochs: int, 
     try:
         for epoch in range(epochs):
             for batch, latent in _minibatches(train_set, gen, attack_spec, seed, epoch, device):
-                step = generator_step(recon, gen, attack_spec, batch, latent, optimiser)
+                with costs.timed("attack", f"generator_{kind(attack_spec)}"):
+                    step = generator_step(recon, gen, attack_spec, batch, latent, optimiser)
                 log.append({"epoch": epoch + 1, **step})
     finally:
         for q, flag in zip(recon.parameters(), frozen, strict=True):
@@ -352,7 +372,8 @@ def fit(model_spec, networks: Callable, checkpoint: checkpoints.Checkpoint, stat
             gen.train()
         logs = []
         for batch, latent in _minibatches(train_set, gen, model_spec, p["seed"], epoch, device):
-            step = minmax_step(recon, gen, model_spec, batch, latent, optimisers)
+            with costs.timed("train", model_spec.method):
+                step = minmax_step(recon, gen, model_spec, batch, latent, optimisers)
             logs.append({"epoch": epoch + 1, **step})
         iterations += logs
         if rank == 0:
@@ -386,10 +407,11 @@ def fit(model_spec, networks: Callable, checkpoint: checkpoints.Checkpoint, stat
 
 def restore(networks: Callable, state: dict):
     """(U-Net, generator or None) of `networks()` with the weights of the checkpoint `state`, in
-    eval mode, on this process's device."""
+    eval mode, on this process's device (`devices.default`)."""
+    device = devices.default()
     recon, gen = networks()
     recon.load_state_dict(state["model"])
     if gen is not None:
         gen.load_state_dict(state["generator"])
-        gen = gen.to(devices.default()).eval()
-    return recon.to(devices.default()).eval(), gen
+        gen = gen.to(device).eval()
+    return recon.to(device).eval(), gen

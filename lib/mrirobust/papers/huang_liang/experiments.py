@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust import attacks, data, metrics, physics, zoo
+from mrirobust import attacks, costs, data, devices, metrics, physics, zoo
 from mrirobust.models import registry
 from mrirobust.models.registry import ModelSpec
 from mrirobust.models.unet import normalise, normalise_target
 from mrirobust.papers.huang_liang import networks
 from mrirobust.papers.huang_liang.profile import TRAIN
-from mrirobust.training import adversarial
+from mrirobust.training import adversarial, datasets
 
-SPEC_KEYS = adversarial.PARAMS
+SPEC_KEYS = adversarial.PARAMS + tuple(adversarial.LATE)
 REF_SIZE = 320  # the image size at which the paper's ε are stated
 
 
@@ -77,7 +77,7 @@ def model_specs(scale: str, overrides: dict | None = None, kspace: bool = False)
 @dataclass
 class Trained:
     """A trained model: the U-Net (eval mode), its generator (None for S) and the checkpoint's
-    state (curve, iterations)."""
+    logs (curve, iterations)."""
 
     spec: ModelSpec
     recon: torch.nn.Module
@@ -86,14 +86,28 @@ class Trained:
 
 
 def train_models(specs: dict) -> dict[str, Trained]:
-    """Load (or train) every model of `specs` (`zoo.get_networks`)."""
-    return {name: Trained(s, *zoo.get_networks(s)) for name, s in specs.items()}
+    """Load (or train) every model of `specs` (`zoo.get_networks`), keeping of each checkpoint
+    its logs only (its weights and optimiser states, ~2 GB for A(ε) at paper size, are in the
+    networks already)."""
+    out = {}
+    for name, s in specs.items():
+        recon, gen, state = zoo.get_networks(s)
+        out[name] = Trained(s, recon, gen, {k: state[k] for k in ("curve", "iterations")})
+    return out
 
 
 def _generator(model_spec: ModelSpec):
     """A maker of `model_spec`'s untrained generator (a fresh attacker)."""
     size = image_size(model_spec.scale, model_spec.params["challenge"])
     return functools.partial(registry.build_generator, model_spec, size)
+
+
+def _loader(model_spec: ModelSpec, items, batch_size: int):
+    """Validation batches of `items` masked as `model_spec` (masks seeded per slice), in order,
+    each of one k-space shape (`datasets.shape_batches`: real files differ in width)."""
+    dataset = adversarial.dataset(model_spec, items, training=False)
+    sampler = datasets.shape_batches(dataset, batch_size)
+    return torch.utils.data.DataLoader(dataset, batch_sampler=sampler)
 
 
 def training_curves(trained: dict[str, Trained]) -> pd.DataFrame:
@@ -125,17 +139,18 @@ def reference_metrics(pred_n: torch.Tensor, target_n: torch.Tensor) -> dict[str,
     return {
         "nmse": float(((pred_n - target_n) ** 2).sum() / (pred_n**2).sum()),
         "psnr": float(10 * torch.log10(top**2 / mse)),
-        "ssim": float(metrics.ssim(pred_n, target_n, data_range=top).mean()),
+        # skimage uses the data range squared only (C1, C2), so a batch of negative outputs
+        # (an untrained network) scores as with |max|
+        "ssim": float(metrics.ssim(pred_n, target_n, data_range=top.abs()).mean()),
     }
 
 
 def _outputs(recon, items, spec, batch_size):
-    """Decoded outputs, normalised outputs and targets of `items` (masks seeded per slice)."""
-    dataset = adversarial.dataset(spec, items, training=False)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
-    device = next(recon.parameters()).device if recon is not None else torch.device("cpu")
+    """Per batch of `items` (masks seeded per slice): decoded outputs, normalised outputs,
+    targets and normalised targets, on the CPU."""
+    device = devices.of(recon) if recon is not None else torch.device("cpu")
     with torch.no_grad():
-        for kspace, mask, target, _ in loader:
+        for kspace, mask, target, _ in _loader(spec, items, batch_size):
             y = physics.apply_mask(kspace.to(device), mask.to(device))
             if recon is None:  # zero-filled
                 x = physics.rss_crop(y, tuple(target.shape[-2:]))
@@ -152,24 +167,27 @@ def _outputs(recon, items, spec, batch_size):
 def table1(trained: dict[str, Trained], scale: str, eval_slices: int = 0) -> pd.DataFrame:
     """Table 1: clean NMSE / PSNR / SSIM of every model and of zero-filled, on the train and
     validation splits (eval mode, masks seeded per slice), in both rules (module docstring);
-    one row per (model, split, rule). `eval_slices` > 0 keeps the first slices of each split."""
+    one row per (model, split, rule). `eval_slices` > 0 keeps the first slices of each split.
+    Streams: the reference rule is scored per batch, the fastMRI rule per volume (the slices of
+    a file are consecutive), so memory holds one batch plus one volume, never a split."""
     spec = next(iter(trained.values())).spec
     p = spec.params
     rows = []
     for split in ("train", "val"):
         items = adversarial.slices(scale, split, p["challenge"])[: eval_slices or None]
-        files = [path.stem for path, _ in items]
+        files = [path for path, _ in items]
         for name, recon in [("zero-filled", None)] + [(n, t.recon) for n, t in trained.items()]:
-            outs, targets, reference = [], [], []
+            volumes, reference, volume, start = [], [], [], 0
             for out, out_n, target, target_n in _outputs(recon, items, spec, p["batch_size"]):
-                outs.append(out)
-                targets.append(target)
                 reference.append(reference_metrics(out_n, target_n))
-            outs, targets = torch.cat(outs), torch.cat(targets)
-            volumes = [
-                metrics.evaluate_volume(targets[idx], outs[idx])
-                for idx in pd.Series(range(len(files))).groupby(files).indices.values()
-            ]
+                for j in range(len(target)):
+                    volume.append((out[j], target[j]))
+                    i = start + j
+                    if i + 1 == len(items) or files[i + 1] != files[i]:  # the file's last slice
+                        outs, targets = (torch.stack(x) for x in zip(*volume, strict=True))
+                        volumes.append(metrics.evaluate_volume(targets, outs))
+                        volume = []
+                start += len(target)
             for rule, scores in (("fastmri", volumes), ("reference", reference)):
                 row = {"model": name, "split": split, "rule": rule, "slices": len(items)}
                 row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
@@ -238,13 +256,13 @@ def _attack_table(rows: list[dict]) -> pd.DataFrame:
     return table.assign(ssim_drop=table.ssim_clean - table.ssim_attacked)
 
 
-def _slice_scores(recon, clean, t_hat, target, delta, budget) -> dict[str, np.ndarray]:
-    """Per-slice scores of one perturbation δ of the normalised input: SSIM of the decoded
-    output against the target clean and attacked (`metrics.ssim`), the amplification
-    ‖U(x̂ + δ) − U(x̂)‖ / ‖δ‖ (normalised units) and ‖δ‖² / ε; plus the normalised outputs."""
+def _slice_scores(recon, clean, out_clean, t_hat, target, delta, budget):
+    """Per-slice scores of one perturbation δ of the normalised input, given the clean output
+    U(x̂): SSIM of the decoded output against the target clean and attacked (`metrics.ssim`),
+    the amplification ‖U(x̂ + δ) − U(x̂)‖ / ‖δ‖ (normalised units) and ‖δ‖² / ε; plus the
+    attacked normalised output."""
     x_hat, mean, std = clean
     with torch.no_grad():
-        out_clean = recon.refine(x_hat)
         out = recon.refine(x_hat + delta)
     norm = torch.linalg.vector_norm
     scores = {
@@ -254,7 +272,7 @@ def _slice_scores(recon, clean, t_hat, target, delta, budget) -> dict[str, np.nd
         "amplification": norm(out - out_clean, dim=(-2, -1)) / norm(delta, dim=(-2, -1)),
         "delta_sq_over_eps": delta.pow(2).sum(dim=(-2, -1)) / budget,
     }
-    return {k: v.cpu().numpy() for k, v in scores.items()}, out_clean, out
+    return {k: v.cpu().numpy() for k, v in scores.items()}, out
 
 
 def fig6(trained: dict[str, Trained], scale: str, ev: dict):
@@ -289,27 +307,27 @@ def fig6(trained: dict[str, Trained], scale: str, ev: dict):
         for gen in (model.generator, *fresh.values()):
             calibration = torch.Generator().manual_seed(ev["seed"] + 1)
             gen.calibrate(ev["calibration_batches"], p["batch_size"], calibration)
-        dataset = adversarial.dataset(model.spec, items, training=False)
-        loader = torch.utils.data.DataLoader(dataset, batch_size=p["batch_size"])
-        device = next(model.recon.parameters()).device
+        device = devices.of(model.recon)
         latents = model.generator.sample_latent(
             len(items), torch.Generator().manual_seed(ev["seed"])
         )
         start = 0
-        for kspace, mask, target, _ in loader:
+        for kspace, mask, target, _ in _loader(model.spec, items, p["batch_size"]):
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
-            index = list(range(start, start + len(target)))
+            index = range(start, start + len(target))
+            latent = latents[start : start + len(target)]
             clean, t_hat = adversarial.clean_input(model.recon, kspace, mask, target)
             y = physics.apply_mask(kspace, mask)
             with torch.no_grad():
-                co_trained = model.generator(latents[index])
+                co_trained = model.generator(latent)
             for key, recon in models.items():
                 with torch.no_grad():
-                    own = fresh[key](latents[index])
+                    own = fresh[key](latent)
+                    out_clean = recon.refine(clean[0])
                 steps = {"steps": ev["image_pgd_steps"], "seed": ev["seed"]}
                 pgd = attacks.image_pgd(recon, y, mask, target, rho=budget_rho, **steps)
                 for attack, delta in zip(ATTACKS, (co_trained, own, pgd.perturbation), strict=True):
-                    scores, out_clean, out = _slice_scores(recon, clean, t_hat, target, delta, eps)
+                    scores, out = _slice_scores(recon, clean, out_clean, t_hat, target, delta, eps)
                     for j, i in enumerate(index):
                         rows.append(
                             {
@@ -349,16 +367,13 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
             continue
         eta = model.spec.params["budget"]
         models = {"K": model.recon, "S": standard.recon}
-        loader = torch.utils.data.DataLoader(
-            adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
-        )
         for key, recon in models.items():
             fresh = adversarial.attack_generator(
                 recon, model.spec, _generator(model.spec), ev["gen_attack_epochs"], ev["seed"]
             )[0]
-            device = next(recon.parameters()).device
+            device = devices.of(recon)
             start = 0
-            for kspace, mask, target, _ in loader:
+            for kspace, mask, target, _ in _loader(model.spec, items, p["batch_size"]):
                 kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
                 y = physics.apply_mask(kspace, mask)
                 pgd = attacks.kspace_pgd(
@@ -422,12 +437,9 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
     rows = []
     for name, model in trained.items():
         recon = model.recon
-        device = next(recon.parameters()).device
-        loader = torch.utils.data.DataLoader(
-            adversarial.dataset(model.spec, items, training=False), batch_size=p["batch_size"]
-        )
+        device = devices.of(recon)
         start = 0
-        for kspace, mask, target, _ in loader:
+        for kspace, mask, target, _ in _loader(model.spec, items, p["batch_size"]):
             kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
             box = boxes[start : start + len(target)]
             y = physics.apply_mask(kspace, mask)
@@ -442,9 +454,12 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
             )
             darestani = attacks.pgd_global(recon, y, mask, eps=ev["eps_grid"], **steps)
             image = attacks.image_pgd(recon, y, mask, target, rho=ev["rho_grid"], **steps)
-            rotation = attacks.rotation_search(
-                recon, kspace, mask, target, angles=angles, region=box, progress=False
-            )
+            with costs.timed("attack", f"{name} rotation"):
+                rotation = attacks.rotation_search(
+                    recon, kspace, mask, target, angles=angles, region=box, progress=False
+                )
+            # on the CPU with the angle grid (`worst` indexes it)
+            rotation = replace(rotation, losses=rotation.losses.cpu(), ssim=rotation.ssim.cpu())
             worst = []
             for theta in ev["theta_max"]:
                 angle, _ = rotation.worst(theta)

@@ -10,7 +10,7 @@ import math
 from mrirobust.models.generator import check_budget
 from mrirobust.models.registry import ModelSpec
 from mrirobust.models.unet import VARIANTS
-from mrirobust.training.adversarial import ANATOMY, HINGE_MODES, KINDS, PARAMS
+from mrirobust.training.adversarial import ANATOMY, HINGE_MODES, KINDS, LATE, PARAMS
 
 
 def spec(
@@ -20,8 +20,9 @@ def spec(
 
     `budget` is ε (per sample, in squared normalised units at this image size) for "image", η
     (relative, per coil) for "kspace" and 0 for "standard"; `params` has the keys
-    `training.adversarial.PARAMS`; `coils` is the data's (1 for single-coil; the k-space
-    generator's width).
+    `training.adversarial.PARAMS` and may have those of `LATE` (kept only where they differ
+    from their default, so older checkpoints keep their names); `coils` is the data's (1 for
+    single-coil; the k-space generator's width).
     """
     if kind not in KINDS:
         raise ValueError(f"unknown min-max kind {kind!r}; valid: {', '.join(KINDS)}")
@@ -29,15 +30,18 @@ def spec(
     if kind == "standard" and budget != 0:
         raise ValueError(f"a standard model has no perturbation budget, got {budget!r}")
     missing = sorted(set(PARAMS) - set(params))
-    extra = sorted(set(params) - set(PARAMS))
+    extra = sorted(set(params) - set(PARAMS) - set(LATE))
     if missing or extra:
         raise ValueError(
             f"min-max parameters: missing {missing}, unknown {extra}; valid keys: "
-            f"{', '.join(PARAMS)}"
+            f"{', '.join(PARAMS + tuple(LATE))}"
         )
-    p = dict(params)
+    p = {k: v for k, v in params.items() if k not in LATE or v != LATE[k]}
     if not (isinstance(p["batch_size"], int) and p["batch_size"] >= 2):
         raise ValueError(f"batch_size must be an integer >= 2, got {p['batch_size']!r}")
+    steps = p.get("steps_per_epoch", 0)
+    if isinstance(steps, bool) or not (isinstance(steps, int) and steps >= 0):
+        raise ValueError(f"steps_per_epoch must be an integer >= 0 (0: all), got {steps!r}")
     if p["unet_variant"] not in VARIANTS or p["hinge"] not in HINGE_MODES:
         raise ValueError(
             f"unet_variant must be one of {', '.join(VARIANTS)} and hinge one of "

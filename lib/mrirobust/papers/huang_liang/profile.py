@@ -18,6 +18,7 @@ TRAIN = Profile(
         acceleration=4,  # the paper trains 4x only
         center_fraction=0.08,
         epochs=5,  # "<= 5 epochs"
+        steps_per_epoch=0,  # minibatches per epoch (0: every full batch)
         patience=3,  # reference early stopping on the clean validation DSSIM
         batch_size=8,  # the hinge and BatchNorm need >= 2
         lr=1e-4,  # AdamW, both networks
@@ -76,6 +77,22 @@ TRAIN = Profile(
         eta=[0.02],
         ssim_range=7.0,  # as cpu
     ),
+    # the paper configuration, one epoch of one minibatch per model. Paper-size step measured
+    # here (2 cores, load ~1): one min-max step of U-Net 64/5 (124 M) + G (49.8 M) at batch 2
+    # took 39 s and 6.6 GB, so the U-Nets keep 5 pools and lose channels (8: 1.9 M parameters,
+    # 3 s a min-max step with the paper's G); batch 2, the smallest that BatchNorm and the
+    # batch hinge take, through the same code path (the paper's 8 costs ~4x); G keeps the
+    # paper's 7 ConvT layers of 2048-64 channels. Algorithm 2's generator (32/4 on the
+    # 640 x 368 k-space) likewise keeps 4 pools at 8 channels.
+    shape=dict(
+        epochs=1,
+        steps_per_epoch=1,
+        batch_size=2,
+        unet_chans=8,
+        kgen_chans=8,
+        val_slices=1,
+        eta=[0.02],
+    ),
 )
 
 EVALUATE = Profile(
@@ -129,5 +146,22 @@ EVALUATE = Profile(
         rho_grid=[0.0, 0.0988],
         theta_max=[0.0, 2.0],
         angle_step=1.0,
+    ),
+    # every loop one step; grids keep their ends; one attacked slice (its example); 3 angles
+    # (-5, 0, 5); Table 1 on 2 slices per split (a batch)
+    shape=dict(
+        eval_slices=2,
+        attack_slices=1,
+        example_slices=[0],
+        image_pgd_steps=1,
+        kspace_pgd_steps=1,
+        calibration_batches=1,
+        cross_slices=1,
+        cross_pgd_steps=1,
+        eta_grid=[0.0, 0.025],
+        eps_grid=[0.0, 0.08],
+        rho_grid=[0.0, 0.221],
+        theta_max=[0.0, 5.0],
+        angle_step=5.0,
     ),
 )
