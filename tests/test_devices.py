@@ -169,3 +169,20 @@ def test_the_environment_variable_chooses_the_device(monkeypatch):
     monkeypatch.delenv(devices.ENV)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert devices.default().type == expected
+
+
+def test_indexing_follows_cuda_rules(device):
+    on_device = torch.arange(4.0).to(device)
+    assert on_device[torch.tensor([1, 2])].device == device  # CPU indices: allowed
+    with pytest.raises(RuntimeError, match="same device"):
+        torch.arange(4.0)[torch.tensor([1, 2]).to(device)]  # device indices into a CPU tensor
+
+
+def test_the_worst_rotation_is_read_on_the_model_device(device, acquisition):
+    kspace, mask, target = acquisition
+    model = _model("unet").to(device)
+    result = attacks.rotation_search(
+        model, kspace, mask, target, angles=[-1.0, 0.0, 1.0], progress=False
+    )
+    angle, loss = result.worst(1.0)
+    assert angle.device.type == "cpu" and loss.device == device

@@ -28,11 +28,11 @@ __all__ = ["NAME", "StandInTensor", "active", "enable", "register"]
 
 NAME = "standin"  # the device string, valid once `enable()` has run
 _ATEN = torch.ops.aten
-# operations that may legitimately see CPU tensors beside device ones (copies between devices,
-# CPU index tensors, which CUDA accepts too)
-_MIXED_OK = {
-    _ATEN._to_copy.default,
-    _ATEN.copy_.default,
+# copies between devices see both kinds of tensor
+_COPIES = {_ATEN._to_copy.default, _ATEN.copy_.default}
+# indexing a device tensor with CPU indices is allowed (CUDA accepts it); indexing a CPU tensor
+# with device indices is not
+_INDEXING = {
     _ATEN.index.Tensor,
     _ATEN.index_put.default,
     _ATEN.index_put_.default,
@@ -91,7 +91,9 @@ def _run(func, args, kwargs):
         return x
 
     cpu_args, cpu_kwargs = tree_map(unwrap, args), tree_map(unwrap, kwargs)
-    if found["device"] and found["cpu"] and func not in _MIXED_OK:
+    indexed_on_device = func in _INDEXING and isinstance(args[0], StandInTensor)
+    mixed_ok = func in _COPIES or indexed_on_device
+    if found["device"] and found["cpu"] and not mixed_ok:
         raise RuntimeError(
             "Expected all tensors to be on the same device, but found at least two devices, "
             f"{NAME}:0 and cpu! ({func})"

@@ -40,9 +40,9 @@ class RotationResult:
                 f"[{self.angles.min().item():g}, {self.angles.max().item():g}] degrees"
                 + (" and lacks 0" if theta_max == 0 else "")
             )
-        losses = self.losses[allowed]
+        losses = self.losses[allowed.to(self.losses.device)]
         worst_loss, index = losses.max(dim=0)
-        return self.angles[allowed][index], worst_loss
+        return self.angles[allowed][index.cpu()], worst_loss
 
 
 def angle_grid(angle_max: float, step: float) -> torch.Tensor:
