@@ -155,6 +155,9 @@ def test_fastmri_a_streams_a_mixed_pool(mixed):
     assert len(profile) == 2 * 19
     sums = profile.groupby("group")["energy_share"].sum()
     assert sums.tolist() == pytest.approx([1.0, 1.0])
+    # seeded per slice: the scores do not depend on what was scored before
+    again, _ = hard_set.hardness(mixed.subset(mixed.ids[::-1]), lam=0.01, iterations=5)
+    pd.testing.assert_frame_equal(again, table)
 
 
 def test_experiments_with_models_on_another_device(on_cpu, mixed, attack, tmp_path, monkeypatch):

@@ -259,7 +259,7 @@ def every_attack(
       (`feature_maps`, computed once for Fig. 7; `value` is the window error, not a drop).
 
     `value` is the SSIM drop (clean minus attacked) for the first four. Slices are read
-    `attack["recon_batch"]` at a time.
+    `attack["recon_batch"]` at a time, once per method.
     """
     _check(methods, slices)
     if not 0 < eps <= 1:
@@ -275,10 +275,10 @@ def every_attack(
     steps = {"steps": attack["pgd_steps"], "step_size": attack["pgd_step_size"]}
     batch = attack["recon_batch"]
     rows = []
-    for part in slices.batches(batch):
-        kspace, mask, target, ids = part.kspace, part.mask, part.target, part.ids
-        y = physics.apply_mask(kspace, mask)
-        for name, m in methods.items():
+    for name, m in methods.items():
+        for part in slices.batches(batch):
+            kspace, mask, target, ids = part.kspace, part.mask, part.target, part.ids
+            y = physics.apply_mask(kspace, mask)
             clean = scores(target, _reconstruct(m, y, mask, batch))["ssim"]
             pgd = pgd_global(m, y, mask, eps=eps, **steps, **common)
             coil = kspace_pgd(m, kspace, mask, target, eta=eps, **steps, **common)
@@ -299,7 +299,6 @@ def every_attack(
             worst = ssims.gather(0, losses.argmax(dim=0).unsqueeze(0)).squeeze(0)
             values = {"value": ssims[zero] - worst, "ssim": worst}
             rows += _rows(ids, values, method=name, attack="rotation")
-    for name in methods:
         rows.append(
             {
                 "method": name,

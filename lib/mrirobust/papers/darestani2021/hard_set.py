@@ -17,7 +17,8 @@ its plotted models is. Our fifth method is total-variation regularised CS (sigpy
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,17 @@ from mrirobust.papers.darestani2021.experiments import scores
 from mrirobust.papers.darestani2021.sets import SliceSet
 
 
+@contextlib.contextmanager
+def _numpy_seed(seed: int) -> Iterator[None]:
+    """numpy's global RNG seeded with `seed` inside the block, restored after it."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def tv_reconstruct(
     masked_kspace: torch.Tensor,
     mask: torch.Tensor,
@@ -38,7 +50,8 @@ def tv_reconstruct(
     iterations: int,
 ) -> torch.Tensor:
     """TV-regularised CS per slice: argmin_x ½‖MFSx − y‖² + λ_abs‖∇x‖₁ (sigpy), image =
-    crop(|x|) `(B, h, w)`; `masked_kspace` `(B, C, H, W)`, mask `(B or 1, 1, 1, W)`."""
+    crop(|x|) `(B, h, w)`; `masked_kspace` `(B, C, H, W)`, mask `(B or 1, 1, 1, W)`. Seeded
+    per slice: the same image whatever ran before or beside it."""
     if not lam > 0 or not (isinstance(iterations, int) and iterations >= 1):
         raise ValueError(
             f"need tv_lam > 0 and tv_iterations an integer >= 1, got {lam!r}, {iterations!r}"
@@ -50,15 +63,16 @@ def tv_reconstruct(
     images = []
     for b in range(len(y)):
         weights = np.broadcast_to(mask[b if len(mask) > 1 else 0].numpy(), y[b].shape)
-        app = sigpy.mri.app.TotalVariationRecon(
-            y[b].numpy(),
-            maps[b].numpy(),
-            float(lam * scale[b]),
-            weights=weights.astype(np.float32),
-            max_iter=iterations,
-            show_pbar=False,
-        )
-        images.append(torch.from_numpy(np.abs(app.run())))
+        with _numpy_seed(0):  # sigpy's step size: a power method from numpy's global RNG
+            app = sigpy.mri.app.TotalVariationRecon(
+                y[b].numpy(),
+                maps[b].numpy(),
+                float(lam * scale[b]),
+                weights=weights.astype(np.float32),
+                max_iter=iterations,
+                show_pbar=False,
+            )
+            images.append(torch.from_numpy(np.abs(app.run())))
     return physics.center_crop(torch.stack(images).float(), tuple(image_size))
 
 
