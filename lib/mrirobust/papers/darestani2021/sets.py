@@ -24,7 +24,7 @@ import torch
 
 from mrirobust import data, physics, scales
 from mrirobust.data import samples
-from mrirobust.data.fastmri_io import kspace_shape
+from mrirobust.data.fastmri_io import kspace_shape, split_files
 
 
 @dataclass
@@ -176,18 +176,16 @@ def validation_slices(
 ) -> SliceSet:
     """`n` validation slices of `anatomy` with acquisition `contrast` (None: any), spread evenly
     over the (file, slice) order of each volume's central `band` of slices (slices 2-7 of 10;
-    the edge slices are nearly empty), from the scale's first `max_files` files."""
+    the edge slices are nearly empty; at least one slice of every volume, the central one of a
+    2-slice file), from the scale's first `max_files` files."""
     _check_count(n)
     if acceleration not in physics.CENTER_FRACTIONS:
         raise ValueError(
             f"acceleration must be one of {sorted(physics.CENTER_FRACTIONS)}, got {acceleration}"
         )
-    settings = scales.resolve(scale, "data")
-    if settings["source"] == "embedded":
-        data.ensure_embedded(scale, progress=False)
+    data.ensure_embedded(scale, progress=False)  # generated data written when missing
     directory = data.split_dir(scale, anatomy, "val")
-    files = sorted(directory.glob("*.h5"))
-    files = files[: settings["max_files"]] if settings["max_files"] > 0 else files
+    files = split_files(directory, scales.resolve(scale, "data")["max_files"])
     candidates = []
     for path in files:
         with h5py.File(path, "r") as hf:
@@ -195,8 +193,9 @@ def validation_slices(
             count = hf["kspace"].shape[0]
         found = found.decode() if isinstance(found, bytes) else str(found)
         if contrast is None or found == contrast:
-            first, stop = math.ceil(band[0] * count), math.floor(band[1] * count)
-            candidates += [(path, i) for i in range(first, max(stop, first + 1))]
+            first = min(math.ceil(band[0] * count), count - 1)  # one slice at least
+            stop = max(math.floor(band[1] * count), first + 1)
+            candidates += [(path, i) for i in range(first, stop)]
     if len(candidates) < n:
         raise ValueError(
             f"{directory}: {len(candidates)} {contrast or 'any-contrast'} slices in the central "
