@@ -43,6 +43,24 @@ def test_every_scale_has_two_models_per_family():
                 assert papers.model_spec(family, scale, config=config).method == family
 
 
+def test_the_shape_scale_has_one_model_per_family_with_the_paper_structure():
+    shape = GROUPS.resolve("shape")
+    groups.check_groups(shape, min_models=1)
+    assert all(len(configs) == 1 for configs in shape.values())
+    paper = papers.model_spec("varnet", "paper", config="darestani").params
+    cut = papers.model_spec("varnet", "shape", config="darestani_shape").params
+    assert (
+        cut["varnet_pools"] == paper["varnet_pools"] and cut["varnet_chans"] < paper["varnet_chans"]
+    )
+    unet = papers.model_spec("unet", "shape", config="darestani_shape").params
+    reference = papers.model_spec("unet", "paper", config="darestani").params
+    assert (
+        [unet[k] for k in ("unet_chans", "unet_pools")]
+        == [32, 4]
+        == [reference[k] for k in ("unet_chans", "unet_pools")]
+    )
+
+
 def test_bad_groups_raise_naming_the_family():
     with pytest.raises(ValueError, match="unknown family 'resnet'"):
         groups.check_groups({"resnet": ["default"]})
