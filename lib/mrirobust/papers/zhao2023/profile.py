@@ -72,6 +72,7 @@ EVALUATION = Profile(
         table1_acceleration=4,  # Table 1: R = 4
         accelerations=[4, 8, 10],  # Table 2
         max_patients=0,  # ValidationSet patients evaluated (0: all)
+        max_slices=0,  # evaluated slices per modality (0: the central two of every patient)
     ),
     smoke=dict(max_patients=1),
 )
