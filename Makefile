@@ -4,7 +4,7 @@
 SHELL := bash
 .DEFAULT_GOAL := help
 
-SCALE ?= cpu## scale profile: smoke | cpu | paper
+SCALE ?= cpu## scale profile: smoke | cpu | shape | paper
 ONLY ?= ## run ids to select (with what they need), e.g. ONLY="dataset_tour"
 PAPER ?= ## one paper's runs (with what they need), e.g. PAPER=morshuis2022
 JOBS ?= ## runs executed at once (empty: 1; with PROFILE: the profile's jobs)
@@ -19,11 +19,11 @@ STAMP := $(VENV)/.installed
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 FASTMRI := fastmri==0.3.0
 
-.PHONY: help venv reproduce report gallery test data lab bench lint clean
+.PHONY: help venv reproduce report gallery test data lab bench lint clean gpu-check
 
 help: ## show this help
-	@echo "usage: make TARGET [SCALE=smoke|cpu|paper] [ONLY=\"id1 id2\"] [PAPER=name] [JOBS=N]"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+	@echo "usage: make TARGET [SCALE=smoke|cpu|shape|paper] [ONLY=\"id1 id2\"] [PAPER=name] [JOBS=N]"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 	@echo "variables:"
 	@grep -E '^[A-Z_]+ \?= ' $(MAKEFILE_LIST) | sed -E 's/ \?= ?([^#]*)## (.*)/\t\2 [\1]/' \
 		| expand -t 14
@@ -65,6 +65,9 @@ test: $(STAMP) ## unit tests and every manifest notebook at smoke scale
 
 data: $(STAMP) ## (re)generate the embedded dataset for SCALE
 	$(PY) -m mrirobust data --scale $(SCALE)
+
+gpu-check: $(STAMP) ## on a CUDA machine: paper-size steps, smoke and shape runs, results/gpu_check.json
+	$(PY) -m mrirobust gpu-check
 
 lab: $(STAMP) ## JupyterLab on the project's kernel, "Python (mrirobust)"
 	$(PY) -m jupyter lab --notebook-dir=notebooks

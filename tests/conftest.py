@@ -22,15 +22,18 @@ SUMMARY = pytest.StashKey[list[str]]()
 
 @dataclass(frozen=True)
 class SmokeResults:
-    """Where the smoke-scale session run wrote its files, and what happened to each run."""
+    """Where a session run of the manifest (smoke or shape scale) wrote its files, and what
+    happened to each run."""
 
     results_root: Path  # MRIROBUST_RESULTS during the run (checkpoints/ lives here too)
     figures_root: Path  # MRIROBUST_FIGURES during the run
     results: dict[str, runner.Result]
 
+    scale: str = "smoke"
+
     def run_dir(self, run_id: str) -> Path:
-        """results/smoke/<run_id>/ of the session run."""
-        return self.results_root / "smoke" / run_id
+        """results/<scale>/<run_id>/ of the session run."""
+        return self.results_root / self.scale / run_id
 
     def ok(self, run_id: str) -> Path:
         """`run_dir(run_id)`, after asserting that the run succeeded (else its reason/error)."""
@@ -40,8 +43,8 @@ class SmokeResults:
 
     @property
     def figures(self) -> Path:
-        """figures/smoke/ of the session run."""
-        return self.figures_root / "smoke"
+        """figures/<scale>/ of the session run."""
+        return self.figures_root / self.scale
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +58,26 @@ def smoke_results(tmp_path_factory) -> SmokeResults:
         # a cell that runs 15 min at smoke scale is a hung kernel: fail the run, not the CI job
         results = runner.run(manifest, "smoke", cell_timeout=SMOKE_CELL_TIMEOUT)
     return SmokeResults(root / "results", root / "figures", {r.id: r for r in results})
+
+
+@pytest.fixture(scope="session")
+def shape_results(tmp_path_factory) -> SmokeResults:
+    """Every manifest run executed once at the `shape` scale (the paper configuration, every
+    loop cut to one step) on real-format files written by the independent writer
+    `tests.data.realformat` (other widths and coil counts than the generated shape data),
+    pointed at by FASTMRI_ROOT, FASTMRI_PLUS_ROOT and CMRXRECON_ROOT as a user would."""
+    from tests.data.realformat import write_roots
+
+    root = tmp_path_factory.mktemp("shape")
+    real = write_roots(root / "real")
+    manifest = paths.notebooks_root() / "manifest.yaml"
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in real.environment().items():
+            mp.setenv(key, value)
+        mp.setenv("MRIROBUST_RESULTS", str(root / "results"))
+        mp.setenv("MRIROBUST_FIGURES", str(root / "figures"))
+        results = runner.run(manifest, "shape", cell_timeout=SMOKE_CELL_TIMEOUT)
+    return SmokeResults(root / "results", root / "figures", {r.id: r for r in results}, "shape")
 
 
 @contextmanager

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ import torch
 from mrirobust import evaluation, models, papers, paths, zoo
 from mrirobust.papers.huang_liang import networks as hl_networks
 from mrirobust.papers.huang_liang import profile as hl_profile
-from mrirobust.training import adversarial, checkpoints, loop, recipes
+from mrirobust.training import adversarial, checkpoints, datasets, loop, recipes
 
 
 @pytest.fixture
@@ -129,21 +130,103 @@ def _batch():
     return kspace[None], mask[None]
 
 
-def test_ddp_two_processes_on_cpu(checkpoint_dir):
-    env = {**os.environ, "MRIROBUST_CHECKPOINTS": str(checkpoint_dir), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
-    command += ["-m", "mrirobust", "train", "unet", "--scale", "smoke"]
-    done = subprocess.run(
-        command, env=env, cwd=paths.project_root(), capture_output=True, text=True, timeout=300
+_TRAIN_WITH_SGD = """
+import torch
+from mrirobust import models, zoo
+from mrirobust.training import recipes
+recipes.RECIPES["unet"] = recipes.Supervised(
+    optimiser=lambda parameters, p: torch.optim.SGD(parameters, lr=p["unet_lr"]),
+    loss=recipes.RECIPES["unet"].loss,
+)
+zoo.train(models.spec("unet", "smoke"))
+"""
+
+
+def test_ddp_on_two_processes_gives_the_weights_of_one_process(checkpoint_dir, tmp_path):
+    """torchrun with 2 gloo processes takes half of every global batch each and averages the
+    gradients: after training (2 epochs) the weights equal those of one process with the same
+    global batch, within float tolerance. With SGD: RMSprop and Adam take steps of about ±lr
+    wherever a gradient is near zero, so their float noise would not stay within tolerance."""
+    script = tmp_path / "train_sgd.py"
+    script.write_text(_TRAIN_WITH_SGD)
+    env = {**os.environ, "MRIROBUST_CHECKPOINTS": str(checkpoint_dir / "ddp")}
+    env["OMP_NUM_THREADS"] = "1"
+    weights = {}
+    for name, launcher in (
+        ("ddp", [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]),
+        ("one", [sys.executable]),
+    ):
+        env["MRIROBUST_CHECKPOINTS"] = str(checkpoint_dir / name)
+        done = subprocess.run(
+            [*launcher, str(script)],
+            env=env,
+            cwd=paths.project_root(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        (path,) = (checkpoint_dir / name).glob("unet-smoke-*.pt")
+        state = torch.load(path, weights_only=True)
+        assert state["epoch"] == 2
+        weights[name] = state["model"]
+    for key, value in weights["one"].items():
+        torch.testing.assert_close(weights["ddp"][key], value, rtol=1e-4, atol=1e-6)
+
+
+def test_a_global_batch_that_does_not_divide_among_the_processes_is_refused():
+    dataset = evaluation.validation_data("smoke", 4, 4)
+    with pytest.raises(ValueError, match="global batch_size 3 does not divide among 2"):
+        datasets.ShuffledShapeBatches(dataset, 3, seed=0, world=2, rank=0)
+
+
+_TRAIN_AND_REPORT = """
+import sys, time
+from pathlib import Path
+from mrirobust import models, zoo
+from mrirobust.training import recipes
+marker, hold = Path(sys.argv[1]), float(sys.argv[2])
+fit = recipes.Supervised.fit
+def announced_fit(self, *args):
+    marker.touch()
+    time.sleep(hold)  # keeps the checkpoint locked while the other process asks for it
+    print("trained here", flush=True)
+    fit(self, *args)
+recipes.Supervised.fit = announced_fit
+zoo.train(models.spec("unet", "smoke"))
+"""
+
+
+def test_two_processes_asking_for_a_missing_checkpoint_train_it_once(checkpoint_dir, tmp_path):
+    env = {**os.environ, "MRIROBUST_CHECKPOINTS": str(checkpoint_dir)}
+    marker = tmp_path / "training-started"
+    command = [sys.executable, "-c", _TRAIN_AND_REPORT]
+    first = subprocess.Popen(
+        [*command, str(marker), "3"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    (path,) = checkpoint_dir.glob("unet-smoke-*.pt")
-    assert torch.load(path, weights_only=True)["epoch"] == 2
+    for _ in range(600):  # the first process holds the lock and is training
+        if marker.exists() or first.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert marker.exists(), first.communicate()[1][-2000:]
+    second = subprocess.run(
+        [*command, str(tmp_path / "second"), "0"], env=env, capture_output=True, text=True
+    )
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, err[-2000:] + second.stderr[-2000:]
+    assert out.count("trained here") == 1 and "trained here" not in second.stdout
+    assert "being trained by another process: waiting" in second.stderr
+    assert len(list(checkpoint_dir.glob("unet-smoke-*.pt"))) == 1
 
 
 def test_data_fingerprint_changes_with_contents_not_only_shapes(tmp_path):
     """Regenerated data of the same shapes (e.g. another SNR) must not reuse old checkpoints:
-    embedded files are identified by the manifest's sha256, other files by size and mtime."""
+    embedded files are identified by the manifest's sha256, other files by size and sampled
+    contents; a copy of the data elsewhere keeps the fingerprint."""
 
     root = tmp_path / "embedded"
     volume = root / "knee" / "multicoil_train" / "a.h5"
@@ -161,7 +244,13 @@ def test_data_fingerprint_changes_with_contents_not_only_shapes(tmp_path):
     assert checkpoints.data_fingerprint(slices) != first
     (root / "manifest.json").unlink()
     plain = checkpoints.data_fingerprint(slices)
-    os.utime(volume, ns=(1, 1))  # a rewritten real file: same size, new mtime
+    os.utime(volume, ns=(1, 1))  # touched, or copied without its times: the same data
+    assert checkpoints.data_fingerprint(slices) == plain
+    copy = tmp_path / "scratch" / "knee" / "multicoil_train" / "a.h5"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(volume.read_bytes())
+    assert checkpoints.data_fingerprint([(copy, 0), (copy, 1)]) == plain
+    volume.write_bytes(b"1" * 64)  # rewritten with other contents of the same size
     assert checkpoints.data_fingerprint(slices) != plain
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m mrirobust {data,train,reproduce,claims,readme,stanford} ...`.
+"""Command line: `python -m mrirobust {data,train,reproduce,claims,readme,stanford,gpu-check} ...`.
 
 Each command lives in its own module, which provides `configure_parser(parser)` and
 `main(args) -> int`; modules are imported only when their command runs, so `--help` is fast.
@@ -18,6 +18,7 @@ COMMANDS = {
     "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),
     "readme": ("mrirobust.readme", "refresh the README's generated sections and its gallery"),
     "stanford": ("mrirobust.data.stanford", "convert Stanford 3-D FSE knees (ISMRMRD) to fastMRI"),
+    "gpu-check": ("mrirobust.papers.gpu_check", "time the paper path on a GPU (make gpu-check)"),
 }
 
 

@@ -34,21 +34,38 @@ def scores(
 ) -> dict[str, torch.Tensor]:
     """SSIM, PSNR and NMSE `(B,)` of `model`'s reconstruction of one batch against `target`,
     on the model's device (inputs are moved there; no gradient)."""
+    return _reconstruct_and_score(model, masked_kspace, mask, target)[1]
+
+
+def _reconstruct_and_score(model, masked_kspace, mask, target):
     masked_kspace, mask, target = devices.to_model(model, masked_kspace, mask, target)
     with torch.no_grad():
         pred = model(masked_kspace, mask)
-    return {key: getattr(metrics, key)(target, pred) for key in METRICS}
+    return pred, {key: getattr(metrics, key)(target, pred) for key in METRICS}
 
 
-def evaluate(model: torch.nn.Module, dataset: SliceData, batch_size: int = 1) -> dict:
+def evaluate(
+    model: torch.nn.Module,
+    dataset: SliceData,
+    batch_size: int = 1,
+    images: dict[int, torch.Tensor | None] | None = None,
+) -> dict:
     """Per-slice SSIM, PSNR and NMSE of `model` on `dataset`, as lists (`scores` per batch;
-    batches hold slices of one k-space shape, `datasets.shape_batches`)."""
+    batches hold slices of one k-space shape, `datasets.shape_batches`). `images` maps slice
+    indices to None: they are filled with those slices' reconstructions (on the CPU), so that
+    an example figure needs no second reconstruction."""
     values = {key: [] for key in METRICS}
     model.eval()
-    loader = torch.utils.data.DataLoader(dataset, batch_sampler=shape_batches(dataset, batch_size))
-    for kspace, mask, target, _ in tqdm(loader, desc=f"evaluate {model.name}", leave=False):
-        for key, value in scores(model, kspace, mask, target).items():
+    batches = shape_batches(dataset, batch_size)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches)
+    progress = tqdm(loader, desc=f"evaluate {model.name}", leave=False)
+    for indices, (kspace, mask, target, _) in zip(batches, progress, strict=True):
+        pred, batch_scores = _reconstruct_and_score(model, kspace, mask, target)
+        for key, value in batch_scores.items():
             values[key] += value.cpu().tolist()
+        for i, index in enumerate(indices):
+            if images is not None and index in images:
+                images[index] = pred[i].cpu()
     return values
 
 

@@ -120,9 +120,9 @@ def real_data_root(key: str) -> Path:
 
 
 def environment_root(key: str) -> Path | None:
-    """A real-data root (`fastmri_root`, `cmrxrecon_root`) when the upper-case environment
-    variable sets it, else None. The `shape` scale reads real files only when asked this way
-    (data/paths.yaml configures the paper scale alone)."""
+    """A real-data root (`fastmri_root`, `fastmri_plus_root`, `cmrxrecon_root`) when the
+    upper-case environment variable sets it, else None. The `shape` scale reads real files only
+    when asked this way (data/paths.yaml configures the paper scale alone)."""
     value = os.environ.get(key.upper())
     return Path(value).expanduser().resolve() if value else None
 

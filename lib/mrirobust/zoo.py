@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from mrirobust import data, devices
+from mrirobust import devices, scales
 from mrirobust.models import registry
 from mrirobust.models.base import Reconstructor
 from mrirobust.models.registry import ModelSpec
-from mrirobust.training import checkpoints, datasets
+from mrirobust.training import checkpoints
 from mrirobust.training.recipes import RECIPES, MinMax
 
 logger = logging.getLogger(__name__)
@@ -31,10 +31,12 @@ TRAINED = tuple(RECIPES)  # methods that have a checkpoint (l1: its λ search)
 
 
 def image_size(scale: str, anatomy: str = "knee") -> tuple[int, int]:
-    """The target (cropped) image size of `anatomy`'s data at `scale` (its first validation
-    slice)."""
-    path, index = datasets.slices(scale, "val", anatomy)[0]
-    return tuple(data.read_slice(path, index).target.shape)
+    """The target (cropped) image size of the models of `scale`: the data profile's
+    `target_size` squared (fastMRI's 320 x 320 at the shape and paper scales), for every
+    anatomy; images narrower than it come out square at their width
+    (`Reconstructor.output_size`)."""
+    size = scales.resolve(scale, "data")["target_size"]
+    return (size, size)
 
 
 def _networks(model_spec: ModelSpec, size: tuple[int, int]):
@@ -61,17 +63,21 @@ def epochs_done(model_spec: ModelSpec) -> int:
 
 def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
     """Train (or resume) `model_spec`'s model and return its checkpoint path. A complete
-    checkpoint is kept unless `retrain`; a mismatching one raises (`Checkpoint.read`)."""
+    checkpoint is kept unless `retrain`; a mismatching one raises (`Checkpoint.read`). Two
+    processes never train one checkpoint: the second waits for the first (`checkpoints.lock`)
+    and then finds it complete."""
     recipe, checkpoint = RECIPES[model_spec.method], checkpoints.locate(model_spec)
-    state = None
-    if checkpoint.path.exists() and not retrain:
-        state = checkpoint.read()
-        if recipe.done(model_spec.params, state):
-            return checkpoint.path
-        logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
-    else:
-        logger.warning("no checkpoint %s: training %s now", checkpoint.path.name, model_spec.method)
-    recipe.fit(model_spec, _builder(model_spec), checkpoint, state)
+    with checkpoint.lock():
+        state = None
+        if checkpoint.path.exists() and not retrain:
+            state = checkpoint.read()
+            if recipe.done(model_spec.params, state):
+                return checkpoint.path
+            logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
+        else:
+            name, method = checkpoint.path.name, model_spec.method
+            logger.warning("no checkpoint %s: training %s now", name, method)
+        recipe.fit(model_spec, _builder(model_spec), checkpoint, state)
     return checkpoint.path
 
 

@@ -21,7 +21,7 @@ SMOKE = resolve("smoke", "data")
 def box_contrast(image, lesion_image, box, target):
     """Mean |difference| inside and the max |difference| outside the box, on the target crop."""
     inside = regions.box_mask(list(box), target)[0].numpy()
-    crop = embedded._crop(np.abs(lesion_image - image), target)[0]
+    crop = embedded._crop(np.abs(lesion_image - image), target)
     return crop[inside].mean(), crop[~inside].max()
 
 

@@ -8,8 +8,8 @@ from mrirobust.data.annotations import (
     scale_annotations,
     slice_rows,
 )
-from mrirobust.data.embedded import ensure_embedded
 from mrirobust.data.fastmri_io import Slice, list_slices, read_slice, split_dir
+from mrirobust.data.roots import ensure_embedded
 
 __all__ = [
     "Slice",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from mrirobust.paths import annotations_dir, embedded_root, real_data_root
+from mrirobust.paths import annotations_dir, embedded_root, environment_root, real_data_root
 from mrirobust.storage import atomic_write
 
 COLUMNS = ["file", "slice", "study_level", "x", "y", "width", "height", "label"]
@@ -76,26 +76,36 @@ def load_annotations(
 
 
 def annotations_path(scale: str, anatomy: str) -> Path:
-    """The CSV for `anatomy` (knee | brain): the embedded one, or the real one at paper scale.
+    """The CSV for `anatomy` (knee | brain) at `scale`.
 
-    At paper scale: `<fastmri_plus_root>/<anatomy>.csv` when FASTMRI_PLUS_ROOT (or
+    Paper scale: `<fastmri_plus_root>/<anatomy>.csv` when FASTMRI_PLUS_ROOT (or
     `fastmri_plus_root` in data/paths.yaml) is set, else the shipped data/annotations/ copy.
+    Shape scale: FASTMRI_PLUS_ROOT's CSV when the environment sets it, else the shipped copy
+    when the environment sets FASTMRI_ROOT (real files), else the generated real-shaped data's.
+    The embedded scales: the embedded data's CSV.
     """
     from mrirobust.scales import resolve
 
     if anatomy not in ("knee", "brain"):
         raise ValueError(f"annotations exist for anatomy 'knee' or 'brain', got {anatomy!r}")
-    if resolve(scale, "data")["source"] != "fastmri":
-        return embedded_root(scale) / "annotations" / f"{anatomy}.csv"
+    name = f"{anatomy}.csv"
+    source = resolve(scale, "data")["source"]
+    if source == "shape":
+        if environment_root("fastmri_plus_root") is not None:
+            return environment_root("fastmri_plus_root") / name
+        if environment_root("fastmri_root") is not None:
+            return annotations_dir() / name
+    if source != "fastmri":
+        return embedded_root(scale) / "annotations" / name
     try:
-        return real_data_root("fastmri_plus_root") / f"{anatomy}.csv"
+        return real_data_root("fastmri_plus_root") / name
     except FileNotFoundError:
-        return annotations_dir() / f"{anatomy}.csv"
+        return annotations_dir() / name
 
 
 def scale_annotations(scale: str, anatomy: str) -> pd.DataFrame:
     """The usable boxes of `anatomy` at `scale`, unflipped with that scale's target size
-    (64 / 128 for the embedded smoke / cpu data, 320 for the real data)."""
+    (64 / 128 for the embedded smoke / cpu data, 320 for the real and real-shaped data)."""
     from mrirobust.scales import resolve
 
     height = resolve(scale, "data")["target_size"]

@@ -286,7 +286,11 @@ def list_patients(root: str | os.PathLike, split: str, acceleration: int | None 
     """Sorted patient folder names (P###) of one split and sampling folder."""
     folder = mapping_dir(root, split, acceleration)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such CMRxRecon folder")
+        raise FileNotFoundError(
+            f"{folder}: no such CMRxRecon folder (expected <root>/MultiCoil/Mapping/<split>/"
+            "{FullSample,AccFactor04,AccFactor08,AccFactor10}/P###/, the root being the folder "
+            "that holds MultiCoil/, e.g. CMRXRECON_ROOT; see docs/real_data.md)"
+        )
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name.startswith("P"))
 
 

@@ -1,7 +1,7 @@
 """Embedded CMRxRecon: a deterministic, offline, synthetic stand-in for CMRxRecon 2023 mapping
 data (not patient data), written in the real layout so that the same reader reads both.
 
-`python -m mrirobust data --scale smoke|cpu` writes `data/embedded/<scale>/cmrxrecon/`::
+`python -m mrirobust data --scale smoke|cpu|shape` writes `data/embedded/<scale>/cmrxrecon/`::
 
     MultiCoil/Mapping/{TrainingSet,ValidationSet}/FullSample/P###/{T1map,T2map}.{mat,csv}
     MultiCoil/Mapping/{TrainingSet,ValidationSet}/AccFactor{04,08,10}/P###/
@@ -9,7 +9,9 @@ data (not patient data), written in the real layout so that the same reader read
     truth/{TrainingSet,ValidationSet}/P###.npz   labels, pure-tissue mask, T1/T2 maps, sigma
     manifest.json                                parameters, generator fingerprint, sha256
 
-(the real ValidationSet withholds FullSample; here it is the evaluation ground truth).
+(the real ValidationSet withholds FullSample; here it is the evaluation ground truth). The
+`shape` scale writes the real shapes (kx 512, 10 coils, 24 ACS lines, ky per patient) and, like
+the real data, no ValidationSet FullSample and no truth/ (`ground_truth` False).
 
 Acquisition per slice, with m_t the signed phantom frame t (`cardiac_phantom`), b a smooth bias
 field, e^{i phi} a smooth random phase (shared by the frames of a slice) and S_c sigpy birdcage
@@ -33,7 +35,7 @@ from mrirobust import physics
 from mrirobust.config import Profile
 from mrirobust.data import cardiac_phantom, cmrxrecon, manifest
 from mrirobust.data.embedded import coil_maps, smooth_field
-from mrirobust.paths import embedded_root, real_data_root
+from mrirobust.paths import embedded_root, environment_root, real_data_root
 from mrirobust.storage import atomic_write
 
 DATA = Profile(
@@ -46,11 +48,12 @@ DATA = Profile(
         slices=6,  # short-axis slices, base (p 0.1) to apex (p 0.9)
         coils=10,
         readout=512,  # kx, 2x oversampled readout (H)
-        phase=204,  # ky, phase encoding (W), the undersampled direction
+        phase=204,  # ky, phase encoding (W), the undersampled direction; a list: per patient
         pixel_mm=1.4,
         acs_lines=24,  # fully sampled central ky lines of every mask
         snr=40.0,  # mean body signal / noise std (real part) per k-space sample
         intensity_scale=1e-3,  # RSS maximum ~1e-3, as in the real data
+        ground_truth=True,  # write the ValidationSet's FullSample and truth/ (real data: neither)
     ),
     # ACS scaled with ky: 24 lines at ky 96 would make R 8 and 10 nearly equal (2.9x, 3.0x)
     cpu=dict(
@@ -73,6 +76,15 @@ DATA = Profile(
         phase=48,
         pixel_mm=5.0,
         acs_lines=8,
+    ),
+    # the real shapes, two slices a patient; CMRXRECON_ROOT instead when the environment sets it
+    shape=dict(
+        source="shape",
+        training_patients=2,
+        validation_patients=1,
+        slices=2,
+        phase=[204, 168],  # real subjects differ in ky: P001 204, P002 168, ... (cycled)
+        ground_truth=False,
     ),
 )
 GENERATOR_SOURCES = ("cmrxrecon_embedded.py", "cardiac_phantom.py", "cmrxrecon.py")
@@ -105,10 +117,16 @@ def _rng(cfg: dict, split: str, patient: str) -> np.random.Generator:
     return np.random.default_rng([cfg["seed"], *words])
 
 
+def phase_lines(cfg: dict, patient: str) -> int:
+    """ky of `patient` (P###): `phase`, or entry ### - 1 (cycled) of a per-patient list."""
+    phase = cfg["phase"]
+    return phase if isinstance(phase, int) else phase[(int(patient[1:]) - 1) % len(phase)]
+
+
 def make_patient(cfg: dict, split: str, patient: str) -> dict:
     """k-space `(slices, w, coils, H, W)` complex64 per modality, times (ms), truth maps."""
     rng = _rng(cfg, split, patient)
-    shape = (cfg["readout"], cfg["phase"])
+    shape = (cfg["readout"], phase_lines(cfg, patient))
     fov = (shape[0] * cfg["pixel_mm"], shape[1] * cfg["pixel_mm"])
     subject = cardiac_phantom.draw_patient(rng, fov)
     maps = coil_maps(rng, cfg["coils"], shape)
@@ -143,18 +161,20 @@ def make_patient(cfg: dict, split: str, patient: str) -> dict:
 
 
 def _write_patient(root: Path, cfg: dict, split: str, patient: str) -> list[str]:
-    """Every file of one patient; returns their paths relative to `root`."""
+    """Every file of one patient; returns their paths relative to `root`. Without
+    `ground_truth`, a ValidationSet patient has no FullSample and no patient has truth/."""
     data = make_patient(cfg, split, patient)
+    full = cfg["ground_truth"] or split == "TrainingSet"
     written = []
     for modality in cmrxrecon.MODALITIES:
         h5_order = data[modality].transpose(1, 0, 2, 4, 3)  # (w, slices, coils, ky, kx)
-        for acceleration in (None, *cmrxrecon.ACCELERATIONS):
+        for acceleration in (None, *cmrxrecon.ACCELERATIONS) if full else cmrxrecon.ACCELERATIONS:
             folder = cmrxrecon.mapping_dir(root, split, acceleration) / patient
             variable = cmrxrecon.kspace_variable(acceleration)
             if acceleration is None:
                 cmrxrecon.write_mat(folder / f"{modality}.mat", variable, h5_order)
             else:
-                mask = line_mask(cfg["phase"], acceleration, cfg["acs_lines"])
+                mask = line_mask(h5_order.shape[-2], acceleration, cfg["acs_lines"])
                 cmrxrecon.write_mat(folder / f"{modality}.mat", variable, h5_order * mask[:, None])
                 cmrxrecon.write_mat(
                     folder / f"{modality}_mask.mat",
@@ -166,6 +186,8 @@ def _write_patient(root: Path, cfg: dict, split: str, patient: str) -> list[str]
             written += [
                 str((folder / f"{modality}.{ext}").relative_to(root)) for ext in ("mat", "csv")
             ]
+    if not cfg["ground_truth"]:
+        return written
     truth = root / "truth" / split / f"{patient}.npz"
     arrays = {k: data[k] for k in ("labels", "pure", "t1_ms", "t2_ms")}
     arrays.update(
@@ -201,12 +223,12 @@ def read_truth(root: str | Path, split: str, patient: str) -> dict:
 
 
 def generate(scale: str, overrides: dict | None = None, progress: bool = True) -> Path:
-    """Write the embedded CMRxRecon data of `scale` (each file atomically, the manifest last)."""
+    """Write the generated CMRxRecon data of `scale` (each file atomically, the manifest last)."""
     from tqdm.auto import tqdm
 
     cfg = DATA.resolve(scale, overrides)
-    if cfg["source"] != "embedded":
-        raise ValueError(f"scale {scale!r} uses CMRxRecon source {cfg['source']!r}, not embedded")
+    if cfg["source"] not in ("embedded", "shape"):
+        raise ValueError(f"scale {scale!r} uses the real CMRxRecon data, which are not generated")
     root = root_of(scale)
     started = manifest.start(root)
     files = []
@@ -235,10 +257,15 @@ def is_complete(scale: str, overrides: dict | None = None) -> bool:
 
 
 def ensure_cmrxrecon(scale: str, progress: bool = True) -> Path:
-    """The CMRxRecon root of `scale`: the embedded data, generated first when missing or
-    incomplete; at paper scale the configured real root (CMRXRECON_ROOT)."""
-    if DATA.resolve(scale)["source"] == "cmrxrecon":
+    """The CMRxRecon root of `scale`: the generated data, written first when missing or
+    incomplete; at paper scale the configured real root (CMRXRECON_ROOT or data/paths.yaml); at
+    the shape scale CMRXRECON_ROOT when the environment sets it."""
+    source = DATA.resolve(scale)["source"]
+    if source == "cmrxrecon":
         return real_data_root("cmrxrecon_root")
+    real = environment_root("cmrxrecon_root") if source == "shape" else None
+    if real is not None:
+        return real
     if not is_complete(scale):
         generate(scale, progress=progress)
     return root_of(scale)

@@ -16,7 +16,9 @@ e^{i phi} a smooth random phase and S_c birdcage coil maps (sigpy, sum_c |S_c|^2
 where F is the centred orthonormal FFT, M_acq zeroes the unacquired columns and sigma (the std
 of the real and of the imaginary part of each noise sample) = mean(x over the foreground of
 the target crop) / snr; foreground = pixels above 10 % of the volume's maximum. The stored
-target is reconstruction_rss = crop_(h, w)(RSS(F^-1 k)), as in fastMRI.
+target is reconstruction_rss = crop_(h, w)(RSS(F^-1 k)), as in fastMRI (zero-padded to w
+columns when W < w, `_crop`). A plan (`sized_plan`) may give each volume its own (H, W), p and
+coil count: the real-shaped files of the `shape` scale (`mrirobust.data.shaped`) are written so.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from mrirobust.data import brain_phantom, knee_phantom, manifest
 from mrirobust.data.annotations import write_annotations
 from mrirobust.data.fastmri_io import header_xml, write_volume
 from mrirobust.data.singlecoil import emulate_singlecoil
-from mrirobust.paths import embedded_root, real_data_root
+from mrirobust.paths import embedded_root
 from mrirobust.scales import resolve
 
 GENERATOR_SOURCES = (
@@ -64,27 +66,61 @@ def _rng(cfg: dict, *keys) -> np.random.Generator:
 
 
 def volume_plan(cfg: dict, anatomy: str, split: str, index: int) -> dict:
-    """File name, contrast, coils, sizes and SNR of one volume."""
+    """The plan (`sized_plan`) of volume `index` of a set, its sizes from the profile."""
     h = cfg["target_size"]
     shifted = anatomy == "knee_shifted"
     oversampling = 1 if shifted else cfg["readout_oversampling"]
     if anatomy == "brain":
         contrast = BRAIN_CONTRASTS[index % len(BRAIN_CONTRASTS)]
-        fname = f"file_brain_{contrast}_{split}{index:03d}"
     else:
         contrast = SHIFTED_CONTRAST if shifted else KNEE_CONTRASTS[index % len(KNEE_CONTRASTS)]
-        fname = f"file_{anatomy}_{split}{index:03d}"
+    return sized_plan(
+        cfg,
+        anatomy,
+        split,
+        index,
+        contrast,
+        coils=cfg["shifted_coils"] if shifted else cfg["coils"],
+        shape=(round(oversampling * h), h + 2 * cfg["padding_columns"]),
+        padding=cfg["padding_columns"],
+        z_range=brain_phantom.Z_RANGE_MM if anatomy == "brain" else KNEE_Z_RANGE,
+    )
+
+
+def sized_plan(
+    cfg: dict,
+    anatomy: str,
+    split: str,
+    index: int,
+    contrast: str,
+    coils: int,
+    shape: tuple[int, int],
+    padding: int,
+    z_range: tuple[float, float],
+) -> dict:
+    """File name, contrast, coils, sizes and SNR of one volume: k-space `shape` = (H, W) from
+    `coils` coils, `padding` unacquired columns on each side, the target_size^2 target, and
+    `slices_per_volume` slices evenly over `z_range` (knee depth in [-1, 1], brain MNI z in mm).
+    """
+    h = cfg["target_size"]
+    fname = (
+        f"file_brain_{contrast}_{split}{index:03d}"
+        if anatomy == "brain"
+        else f"file_{anatomy}_{split}{index:03d}"
+    )
     return dict(
         fname=fname,
         anatomy=anatomy,
         split=split,
         contrast=contrast,
-        coils=cfg["shifted_coils"] if shifted else cfg["coils"],
-        shape=(round(oversampling * h), h + 2 * cfg["padding_columns"]),
+        coils=coils,
+        shape=tuple(shape),
+        padding=padding,
         target=(h, h),
-        snr=cfg["snr_shifted" if shifted else f"snr_{anatomy}"],
+        snr=cfg["snr_shifted" if anatomy == "knee_shifted" else f"snr_{anatomy}"],
         lesions=cfg[f"lesions_{split}"],
         slices=cfg["slices_per_volume"],
+        z_range=tuple(z_range),
         rng_keys=(anatomy, split, index),
     )
 
@@ -118,10 +154,15 @@ def _ifft2c(x: np.ndarray) -> np.ndarray:
     return np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(x, axes=axes), norm="ortho"), axes=axes)
 
 
-def _crop(x: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, int, int]:
-    H, W = x.shape[-2:]
-    top, left = (H - size[0]) // 2, (W - size[1]) // 2
-    return x[..., top : top + size[0], left : left + size[1]], top, left
+def _crop(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The centred `size` crop of the last two axes, zero-padded (centred) where `x` is smaller:
+    an image narrower than the target fills its central columns, so fastMRI's (W, W) crop of
+    the target (`physics.crop_size`) takes back exactly the image."""
+    extra = [max(0, s - n) for s, n in zip(size, x.shape[-2:], strict=True)]
+    if any(extra):
+        x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(e // 2, e - e // 2) for e in extra])
+    top, left = ((n - s) // 2 for n, s in zip(x.shape[-2:], size, strict=True))
+    return x[..., top : top + size[0], left : left + size[1]]
 
 
 def _block_mean(x: np.ndarray) -> np.ndarray:
@@ -141,15 +182,15 @@ def phantom_slices(plan: dict, rng: np.random.Generator):
     if plan["anatomy"] == "brain":
         subject = brain_phantom.draw_brain_subject(rng)
         lesions = brain_phantom.draw_brain_lesions(rng, plan["lesions"])
-        levels = np.linspace(*brain_phantom.Z_RANGE_MM, n) + rng.uniform(-2, 2)
+        levels = np.linspace(*plan["z_range"], n) + rng.uniform(-2, 2)
         slices = [
             brain_phantom.brain_slice(subject, z, shape, target, plan["contrast"], lesions)
             for z in levels
         ]
     else:
         subject = knee_phantom.draw_knee_subject(rng)
-        lesions = knee_phantom.draw_knee_lesions(subject, rng, plan["lesions"], KNEE_Z_RANGE)
-        depths = np.linspace(*KNEE_Z_RANGE, n) + rng.uniform(-0.03, 0.03)
+        lesions = knee_phantom.draw_knee_lesions(subject, rng, plan["lesions"], plan["z_range"])
+        depths = np.linspace(*plan["z_range"], n) + rng.uniform(-0.03, 0.03)
         seeds = rng.integers(0, 2**31, n)
         slices = [
             knee_phantom.knee_slice(subject, z, shape, target, plan["contrast"], lesions, int(s))
@@ -169,7 +210,7 @@ def boxes_from_masks(visible, target: tuple[int, int], min_box: int) -> list[tup
     h, w = target
     boxes = []
     for label, mask in visible:
-        crop, _, _ = _crop(mask, target)
+        crop = _crop(mask, target)
         rows, cols = np.nonzero(crop)
         if rows.size == 0:
             continue
@@ -193,17 +234,16 @@ def make_volume(cfg: dict, plan: dict):
     phase = np.stack([smooth_field(rng, (H, W), 0.8) for _ in range(n)])
     maps = coil_maps(rng, plan["coils"], (H, W))
     kspace = _fft2c((images * np.exp(1j * phase))[:, None] * maps[None])
-    pad = cfg["padding_columns"]
+    pad = plan["padding"]
     acquired = np.zeros(W, dtype=bool)
     acquired[pad : W - pad] = True
-    cropped, _, _ = _crop(images, target)
+    cropped = _crop(images, target)
     sigma = cropped[cropped > 0.1 * cropped.max()].mean() / plan["snr"]
     noise = rng.standard_normal((2, *kspace.shape)) * sigma
     kspace = (kspace + noise[0] + 1j * noise[1]) * acquired
     kspace = kspace.astype(np.complex64)
     rss = np.sqrt((np.abs(_ifft2c(kspace.astype(np.complex128))) ** 2).sum(axis=1))
-    reconstruction, _, _ = _crop(rss, target)
-    reconstruction = reconstruction.astype(np.float32)
+    reconstruction = _crop(rss, target).astype(np.float32)
     header = header_xml(
         encoding_size=(H, W, 1),
         recon_size=(target[0], target[1], 1),
@@ -253,21 +293,14 @@ def plans(cfg: dict) -> list[dict]:
     ]
 
 
-def generate(scale: str, overrides: dict | None = None, progress: bool = True) -> Path:
-    """Write the embedded dataset of `scale` (every file atomically, the manifest last).
-
-    An interrupted run leaves no partial file under a final name and no manifest, so the data
-    reads as incomplete and the next run regenerates it (removing the temporary files that a
-    killed run left)."""
+def write_volumes(root: Path, cfg: dict, volumes: list[dict], desc: str, progress: bool) -> dict:
+    """Write the volumes of the plans `volumes` under `root`: each multicoil file, the
+    single-coil file of each knee, and the fastMRI+ CSVs of their boxes (every file atomically).
+    Returns the manifest's entries {path relative to root: {count}}."""
     from tqdm.auto import tqdm
 
-    cfg = resolve(scale, "data", overrides)
-    if cfg["source"] != "embedded":
-        raise ValueError(f"scale {scale!r} uses data source {cfg['source']!r}, not 'embedded'")
-    root = embedded_root(scale)
-    started = manifest.start(root)
     files, rows = {}, {"knee": [], "brain": []}
-    for plan in tqdm(plans(cfg), desc=f"embedded data ({scale})", disable=not progress):
+    for plan in tqdm(volumes, desc=desc, disable=not progress):
         kspace, target, header, attrs, volume_rows = make_volume(cfg, plan)
         rel = f"{plan['anatomy']}/multicoil_{plan['split']}/{plan['fname']}.h5"
         write_volume(root / rel, kspace, {"reconstruction_rss": target}, header, attrs)
@@ -280,6 +313,21 @@ def generate(scale: str, overrides: dict | None = None, progress: bool = True) -
     for anatomy, anatomy_rows in rows.items():
         write_annotations(anatomy_rows, root / "annotations" / f"{anatomy}.csv", cfg["target_size"])
         files[f"annotations/{anatomy}.csv"] = dict(count=len(anatomy_rows))
+    return files
+
+
+def generate(scale: str, overrides: dict | None = None, progress: bool = True) -> Path:
+    """Write the embedded dataset of `scale` (every file atomically, the manifest last).
+
+    An interrupted run leaves no partial file under a final name and no manifest, so the data
+    reads as incomplete and the next run regenerates it (removing the temporary files that a
+    killed run left)."""
+    cfg = resolve(scale, "data", overrides)
+    if cfg["source"] != "embedded":
+        raise ValueError(f"scale {scale!r} uses data source {cfg['source']!r}, not 'embedded'")
+    root = embedded_root(scale)
+    started = manifest.start(root)
+    files = write_volumes(root, cfg, plans(cfg), f"embedded data ({scale})", progress)
     manifest.write(
         root, "mrirobust.data.embedded", GENERATOR_FINGERPRINT, scale, cfg, files, started
     )
@@ -292,20 +340,3 @@ def is_complete(scale: str, overrides: dict | None = None) -> bool:
     return manifest.is_complete(
         embedded_root(scale), GENERATOR_FINGERPRINT, resolve(scale, "data", overrides)
     )
-
-
-def ensure_embedded(scale: str, progress: bool = True) -> Path:
-    """The data root of `scale`: the embedded dataset, generated first when missing or
-    incomplete; at paper scale the configured real fastMRI root; at the shape scale
-    FASTMRI_ROOT when the environment sets it, else the real-shaped files
-    (`mrirobust.data.shaped`), generated first when missing."""
-    source = resolve(scale, "data")["source"]
-    if source == "fastmri":
-        return real_data_root("fastmri_root")
-    if source == "shape":
-        from mrirobust.data import shaped
-
-        return shaped.ensure(progress=progress)
-    if not is_complete(scale):
-        generate(scale, progress=progress)
-    return embedded_root(scale)

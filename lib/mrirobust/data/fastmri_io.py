@@ -226,9 +226,9 @@ def kspace_shape(path: str | os.PathLike) -> tuple[int, int, int]:
     return (1, *shape) if len(shape) == 2 else shape
 
 
-def list_slices(directory: str | os.PathLike, max_files: int = 0) -> list[tuple[Path, int]]:
-    """All (path, slice_index) pairs over the sorted `*.h5` files of `directory` (the first
-    `max_files` files when > 0)."""
+def split_files(directory: str | os.PathLike, max_files: int = 0) -> list[Path]:
+    """The sorted `*.h5` files of a split folder (the first `max_files` when > 0); raises
+    naming the folder and the expected layout when it does not exist."""
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(
@@ -236,8 +236,13 @@ def list_slices(directory: str | os.PathLike, max_files: int = 0) -> list[tuple[
             "<challenge>_<split>/*.h5, e.g. knee/multicoil_val/; see docs/real_data.md)"
         )
     files = sorted(directory.glob("*.h5"))
-    files = files[:max_files] if max_files > 0 else files
-    return [(p, i) for p in files for i in range(num_slices(p))]
+    return files[:max_files] if max_files > 0 else files
+
+
+def list_slices(directory: str | os.PathLike, max_files: int = 0) -> list[tuple[Path, int]]:
+    """All (path, slice_index) pairs over the sorted `*.h5` files of `directory` (the first
+    `max_files` files when > 0)."""
+    return [(p, i) for p in split_files(directory, max_files) for i in range(num_slices(p))]
 
 
 def split_dir(scale: str, anatomy: str, split: str, challenge: str = "multicoil") -> Path:

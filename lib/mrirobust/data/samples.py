@@ -11,8 +11,8 @@ import torch
 
 from mrirobust import physics, scales
 from mrirobust.data.annotations import check_annotations, scale_annotations
-from mrirobust.data.embedded import ensure_embedded
-from mrirobust.data.fastmri_io import read_slice, split_dir
+from mrirobust.data.fastmri_io import read_slice, split_dir, split_files
+from mrirobust.data.roots import ensure_embedded
 
 
 @dataclass
@@ -59,14 +59,13 @@ def annotated_samples(
         raise ValueError(f"max_samples must be >= 1 or None, got {max_samples!r}")
     ensure_embedded(scale, progress=False)
     directory = split_dir(scale, anatomy, "val")
+    files = split_files(directory, scales.resolve(scale, "data")["max_files"])
+    files = {path.stem: path for path in files}
     boxes = scale_annotations(scale, anatomy)
     check_annotations(boxes, directory)
     if labels:
         pattern = "|".join(labels)
         boxes = boxes[boxes["label"].str.contains(pattern, case=False, regex=True)]
-    max_files = scales.resolve(scale, "data")["max_files"]
-    files = sorted(directory.glob("*.h5"))
-    files = {path.stem: path for path in (files[:max_files] if max_files > 0 else files)}
     boxes = boxes[boxes["file"].isin(list(files))].sort_values(["file", "slice", "x", "y"])
     if boxes.empty:
         raise ValueError(

@@ -2,11 +2,12 @@
 wavelet basis, sigpy's `L1WaveletRecon` as the reference.
 
 Both minimise  L(x, y) = ½‖M F S x − y‖² + λ‖Ψx‖₁  over complex images x, with S the ESPIRiT
-maps (sigpy `EspiritCalib` on the ACS centre), Ψ a sparsifying transform (`BASES`: the db4
-wavelet transform with zero padding as sigpy's `Wavelet` linop, the 2-D DFT or the 2-D DCT),
-and λ = lam · max|Aᴴy| per slice (a relative λ, so one tuned value serves slices of any
-intensity). The transforms are small dense matrices per axis (and per wavelet level), applied
-by matrix products, so gradients flow and a FISTA step costs about two FFTs of the coils.
+maps (`physics.espirit_maps`: sigpy's `EspiritCalib` on the ACS centre, in torch), Ψ a
+sparsifying transform (`BASES`: the db4 wavelet transform with zero padding as sigpy's `Wavelet`
+linop, the 2-D DFT or the 2-D DCT), and λ = lam · max|Aᴴy| per slice (a relative λ, so one
+tuned value serves slices of any intensity). The transforms are small dense matrices per axis
+(and per wavelet level), applied by matrix products, so gradients flow and a FISTA step costs
+about two FFTs of the coils.
 """
 
 from __future__ import annotations

@@ -163,16 +163,16 @@ def _snakemake(command: list[str], env: dict[str, str] | None = None) -> int:
 
 
 def ensure_data(scale: str) -> None:
-    """`python -m mrirobust data --scale S` when `scale` uses the embedded dataset.
-
-    The data command returns at once when the dataset is complete and generates it otherwise.
-    """
-    if scales.resolve(scale, "data")["source"] != "embedded":
+    """The generated data of `scale`, written before any run (runs executing at once must not
+    generate them side by side): the embedded datasets, or at the shape scale the real-shaped
+    files that the environment's FASTMRI_ROOT / CMRXRECON_ROOT do not replace. Returns at once
+    when they are complete; the paper scale reads only real data."""
+    if scales.resolve(scale, "data")["source"] == "fastmri":
         return
-    from mrirobust.__main__ import main as cli
+    from mrirobust.data import cmrxrecon_embedded, roots
 
-    if cli(["data", "--scale", scale]) != 0:
-        raise RuntimeError(f"`python -m mrirobust data --scale {scale}` failed")
+    roots.ensure_embedded(scale)
+    cmrxrecon_embedded.ensure_cmrxrecon(scale)
 
 
 def run(

@@ -9,18 +9,24 @@ spec or other data.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch.utils._pytree import tree_map
 
 from mrirobust import paths, storage
-from mrirobust.training import datasets
+from mrirobust.training import datasets, loop
+
+logger = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=8)
@@ -30,10 +36,14 @@ def _embedded_checksums(manifest: Path, mtime_ns: int) -> dict[str, str]:
     return {name: entry["sha256"] for name, entry in dict(files).items()}
 
 
+SAMPLED_BYTES = 1 << 16  # bytes hashed at each end of a real data file (HDF5 metadata, last data)
+
+
 def _file_identity(path: Path) -> str:
     """A file's content identity: its sha256 from the embedded dataset's manifest.json (laid
-    out <root>/<anatomy>/<split dir>/<file>), else size and modification time (real data is too
-    large to hash, and a changed file gets a new mtime)."""
+    out <root>/<anatomy>/<split dir>/<file>), else its size and the sha256 of its first and last
+    64 KiB (real data are too large to hash whole; a copy elsewhere, e.g. to a cluster's scratch
+    disk, keeps the identity, since neither the folder nor the file times enter it)."""
     manifest = path.parents[2] / "manifest.json"
     if manifest.is_file():
         checksums = _embedded_checksums(manifest, manifest.stat().st_mtime_ns)
@@ -41,12 +51,24 @@ def _file_identity(path: Path) -> str:
         if name in checksums:
             return checksums[name]
     stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
+    return _sampled_identity(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=65536)
+def _sampled_identity(path: Path, size: int, mtime_ns: int) -> str:
+    """Size and sha256 of both ends of a file (cached while its size and mtime stay)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        digest.update(handle.read(SAMPLED_BYTES))
+        handle.seek(max(size - SAMPLED_BYTES, 0))
+        digest.update(handle.read(SAMPLED_BYTES))
+    return f"{size}:{digest.hexdigest()[:16]}"
 
 
 def data_fingerprint(items: list[tuple[Path, int]]) -> str:
-    """Hash of the file names, their content identity (`_file_identity`) and slice indices:
-    regenerated data with other contents but the same shapes gets a new fingerprint."""
+    """Hash of the file names (with their folder's name, not the root), their content identity
+    (`_file_identity`) and slice indices: regenerated data with other contents but the same
+    shapes gets a new fingerprint; the same data copied to another root keep theirs."""
     digest = hashlib.sha256()
     identities = {}
     for path, index in items:
@@ -125,6 +147,30 @@ class Checkpoint:
         _check_made_for(path, expected, meta)
         return state
 
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the checkpoint's lock file (`<name>.lock`, an flock that dies with its process)
+        while checking and training it, so that two processes never train it at once: a second
+        one waits here. Under torchrun rank 0 holds it and every rank waits at a barrier until
+        it does, so the ranks of one job decide together."""
+        world, rank = loop.distributed()
+        handle = None
+        if rank == 0:
+            path = self.path.with_suffix(".lock")
+            handle = open(path, "w")  # noqa: SIM115 (held while yielding)
+            if not _try_lock(handle):
+                logger.warning("%s is being trained by another process: waiting", path.name)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        if world > 1:
+            dist.barrier()
+        try:
+            yield
+        finally:
+            if world > 1:
+                dist.barrier()
+            if handle is not None:
+                handle.close()
+
     def epochs_done(self) -> int:
         """The epochs this checkpoint has completed (0 when there is none)."""
         sidecar = self.path.with_suffix(".json")
@@ -137,6 +183,14 @@ class Checkpoint:
         if not sidecar.exists():
             raise FileNotFoundError(f"{sidecar} does not exist: train {self.spec['method']} first")
         return storage.read_json(sidecar)
+
+
+def _try_lock(handle) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def locate(model_spec) -> Checkpoint:
