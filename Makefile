@@ -19,7 +19,7 @@ STAMP := $(VENV)/.installed
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 FASTMRI := fastmri==0.3.0
 
-.PHONY: help venv reproduce report gallery test data lab bench lint clean gpu-check
+.PHONY: help venv reproduce pretrain report gallery test data lab bench lint clean gpu-check
 
 help: ## show this help
 	@echo "usage: make TARGET [SCALE=smoke|cpu|shape|paper] [ONLY=\"id1 id2\"] [PAPER=name] [JOBS=N]"
@@ -52,6 +52,9 @@ WHOLE_CPU_RUN = $(and $(filter cpu,$(SCALE)),$(if $(strip $(PAPER)$(ONLY)),,whol
 reproduce: $(STAMP) ## run the manifest notebooks with Snakemake: results/SCALE/<run>/, figures/SCALE/
 	$(PY) -m mrirobust reproduce $(RUN_OPTIONS)
 	$(if $(WHOLE_CPU_RUN),$(PY) -m mrirobust readme --scale cpu)
+
+pretrain: $(STAMP) ## train every checkpoint the selected runs load (one Snakemake job each), no notebook
+	$(PY) -m mrirobust reproduce --pretrain $(RUN_OPTIONS)
 
 gallery: $(STAMP) ## README's generated numbers, claims and figures/gallery/ from SCALE's results
 	$(PY) -m mrirobust readme --scale $(SCALE)

@@ -13,7 +13,7 @@ import sys
 
 COMMANDS = {
     "data": ("mrirobust.data.command", "generate the embedded datasets of a scale"),
-    "train": ("mrirobust.papers.cli", "train (or resume) a reconstruction model"),
+    "train": ("mrirobust.runner.pretrain", "train (or resume) a training job of the manifest"),
     "reproduce": ("mrirobust.runner.workflow", "run the manifest notebooks (Snakemake)"),
     "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),
     "readme": ("mrirobust.readme", "refresh the README's generated sections and its gallery"),

@@ -12,6 +12,8 @@ training.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,7 +24,7 @@ from mrirobust import devices, scales
 from mrirobust.models import registry
 from mrirobust.models.base import Reconstructor
 from mrirobust.models.registry import ModelSpec
-from mrirobust.training import checkpoints
+from mrirobust.training import checkpoints, jobs
 from mrirobust.training.recipes import RECIPES, MinMax
 
 logger = logging.getLogger(__name__)
@@ -73,12 +75,30 @@ def train(model_spec: ModelSpec, retrain: bool = False) -> Path:
             state = checkpoint.read()
             if recipe.done(model_spec.params, state):
                 return checkpoint.path
+            jobs.check_may_train(checkpoint.path.name, model_spec.scale)
             logger.warning("resuming %s from epoch %d", checkpoint.path.name, state["epoch"])
         else:
+            jobs.check_may_train(checkpoint.path.name, model_spec.scale)
             name, method = checkpoint.path.name, model_spec.method
             logger.warning("no checkpoint %s: training %s now", name, method)
         recipe.fit(model_spec, _builder(model_spec), checkpoint, state)
     return checkpoint.path
+
+
+def training_job(model_spec: ModelSpec, paper: str, name: str | None = None) -> jobs.TrainingJob:
+    """The pre-training job of one model description: named `<method>-<anatomy>-<R>x-<config>`
+    plus a short hash of the spec (or `name`), trained by `train`."""
+    digest = hashlib.sha256(json.dumps(model_spec.asdict(), sort_keys=True).encode())
+    identity = digest.hexdigest()[:12]
+    s = model_spec
+    default = f"{s.method}-{s.anatomy}-{s.acceleration}x-{s.config}-{identity[:6]}"
+    return jobs.TrainingJob(
+        name=name or default,
+        identity=identity,
+        paper=paper,
+        model=s.method,
+        train=lambda retrain: [train(model_spec, retrain=retrain)],
+    )
 
 
 def load_or_train(model_spec: ModelSpec, retrain: bool = False) -> Reconstructor:

@@ -148,11 +148,19 @@ def test_attack_generator_trains_a_fresh_g_and_leaves_the_model_unchanged(smoke_
     assert len(log) == 12 and log[-1]["loss_G"] < log[0]["loss_G"]  # G minimises loss_G
 
 
-def test_ddp_two_processes_on_cpu(checkpoints):
+_TRAIN_A_MODEL = """
+from mrirobust import zoo
+from mrirobust.papers.huang_liang import experiments
+specs = experiments.model_specs("smoke", {"batch_size": 4, "epochs": 1})
+zoo.train(specs["A(eps=1000)"])
+"""
+
+
+def test_ddp_two_processes_on_cpu(checkpoints, tmp_path):
     env = {**os.environ, "MRIROBUST_CHECKPOINTS": str(checkpoints), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
-    command += ["-m", "mrirobust.papers.huang_liang.train", "--scale", "smoke"]
-    command += ["--model", "A(eps=1000)", "--overrides", '{"batch_size": 4, "epochs": 1}']
+    script = tmp_path / "train_a.py"
+    script.write_text(_TRAIN_A_MODEL)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", str(script)]
     done = subprocess.run(
         command, env=env, cwd=paths.project_root(), capture_output=True, text=True, timeout=300
     )

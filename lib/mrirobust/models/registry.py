@@ -140,7 +140,7 @@ def spec(
     if method in MINMAX_METHODS:
         raise ValueError(
             f"{method} is described by Huang & Liang's profile (papers.huang_liang.networks.spec) "
-            "and trained by python -m mrirobust.papers.huang_liang.train"
+            "and trained by python -m mrirobust train huang_liang-<name> (train --list names them)"
         )
     fraction = center_fraction(acceleration)
     if bool(sizes) == (config == DEFAULT_CONFIG):

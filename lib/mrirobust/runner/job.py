@@ -33,6 +33,7 @@ import papermill
 from mrirobust import costs, paths, storage
 from mrirobust.runner import progress
 from mrirobust.runner.manifest import Run, load_manifest, output_paths, read_record, run_dir
+from mrirobust.training import jobs as training_jobs
 
 
 def _now() -> str:
@@ -105,6 +106,8 @@ def execute(
     step_log = out_dir / "steps.jsonl"
     step_log.unlink(missing_ok=True)
     os.environ[costs.ENV] = str(step_log)  # the kernel inherits it
+    # the pre-training stage trained what the run loads: a notebook run only loads
+    os.environ[training_jobs.ENV] = training_jobs.LOAD_ONLY
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         if run.gpu and gpus:

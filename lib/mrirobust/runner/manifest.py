@@ -23,7 +23,19 @@ import yaml
 import mrirobust
 from mrirobust import paths, storage
 
-RUN_KEYS = ("id", "notebook", "paper", "code", "needs", "gpu", "outputs", "parameters", "resources")
+RUN_KEYS = (
+    "id",
+    "notebook",
+    "paper",
+    "code",
+    "needs",
+    "gpu",
+    "trains",
+    "outputs",
+    "parameters",
+    "resources",
+)
+TRAINS_PATTERN = re.compile(r"mrirobust(\.\w+)+:\w+")  # module:function
 INJECTED = ("scale", "run_id")
 FIGURES_PREFIX = "{figures}/"
 ID_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a Snakemake rule name
@@ -50,10 +62,17 @@ class Run:
     outputs: tuple[str, ...] = ()
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     resources: dict[str, dict[str, int]] = field(default_factory=dict)
+    trains: str | None = None  # "module:function" listing the checkpoints the run loads
+    defaults: dict[str, Any] = field(default_factory=dict)  # the notebook's parameters cell
 
     def params(self, scale: str) -> dict[str, Any]:
         """The papermill parameters at `scale`, with `scale` and `run_id` injected."""
         return {**self.parameters.get(scale, {}), "scale": scale, "run_id": self.id}
+
+    def settings(self, scale: str) -> dict[str, Any]:
+        """Every parameter the notebook runs with at `scale`: its `parameters` cell's defaults
+        replaced by the manifest's values and the injected ones."""
+        return {**self.defaults, **self.params(scale)}
 
 
 def load_manifest(path: str | Path) -> list[Run]:
@@ -158,7 +177,13 @@ def _parse_run(path: Path, root: Path, position: int, entry: Any) -> Run:
     gpu = entry.get("gpu", False)
     if not isinstance(gpu, bool):
         raise ManifestError(f"{where}: 'gpu' must be true or false, got {gpu!r}")
-    parameters = _parameters(where, notebook, notebook_name, entry.get("parameters"))
+    trains = entry.get("trains")
+    if trains is not None and not (isinstance(trains, str) and TRAINS_PATTERN.fullmatch(trains)):
+        raise ManifestError(
+            f"{where}: 'trains' must name a function as module:function, e.g. "
+            f"mrirobust.papers.jobs:train_models, got {trains!r}"
+        )
+    parameters, defaults = _parameters(where, notebook, notebook_name, entry.get("parameters"))
     resources = _resources(where, entry.get("resources"))
     return Run(
         run_id,
@@ -171,11 +196,14 @@ def _parse_run(path: Path, root: Path, position: int, entry: Any) -> Run:
         tuple(outputs),
         parameters,
         resources,
+        trains,
+        defaults,
     )
 
 
-def _parameters(where: str, notebook: Path, name: str, parameters: Any) -> dict[str, dict]:
-    """Per-scale parameters, checked against the notebook's `parameters` cell."""
+def _parameters(where: str, notebook: Path, name: str, parameters: Any) -> tuple[dict, dict]:
+    """Per-scale parameters, checked against the notebook's `parameters` cell, and that cell's
+    defaults (None for a value that is not a literal)."""
     parameters = parameters or {}
     if not isinstance(parameters, dict):
         raise ManifestError(f"{where}: 'parameters' must map scales to parameter mappings")
@@ -215,7 +243,10 @@ def _parameters(where: str, notebook: Path, name: str, parameters: Any) -> dict[
                     "(YAML reads 1e-3 as a string: write 1.0e-3)"
                 )
         checked[scale] = dict(values)
-    return checked
+    defaults = {
+        key: _literal(value["default"]) for key, value in declared.items() if key not in INJECTED
+    }
+    return checked, defaults
 
 
 def _resources(where: str, resources: Any) -> dict[str, dict[str, int]]:

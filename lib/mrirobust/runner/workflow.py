@@ -31,7 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mrirobust import claims, paths, scales
+import yaml
+
+from mrirobust import claims, paths, scales, storage
+from mrirobust.runner import pretrain
 from mrirobust.runner import report as run_report
 from mrirobust.runner.manifest import Run, load_manifest, read_record, run_dir, select
 
@@ -65,10 +68,20 @@ class Plan:
     scale: str
     runs: list[Run]  # selected, in dependency order
     skipped: dict[str, str]  # run id -> reason
+    pretrain_only: bool = False  # the pre-training jobs of the runs, not the runs
 
     @property
     def targets(self) -> list[str]:
-        return [run.id for run in self.runs if run.id not in self.skipped]
+        """The Snakemake rules to make: the runs that can run here, or their training jobs."""
+        runs = [run for run in self.runs if run.id not in self.skipped]
+        if not self.pretrain_only:
+            return [run.id for run in runs]
+        return [pretrain.rule_name(job) for job in self.training_jobs(runs)]
+
+    def training_jobs(self, runs: list[Run] | None = None) -> list:
+        """The distinct training jobs of `runs` (default: the runs that can run here)."""
+        runs = [run for run in self.runs if run.id not in self.skipped] if runs is None else runs
+        return list(pretrain.plan(runs, self.scale)[0].values())
 
 
 def plan(
@@ -77,6 +90,7 @@ def plan(
     only: list[str] | None = None,
     paper: str | None = None,
     profile: str | None = None,
+    pretrain_only: bool = False,
 ) -> Plan:
     """Validate everything and choose the runs; raises ValueError (ManifestError) on bad input."""
     if scale not in paths.SCALES:
@@ -94,7 +108,7 @@ def plan(
             skipped[run.id] = reason
         elif held := [need for need in run.needs if need in skipped]:
             skipped[run.id] = "needs " + ", ".join(f"{need} (skipped)" for need in held)
-    return Plan(Path(manifest).resolve(), scale, runs, skipped)
+    return Plan(Path(manifest).resolve(), scale, runs, skipped, pretrain_only)
 
 
 def _cuda() -> bool:
@@ -118,9 +132,11 @@ def snakemake_command(
     command += ["--rerun-incomplete", "--keep-going", "--nolock"]  # our lock: see _lock
     config = [f"manifest={chosen.manifest}", f"scale={chosen.scale}"]
     if profile is not None:  # the cluster profile sizes each job (cpus_per_task)
-        command += ["--profile", str(PROFILES.get(profile, profile))]
+        folder = Path(PROFILES.get(profile, profile))
+        command += ["--profile", str(folder)]
         if jobs is not None:
             command += ["--jobs", str(jobs)]
+        config.append(f"threads={profile_cpus(folder)}")  # a job's threads: its CPUs
     else:
         threads = threads_per_run(jobs)
         command += ["--cores", str((jobs or 1) * threads)]
@@ -130,6 +146,12 @@ def snakemake_command(
     if force and chosen.targets:
         command += ["--forcerun", *chosen.targets]
     return [*command, *extra, "--config", *config]
+
+
+def profile_cpus(folder: Path) -> int:
+    """The CPUs per job of a Snakemake profile (its default `cpus_per_task`, else 1)."""
+    settings = yaml.safe_load((folder / "config.yaml").read_text()) or {}
+    return int(settings.get("default-resources", {}).get("cpus_per_task", 1))
 
 
 def threads_per_run(jobs: int | None) -> int:
@@ -185,11 +207,14 @@ def run(
     force: bool = False,
     cell_timeout: float | None = None,
     profile: str | None = None,
+    pretrain_only: bool = False,
 ) -> list[Result]:
-    """Execute the chosen runs with Snakemake, print the summary table, aggregate the claims.
+    """Execute the chosen runs with Snakemake (their training jobs first), print the summary
+    table, aggregate the claims; with `pretrain_only` the training jobs alone (`make pretrain`).
 
-    Returns one Result per chosen run, in dependency order. Raises ValueError (ManifestError
-    included) before executing anything when the manifest or the arguments are invalid.
+    Returns one Result per chosen run (per training job with `pretrain_only`), in dependency
+    order. Raises ValueError (ManifestError included) before executing anything when the
+    manifest or the arguments are invalid.
     """
     for name, value in (("jobs", jobs), ("gpus", gpus)):
         if value is not None and (isinstance(value, bool) or value < 1):
@@ -197,7 +222,7 @@ def run(
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if gpus is not None and visible and len(visible.split(",")) < gpus:
         raise ValueError(f"gpus={gpus}, but CUDA_VISIBLE_DEVICES={visible!r} shows fewer devices")
-    chosen = plan(Path(manifest), scale, only, paper, profile)
+    chosen = plan(Path(manifest), scale, only, paper, profile, pretrain_only)
     invocation = uuid.uuid4().hex
     env = {**os.environ, "MRIROBUST_INVOCATION": invocation}
     env.pop("MRIROBUST_CELL_TIMEOUT", None)
@@ -210,12 +235,31 @@ def run(
         code = 0
         if chosen.targets:
             ensure_data(scale)
+            pretrain.refresh_markers(scale)  # a job whose checkpoints are gone runs again
             quiet = ("--quiet", "rules", "host")  # the runs print their own progress
             command = snakemake_command(chosen, jobs, gpus, force, profile, quiet)
             code = _snakemake(command, env)
-        results = collect(chosen, invocation, code)
+        if pretrain_only:
+            results = pretrained(chosen)
+        else:
+            results = collect(chosen, invocation, code)
     print(summary(results, scale))
-    claims.aggregate(scale)
+    if not pretrain_only:
+        claims.aggregate(scale)
+    return results
+
+
+def pretrained(chosen: Plan) -> list[Result]:
+    """One Result per training job of the plan: `ok` when its marker exists, else `failed`."""
+    results = []
+    for job in chosen.training_jobs():
+        path = pretrain.marker(chosen.scale, job)
+        if path.exists():
+            seconds = storage.read_json(path).get("seconds", 0.0)
+            results.append(Result(job.name, job.paper, "ok", duration=seconds))
+        else:
+            error = {"cell_index": None, "ename": "NotTrained", "evalue": f"no marker {path}"}
+            results.append(Result(job.name, job.paper, "failed", error=error))
     return results
 
 
@@ -361,6 +405,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--gpus", type=_positive, default=None, help="GPUs to spread `gpu: true` runs over"
     )
     parser.add_argument("--force", action="store_true", help="re-run the selected runs")
+    parser.add_argument(
+        "--pretrain", action="store_true", help="only the training jobs of the selected runs"
+    )
     parser.add_argument("--list", action="store_true", help="print what would run, and why")
     parser.add_argument(
         "--dry-run", action="store_true", help="print Snakemake's plan: jobs, reasons, resources"
@@ -387,7 +434,7 @@ def main(args: argparse.Namespace) -> int:
     manifest = args.manifest or paths.notebooks_root() / "manifest.yaml"
     try:
         if args.list or args.dry_run or args.report:
-            chosen = plan(manifest, args.scale, args.only, args.paper, profile=args.profile)
+            chosen = plan(manifest, args.scale, args.only, args.paper, args.profile, args.pretrain)
             if args.report:
                 print(f"report: {write_report(chosen)}")
                 return 0
@@ -405,6 +452,7 @@ def main(args: argparse.Namespace) -> int:
             force=args.force,
             cell_timeout=args.cell_timeout,
             profile=args.profile,
+            pretrain_only=args.pretrain,
         )
     except ValueError as exc:  # ManifestError included: a message naming file, run and field
         print(f"reproduce: {exc}", file=sys.stderr)

@@ -30,8 +30,8 @@ the per-iteration log; `mrirobust.zoo` trains, resumes and restores the models t
 `patience` validation DSSIMs is below the one `patience` epochs before; the last weights are
 kept.
 
-Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m
-mrirobust.papers.huang_liang.train ...`) every process takes batch_size / N slices of the
+Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m mrirobust train
+"huang_liang-S" ...`) every process takes batch_size / N slices of the
 seeded order, the gradients of both networks are averaged over the processes, BatchNorm keeps
 per-process statistics (as the reference's DataParallel did per GPU) and rank 0 validates and
 writes the checkpoint; its own minibatches make the iteration log.

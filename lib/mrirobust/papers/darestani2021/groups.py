@@ -65,6 +65,22 @@ def parameter_count(model: torch.nn.Module, coils: int) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def group_specs(
+    groups: Mapping[str, Sequence[str]],
+    scale: str,
+    anatomy: str = "knee",
+    acceleration: int = 4,
+) -> list:
+    """The description of every model of `groups` trained or tuned on `anatomy` (the models
+    `group_models` loads)."""
+    check_groups(groups)
+    return [
+        model_spec(family, scale, acceleration, config=config, anatomy=anatomy)
+        for family, configs in groups.items()
+        for config in configs
+    ]
+
+
 def group_models(
     groups: Mapping[str, Sequence[str]],
     scale: str,
@@ -100,6 +116,14 @@ def basis_config(basis: str, config: str | None = None) -> str | None:
     if basis not in BASES:
         raise ValueError(f"unknown l1 basis {basis!r}; valid bases: {', '.join(BASES)}")
     return config if basis == "wavelet" else f"darestani_l1_{basis}"
+
+
+def l1_basis_specs(scale: str, config: str | None = None, anatomy: str = "knee") -> list:
+    """The description of l1 with each basis (`l1_bases`)."""
+    return [
+        model_spec("l1", scale, config=basis_config(basis, config), anatomy=anatomy)
+        for basis in BASES
+    ]
 
 
 def l1_bases(scale: str, config: str | None = None, anatomy: str = "knee") -> dict:

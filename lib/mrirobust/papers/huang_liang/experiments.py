@@ -59,8 +59,10 @@ def model_specs(scale: str, overrides: dict | None = None, kspace: bool = False)
     ε (given per 320² in the profile) is scaled to the image size."""
     p = TRAIN.resolve(scale, overrides)
     params = {k: p[k] for k in SPEC_KEYS}
-    first = _first_slice(scale, p["challenge"])
-    size, coils = tuple(first.target.shape), first.kspace.shape[0]
+    size = zoo.image_size(scale)
+    coils = 1  # single-coil data; other challenges read their coil count
+    if p["challenge"] != "singlecoil":
+        coils = _first_slice(scale, p["challenge"]).kspace.shape[0]
 
     def spec(kind: str, budget: float):
         return networks.spec(kind, scale, budget, params, p["acceleration"], coils)

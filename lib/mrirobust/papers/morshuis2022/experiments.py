@@ -24,19 +24,30 @@ from tqdm.auto import tqdm
 
 from mrirobust import attacks, costs, devices, metrics, papers, physics
 from mrirobust.data.samples import Sample, batches, stack
+from mrirobust.models.registry import ModelSpec
 
 REGION_MODES = ("region", "image")  # attack the box (targeted) or the whole image
+
+
+def model_specs(
+    scale: str, methods: Sequence[str], accelerations: Sequence[int], config: str | None = None
+) -> dict[tuple[str, int], ModelSpec]:
+    """The description of every (method, acceleration), method-major, under the named model
+    configuration `config` (None or "": the scale profile's sizes; "morshuis": the paper's)."""
+    return {
+        (name, acc): papers.model_spec(name, scale, acc, config or None)
+        for name in methods
+        for acc in accelerations
+    }
 
 
 def models(
     scale: str, methods: Sequence[str], accelerations: Sequence[int], config: str | None = None
 ) -> dict[tuple[str, int], torch.nn.Module]:
-    """The ready model of every (method, acceleration), method-major, under the named model
-    configuration `config` (None or "": the scale profile's sizes; "morshuis": the paper's)."""
+    """The ready model of every (method, acceleration) of `model_specs`."""
     return {
         (name, acc): papers.get_model(name, scale, acc, config)
-        for name in methods
-        for acc in accelerations
+        for name, acc in model_specs(scale, methods, accelerations, config)
     }
 
 

@@ -12,30 +12,27 @@ RSS frames (`vn_relax` adds l_relax and the map term through the frozen M); Adam
 Checkpoints (`training.checkpoints.Checkpoint`) are keyed by a hash of (spec, data fingerprint),
 written after every epoch and resumed.
 
-Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m
-mrirobust.papers.zhao2023.train ...`) every process draws the same epoch plan (slice order,
-acceleration, flips), takes its share of it (a DistributedSampler over the plan: padded to a
-multiple of N) and the gradients are averaged over the processes (`training.loop.step`), so a
-step sees N slices instead of one; rank 0 writes the checkpoint, whose curve is the loss mean over
-every process. With one process the plan and the weights are those of the plain run.
+The paper trains on one slice per step. That global batch cannot be split over processes, so
+under torchrun (WORLD_SIZE > 1) training refuses with a message: the pre-training stage spreads
+the Zhao models as separate one-GPU jobs instead (`python -m mrirobust train zhao2023-...`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
-import torch.distributed as dist
 from tqdm.auto import trange
 
 from mrirobust import costs, physics
 from mrirobust.data import cmrxrecon
 from mrirobust.models.qmri import MappingNet, UnrolledSeriesNet, relax_loss, series_loss
 from mrirobust.papers.zhao2023.data import SeriesSlices
-from mrirobust.training import loop
+from mrirobust.training import jobs, loop
 from mrirobust.training.checkpoints import Checkpoint
 
 KINDS = ("rvn", "vn", "vn_relax")
@@ -97,18 +94,9 @@ def _checkpoint(kind, modality, cfg, scale, mapper_path, data_print) -> Checkpoi
     return Checkpoint(spec, data_print)
 
 
-def _share(plan: list) -> list:
-    """This process's share of an epoch's plan (all of it without torchrun)."""
-    world, rank = loop.distributed()
-    sampler = torch.utils.data.DistributedSampler(
-        plan, num_replicas=world, rank=rank, shuffle=False
-    )
-    return [plan[i] for i in sampler]
-
-
 def _epoch_mapper(model, slices, optimiser, generator, dev, name) -> list[float]:
     losses = []
-    for i in _share(torch.randperm(len(slices), generator=generator).tolist()):
+    for i in torch.randperm(len(slices), generator=generator).tolist():
         s = slices[i]
         with costs.timed("train", name):
             frames = frames_of(s.kspace.to(dev))[None]
@@ -133,12 +121,12 @@ def _flipped(kspace: torch.Tensor, dims: list[int]) -> torch.Tensor:
 
 def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper, name) -> list[float]:
     accelerations = cfg["accelerations"]
-    plan = []  # (slice, R, flips) drawn in this order, the same in every process
+    plan = []  # (slice, R, flips), all drawn before the first step
     for i in torch.randperm(len(slices), generator=generator).tolist():
         r = accelerations[int(torch.randint(len(accelerations), (1,), generator=generator))]
         plan.append((i, r, _flips(cfg["flip_probability"], generator)))
     losses = []
-    for i, r, dims in _share(plan):
+    for i, r, dims in plan:
         s = slices[i]
         with costs.timed("train", name):
             mask = s.masks[r].to(dev)
@@ -168,14 +156,28 @@ def load_or_train(
     checkpoint when one matches (spec and data), else trained (resuming a partial run).
 
     `vn_relax` needs the trained `mapper` and its checkpoint path. Returns (model in eval mode,
-    checkpoint path); the per-epoch curve is in the checkpoint's JSON sidecar. Under torchrun
-    every process calls it and returns the same model; rank 0 writes the checkpoint.
+    checkpoint path); the per-epoch curve is in the checkpoint's JSON sidecar. Refuses under
+    torchrun: the paper's batch of one slice does not split over processes.
     """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        raise ValueError(
+            f"{kind} {modality}: Zhao et al. train on one slice per step, a global batch that "
+            f"does not split over WORLD_SIZE={world} processes; train each model on one device "
+            "(`python -m mrirobust train zhao2023-<modality>-<kind>`, one pre-training job each)"
+        )
     if kind == "vn_relax" and (mapper is None or mapper_path is None):
         raise ValueError("vn_relax needs the trained mapper and its checkpoint path")
-    world, rank = loop.distributed()
-    dev = loop.device()
     checkpoint = _checkpoint(kind, modality, cfg, scale, mapper_path, slices.fingerprint)
+    with checkpoint.lock():  # two processes never train one checkpoint
+        model = _load_or_train(
+            kind, modality, slices, cfg, scale, checkpoint, mapper, retrain, progress
+        )
+    return model, checkpoint.path
+
+
+def _load_or_train(kind, modality, slices, cfg, scale, checkpoint, mapper, retrain, progress):
+    dev = loop.device()
     torch.manual_seed(cfg["seed"])
     model = build(kind, modality, cfg, cmrxrecon.MODALITIES[modality]).to(dev)
     epochs = cfg["mapper_epochs"] if kind == "mapper" else cfg["epochs"]
@@ -189,12 +191,14 @@ def load_or_train(
         optimiser.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start, curve = state["epoch"], state["curve"]
+    if start < epochs:
+        jobs.check_may_train(checkpoint.path.name, scale)
     if mapper is not None:
         mapper = mapper.to(dev).eval().requires_grad_(False)
     guide = mapper if kind == "vn_relax" else None
     desc, name = f"{kind} {modality}", f"zhao2023_{kind}_{modality}"
     for epoch in trange(
-        start, epochs, desc=desc, initial=start, total=epochs, disable=not progress or rank != 0
+        start, epochs, desc=desc, initial=start, total=epochs, disable=not progress
     ):
         begin = time.perf_counter()
         generator = torch.Generator().manual_seed(cfg["seed"] * 100_003 + epoch)
@@ -207,18 +211,15 @@ def load_or_train(
         curve.append(
             dict(epoch=epoch + 1, loss=loop.mean(losses), seconds=time.perf_counter() - begin)
         )
-        if rank == 0:
-            state = dict(
-                epoch=epoch + 1,
-                model=model.state_dict(),
-                optimizer=optimiser.state_dict(),
-                scheduler=scheduler.state_dict(),
-                curve=curve,
-            )
-            checkpoint.save(state)
-        if world > 1:
-            dist.barrier()
-    return model.eval(), checkpoint.path
+        state = dict(
+            epoch=epoch + 1,
+            model=model.state_dict(),
+            optimizer=optimiser.state_dict(),
+            scheduler=scheduler.state_dict(),
+            curve=curve,
+        )
+        checkpoint.save(state)
+    return model.eval()
 
 
 def curve(path: Path) -> list[dict]:
@@ -227,12 +228,18 @@ def curve(path: Path) -> list[dict]:
 
 
 def train_all(
-    root: str | Path, scale: str, cfg: dict, modality: str, kinds: list[str], progress: bool = True
+    root: str | Path,
+    scale: str,
+    cfg: dict,
+    modality: str,
+    kinds: list[str],
+    progress: bool = True,
+    retrain: bool = False,
 ) -> tuple[dict, dict]:
     """The mapper and every reconstruction of `kinds` for `modality`, trained on the
     TrainingSet without its `holdout_patients` (the first `max_slices` slices when set) or
-    loaded from their checkpoints. Returns ({name: model}, {name: checkpoint path}) with name
-    "mapper" or a kind."""
+    loaded from their checkpoints (`retrain`: the reconstructions are trained anew). Returns
+    ({name: model}, {name: checkpoint path}) with name "mapper" or a kind."""
     slices = SeriesSlices(
         root,
         "train",
@@ -245,7 +252,7 @@ def train_all(
     models, checkpoints = {"mapper": mapper}, {"mapper": mapper_path}
     for kind in kinds:
         models[kind], checkpoints[kind] = load_or_train(
-            kind, modality, slices, cfg, scale, mapper, mapper_path, progress=progress
+            kind, modality, slices, cfg, scale, mapper, mapper_path, retrain, progress
         )
     return models, checkpoints
 

@@ -1,0 +1,47 @@
+"""The checkpoints the Huang & Liang runs load (`trains:` functions, `training.jobs`): the
+min-max U-Nets by their paper names (S, A(eps=...), K(eta=...))."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mrirobust import zoo
+from mrirobust.papers import budget
+from mrirobust.papers.huang_liang import experiments
+from mrirobust.training.jobs import TrainingJob
+
+MODEL = "huang_liang/unet"  # the measured step: the paper's U-Net at its batch of 8
+MINMAX = 3.5  # a min-max step vs a U-Net step (benchmarks/bench_minmax: image 3.4, k-space 3.9)
+
+
+def _resources(spec) -> dict[str, dict[str, int]]:
+    """Paper-scale cluster resources: every epoch of min-max steps over the single-coil knees
+    (S: plain U-Net steps)."""
+    if spec.scale != "paper":
+        return {}
+    p = spec.params
+    slices = budget.TRAINING_SLICES["singlecoil"]
+    work = 1.0 if spec.method == "unet_minmax_standard" else MINMAX
+    hours = budget.training_hours(MODEL, p["epochs"], slices, p["batch_size"], work)
+    return {"paper": budget.resources(hours, MODEL)}
+
+
+def _jobs(scale: str, settings: dict, kspace: bool) -> list[TrainingJob]:
+    specs = experiments.model_specs(scale, settings["train_overrides"], kspace=kspace)
+    return [
+        dataclasses.replace(
+            zoo.training_job(spec, "huang_liang", f"huang_liang-{name}"),
+            resources=_resources(spec),
+        )
+        for name, spec in specs.items()
+    ]
+
+
+def image_models(scale: str, settings: dict) -> list[TrainingJob]:
+    """S and A(ε) for every ε of the profile (training, Table 1, Fig. 6)."""
+    return _jobs(scale, settings, kspace=False)
+
+
+def all_models(scale: str, settings: dict) -> list[TrainingJob]:
+    """S, A(ε) and K(η) (Algorithm 2, cross attacks)."""
+    return _jobs(scale, settings, kspace=True)

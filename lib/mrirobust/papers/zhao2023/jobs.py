@@ -1,0 +1,57 @@
+"""The checkpoints the Zhao runs load (`trains:` functions, `training.jobs`): per modality and
+reconstruction kind, the mapping network and the reconstruction (`training.train_all`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from mrirobust.data.cmrxrecon_embedded import ensure_cmrxrecon
+from mrirobust.papers import budget
+from mrirobust.papers.zhao2023 import profile, training
+from mrirobust.training.jobs import TrainingJob
+
+
+def _job(scale: str, cfg: dict, modality: str, kind: str) -> TrainingJob:
+    key = json.dumps({"scale": scale, "cfg": cfg, "modality": modality, "kind": kind})
+
+    def train(retrain: bool):
+        root = ensure_cmrxrecon(scale)
+        _, paths = training.train_all(root, scale, cfg, modality, [kind], retrain=retrain)
+        return list(paths.values())
+
+    return TrainingJob(
+        name=f"zhao2023-{modality}-{kind}",
+        identity=hashlib.sha256(key.encode()).hexdigest()[:12],
+        paper="zhao2023",
+        model=kind,
+        train=train,
+        resources=_resources(scale, cfg, modality, kind),
+    )
+
+
+def _resources(scale: str, cfg: dict, modality: str, kind: str) -> dict[str, dict[str, int]]:
+    """Paper-scale cluster resources: `epochs` over the mapping slices at batch 1, a step of
+    the measured T1 network (T2 has 3 weightings for T1's 9: a third of the work); the mapper,
+    trained first, costs a small part of it (a 1-pool U-Net on the frames)."""
+    if scale != "paper":
+        return {}
+    model = "zhao2023/rvn_t1" if kind == "rvn" else "zhao2023/vn_unet_t1"
+    work = 1.0 if modality == "T1map" else 1 / 3
+    slices = budget.TRAINING_SLICES["cmrxrecon"]
+    hours = budget.training_hours(model, cfg["epochs"], slices, 1, work)
+    return {"paper": budget.resources(hours, model)}
+
+
+def reconstructions(scale: str, settings: dict) -> list[TrainingJob]:
+    """`t1_models` for T1 and `t2_models` for T2 (training, Tables 1-2, Fig. 2)."""
+    cfg = profile.TRAIN.resolve(scale, settings["train_overrides"])
+    kinds = {"T1map": settings["t1_models"], "T2map": settings["t2_models"]}
+    return [_job(scale, cfg, modality, kind) for modality, ks in kinds.items() for kind in ks]
+
+
+def attacked(scale: str, settings: dict) -> list[TrainingJob]:
+    """The attack profile's models of its modality (robustness maps)."""
+    cfg = profile.TRAIN.resolve(scale, settings["train_overrides"])
+    attack = profile.ATTACK.resolve(scale, settings["attack_overrides"])
+    return [_job(scale, cfg, attack["modality"], kind) for kind in attack["models"]]

@@ -1,0 +1,156 @@
+"""The pre-training stage: every checkpoint the runs of a scale load, one job each, trained
+before the notebooks; and the one training command of the project.
+
+    python -m mrirobust train --list --scale paper           # every training job of the scale
+    python -m mrirobust train varnet-knee-4x-darestani-1a2b3c --scale cpu
+    python -m torch.distributed.run --nproc_per_node=8 \\
+        -m mrirobust train huang_liang-S --scale paper
+
+A manifest run's `trains:` names a function `(scale, settings) -> list[TrainingJob]`
+(`training.jobs`) that lists the checkpoints its notebook loads. The workflow (Snakefile) makes
+a rule `pretrain_<job>` of each distinct job, whose output is a marker under
+`results/<scale>/pretrain/`, and gives every run the markers of its jobs as inputs; `make
+pretrain` runs those rules alone. Under torchrun every process runs the job (DDP, the global
+batch kept: `training.loop`); rank 0 writes the marker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+from mrirobust import paths, storage
+from mrirobust.runner.manifest import Run, load_manifest
+from mrirobust.training.jobs import TrainingJob
+
+
+def jobs_of(run: Run, scale: str) -> list[TrainingJob]:
+    """The training jobs of `run` at `scale` (its `trains:` function with its settings)."""
+    if run.trains is None:
+        return []
+    module, name = run.trains.split(":")
+    function = getattr(importlib.import_module(module), name, None)
+    if function is None:
+        raise ValueError(f"run {run.id!r}: 'trains' names {run.trains}, which does not exist")
+    jobs = function(scale, run.settings(scale))
+    if not all(isinstance(job, TrainingJob) for job in jobs):
+        raise ValueError(f"run {run.id!r}: {run.trains} must return TrainingJob objects")
+    return jobs
+
+
+def plan(runs: list[Run], scale: str) -> tuple[dict[str, TrainingJob], dict[str, list[str]]]:
+    """({job name: job}, {run id: names of its jobs}) of `runs` at `scale`; two runs that name
+    one job must describe the same training (its identity)."""
+    every: dict[str, TrainingJob] = {}
+    by_run: dict[str, list[str]] = {}
+    for run in runs:
+        by_run[run.id] = []
+        for job in jobs_of(run, scale):
+            known = every.setdefault(job.name, job)
+            if known.identity != job.identity:
+                raise ValueError(
+                    f"training job {job.name!r} of run {run.id!r} differs from the job of the "
+                    "same name of an earlier run (other settings): give the runs the same "
+                    "settings or the jobs other names"
+                )
+            by_run[run.id].append(job.name)
+    return every, by_run
+
+
+def rule_name(job: TrainingJob) -> str:
+    """The Snakemake rule of a job: `pretrain_` and its name with every other character `_`."""
+    return "pretrain_" + re.sub(r"\W", "_", job.name)
+
+
+def marker(scale: str, job: TrainingJob) -> Path:
+    """The file a finished job writes: results/<scale>/pretrain/<name>.json."""
+    return paths.results_root() / scale / "pretrain" / f"{job.name}.json"
+
+
+def refresh_markers(scale: str) -> list[Path]:
+    """Delete the markers whose recorded checkpoints are gone (so their jobs run again);
+    returns them."""
+    stale = []
+    for path in sorted((paths.results_root() / scale / "pretrain").glob("*.json")):
+        record = storage.read_json(path)
+        if not all(Path(p).exists() for p in record.get("checkpoints", [])):
+            path.unlink()
+            stale.append(path)
+    return stale
+
+
+def find(name: str, scale: str, manifest: Path) -> TrainingJob:
+    """The job `name` among the jobs of every run of `manifest` at `scale`."""
+    every, _ = plan(load_manifest(manifest), scale)
+    if name not in every:
+        raise ValueError(
+            f"no training job {name!r} at scale {scale!r}; `python -m mrirobust train --list "
+            f"--scale {scale}` lists them: {', '.join(sorted(every)) or 'none'}"
+        )
+    return every[name]
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", nargs="?", help="the training job (see --list)")
+    parser.add_argument("--scale", choices=paths.SCALES, default="cpu")
+    parser.add_argument("--list", action="store_true", help="list the training jobs and exit")
+    parser.add_argument("--retrain", action="store_true", help="replace existing checkpoints")
+    parser.add_argument("--marker", type=Path, help="write this marker when done (the workflow)")
+    parser.add_argument(
+        "--manifest", type=Path, default=None, help="default: notebooks/manifest.yaml"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("papermill").setLevel(logging.WARNING)  # it logs every notebook it reads
+    manifest = args.manifest or paths.notebooks_root() / "manifest.yaml"
+    if args.list:
+        every, by_run = plan(load_manifest(manifest), args.scale)
+        print("job\tpaper\tGPUs\truntime (min)\tmem_mb\tloaded by")
+        for name, job in every.items():
+            runs = ", ".join(r for r, names in by_run.items() if name in names)
+            resources = job.resources.get(args.scale, {})
+            runtime, memory = resources.get("runtime", "-"), resources.get("mem_mb", "-")
+            print(f"{name}\t{job.paper}\t1\t{runtime}\t{memory}\t{runs}")
+        return 0
+    if not args.job:
+        print("train: name a job (python -m mrirobust train --list --scale S)")
+        return 2
+    try:
+        job = find(args.job, args.scale, manifest)
+    except ValueError as exc:
+        print(f"train: {exc}")
+        return 2
+    start = time.perf_counter()
+    checkpoints = job.train(args.retrain)
+    from mrirobust.training import loop
+
+    world, rank = loop.distributed()
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    if rank == 0:
+        for path in checkpoints:
+            print(f"checkpoint: {path}")
+        if args.marker:
+            storage.write_json(
+                args.marker,
+                {
+                    "job": job.name,
+                    "identity": job.identity,
+                    "paper": job.paper,
+                    "checkpoints": [str(p) for p in checkpoints],
+                    "seconds": round(time.perf_counter() - start, 3),
+                    "world": world,
+                    "host": os.uname().nodename,
+                    "git": paths.git_revision(),
+                },
+            )
+    return 0
