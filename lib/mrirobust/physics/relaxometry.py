@@ -93,8 +93,9 @@ class T2Fit:
 
 
 def _curves(frames: torch.Tensor, times_ms, threshold: float, name: str):
-    """Validate; return voxel curves (batch, N, w) and times (batch, w), both in time order,
-    and the air mask (batch, H, W)."""
+    """Validate; return the curves (batch, M, w) of the M voxels that are tissue in some slice
+    of the batch and times (batch, w), both in time order, the air mask (batch, H, W) and the
+    flat indices (M,) of those voxels (air voxels are not fitted: their maps are 0)."""
     if not isinstance(frames, torch.Tensor) or frames.is_complex() or frames.ndim != 4:
         got = getattr(frames, "shape", type(frames).__name__)
         raise ValueError(f"{name}: frames must be real magnitudes (batch, w, H, W), got {got}")
@@ -114,16 +115,21 @@ def _curves(frames: torch.Tensor, times_ms, threshold: float, name: str):
             f"{threshold:g} x the image maximum; maximum {frames[empty[0]].max().item():g})"
         )
     times, order = times.sort(dim=1)
-    curves = frames.flatten(2).transpose(1, 2)
+    tissue = (~air).flatten(1).any(0).nonzero().squeeze(1)  # voxels fitted: tissue in any slice
+    curves = frames.flatten(2).transpose(1, 2)[:, tissue]
     curves = torch.gather(curves, 2, order[:, None, :].expand(-1, curves.shape[1], -1))
-    return curves, times, air
+    # no gradient through a voxel that is air in its slice (its map is 0; a fit of near-zero
+    # frames would send NaN back to the frames)
+    curves = torch.where(air.flatten(1)[:, tissue, None], curves.detach(), curves)
+    return curves, times, air, tissue
 
 
-def _maps(air: torch.Tensor):
-    """Voxel values (batch, N) -> maps (batch, H, W), zero on air."""
+def _maps(air: torch.Tensor, tissue: torch.Tensor):
+    """Values (batch, M) of the fitted voxels `tissue` -> maps (batch, H, W), zero on air."""
 
     def as_map(x: torch.Tensor) -> torch.Tensor:
-        return torch.where(air, torch.zeros((), dtype=x.dtype), x.reshape(air.shape))
+        full = x.new_zeros(x.shape[0], air[0].numel()).index_copy(1, tissue, x)
+        return torch.where(air, torch.zeros((), dtype=x.dtype), full.reshape(air.shape))
 
     return as_map
 
@@ -151,13 +157,17 @@ def _molli_start(curves: torch.Tensor, times: torch.Tensor):
     best = torch.full(curves.shape[:2], torch.inf, dtype=curves.dtype, device=curves.device)
     best_k = torch.zeros(curves.shape[:2], dtype=torch.long, device=curves.device)
     best_g = torch.zeros_like(best_k)
+    # Q^T s_k of the curves s_k with the k earliest frames negated, from Q^T s_0 by removing
+    # twice frame k-1's term at each k; ||s_k||^2 does not depend on k
+    # (least squared error = ||s_k||^2 - max over the grid of ||Q^T s_k||^2)
+    coefficients = torch.einsum("bgwc,bnw->bngc", basis, curves)  # (b, n, g, 2)
+    energy = curves.square().sum(-1)
     for k in range(w):
-        sign = torch.ones(w, dtype=curves.dtype, device=curves.device)
-        sign[:k] = -1
-        signed = curves * sign
-        projected = torch.einsum("bgwc,bnw->bngc", basis, signed).square().sum(-1)
-        sse = signed.square().sum(-1, keepdim=True) - projected  # (b, n, g)
-        value, index = sse.min(dim=-1)
+        if k > 0:
+            frame = curves[:, :, None, k - 1, None]
+            coefficients.addcmul_(basis[:, None, :, k - 1, :], frame, value=-2)
+        norm, index = torch.linalg.vector_norm(coefficients, dim=-1).max(dim=-1)
+        value = energy - norm.square()
         better = value < best
         best = torch.where(better, value, best)
         best_k = torch.where(better, k, best_k)
@@ -202,7 +212,7 @@ def fit_t1(
     near the null is ambiguous on the grid) and keeps the smallest residual. Raises naming the
     batch index of an all-air slice.
     """
-    curves, times, air = _curves(frames, times_ms, threshold, "fit_t1")
+    curves, times, air, tissue = _curves(frames, times_ms, threshold, "fit_t1")
     with torch.no_grad():
         best, t1star = _molli_start(curves.detach(), times)
     w = curves.shape[-1]
@@ -220,7 +230,7 @@ def fit_t1(
             for x, y in zip(fit, (a, b, tau, residual, flips, sse), strict=True)
         ]
     a, b, t1star, residual, flips, _ = fit
-    as_map = _maps(air)
+    as_map = _maps(air, tissue)
     return T1Fit(
         t1=as_map(look_locker_t1(a, b, t1star)),
         t1star=as_map(t1star),
@@ -242,7 +252,7 @@ def fit_t2(
     log-linear least squares weighted by s^2 (closed form), then Gauss-Newton on (A, log T2),
     T2 kept within T2_RANGE_MS.
     Raises naming the batch index of an all-air slice."""
-    curves, times, air = _curves(frames, times_ms, threshold, "fit_t2")
+    curves, times, air, tissue = _curves(frames, times_ms, threshold, "fit_t2")
     t = times[:, None, :].expand_as(curves)
     tiny = torch.finfo(curves.dtype).tiny
     log_s = torch.log(curves.clamp_min(tiny))
@@ -264,7 +274,7 @@ def fit_t2(
         a, log_t2 = a + da, (log_t2 + dlog.clamp(-1.0, 1.0)).clamp(lo, hi)
     t2 = torch.exp(log_t2)
     residual = t2prep_signal(t, a[..., None], t2[..., None]) - curves
-    as_map = _maps(air)
+    as_map = _maps(air, tissue)
     return T2Fit(
         t2=as_map(t2),
         a=as_map(a),
