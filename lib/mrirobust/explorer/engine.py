@@ -158,6 +158,8 @@ class Explorer:
             ("model", catalog.models, selection.model),
             ("attack", catalog.attacks, selection.attack),
         ):
+            if value is None:
+                raise Unavailable(f"no {name} to choose here")
             if value not in table:
                 raise Unavailable(f"unknown {name} {value!r}; valid: {', '.join(table)}")
         entry, attack = catalog.models[selection.model], catalog.attacks[selection.attack]
