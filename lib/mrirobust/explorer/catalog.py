@@ -97,16 +97,16 @@ def zoo_entry(
     domain: str,
     spec: ModelSpec,
     tags: set[str],
-    run: str,
+    run: str = "",
 ) -> ModelEntry:
     """The entry of a model of the zoo (`zoo.get(spec)`), announced while it has no complete
     checkpoint as `interactive.announce_training` does (what is trained, about how long) and
-    with the manifest run that trains it."""
+    with the manifest `run` that trains it."""
 
     def missing() -> str | None:
         message = interactive.training_message([spec])
-        if message is None:
-            return None
+        if message is None or not run:
+            return message
         return f"{message}\nThe run `{run}` trains it: make reproduce SCALE={spec.scale} ONLY={run}"
 
     return ModelEntry(

@@ -42,6 +42,10 @@ class Selection:
     second: str | None = None
     crafted: str | None = None
 
+    def __post_init__(self):
+        if self.crafted == self.model:  # one selection, one cache key
+            object.__setattr__(self, "crafted", None)
+
     @property
     def crafted_on(self) -> str:
         return self.crafted or self.model

@@ -168,7 +168,7 @@ def _ticks(low: float, high: float, count: int = 4) -> list[float]:
 def curve_svg(curves: list[Curve], symbol: str, fmt: str, current: float) -> str:
     """The strength curves as an SVG line plot (attacked: line and dots; clean: dashed; the
     current strength: a grey vertical line)."""
-    width, height, left, right, top, bottom = 360, 250, 52, 12, 12, 58
+    width, height, left, right, top, bottom = 380, 250, 64, 28, 12, 58
     xs = [s for c in curves for s in c.strengths] + [current]
     ys = [v for c in curves for v in c.attacked + c.clean]
     x0, x1 = min(xs), max(xs)
@@ -227,8 +227,8 @@ def curve_svg(curves: list[Curve], symbol: str, fmt: str, current: float) -> str
         f'text-anchor="middle">{escape(symbol)}</text>'
     )
     parts.append(
-        f'<text x="12" y="{(top + height - bottom) / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 12 {(top + height - bottom) / 2})">'
+        f'<text x="10" y="{(top + height - bottom) / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 10 {(top + height - bottom) / 2})">'
         f"{escape(metric)} (dashed: clean)</text>"
     )
     parts.append("</svg>")

@@ -23,7 +23,7 @@ from mrirobust.explorer import export, render
 from mrirobust.explorer.catalog import Unavailable
 from mrirobust.explorer.engine import Cancelled, Explorer, Selection, View
 
-PANEL_PX = 170  # width of an image panel
+PANEL_PX = 160  # width of an image panel
 PROGRESS_EVERY_S = 0.1  # at most this often a progress update is sent to the browser
 
 
@@ -51,12 +51,17 @@ class ExplorerWidget:
         self.side = widgets.Checkbox(description="side by side", indent=False)
         self.second = widgets.Dropdown(description="second", disabled=True)
         self.crafted = widgets.ToggleButtons(description="crafted on", disabled=True)
-        self.export_button = widgets.Button(description="export PNG + JSON", icon="save")
+        self.export_button = widgets.Button(
+            description="export PNG + JSON", icon="save", layout=widgets.Layout(width="200px")
+        )
         self.message = widgets.HTML()
         self.progress = widgets.IntProgress(layout=widgets.Layout(visibility="hidden"))
         self.scores = widgets.HTML()
         self.curve = widgets.HTML()
-        self.titles = [[widgets.HTML() for _ in range(5)] for _ in range(2)]
+        cell = widgets.Layout(width=f"{PANEL_PX + 4}px", overflow="hidden")
+        self.titles = [
+            [widgets.HTML(layout=widgets.Layout(height="44px")) for _ in range(5)] for _ in range(2)
+        ]
         self.images = [
             [
                 widgets.Image(format="png", layout=widgets.Layout(width=f"{PANEL_PX}px"))
@@ -65,7 +70,7 @@ class ExplorerWidget:
             for _ in range(2)
         ]
         self.cells = [
-            [widgets.VBox([t, i]) for t, i in zip(titles, images, strict=True)]
+            [widgets.VBox([t, i], layout=cell) for t, i in zip(titles, images, strict=True)]
             for titles, images in zip(self.titles, self.images, strict=True)
         ]
         for control in (self.paper, self.model, self.attack, self.second, self.side):
@@ -260,7 +265,9 @@ class ExplorerWidget:
 
     def _say(self, text: str, problem: bool = False) -> None:
         colour = "#b00020" if problem else "#333"
-        self.message.value = f"<span style='color:{colour}'>{text}</span>"
+        self.message.value = (
+            f"<div class='mrirobust-message' style='color:{colour}; line-height:1.3'>{text}</div>"
+        )
         if problem:
             self.progress.layout.visibility = "hidden"
 
@@ -273,13 +280,15 @@ class ExplorerWidget:
             return None
         png, record = export.export(self.explorer, view)
         self._say(
-            f"exported <code>{escape(str(png))}</code> and <code>{escape(str(record))}</code>; "
-            f"re-create it in a cell: <code>explore.recreate({escape(repr(str(record)))})</code>"
+            f"exported {escape(png.name)} and <code>{escape(str(record))}</code>; re-create "
+            f"it in a cell: <code>explore.recreate({escape(repr(str(record)))})</code>"
         )
         return png, record
 
     def widget(self) -> widgets.Widget:
-        """The whole explorer as one widget."""
+        """The whole explorer as one widget, once the view requested first is drawn."""
+        if self.future is not None:
+            self.future.result()
         grid = widgets.VBox([widgets.HBox(row) for row in self.cells])
         return widgets.VBox(
             [
@@ -287,7 +296,8 @@ class ExplorerWidget:
                 self.sample,
                 self.strength,
                 widgets.HBox([self.side, self.second, self.crafted]),
-                widgets.HBox([self.export_button, self.message]),
+                self.export_button,
+                self.message,
                 self.progress,
                 self.scores,
                 widgets.HBox([grid, self.curve]),

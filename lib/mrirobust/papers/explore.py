@@ -12,13 +12,20 @@ catalogue again.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from mrirobust import storage
 from mrirobust.explorer import Catalog, Explorer, ExplorerWidget, Selection, export
+from mrirobust.papers.darestani2021 import explorer as darestani2021
+from mrirobust.papers.huang_liang import explorer as huang_liang
 from mrirobust.papers.morshuis2022 import explorer as morshuis2022
 
-REGISTER = {"morshuis2022": morshuis2022.register}
+REGISTER = {
+    "morshuis2022": morshuis2022.register,
+    "darestani2021": darestani2021.register,
+    "huang_liang": huang_liang.register,
+}
 
 
 def catalog(
@@ -52,6 +59,41 @@ def first(explorer: Explorer, model: str, attack: str, strength: float | None = 
     strength = catalog.attacks[attack].strengths[0] if strength is None else strength
     sample = rest.pop("sample", next(iter(domain.samples())))
     return Selection(model, attack, strength, sample, **rest)
+
+
+def announce(explorer: Explorer) -> dict[str, str]:
+    """Print which offered models are not trained yet, with their training time and the run
+    that trains them (the explorer shows the same message when one is chosen); returns them
+    by model id."""
+    missing = {m.id: text for m in explorer.catalog.models.values() if (text := m.missing())}
+    if not missing:
+        print(f"scale {explorer.catalog.scale!r}: every model offered here is ready.")
+    for model, text in missing.items():
+        entry = explorer.catalog.models[model]
+        print(f"{entry.label} ({entry.paper}) is not ready: {text}")
+    return missing
+
+
+def snapshots(explorer: Explorer, views: list[dict]) -> list[dict]:
+    """Each of `views` (keyword arguments of `first`) at its attack's weakest and strongest
+    strength, computed and exported (`export.export`); one row each: the files, the selection
+    and the scores."""
+    rows = []
+    for view in views:
+        attack = explorer.catalog.attacks[view["attack"]]
+        for strength in (attack.strengths[0], attack.strengths[-1]):
+            selection = first(explorer, **{**view, "strength": strength})
+            shown = explorer.view(selection)
+            png, record = export.export(explorer, shown)
+            rows.append(
+                {
+                    "png": str(png),
+                    "json": str(record),
+                    "selection": asdict(selection),
+                    "scores": shown.numbers(),
+                }
+            )
+    return rows
 
 
 def widget(explorer: Explorer, **selection) -> ExplorerWidget:
