@@ -14,6 +14,7 @@ from mrirobust.models.convdecoder import ConvDecoder
 from mrirobust.models.l1 import L1Wavelet
 from mrirobust.models.unet import UNetRecon
 from mrirobust.models.varnet import VarNetRecon
+from mrirobust.training import recipes
 from mrirobust.training.checkpoints import Checkpoint
 
 SIZE = (24, 24)
@@ -141,6 +142,14 @@ def test_small_feature_map_runs_on_the_model_device(device, acquisition):
         model, kspace[0], mask, size=3, stride=8, batch_size=4, progress=False
     )
     assert torch.isfinite(result.errors).all()
+
+
+def test_a_tuned_l1_is_restored_on_the_default_device(device, monkeypatch):
+    """l1's recipe (a λ search) restores the method on `devices.default()`, as the network
+    recipes do (it stayed on the CPU, so l1 ran there in every GPU experiment)."""
+    monkeypatch.setattr(devices, "default", lambda: device)
+    build = lambda **state: L1Wavelet(SIZE, iterations=3, **state)  # noqa: E731
+    assert recipes.RECIPES["l1"].restore(build, {"lam": 0.01}).device == device
 
 
 def test_a_checkpoint_saved_on_another_device_loads_on_the_cpu(device, tmp_path, monkeypatch):

@@ -95,6 +95,18 @@ def test_read_scan_returns_the_project_convention(root):
     assert list_patients(root, "TrainingSet") == ["P001"]
 
 
+def test_one_slice_is_read_alone(root):
+    whole = read_scan(root, "TrainingSet", "P001", "T1map", acceleration=4)
+    one = read_scan(root, "TrainingSet", "P001", "T1map", acceleration=4, index=1)
+    assert one.kspace.shape == (1, 9, COILS, KX, KY)
+    assert torch.equal(one.kspace[0], whole.kspace[1])
+    assert torch.equal(one.times_ms[0], whole.times_ms[1])
+    path = mapping_dir(root, "TrainingSet") / "P001" / "T1map.mat"
+    assert cmrxrecon.kspace_shape(path, "kspace_full") == (9, SLICES, COILS, KY, KX)
+    with pytest.raises(IndexError, match=r"T1map.mat: slice 2 .* valid: 0..1"):
+        read_kspace(path, "kspace_full", SLICES)
+
+
 def test_acs_width_is_inferred_not_assumed():
     assert check_acs(line_mask(8, acs=6)) == 6
     assert check_acs(line_mask(8, acs=10)) == 10

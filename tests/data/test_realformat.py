@@ -11,7 +11,7 @@ from mrirobust import paths, physics
 from mrirobust.data import annotations_path, cmrxrecon, read_slice
 from mrirobust.data.cmrxrecon_embedded import ensure_cmrxrecon
 from mrirobust.data.samples import annotated_samples
-from mrirobust.papers.zhao2023.data import load_slices
+from mrirobust.papers.zhao2023.data import SeriesSlices
 from mrirobust.training import datasets
 from tests.data.realformat import (
     CMR_COILS,
@@ -108,9 +108,10 @@ def test_annotated_samples_read_the_fastmri_plus_boxes(shape_env):
     ]
     for s in found:  # the box (unflipped) surrounds the brightest pixel it was drawn around
         x, y, w, h = s.box.tolist()
-        row, col = np.unravel_index(int(s.target.argmax()), tuple(s.target.shape))
+        loaded = s.load()
+        row, col = np.unravel_index(int(loaded.target.argmax()), tuple(loaded.target.shape))
         assert x <= col < x + w and y <= row < y + h, s.sample_id
-        assert tuple(s.kspace.shape[-2:]) in {(640, 380), (640, 386)}
+        assert tuple(loaded.kspace.shape[-2:]) in {(640, 380), (640, 386)}
 
 
 def test_annotation_csv_at_shape(real_roots, monkeypatch):
@@ -148,8 +149,8 @@ def test_cmrxrecon_reader_reads_the_real_layout(shape_env):
 
 def test_zhao_slices_without_validation_ground_truth(shape_env):
     root = ensure_cmrxrecon("shape")
-    train = load_slices(root, "train", "T1map", readout_crop=True, holdout=1)
-    held_out = load_slices(root, "evaluation", "T2map", readout_crop=False, holdout=1)
+    train = list(SeriesSlices(root, "train", "T1map", True, holdout=1))
+    held_out = list(SeriesSlices(root, "evaluation", "T2map", False, holdout=1))
     assert [(s.patient, tuple(s.kspace.shape)) for s in train] == [
         ("P001", (9, CMR_COILS, CMR_READOUT // 2, 176))
     ]
@@ -158,7 +159,7 @@ def test_zhao_slices_without_validation_ground_truth(shape_env):
     ]
     assert all(s.truth is None and sorted(s.masks) == [4, 8, 10] for s in train + held_out)
     with pytest.raises(FileNotFoundError, match="ValidationSet/FullSample: no fully sampled"):
-        load_slices(root, "evaluation", "T1map", readout_crop=False)
+        list(SeriesSlices(root, "evaluation", "T1map", False))
 
 
 def test_a_fastmri_root_without_the_layout_names_the_missing_folder(monkeypatch, tmp_path):
@@ -177,7 +178,7 @@ def test_a_cmrxrecon_root_without_the_layout_names_the_missing_folder(monkeypatc
     root = ensure_cmrxrecon("shape")
     assert root == tmp_path
     with pytest.raises(FileNotFoundError, match="MultiCoil/Mapping/TrainingSet/FullSample: no"):
-        load_slices(root, "train", "T1map", readout_crop=False)
+        list(SeriesSlices(root, "train", "T1map", False))
     (tmp_path / "MultiCoil/Mapping/TrainingSet/FullSample/P001").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match="AccFactor04: no such CMRxRecon folder"):
         cmrxrecon.list_patients(root, "TrainingSet", 4)

@@ -10,7 +10,7 @@ from mrirobust.data import annotations_path, cmrxrecon, cmrxrecon_embedded, ensu
 from mrirobust.data.command import datasets as command_datasets
 from mrirobust.data.fastmri_io import read_slice
 from mrirobust.data.samples import annotated_samples
-from mrirobust.papers.zhao2023.data import load_slices
+from mrirobust.papers.zhao2023.data import SeriesSlices
 from mrirobust.storage import read_json
 from mrirobust.training import datasets
 
@@ -90,7 +90,7 @@ def test_shape_cmrxrecon_has_per_patient_ky_and_no_validation_truth(generated_en
         for r in (None, *cmrxrecon.ACCELERATIONS) if split == "TrainingSet" else (4, 8, 10):
             scan = cmrxrecon.read_scan(root, split, patient, "T1map", r)
             assert tuple(scan.kspace.shape) == (2, 9, 4, 64, ky), (split, patient, r)
-    held_out = load_slices(root, "evaluation", "T2map", readout_crop=True, holdout=1)
+    held_out = list(SeriesSlices(root, "evaluation", "T2map", True, holdout=1))
     assert [(s.patient, s.truth, s.kspace.shape[-1]) for s in held_out] == [
         ("P002", None, 40),
         ("P002", None, 40),

@@ -9,6 +9,7 @@ from mrirobust.models.l1 import (
     L1Wavelet,
     normal_operator,
     sigpy_l1_wavelet,
+    soft_threshold,
     sparsifying_transform,
     wavelet_levels,
 )
@@ -107,6 +108,16 @@ def test_fista_is_differentiable_in_the_kspace(problem):
         return recon.image(recon.fit(state, kspace, mask))
 
     assert torch.autograd.gradcheck(image, (y.requires_grad_(True),), atol=1e-6, fast_mode=True)
+
+
+def test_soft_threshold_has_finite_gradients_at_zero_coefficients():
+    """Maps cropped to zero (ESPIRiT outside the object) give coefficients that are exactly 0:
+    their gradient is 0, not NaN (which made one FISTA step on real-shaped data fail)."""
+    c = torch.tensor([[[0, 0.5, 2j, -3]]], dtype=torch.complex64, requires_grad=True)
+    out = soft_threshold(c, torch.tensor(1.0).view(1, 1, 1))
+    torch.testing.assert_close(out.detach(), torch.tensor([[[0, 0, 1j, -2]]], dtype=c.dtype))
+    out.abs().sum().backward()
+    assert torch.isfinite(torch.view_as_real(c.grad)).all() and c.grad[0, 0, :2].abs().sum() == 0
 
 
 def test_lambda_trades_data_fit_for_sparsity(problem):

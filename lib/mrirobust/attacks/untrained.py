@@ -17,7 +17,8 @@ descent steps z <- P(z - step_size * r * g / ||g||) from z = 0, r = eps ||y||. T
 keeps y + z consistent with x while the second drives x away from a, so z follows. Before the
 joint steps, `warmup_steps` optimiser steps fit x to the clean y alone (z = 0, beta = 0), as
 the reference code does (100 steps). Step 2 re-runs the whole method on y + z; that
-reconstruction is the attack's result.
+reconstruction is the attack's result. Each warm-up and joint step is timed
+(`costs.timed("fit" | "attack", method)`).
 
 A method supports this with `init_state(masked_kspace, mask) -> nn.Module`,
 `objective(state, masked_kspace, mask) -> (B,)`, `render(state) -> (B, h, w)` and
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import devices, physics
+from mrirobust import costs, devices, physics
 from mrirobust.attacks.pgd import _batch_mask, _check_steps, _norm, _stack, _unstack, as_budgets
 
 PROTOCOL = ("init_state", "objective", "render", "optimiser")
@@ -122,24 +123,27 @@ def two_step(
     weight = beta * loss0 / anchor_norm  # beta in the method's units
     z = torch.zeros_like(y_n)
     losses = []
+    name = type(method).__name__
     with torch.enable_grad():
         for _ in tqdm(
             range(warmup_steps), desc="two-step warm-up", disable=not progress, leave=False
         ):
-            optimiser.zero_grad()
-            method.objective(state, y_n, mask_n).sum().backward()
-            optimiser.step()
+            with costs.timed("fit", name):
+                optimiser.zero_grad()
+                method.objective(state, y_n, mask_n).sum().backward()
+                optimiser.step()
         for _ in tqdm(range(steps), desc="two-step attack", disable=not progress, leave=False):
-            z.requires_grad_(True)
-            optimiser.zero_grad()
-            change = torch.linalg.vector_norm(method.render(state) - anchor_n, dim=(-2, -1))
-            loss = method.objective(state, y_n + z, mask_n) - weight * change
-            loss.sum().backward()
-            optimiser.step()
-            losses.append(loss.detach() / loss0)
-            grad = z.grad * sampled
-            z = z.detach() - step_size * radius * grad / _norm(grad, (1, 2, 3)).clamp_min(tiny)
-            z = z * (radius / _norm(z, (1, 2, 3)).clamp_min(tiny)).clamp(max=1.0)
+            with costs.timed("attack", name):
+                z.requires_grad_(True)
+                optimiser.zero_grad()
+                change = torch.linalg.vector_norm(method.render(state) - anchor_n, dim=(-2, -1))
+                loss = method.objective(state, y_n + z, mask_n) - weight * change
+                loss.sum().backward()
+                optimiser.step()
+                losses.append(loss.detach() / loss0)
+                grad = z.grad * sampled
+                z = z.detach() - step_size * radius * grad / _norm(grad, (1, 2, 3)).clamp_min(tiny)
+                z = z * (radius / _norm(z, (1, 2, 3)).clamp_min(tiny)).clamp(max=1.0)
     z = z.detach()
     attacked = _seeded(method, seed, y_n + z, mask_n)
     losses = torch.stack(losses) if losses else torch.zeros(0, copies * y.shape[0])

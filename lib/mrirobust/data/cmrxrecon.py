@@ -87,34 +87,57 @@ def _variable(f: h5py.File, path: Path, name: str) -> h5py.Dataset:
     return f[name]
 
 
-def read_kspace(path: str | os.PathLike, variable: str) -> np.ndarray:
-    """k-space of a mapping .mat file in h5py order (weighting, slice, coil, ky, kx), complex64.
+def _kspace_dataset(f: h5py.File, path: Path, variable: str) -> h5py.Dataset:
+    """The k-space variable, checked: compound real/imag dtype, h5py axis order."""
+    frames = MODALITIES[_modality_of(path)]
+    data = _variable(f, path, variable)
+    names = data.dtype.names or ()
+    if set(names) != {"real", "imag"}:
+        raise ValueError(
+            f"{path}: variable {variable!r} has dtype {data.dtype}; expected the compound "
+            f"MATLAB complex type with fields 'real' and 'imag'"
+        )
+    if data.ndim != 5 or data.shape[0] != frames:
+        hint = (
+            " (it looks like MATLAB order (kx, ky, coil, slice, weighting))"
+            if data.ndim == 5 and data.shape[-1] == frames
+            else ""
+        )
+        raise ValueError(
+            f"{path}: variable {variable!r} has shape {data.shape}; expected "
+            f"(weighting={frames}, slice, coil, ky, kx){hint}"
+        )
+    return data
+
+
+def kspace_shape(path: str | os.PathLike, variable: str) -> tuple[int, ...]:
+    """The h5py shape (weighting, slice, coil, ky, kx) of a mapping file's k-space, read from
+    the header only."""
+    path = Path(path)
+    with _open(path) as f:
+        return tuple(_kspace_dataset(f, path, variable).shape)
+
+
+def read_kspace(path: str | os.PathLike, variable: str, index: int | None = None) -> np.ndarray:
+    """k-space of a mapping .mat file in h5py order (weighting, slice, coil, ky, kx), complex64;
+    with `index`, only that slice (the slice axis kept, of length 1), read alone from the file.
 
     The weighting count comes from the file name (T1map: 9, T2map: 3). Raises naming the file
-    and variable when the variable is missing, the dtype is not the compound real/imag pair or
-    the axes are not in h5py order (e.g. a file written in MATLAB's order by mistake).
+    and variable when the variable is missing, the dtype is not the compound real/imag pair,
+    the axes are not in h5py order (e.g. a file written in MATLAB's order by mistake) or
+    `index` is not a slice of the file.
     """
     path = Path(path)
-    frames = MODALITIES[_modality_of(path)]
     with _open(path) as f:
-        data = _variable(f, path, variable)
-        names = data.dtype.names or ()
-        if set(names) != {"real", "imag"}:
-            raise ValueError(
-                f"{path}: variable {variable!r} has dtype {data.dtype}; expected the compound "
-                f"MATLAB complex type with fields 'real' and 'imag'"
+        data = _kspace_dataset(f, path, variable)
+        if index is None:
+            raw = data[()]
+        elif 0 <= index < data.shape[1]:
+            raw = data[:, index : index + 1]
+        else:
+            raise IndexError(
+                f"{path}: slice {index} of variable {variable!r}; valid: 0..{data.shape[1] - 1}"
             )
-        if data.ndim != 5 or data.shape[0] != frames:
-            hint = (
-                " (it looks like MATLAB order (kx, ky, coil, slice, weighting))"
-                if data.ndim == 5 and data.shape[-1] == frames
-                else ""
-            )
-            raise ValueError(
-                f"{path}: variable {variable!r} has shape {data.shape}; expected "
-                f"(weighting={frames}, slice, coil, ky, kx){hint}"
-            )
-        raw = data[()]
     return (raw["real"] + 1j * raw["imag"]).astype(np.complex64)
 
 
@@ -218,15 +241,19 @@ def read_scan(
     patient: str,
     modality: str,
     acceleration: int | None = None,
+    index: int | None = None,
 ) -> MappingScan:
     """Read `modality` ("T1map" | "T2map") of `patient` (e.g. "P001") from FullSample
-    (acceleration None) or AccFactorRR, with its times and (undersampled) its mask."""
+    (acceleration None) or AccFactorRR, with its times and (undersampled) its mask; with
+    `index`, only that slice (k-space and times with a slice axis of length 1)."""
     _check_modality(modality)
     folder = mapping_dir(root, split, acceleration) / patient
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such patient folder ({patient} in {split})")
     mat = folder / f"{modality}.mat"
-    kspace = read_kspace(mat, kspace_variable(acceleration))
+    variable = kspace_variable(acceleration)
+    slices = kspace_shape(mat, variable)[1]
+    kspace = read_kspace(mat, variable, index)
     mask = acs = None
     if acceleration is not None:
         mask_file = folder / f"{modality}_mask.mat"
@@ -240,7 +267,9 @@ def read_scan(
                 f"{mask_file}: mask has {len(mask)} ky lines but {mat} has {kspace.shape[3]}"
             )
         acs = check_acs(mask, str(mask_file))
-    times = read_times(folder / f"{modality}.csv", kspace.shape[1])
+    times = read_times(folder / f"{modality}.csv", slices)
+    if index is not None:
+        times = times[index : index + 1]
     return MappingScan(
         patient=patient,
         modality=modality,

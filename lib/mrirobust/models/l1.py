@@ -137,8 +137,12 @@ def _transform(basis: str, shape: tuple[int, int], device: torch.device, dtype: 
 
 
 def soft_threshold(c: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
-    """Complex soft thresholding c · max(1 − t/|c|, 0), with `threshold` shaped `(B, 1, 1)`."""
-    return c * torch.relu(1 - threshold / c.abs().clamp_min(1e-30))
+    """Complex soft thresholding c · max(1 − t/|c|, 0), with `threshold` shaped `(B, 1, 1)`.
+    The division only sees |c| > t, so coefficients that are exactly 0 (e.g. where ESPIRiT's
+    maps are cropped to zero) get a zero gradient, not 0 · ∞ = NaN."""
+    magnitude = c.abs()
+    keep = magnitude > threshold
+    return c * torch.where(keep, 1 - threshold / torch.where(keep, magnitude, 1), 0)
 
 
 def normal_operator(maps: torch.Tensor, mask: torch.Tensor):

@@ -56,7 +56,8 @@ def step(optimiser, loss: torch.Tensor, params) -> None:
 def mean(values: list[float]) -> float:
     """The mean of `values` pooled over the processes (torchrun): sum / count of every rank."""
     world, _ = distributed()
-    pooled = torch.tensor([np.sum(values), len(values)], dtype=torch.float64, device=device())
+    # built on the CPU, then moved (a device factory from Python data is not every backend's)
+    pooled = torch.tensor([np.sum(values), len(values)], dtype=torch.float64).to(device())
     if world > 1:
         dist.all_reduce(pooled)
     return float(pooled[0] / pooled[1])

@@ -104,7 +104,7 @@ class LambdaSearch:
         checkpoint.save({"epoch": 1, "lam": best, "curve": curve})
 
     def restore(self, build, state):
-        return build(lam=state["lam"])
+        return build(lam=state["lam"]).to(devices.default())
 
 
 class MinMax:

@@ -14,7 +14,7 @@ from mrirobust.data import samples  # noqa: E402
 from mrirobust.models import ConvDecoder, L1Wavelet  # noqa: E402
 from mrirobust.models.base import ZeroFilled  # noqa: E402
 from mrirobust.models.l1 import BASES  # noqa: E402
-from mrirobust.papers.darestani2021 import claims, experiments, figures  # noqa: E402
+from mrirobust.papers.darestani2021 import claims, experiments, figures, sets  # noqa: E402
 from mrirobust.papers.darestani2021.profile import ATTACK  # noqa: E402
 
 from ...attacks.conftest import SIZE, TinyCNN, column_mask, synthetic  # noqa: E402
@@ -44,26 +44,19 @@ def attack():
     return ATTACK.resolve("smoke", {"eps_grid": [0.0, 0.02, 0.05]})
 
 
+def _set(kspace, mask, target, ids=IDS, boxes=None):
+    return sets.SliceSet.from_tensors(kspace, mask, target, ids, boxes)
+
+
 @pytest.fixture(scope="module")
 def sweep(methods, inputs, attack):
-    kspace, mask, target = inputs
-    y = physics.apply_mask(kspace, mask)
-    clean = experiments.reconstruct_all(methods, y, mask, attack["recon_batch"])
-    tables = [
-        experiments.attack_sweep(
-            methods,
-            name,
-            kspace,
-            mask,
-            target,
-            IDS,
-            eps_grid=attack["eps_grid"],
-            attack=attack,
-            clean=clean,
-        ).table
-        for name in ("unet", "l1", "convdecoder")
-    ]
-    return pd.concat(tables, ignore_index=True)
+    return experiments.attack_sweep(
+        methods,
+        ["unet", "l1", "convdecoder"],
+        _set(*inputs),
+        eps_grid=attack["eps_grid"],
+        attack=attack,
+    )
 
 
 def test_attack_sweep_table_and_budgets(sweep, methods, inputs, attack):
@@ -77,18 +70,24 @@ def test_attack_sweep_table_and_budgets(sweep, methods, inputs, attack):
     assert (two_step["budget"] <= two_step["eps"] * (1 + 1e-5)).all()
     # the attacked method's own reconstruction is reused: it equals a fresh run on y + z
     kspace, mask, target = inputs
-    sweep = experiments.attack_sweep(
-        methods, "l1", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack
+    images = {}
+    table = experiments.attack_sweep(
+        methods, ["l1"], _set(*inputs), eps_grid=[0.05], attack=attack, examples=images
     )
     y = physics.apply_mask(kspace, mask)
-    z, table = sweep.perturbations, sweep.table
-    assert z.shape == (1, *kspace.shape) and sweep.attacked.shape == (1, 2, *SIZE)
+    z, attacked = experiments.own_attack(methods["l1"], y, mask, eps=[0.05], attack=attack)
+    assert z.shape == (1, *kspace.shape) and attacked.shape == (1, 2, *SIZE)
     fresh = methods["l1"](physics.apply_mask(y + z[0], mask), mask)
-    torch.testing.assert_close(sweep.attacked[0], fresh)
-    torch.testing.assert_close(sweep.clean, methods["l1"](y, mask))
+    torch.testing.assert_close(attacked[0], fresh)
     own = table[(table["method"] == "l1") & (table["eps"] == 0.05)]
     scores = experiments.scores(target, fresh)["ssim"].double()
     torch.testing.assert_close(torch.tensor(own["ssim"].values), scores)
+    # Fig. 9's images of the first slice
+    assert set(images) == {"target", "l1_clean", "l1_attacked", "l1_perturbed_truth"}
+    torch.testing.assert_close(torch.from_numpy(images["l1_attacked"]), fresh[0])
+    torch.testing.assert_close(torch.from_numpy(images["l1_clean"]), methods["l1"](y, mask)[0])
+    truth = physics.rss_crop(kspace[:1] + z[0, :1], SIZE)[0]
+    torch.testing.assert_close(torch.from_numpy(images["l1_perturbed_truth"]), truth)
 
 
 def test_attacks_in_chunks_equal_one_batch(methods, inputs, attack):
@@ -151,7 +150,7 @@ def test_every_attack_table(methods, inputs, attack):
     small = {name: methods[name] for name in ("zero_filled", "l1")}
     maps, _ = experiments.heat_maps(small, kspace[0], mask, target[0], size=3, stride=7)
     table = experiments.every_attack(
-        small, kspace, mask, target, IDS, eps=0.05, attack=attack, feature_maps=maps
+        small, _set(*inputs), eps=0.05, attack=attack, feature_maps=maps
     )
     counts = table.groupby("method")["attack"].apply(set)
     assert counts["l1"] == set(experiments.ATTACKS)
@@ -182,10 +181,7 @@ def test_every_attack_bad_input(methods, inputs, attack, kwargs, match):
     with pytest.raises(ValueError, match=match):
         experiments.every_attack(
             kwargs.get("methods", {"zero_filled": methods["zero_filled"]}),
-            kspace[:slices],
-            mask,
-            target[:slices],
-            IDS[:slices],
+            _set(kspace[:slices], mask, target[:slices], IDS[:slices]),
             eps=kwargs.get("eps", 0.05),
             attack={**attack, **kwargs.get("attack_overrides", {})},
             feature_maps=maps,
@@ -193,30 +189,21 @@ def test_every_attack_bad_input(methods, inputs, attack, kwargs, match):
 
 
 def test_attack_sweep_bad_input(methods, inputs, attack):
-    kspace, mask, target = inputs
+    slices = _set(*inputs)
     with pytest.raises(ValueError, match="two_step_beta has no beta for method 'convdecoder'"):
         experiments.attack_sweep(
             methods,
-            "convdecoder",
-            kspace,
-            mask,
-            target,
-            IDS,
+            ["convdecoder"],
+            slices,
             eps_grid=[0.05],
             attack={**attack, "two_step_beta": {"l1": 1.0}},
         )
-    with pytest.raises(ValueError, match="attacked must be one of"):
-        experiments.attack_sweep(
-            methods, "varnet", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack
-        )
-    with pytest.raises(ValueError, match="clean must hold the methods"):
-        experiments.attack_sweep(
-            methods, "unet", kspace, mask, target, IDS, eps_grid=[0.05], attack=attack, clean={}
-        )
+    with pytest.raises(ValueError, match="attacked must be among"):
+        experiments.attack_sweep(methods, ["varnet"], slices, eps_grid=[0.05], attack=attack)
+    with pytest.raises(ValueError, match="attacked must be among"):
+        experiments.attack_sweep(methods, [], slices, eps_grid=[0.05], attack=attack)
     with pytest.raises(ValueError, match=r"eps_grid must be a list of budgets in \[0, 1\]"):
-        experiments.attack_sweep(
-            methods, "unet", kspace, mask, target, IDS, eps_grid=[0.0], attack=attack
-        )
+        experiments.attack_sweep(methods, ["unet"], slices, eps_grid=[0.0], attack=attack)
 
 
 def test_heat_maps_statistics_and_figures(methods, inputs, sweep):
@@ -270,35 +257,47 @@ def test_fig17_claim_and_figure():
 
 
 def test_validation_slices_pick_the_contrast_and_central_band():
-    kspace, masks, targets, ids = experiments.validation_slices("smoke", 2)
+    slices = sets.validation_slices("smoke", 2)
+    (batch,) = slices.batches(8)  # the embedded files share one shape
+    kspace, masks, targets, ids = batch.kspace, batch.mask, batch.target, batch.ids
     assert kspace.shape[0] == masks.shape[0] == targets.shape[0] == len(ids) == 2
+    assert ids == slices.ids and slices.shapes == [tuple(kspace.shape[1:])] * 2
     assert masks.dtype == torch.bool and masks.shape[1:3] == (1, 1)
     for name in ids:
         file, index = name.split("/")
         assert 1 <= int(index) <= 2  # central band of 4 slices
-    again = experiments.validation_slices("smoke", 2)
-    assert torch.equal(again[1], masks) and again[3] == ids  # seeded masks
+    (again,) = sets.validation_slices("smoke", 2).batches(8)
+    assert torch.equal(again.mask, masks) and again.ids == ids  # seeded masks
     # the masks are the ones every paper uses for that slice (data.samples.sample_mask)
-    every = experiments.validation_slices("smoke", 8, contrast=None, band=(0.0, 1.0))
+    every = sets.validation_slices("smoke", 8, contrast=None, band=(0.0, 1.0))
     for sample in samples.annotated_samples("smoke")[:3]:
-        index = every[3].index(f"{sample.fname}/{sample.slice}")
-        assert torch.equal(every[1][index : index + 1], samples.sample_mask(sample, 4, seed=0))
+        one = every.subset([f"{sample.fname}/{sample.slice}"]).first()
+        assert torch.equal(one.mask, samples.sample_mask(sample, 4, seed=0))
+        torch.testing.assert_close(one.kspace[0], sample.load().kspace)
     with pytest.raises(ValueError, match="the evaluation set is empty"):
-        experiments.validation_slices("smoke", 0)
+        sets.validation_slices("smoke", 0)
     with pytest.raises(ValueError, match="fewer than n = 99"):
-        experiments.validation_slices("smoke", 99)
+        sets.validation_slices("smoke", 99)
 
 
 def test_annotated_slices_and_real_features(methods):
-    kspace, masks, targets, boxes, ids = experiments.annotated_slices("smoke", 2)
+    slices = sets.annotated_slices("smoke", 2)
+    (batch,) = slices.batches(8)
+    kspace, masks, targets, boxes, ids = (
+        batch.kspace,
+        batch.mask,
+        batch.target,
+        batch.boxes,
+        batch.ids,
+    )
     assert kspace.shape[0] == boxes.shape[0] == len(ids) == 2 and len(set(ids)) == 2
     x, y, w, h = boxes[0].tolist()
     assert 0 <= x and x + w <= targets.shape[-1] and 0 <= y and y + h <= targets.shape[-2]
     with pytest.raises(ValueError, match="fewer than n = 50"):
-        experiments.annotated_slices("smoke", 50)
+        sets.annotated_slices("smoke", 50)
     size = tuple(targets.shape[-2:])
     chosen = {"zero_filled": ZeroFilled(size), "l1": L1Wavelet(size, lam=1e-3, iterations=5)}
-    table = experiments.real_features(chosen, kspace, masks, targets, boxes, ids, batch=8)
+    table = experiments.real_features(chosen, slices, batch=8)
     assert len(table) == 4 and set(table["method"]) == set(chosen)
     # the feature error is the box mean of the squared difference of the standardised images
     zf = physics.rss_crop(physics.apply_mask(kspace, masks), size)
@@ -329,8 +328,8 @@ def test_l1_bases_attacked_in_a_sweep(inputs, attack):
     kspace, mask, target = inputs
     bases = {f"l1_{b}": L1Wavelet(SIZE, lam=1e-3, iterations=8, basis=b) for b in BASES}
     sweep = experiments.attack_sweep(
-        bases, "l1_dct", kspace, mask, target, IDS, eps_grid=[0.0, 0.05], attack=attack
-    ).table
+        bases, ["l1_dct"], _set(*inputs), eps_grid=[0.0, 0.05], attack=attack
+    )
     (verdict,) = claims.basis_verdicts(sweep, "smoke", "synthetic")
     assert verdict.case == {"basis": "l1_dct"}
     own = sweep[(sweep["method"] == "l1_dct") & (sweep["eps"] == 0.05)]["ssim_drop"].mean()
@@ -355,12 +354,12 @@ def test_shift_scores_and_claims(methods, inputs):
     g = torch.Generator().manual_seed(0)
     noise = 0.05 * torch.randn(images.shape, generator=g, dtype=images.dtype)
     shifted = physics.fft2c(images + noise)
-    sets = {
-        "knee": (kspace, mask, target, IDS),
-        "shifted": (shifted, mask, physics.rss_crop(shifted, SIZE), IDS),
+    test_sets = {
+        "knee": _set(kspace, mask, target),
+        "shifted": _set(shifted, mask, physics.rss_crop(shifted, SIZE)),
     }
     chosen = {name: methods[name] for name in ("zero_filled", "unet")}
-    table = experiments.shift_scores(chosen, sets, batch=8, fixed={"unet": 32})
+    table = experiments.shift_scores(chosen, test_sets, batch=8, fixed={"unet": 32})
     counts = table.groupby(["set", "method"]).size()
     assert counts[("knee", "unet")] == counts[("shifted", "unet_fixed")] == 2
     assert ("knee", "unet_fixed") not in counts.index  # the knee set has the trained length
@@ -375,7 +374,7 @@ def test_shift_scores_and_claims(methods, inputs):
     assert verdicts[3].case["method"] == "unet"
     assert len(figures.in_vs_out(table, "knee", "shifted").axes) == 1
     with pytest.raises(ValueError, match="fixed names methods"):
-        experiments.shift_scores(chosen, sets, batch=8, fixed={"varnet": 32})
+        experiments.shift_scores(chosen, test_sets, batch=8, fixed={"varnet": 32})
     with pytest.raises(ValueError, match="lacks the sets"):
         claims.shift_verdicts(table, "smoke", "t", inside="knee", outside="brain")
 
@@ -383,12 +382,12 @@ def test_shift_scores_and_claims(methods, inputs):
 def test_anatomy_scores_and_claims(methods, inputs):
     kspace, mask, target = inputs
     other = synthetic(2, seed=20)
-    sets = {"knee": (kspace, mask, target, IDS), "brain": (other[0], mask, other[1], IDS)}
+    test_sets = {"knee": _set(kspace, mask, target), "brain": _set(other[0], mask, other[1])}
     trained = {
         "knee": {"zero_filled": methods["zero_filled"], "l1": methods["l1"]},
         "brain": {"l1": L1Wavelet(SIZE, lam=1e-2, iterations=10)},
     }
-    table = experiments.anatomy_scores(trained, sets, batch=8)
+    table = experiments.anatomy_scores(trained, test_sets, batch=8)
     assert len(table) == (2 + 1) * 2 * 2  # methods x sets x slices
     assert set(table["trained"]) == {"knee", "brain"}
     verdicts = claims.anatomy_verdicts(table, "smoke", "t")

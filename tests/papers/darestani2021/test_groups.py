@@ -43,6 +43,24 @@ def test_every_scale_has_two_models_per_family():
                 assert papers.model_spec(family, scale, config=config).method == family
 
 
+def test_the_shape_scale_has_one_model_per_family_with_the_paper_structure():
+    shape = GROUPS.resolve("shape")
+    groups.check_groups(shape, min_models=1)
+    assert all(len(configs) == 1 for configs in shape.values())
+    paper = papers.model_spec("varnet", "paper", config="darestani").params
+    cut = papers.model_spec("varnet", "shape", config="darestani_shape").params
+    assert (
+        cut["varnet_pools"] == paper["varnet_pools"] and cut["varnet_chans"] < paper["varnet_chans"]
+    )
+    unet = papers.model_spec("unet", "shape", config="darestani_shape").params
+    reference = papers.model_spec("unet", "paper", config="darestani").params
+    assert (
+        [unet[k] for k in ("unet_chans", "unet_pools")]
+        == [32, 4]
+        == [reference[k] for k in ("unet_chans", "unet_pools")]
+    )
+
+
 def test_bad_groups_raise_naming_the_family():
     with pytest.raises(ValueError, match="unknown family 'resnet'"):
         groups.check_groups({"resnet": ["default"]})
@@ -146,18 +164,24 @@ def test_parameter_counts():
 
 def test_tv_fifth_method_beats_zero_filling_and_picks_the_lowest_ssim():
     from mrirobust.models.base import ZeroFilled
-    from mrirobust.papers.darestani2021 import experiments, hard_set
+    from mrirobust.papers.darestani2021 import experiments, hard_set, sets
 
-    kspace, mask, target, ids = experiments.validation_slices("smoke", 3, contrast=None)
-    table = hard_set.hardness(kspace, mask, target, ids, lam=0.01, iterations=20)
-    zero = ZeroFilled(tuple(target.shape[-2:]))(kspace * mask, mask)
-    assert table["ssim"].mean() > float(experiments.scores(target, zero)["ssim"].mean())
+    slices = sets.validation_slices("smoke", 3, contrast=None)
+    table, energies = hard_set.hardness(slices, lam=0.01, iterations=20)
+    (batch,) = slices.batches(3)
+    zero = ZeroFilled(tuple(batch.target.shape[-2:]))(batch.kspace * batch.mask, batch.mask)
+    assert table["ssim"].mean() > float(experiments.scores(batch.target, zero)["ssim"].mean())
     assert list(table["ssim"]) == sorted(table["ssim"])
     assert hard_set.hardest(table, 0.34) == [table["slice"][0]]
+    proportion = hard_set.low_frequency_proportion(batch.kspace, 4)
+    by_id = table.set_index("slice")["low_frequency_proportion"]
+    assert [by_id[i] for i in batch.ids] == pytest.approx(proportion.tolist())
+    assert list(energies) == slices.ids
+    torch.testing.assert_close(energies[slices.ids[1]], hard_set.column_energy(batch.kspace)[1])
     with pytest.raises(ValueError, match="hard_fraction must be in"):
         hard_set.hardest(table, 0.0)
     with pytest.raises(ValueError, match="tv_lam > 0"):
-        hard_set.hardness(kspace, mask, target, ids, lam=-1.0, iterations=20)
+        hard_set.hardness(slices, lam=-1.0, iterations=20)
 
 
 def test_low_frequency_proportion_and_column_energy():
@@ -172,7 +196,13 @@ def test_low_frequency_proportion_and_column_energy():
     profile = hard_set.column_energy(kspace)
     assert profile.shape == (2, 13) and profile.sum(dim=1).tolist() == pytest.approx([1, 1])
     assert profile[1, 0] == pytest.approx(0.5) and profile[1, 12] == pytest.approx(0.5)
-    table = hard_set.energy_profile(kspace, ["a", "b"], ["b"])
-    assert set(table["group"]) == {"hard", "rest"}
+    # a narrower candidate (9 columns: distances 0-4) counts no energy beyond its width
+    narrow = torch.zeros(1, 2, 4, 9, dtype=torch.complex64)
+    narrow[0, :, :, 4] = 1.0
+    energies = {"a": profile[0], "b": profile[1], "c": hard_set.column_energy(narrow)[0]}
+    table = hard_set.energy_profile(energies, ["b", "c"])
+    assert set(table["group"]) == {"hard", "rest"} and len(table) == 2 * 13
+    hard = table[table["group"] == "hard"].set_index("distance")["energy_share"]
+    assert hard[0] == pytest.approx(0.75) and hard[12] == pytest.approx(0.25)
     with pytest.raises(ValueError, match="not among the candidates"):
-        hard_set.energy_profile(kspace, ["a", "b"], ["c"])
+        hard_set.energy_profile(energies, ["d"])

@@ -54,7 +54,9 @@ def test_claims_on_toy_tables():
 
 def test_map_targeted_pgd_beats_random_noise_of_the_same_norms(smoke_root):
     """On the zero-filled reconstruction (a differentiable series net without steps)."""
-    slices = data.load_slices(smoke_root, "evaluation", "T1map", True, 1)[:1]
+    slices = data.SeriesSlices(
+        smoke_root, "evaluation", "T1map", True, 1, evaluated=True, max_slices=1
+    )
     zero_filled = UnrolledSeriesNet(9, 0, 2, 1, 2, 1)
     rows = robustness.attack_sweep({"zf": zero_filled}, slices, "T1map", 4, [0.0, 0.01], 3)
     mae = rows.set_index(["mode", "eta"])["map_mae_ms"]
@@ -72,7 +74,7 @@ def test_interrupted_training_resumes_to_the_same_weights(
     smoke_root, tmp_path, monkeypatch, interrupted_on_call
 ):
     cfg = profile.TRAIN.resolve("smoke", dict(mapper_epochs=2))
-    slices = data.load_slices(smoke_root, "train", "T2map", True)[:2]
+    slices = data.SeriesSlices(smoke_root, "train", "T2map", True, max_slices=2)
     monkeypatch.setenv("MRIROBUST_RESULTS", str(tmp_path / "straight"))
     straight, _ = training.load_or_train("mapper", "T2map", slices, cfg, "smoke", progress=False)
 
@@ -126,8 +128,10 @@ def test_verdict_builders_on_toy_tables():
                 )
             )
     table = pd.DataFrame(rows)
-    maps = table.assign(mae_vs_full_ms=lambda d: 100 - d["psnr"])
-    mappers = pd.DataFrame([dict(modality="T1map", mapper_ms=1180.0, judge_ms=1160.0)])
+    maps = table.assign(mae_vs_full_ms=lambda d: 100 - d["psnr"], region="myocardium")
+    mappers = pd.DataFrame(
+        [dict(modality="T1map", mapper_ms=1180.0, judge_ms=1160.0, region="myocardium")]
+    )
     verdicts = claims.tables_verdicts(
         table,
         maps,
@@ -156,6 +160,7 @@ def test_verdict_builders_on_toy_tables():
                 map_mae_ms=10 + gain * eta * 1e3,
                 map_bias_ms=gain * eta * 1e3,
                 ssim=0.95,
+                region="myocardium",
             )
             for m in ("vn", "vn_relax")
             for mode, gain in (("random", 0.1), ("image", 2.0), ("map", 8.0), ("shift", 8.0))

@@ -1,11 +1,14 @@
 """Darestani et al. 2021's experiments on any set of Reconstructors (U-Net, VarNet, l1,
-ConvDecoder, zero-filled, ...): every function takes the methods as a dict name -> model and
-tensors of one batch of slices, and returns a tidy table (one row per slice and case).
+ConvDecoder, zero-filled, ...): every function takes the methods as a dict name -> model and a
+`sets.SliceSet`, reads it one batch of one k-space shape at a time, and returns a tidy table
+(one row per slice and case); dicts `examples` receive the first slice's images (numpy) for
+the qualitative figures.
 
-- `attack_sweep` (Fig. 3, 9): perturbations computed against one method by its own attack
-  (eq. 2 PGD for differentiable trained nets, the two-step attack of eq. 3 for methods with the
-  un-trained protocol, i.e. l1 and ConvDecoder) over a grid of eps, every method evaluated on
-  y + z; `transfer_matrix` reads the matrix "attack of X evaluated on Y" from it.
+- `attack_sweep` (Fig. 3, 9, 10): perturbations computed against each attacked method by its
+  own attack (eq. 2 PGD for differentiable trained nets, the two-step attack of eq. 3 for
+  methods with the un-trained protocol, i.e. l1 and ConvDecoder) over a grid of eps, every
+  method evaluated on y + z; `transfer_matrix` reads the matrix "attack of X evaluated on Y"
+  from it.
 - `every_attack` (none of the papers has it): each method under every attack of the project
   at a matched budget: Darestani's PGD and two-step, Morshuis' per-coil PGD and rotation
   search, and small features.
@@ -15,22 +18,24 @@ tensors of one batch of slices, and returns a tidy table (one row per slice and 
 - `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics.
 - `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
 
+Devices (`mrirobust.devices`): the methods may live on any device; the sets stay on the CPU,
+each method's call moves its inputs to it, and its outputs (images, perturbations, scores)
+come back to the CPU at once. Each reconstruction call is timed (`costs.timed("reconstruct",
+<method class>)`), as the attacks time their steps.
+
 Scores follow fastMRI: SSIM and PSNR against the fully sampled RSS target with data range =
 the target's max. The drop of a score is clean minus attacked (positive = damage).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-import h5py
 import pandas as pd
 import torch
 from scipy import stats
 
-from mrirobust import data, metrics, physics, regions, scales
+from mrirobust import costs, metrics, physics, regions
 from mrirobust.attacks import (
     kspace_pgd,
     pgd_global,
@@ -39,7 +44,7 @@ from mrirobust.attacks import (
     two_step,
 )
 from mrirobust.attacks.small_features import standardise
-from mrirobust.data import samples
+from mrirobust.papers.darestani2021.sets import SliceSet
 
 ATTACKS = ("pgd", "two_step", "kspace_pgd", "rotation", "small_features")
 UNTRAINED_PROTOCOL = ("init_state", "objective", "render", "optimiser")
@@ -51,110 +56,21 @@ def is_untrained(method) -> bool:
 
 
 def scores(target: torch.Tensor, recon: torch.Tensor) -> dict[str, torch.Tensor]:
-    """SSIM and PSNR per slice `(B,)`, data range = each target's max (fastMRI)."""
+    """SSIM and PSNR per slice `(B,)`, data range = each target's max (fastMRI), computed on
+    the reconstruction's device (the target is moved there) and returned on the CPU."""
+    target = target.to(recon.device)
     data_range = target.amax(dim=(-2, -1))
     return {
-        "ssim": metrics.ssim(target, recon, data_range=data_range),
-        "psnr": metrics.psnr(target, recon, data_range=data_range),
+        "ssim": metrics.ssim(target, recon, data_range=data_range).cpu(),
+        "psnr": metrics.psnr(target, recon, data_range=data_range).cpu(),
     }
 
 
-def validation_slices(
-    scale: str,
-    n: int,
-    *,
-    anatomy: str = "knee",
-    contrast: str | None = "CORPD_FBK",
-    acceleration: int = 4,
-    seed: int = 0,
-    band: tuple[float, float] = (0.2, 0.8),
-):
-    """`n` validation slices of `anatomy` with acquisition `contrast` (None: any), spread evenly
-    over the (file, slice) order of each volume's central `band` of slices (slices 2-7 of 10;
-    the edge slices are nearly empty). Masks are the seeded random column masks of every paper
-    in this project (seed = crc32("seed/file/slice"), fastMRI centre fraction). Returns k-space
-    `(n, C, H, W)`, masks `(n, 1, 1, W)`, targets `(n, h, w)` and ids "file/slice"."""
-    if not (isinstance(n, int) and n >= 1):
-        raise ValueError(f"n must be an integer >= 1 (the evaluation set is empty), got {n!r}")
-    if acceleration not in physics.CENTER_FRACTIONS:
-        raise ValueError(
-            f"acceleration must be one of {sorted(physics.CENTER_FRACTIONS)}, got {acceleration}"
-        )
-    if scales.resolve(scale, "data")["source"] == "embedded":
-        data.ensure_embedded(scale, progress=False)
-    directory = data.split_dir(scale, anatomy, "val")
-    candidates = []
-    for path in sorted(directory.glob("*.h5")):
-        with h5py.File(path, "r") as hf:
-            found = hf.attrs.get("acquisition", "")
-            count = hf["kspace"].shape[0]
-        found = found.decode() if isinstance(found, bytes) else str(found)
-        if contrast is None or found == contrast:
-            first, stop = math.ceil(band[0] * count), math.floor(band[1] * count)
-            candidates += [(path, i) for i in range(first, max(stop, first + 1))]
-    if len(candidates) < n:
-        raise ValueError(
-            f"{directory}: {len(candidates)} {contrast or 'any-contrast'} slices in the central "
-            f"band {band}, fewer than n = {n}"
-        )
-    picks = torch.linspace(0, len(candidates) - 1, n).round().long().tolist()
-    return _stack([data.read_slice(*candidates[i]) for i in picks], acceleration, seed)
-
-
-def _stack(slices, acceleration: int, seed: int):
-    """k-space, masks (`data.samples.slice_mask`), targets and "file/slice" ids of `data.Slice`s
-    (slices without a box)."""
-    masks = [
-        samples.slice_mask(s.fname, s.index, s.kspace.shape[-1], s.acquired, acceleration, seed)
-        for s in slices
-    ]
-    return (
-        torch.stack([s.kspace for s in slices]),
-        torch.cat(masks),
-        torch.stack([s.target for s in slices]),
-        [f"{s.fname}/{s.index}" for s in slices],
-    )
-
-
-def annotated_slices(
-    scale: str,
-    n: int,
-    *,
-    labels: Sequence[str] = ("Meniscus",),
-    acceleration: int = 4,
-    seed: int = 0,
-):
-    """Fig. 8's real small features: `n` distinct knee validation slices with a fastMRI+ box whose
-    label contains one of `labels` (case-insensitive), spread over the (file, slice) order,
-    each with its first such box (`data.samples`). Returns k-space, masks, targets (as
-    `validation_slices`), boxes `(n, 4)` (x, y, width, height on the target) and ids."""
-    if not (isinstance(n, int) and n >= 1):
-        raise ValueError(f"n must be an integer >= 1 (the evaluation set is empty), got {n!r}")
-    firsts = {}
-    for sample in samples.annotated_samples(scale, labels=list(labels)):
-        firsts.setdefault((sample.fname, sample.slice), sample)
-    if len(firsts) < n:
-        raise ValueError(
-            f"{scale}: {len(firsts)} knee validation slices with a box labelled {list(labels)}, "
-            f"fewer than n = {n}"
-        )
-    picks = torch.linspace(0, len(firsts) - 1, n).round().long().tolist()
-    chosen = [list(firsts.values())[i] for i in picks]
-    kspace, masks, targets, boxes = samples.stack(chosen, acceleration, seed)
-    return kspace, masks, targets, boxes, [f"{s.fname}/{s.slice}" for s in chosen]
-
-
-def _check_inputs(methods: Mapping, kspace: torch.Tensor, target: torch.Tensor, ids) -> None:
+def _check(methods: Mapping, slices: SliceSet) -> None:
     if not methods:
         raise ValueError("methods is empty: give at least one name -> Reconstructor")
-    physics.check_kspace(kspace)
-    if kspace.shape[0] == 0:
-        raise ValueError("the evaluation set is empty: kspace has no slices")
-    if target.shape[0] != kspace.shape[0] or len(ids) != kspace.shape[0]:
-        raise ValueError(
-            f"kspace, target and ids must hold the same slices, got {kspace.shape[0]}, "
-            f"{target.shape[0]} and {len(ids)}"
-        )
+    if len(slices) == 0:
+        raise ValueError("the evaluation set is empty: it has no slices")
 
 
 def _check_eps(eps_grid) -> list[float]:
@@ -172,11 +88,20 @@ def _part(mask: torch.Tensor, start: int, stop: int) -> torch.Tensor:
 
 
 def _reconstruct(method, y: torch.Tensor, mask: torch.Tensor, batch: int) -> torch.Tensor:
-    """method(y, mask) `batch` slices per call, without gradients."""
+    """method(y, mask) `batch` slices per call, without gradients, on the CPU."""
+    out = []
     with torch.no_grad():
-        return torch.cat(
-            [method(y[i : i + batch], _part(mask, i, i + batch)) for i in range(0, len(y), batch)]
-        )
+        for i in range(0, len(y), batch):
+            with costs.timed("reconstruct", type(method).__name__):
+                out.append(method(y[i : i + batch], _part(mask, i, i + batch)).cpu())
+    return torch.cat(out)
+
+
+def reconstruct_all(
+    methods: Mapping[str, torch.nn.Module], y: torch.Tensor, mask: torch.Tensor, batch: int
+) -> dict[str, torch.Tensor]:
+    """Every method's reconstruction `(B, h, w)` of the measurement y, `batch` slices per call."""
+    return {name: _reconstruct(m, y, mask, batch) for name, m in methods.items()}
 
 
 def two_step_beta(method, attack: Mapping) -> float:
@@ -213,7 +138,7 @@ def _attack_once(method, y, mask, eps, attack):
             seed=attack["seed"],
             progress=False,
         )
-    return result.perturbation, result.reconstruction
+    return result.perturbation.cpu(), result.reconstruction.detach().cpu()
 
 
 def own_attack(
@@ -223,7 +148,8 @@ def own_attack(
     for un-trained methods, eq. 2 PGD otherwise. The eps grid is stacked into the batch while
     eps x slices fits in `attack["recon_batch"]`, else each eps and chunk of slices is attacked
     alone (a ConvDecoder fit of 8/256 channels on 640 x 368 takes GBs). Returns the
-    perturbations `(E, B, C, H, W)` and the method's reconstructions of y + z `(E, B, h, w)`."""
+    perturbations `(E, B, C, H, W)` and the method's reconstructions of y + z `(E, B, h, w)`,
+    on the CPU."""
     eps, batch = list(eps), attack["recon_batch"]
     if len(eps) * len(y) <= batch:
         return _attack_once(method, y, mask, eps, attack)
@@ -246,74 +172,63 @@ def _rows(ids, values: Mapping[str, torch.Tensor], **columns) -> list[dict]:
     ]
 
 
-def reconstruct_all(
-    methods: Mapping[str, torch.nn.Module], y: torch.Tensor, mask: torch.Tensor, batch: int
-) -> dict[str, torch.Tensor]:
-    """Every method's reconstruction `(B, h, w)` of the measurement y, `batch` slices per call."""
-    return {name: _reconstruct(m, y, mask, batch) for name, m in methods.items()}
-
-
-@dataclass
-class Sweep:
-    """An `attack_sweep`: the table, the perturbations `(E, B, C, H, W)` at the positive eps
-    of the grid (ascending), and the attacked method's clean `(B, h, w)` and attacked
-    `(E, B, h, w)` reconstructions (Fig. 9)."""
-
-    table: pd.DataFrame
-    perturbations: torch.Tensor
-    clean: torch.Tensor
-    attacked: torch.Tensor
-
-
 def attack_sweep(
     methods: Mapping[str, torch.nn.Module],
-    attacked: str,
-    kspace: torch.Tensor,
-    mask: torch.Tensor,
-    target: torch.Tensor,
-    ids: Sequence[str],
+    attacked: Sequence[str],
+    slices: SliceSet,
     *,
     eps_grid: Sequence[float],
     attack: Mapping,
-    clean: Mapping[str, torch.Tensor] | None = None,
-) -> Sweep:
-    """Attack `methods[attacked]` at every eps and reconstruct y + z with every method.
+    examples: dict | None = None,
+) -> pd.DataFrame:
+    """Attack each of `methods[attacked]` at every eps and reconstruct y + z with every method.
 
-    `kspace` fully sampled `(B, C, H, W)`, `mask` `(B or 1, 1, 1, W)`, `target` `(B, h, w)`,
-    `ids` one name per slice; `attack` a resolved `profile.ATTACK` (pgd_steps, pgd_step_size,
-    two_step_steps, two_step_warmup, two_step_beta, seed); `clean` the methods' reconstructions
-    of y (`reconstruct_all`; computed when None, so sweeps over several attacked methods can
-    share them: a ConvDecoder fit costs ~33 s per slice on the cpu data). Rows: attacked,
-    method, eps (0 = clean), slice, ssim, psnr, ssim_drop, psnr_drop, budget (||z|| / ||y||).
+    `attack` a resolved `profile.ATTACK` (pgd_steps, pgd_step_size, two_step_steps,
+    two_step_warmup, two_step_beta, recon_batch, seed). Slices are read `recon_batch` at a time;
+    the methods' clean reconstructions of a batch serve every attacked method (a ConvDecoder fit
+    costs ~33 s per slice on the cpu data). Rows: attacked, method, eps (0 = clean), slice,
+    ssim, psnr, ssim_drop, psnr_drop, budget (||z|| / ||y||). A dict `examples` receives the
+    first slice's images (Fig. 9): "target" and per attacked method "<m>_clean", "<m>_attacked"
+    (its reconstruction at the largest eps) and "<m>_perturbed_truth" (crop(RSS(F^-1(k + z)))).
     """
-    _check_inputs(methods, kspace, target, ids)
-    if attacked not in methods:
-        raise ValueError(f"attacked must be one of {', '.join(methods)}, got {attacked!r}")
+    _check(methods, slices)
+    unknown = [name for name in attacked if name not in methods]
+    if not attacked or unknown:
+        raise ValueError(f"attacked must be among {', '.join(methods)}, got {list(attacked)!r}")
     grid = _check_eps(eps_grid)
-    y = physics.apply_mask(kspace, mask)
     batch = attack["recon_batch"]
-    images = reconstruct_all(methods, y, mask, batch) if clean is None else clean
-    if set(images) != set(methods):
-        raise ValueError(f"clean must hold the methods {sorted(methods)}, got {sorted(images)}")
-    clean = {name: scores(target, images[name]) for name in methods}
-    z, own = own_attack(methods[attacked], y, mask, eps=grid, attack=attack)
-    y_norm = torch.linalg.vector_norm(y, dim=(1, 2, 3))
     rows = []
-    for name in methods:
-        zero = {"ssim_drop": torch.zeros(len(ids)), "psnr_drop": torch.zeros(len(ids))}
-        rows += _rows(ids, {**clean[name], **zero}, attacked=attacked, method=name, eps=0.0)
-    for e, eps in enumerate(grid):
-        budget = torch.linalg.vector_norm(z[e], dim=(1, 2, 3)) / y_norm
-        for name, m in methods.items():
-            if name == attacked:
-                out = own[e]
-            else:
-                out = _reconstruct(m, physics.apply_mask(y + z[e], mask), mask, batch)
-            s = scores(target, out)
-            drops = {f"{k}_drop": clean[name][k] - s[k] for k in s}
-            values = {**s, **drops, "budget": budget}
-            rows += _rows(ids, values, attacked=attacked, method=name, eps=eps)
-    return Sweep(pd.DataFrame(rows), z, images[attacked], own)
+    for part in slices.batches(batch):
+        y = physics.apply_mask(part.kspace, part.mask)
+        images = reconstruct_all(methods, y, part.mask, batch)
+        clean = {name: scores(part.target, images[name]) for name in methods}
+        y_norm = torch.linalg.vector_norm(y, dim=(1, 2, 3))
+        for name in attacked:
+            z, own = own_attack(methods[name], y, part.mask, eps=grid, attack=attack)
+            zero = {"ssim_drop": torch.zeros(len(y)), "psnr_drop": torch.zeros(len(y))}
+            for m in methods:
+                rows += _rows(part.ids, {**clean[m], **zero}, attacked=name, method=m, eps=0.0)
+            for e, eps in enumerate(grid):
+                budget = torch.linalg.vector_norm(z[e], dim=(1, 2, 3)) / y_norm
+                y_z = physics.apply_mask(y + z[e], part.mask)
+                for m, method in methods.items():
+                    out = own[e] if m == name else _reconstruct(method, y_z, part.mask, batch)
+                    s = scores(part.target, out)
+                    drops = {f"{k}_drop": clean[m][k] - s[k] for k in s}
+                    values = {**s, **drops, "budget": budget}
+                    rows += _rows(part.ids, values, attacked=name, method=m, eps=eps)
+            if examples is not None and part.ids[0] == slices.ids[0]:
+                size = tuple(part.target.shape[-2:])
+                truth = physics.rss_crop(part.kspace[:1] + z[-1, :1], size)[0]
+                examples.update(
+                    {
+                        "target": part.target[0].numpy(),
+                        f"{name}_clean": images[name][0].numpy(),
+                        f"{name}_attacked": own[-1, 0].numpy(),
+                        f"{name}_perturbed_truth": truth.numpy(),
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def transfer_matrix(table: pd.DataFrame, eps: float, value: str = "ssim_drop") -> pd.DataFrame:
@@ -326,10 +241,7 @@ def transfer_matrix(table: pd.DataFrame, eps: float, value: str = "ssim_drop") -
 
 def every_attack(
     methods: Mapping[str, torch.nn.Module],
-    kspace: torch.Tensor,
-    mask: torch.Tensor,
-    target: torch.Tensor,
-    ids: Sequence[str],
+    slices: SliceSet,
     *,
     eps: float,
     attack: Mapping,
@@ -346,9 +258,10 @@ def every_attack(
     - small_features: the mean of each method's `heat_maps` error map of the first slice
       (`feature_maps`, computed once for Fig. 7; `value` is the window error, not a drop).
 
-    `value` is the SSIM drop (clean minus attacked) for the first four.
+    `value` is the SSIM drop (clean minus attacked) for the first four. Slices are read
+    `attack["recon_batch"]` at a time, once per method.
     """
-    _check_inputs(methods, kspace, target, ids)
+    _check(methods, slices)
     if not 0 < eps <= 1:
         raise ValueError(f"eps must be a budget in (0, 1], got {eps!r}")
     angles = [float(a) for a in attack["angles"]]
@@ -358,36 +271,39 @@ def every_attack(
         raise ValueError(
             f"feature_maps must hold the methods {sorted(methods)}, got {sorted(feature_maps)}"
         )
-    y = physics.apply_mask(kspace, mask)
     common = {"seed": attack["seed"], "progress": False}
     steps = {"steps": attack["pgd_steps"], "step_size": attack["pgd_step_size"]}
+    batch = attack["recon_batch"]
     rows = []
     for name, m in methods.items():
-        with torch.no_grad():
-            clean = scores(target, m(y, mask))["ssim"]
-        pgd = pgd_global(m, y, mask, eps=eps, **steps, **common)
-        coil = kspace_pgd(m, kspace, mask, target, eta=eps, **steps, **common)
-        attacked = {
-            "pgd": scores(target, pgd.reconstruction)["ssim"],
-            "kspace_pgd": scores(target, coil.reconstruction)["ssim"],
-        }
-        if is_untrained(m):
-            _, own = own_attack(m, y, mask, eps=[eps], attack=attack)
-            attacked["two_step"] = scores(target, own[0])["ssim"]
-        for attack_name, ssim in attacked.items():
-            values = {"value": clean - ssim, "ssim": ssim}
-            rows += _rows(ids, values, method=name, attack=attack_name)
-        # the rotation search scores with its own SSIM (data range max - min): drop from 0 deg
-        rotation = rotation_search(m, kspace, mask, target, angles=angles, progress=False)
-        zero = rotation.angles.abs().argmin()
-        worst = rotation.ssim.gather(0, rotation.losses.argmax(dim=0).unsqueeze(0)).squeeze(0)
-        values = {"value": rotation.ssim[zero] - worst, "ssim": worst}
-        rows += _rows(ids, values, method=name, attack="rotation")
+        for part in slices.batches(batch):
+            kspace, mask, target, ids = part.kspace, part.mask, part.target, part.ids
+            y = physics.apply_mask(kspace, mask)
+            clean = scores(target, _reconstruct(m, y, mask, batch))["ssim"]
+            pgd = pgd_global(m, y, mask, eps=eps, **steps, **common)
+            coil = kspace_pgd(m, kspace, mask, target, eta=eps, **steps, **common)
+            attacked = {
+                "pgd": scores(target, pgd.reconstruction.detach())["ssim"],
+                "kspace_pgd": scores(target, coil.reconstruction.detach())["ssim"],
+            }
+            if is_untrained(m):
+                _, own = own_attack(m, y, mask, eps=[eps], attack=attack)
+                attacked["two_step"] = scores(target, own[0])["ssim"]
+            for attack_name, ssim in attacked.items():
+                values = {"value": clean - ssim, "ssim": ssim}
+                rows += _rows(ids, values, method=name, attack=attack_name)
+            # the rotation search scores with its own SSIM (data range max - min): drop from 0
+            rotation = rotation_search(m, kspace, mask, target, angles=angles, progress=False)
+            ssims, losses = rotation.ssim.cpu(), rotation.losses.cpu()
+            zero = rotation.angles.cpu().abs().argmin()
+            worst = ssims.gather(0, losses.argmax(dim=0).unsqueeze(0)).squeeze(0)
+            values = {"value": ssims[zero] - worst, "ssim": worst}
+            rows += _rows(ids, values, method=name, attack="rotation")
         rows.append(
             {
                 "method": name,
                 "attack": "small_features",
-                "slice": ids[0],
+                "slice": slices.ids[0],
                 "value": float(feature_maps[name].mean()),
                 "ssim": float("nan"),
             }
@@ -470,31 +386,33 @@ def lattice_agreement(
 
 def real_features(
     methods: Mapping[str, torch.nn.Module],
-    kspace: torch.Tensor,
-    mask: torch.Tensor,
-    target: torch.Tensor,
-    boxes: torch.Tensor,
-    ids: Sequence[str],
+    slices: SliceSet,
     *,
     batch: int,
     examples: dict | None = None,
 ) -> pd.DataFrame:
-    """Fig. 8: per method and slice the whole-image SSIM and PSNR and the feature error, the MSE
-    over the annotated box of the standardised reconstruction against the standardised target
-    (each whole image to zero mean and unit std, as the reference code). A dict `examples`
-    receives the first slice for Fig. 18: "target", "box" and each method's image."""
-    _check_inputs(methods, kspace, target, ids)
-    y = physics.apply_mask(kspace, mask)
-    inside = regions.as_region_mask(boxes, len(ids), tuple(target.shape[-2:]))
+    """Fig. 8: per method and slice of an annotated set (`sets.annotated_slices`, with boxes)
+    the whole-image SSIM and PSNR and the feature error, the MSE over the annotated box of the
+    standardised reconstruction against the standardised target (each whole image to zero
+    mean and unit std, as the reference code). A dict `examples` receives the first slice for
+    Fig. 18: "target", "box" and each method's image."""
+    _check(methods, slices)
+    if slices.boxes is None:
+        raise ValueError("real_features needs an annotated set (sets.annotated_slices)")
     rows = []
-    images = reconstruct_all(methods, y, mask, batch)
-    if examples is not None:
-        examples.update({"target": target[0].cpu().numpy(), "box": boxes[0].cpu().numpy()})
-        examples.update({name: image[0].cpu().numpy() for name, image in images.items()})
-    for name, image in images.items():
-        diff = (standardise(image) - standardise(target)) ** 2
-        feature = (diff * inside).sum(dim=(-2, -1)) / inside.sum(dim=(-2, -1))
-        rows += _rows(ids, {**scores(target, image), "feature_mse": feature}, method=name)
+    for part in slices.batches(batch):
+        y = physics.apply_mask(part.kspace, part.mask)
+        size = tuple(part.target.shape[-2:])
+        inside = regions.as_region_mask(part.boxes, len(part.ids), size)
+        images = reconstruct_all(methods, y, part.mask, batch)
+        if examples is not None and part.ids[0] == slices.ids[0]:
+            examples.update({"target": part.target[0].numpy(), "box": part.boxes[0].numpy()})
+            examples.update({name: image[0].numpy() for name, image in images.items()})
+        for name, image in images.items():
+            diff = (standardise(image) - standardise(part.target)) ** 2
+            feature = (diff * inside).sum(dim=(-2, -1)) / inside.sum(dim=(-2, -1))
+            values = {**scores(part.target, image), "feature_mse": feature}
+            rows += _rows(part.ids, values, method=name)
     return pd.DataFrame(rows)
 
 
@@ -513,7 +431,7 @@ def resolution_fix(kspace: torch.Tensor, rows: int) -> torch.Tensor:
 
 def shift_scores(
     methods: Mapping[str, torch.nn.Module],
-    sets: Mapping[str, tuple],
+    sets: Mapping[str, SliceSet],
     *,
     batch: int,
     fixed: Mapping[str, int] | None = None,
@@ -521,32 +439,34 @@ def shift_scores(
 ) -> pd.DataFrame:
     """Fig. 2: every method's SSIM and PSNR on every set, one row per (method, set, slice).
 
-    `sets` maps a set name to (k-space, masks, targets, ids) as `validation_slices` returns;
-    `fixed` maps methods to the readout length they were trained on: each is also scored as
-    "<method>_fixed" on `resolution_fix`ed k-space of every set with fewer rows. A dict
-    `examples` receives the first slice of every set for the qualitative figures (Fig. 5, 11,
-    15): "<set>/target" and "<set>/<method>" images `(h, w)` (numpy)."""
+    `sets` maps a set name to a `SliceSet`, read `batch` slices at a time; `fixed` maps methods
+    to the readout length they were trained on: each is also scored as "<method>_fixed" on
+    `resolution_fix`ed k-space of every batch with fewer rows. A dict `examples` receives the
+    first slice of every set for the qualitative figures (Fig. 5, 11, 15): "<set>/target" and
+    "<set>/<method>" images `(h, w)` (numpy)."""
     if not sets:
-        raise ValueError("sets is empty: give at least one name -> (kspace, mask, target, ids)")
+        raise ValueError("sets is empty: give at least one name -> SliceSet")
     fixed = dict(fixed or {})
     unknown = sorted(set(fixed) - set(methods))
     if unknown:
         raise ValueError(f"fixed names methods {unknown} that are not in {sorted(methods)}")
     rows = []
-    for set_name, (kspace, mask, target, ids) in sets.items():
-        _check_inputs(methods, kspace, target, ids)
-        y = physics.apply_mask(kspace, mask)
-        images = reconstruct_all(methods, y, mask, batch)
-        for name, image in images.items():
-            rows += _rows(ids, scores(target, image), method=name, set=set_name)
-        if examples is not None:
-            examples[f"{set_name}/target"] = target[0].cpu().numpy()
-            examples.update({f"{set_name}/{n}": im[0].cpu().numpy() for n, im in images.items()})
-        for name, length in fixed.items():
-            if kspace.shape[-2] < length:
-                y_fixed = physics.apply_mask(resolution_fix(kspace, length), mask)
-                image = _reconstruct(methods[name], y_fixed, mask, batch)
-                rows += _rows(ids, scores(target, image), method=f"{name}_fixed", set=set_name)
+    for set_name, slices in sets.items():
+        _check(methods, slices)
+        for part in slices.batches(batch):
+            y = physics.apply_mask(part.kspace, part.mask)
+            images = reconstruct_all(methods, y, part.mask, batch)
+            for name, image in images.items():
+                rows += _rows(part.ids, scores(part.target, image), method=name, set=set_name)
+            if examples is not None and part.ids[0] == slices.ids[0]:
+                examples[f"{set_name}/target"] = part.target[0].numpy()
+                examples.update({f"{set_name}/{n}": im[0].numpy() for n, im in images.items()})
+            for name, length in fixed.items():
+                if part.kspace.shape[-2] < length:
+                    y_fixed = physics.apply_mask(resolution_fix(part.kspace, length), part.mask)
+                    image = _reconstruct(methods[name], y_fixed, part.mask, batch)
+                    values = scores(part.target, image)
+                    rows += _rows(part.ids, values, method=f"{name}_fixed", set=set_name)
     return pd.DataFrame(rows)
 
 
@@ -558,7 +478,7 @@ def anatomy_scores(
     examples: dict | None = None,
 ) -> pd.DataFrame:
     """Fig. 4, 13: `trained` maps a training anatomy to its methods (un-trained methods tuned
-    there), `sets` a test anatomy to its slices; `shift_scores` of every group on every set,
+    there), `sets` a test anatomy to its `SliceSet`; `shift_scores` of every group on every set,
     with the column `trained`. A dict `examples` receives `shift_scores`' example images
     under "<anatomy>_trained/<set>/..." (Fig. 5, 12)."""
     if not trained:

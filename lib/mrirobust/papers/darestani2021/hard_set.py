@@ -17,15 +17,28 @@ its plotted models is. Our fifth method is total-variation regularised CS (sigpy
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import sigpy.mri.app
 import torch
 
-from mrirobust import physics
+from mrirobust import costs, physics
 from mrirobust.papers.darestani2021.experiments import scores
+from mrirobust.papers.darestani2021.sets import SliceSet
+
+
+@contextlib.contextmanager
+def _numpy_seed(seed: int) -> Iterator[None]:
+    """numpy's global RNG seeded with `seed` inside the block, restored after it."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def tv_reconstruct(
@@ -37,7 +50,8 @@ def tv_reconstruct(
     iterations: int,
 ) -> torch.Tensor:
     """TV-regularised CS per slice: argmin_x ½‖MFSx − y‖² + λ_abs‖∇x‖₁ (sigpy), image =
-    crop(|x|) `(B, h, w)`; `masked_kspace` `(B, C, H, W)`, mask `(B or 1, 1, 1, W)`."""
+    crop(|x|) `(B, h, w)`; `masked_kspace` `(B, C, H, W)`, mask `(B or 1, 1, 1, W)`. Seeded
+    per slice: the same image whatever ran before or beside it."""
     if not lam > 0 or not (isinstance(iterations, int) and iterations >= 1):
         raise ValueError(
             f"need tv_lam > 0 and tv_iterations an integer >= 1, got {lam!r}, {iterations!r}"
@@ -49,40 +63,45 @@ def tv_reconstruct(
     images = []
     for b in range(len(y)):
         weights = np.broadcast_to(mask[b if len(mask) > 1 else 0].numpy(), y[b].shape)
-        app = sigpy.mri.app.TotalVariationRecon(
-            y[b].numpy(),
-            maps[b].numpy(),
-            float(lam * scale[b]),
-            weights=weights.astype(np.float32),
-            max_iter=iterations,
-            show_pbar=False,
-        )
-        images.append(torch.from_numpy(np.abs(app.run())))
+        with _numpy_seed(0):  # sigpy's step size: a power method from numpy's global RNG
+            app = sigpy.mri.app.TotalVariationRecon(
+                y[b].numpy(),
+                maps[b].numpy(),
+                float(lam * scale[b]),
+                weights=weights.astype(np.float32),
+                max_iter=iterations,
+                show_pbar=False,
+            )
+            images.append(torch.from_numpy(np.abs(app.run())))
     return physics.center_crop(torch.stack(images).float(), tuple(image_size))
 
 
 def hardness(
-    kspace: torch.Tensor,
-    mask: torch.Tensor,
-    target: torch.Tensor,
-    ids: Sequence[str],
-    *,
-    lam: float,
-    iterations: int,
-) -> pd.DataFrame:
-    """The fifth method's SSIM and PSNR on every candidate slice (rows: slice, ssim, psnr),
-    sorted from the hardest (lowest SSIM)."""
-    if kspace.shape[0] == 0 or len(ids) != kspace.shape[0]:
-        raise ValueError(
-            f"the candidate set is empty or ids do not match: {kspace.shape[0]} slices, "
-            f"{len(ids)} ids"
+    slices: SliceSet, *, lam: float, iterations: int, acceleration: int = 4
+) -> tuple[pd.DataFrame, dict[str, torch.Tensor]]:
+    """The fifth method's SSIM and PSNR and the `low_frequency_proportion` of every candidate
+    (rows: slice, ssim, psnr, low_frequency_proportion), sorted from the hardest (lowest SSIM),
+    and each candidate's `column_energy` by id. Streams the set one slice at a time (the paper's
+    pool of 995 slices holds ~28 GB of k-space): only these scores stay in memory."""
+    if len(slices) == 0:
+        raise ValueError("the candidate set is empty")
+    rows, energies = [], {}
+    for part in slices.batches(1):
+        size = tuple(part.target.shape[-2:])
+        with costs.timed("fit", "tv"):
+            image = tv_reconstruct(part.kspace, part.mask, size, lam=lam, iterations=iterations)
+        values = scores(part.target, image)
+        low = low_frequency_proportion(part.kspace, acceleration)
+        rows.append(
+            {
+                "slice": part.ids[0],
+                **{k: float(v[0]) for k, v in values.items()},
+                "low_frequency_proportion": float(low[0]),
+            }
         )
-    image = tv_reconstruct(kspace, mask, tuple(target.shape[-2:]), lam=lam, iterations=iterations)
-    values = scores(target, image)
-    table = pd.DataFrame(
-        {"slice": list(ids), **{k: v.numpy().astype(float) for k, v in values.items()}}
-    )
-    return table.sort_values("ssim", kind="stable").reset_index(drop=True)
+        energies[part.ids[0]] = column_energy(part.kspace)[0]
+    table = pd.DataFrame(rows).sort_values("ssim", kind="stable").reset_index(drop=True)
+    return table, energies
 
 
 def hardest(table: pd.DataFrame, fraction: float) -> list[str]:
@@ -116,14 +135,18 @@ def low_frequency_proportion(kspace: torch.Tensor, acceleration: int = 4) -> tor
     return (energy[:, start : start + count].sum(dim=1) / energy.sum(dim=1)).cpu()
 
 
-def energy_profile(kspace: torch.Tensor, ids: Sequence[str], hard: Sequence[str]) -> pd.DataFrame:
-    """The mean `column_energy` of the hard slices and of the other candidates: rows distance,
-    group ("hard" or "rest"), energy_share."""
-    unknown = sorted(set(hard) - set(ids))
+def energy_profile(energies: Mapping[str, torch.Tensor], hard: Sequence[str]) -> pd.DataFrame:
+    """The mean `column_energy` (`hardness`'s energies by id) of the hard slices and of the
+    other candidates: rows distance, group ("hard" or "rest"), energy_share. Profiles of
+    narrower k-space are zero beyond their last column (no energy was measured there)."""
+    unknown = sorted(set(hard) - set(energies))
     if unknown:
         raise ValueError(f"hard ids {unknown} are not among the candidates")
-    profile = column_energy(kspace)
-    is_hard = torch.tensor([i in set(hard) for i in ids])
+    length = max(len(p) for p in energies.values())
+    profile = torch.stack(
+        [torch.nn.functional.pad(p, (0, length - len(p))) for p in energies.values()]
+    )
+    is_hard = torch.tensor([i in set(hard) for i in energies])
     rows = []
     for group, chosen in (("hard", is_hard), ("rest", ~is_hard)):
         if chosen.any():

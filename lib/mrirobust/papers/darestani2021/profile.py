@@ -52,6 +52,20 @@ MODEL_SIZES: dict[str, dict[str, int]] = {
     "darestani_cpu_unet": {"unet_chans": 8, "epochs": 4},
     "darestani_cpu_varnet": {"varnet_cascades": 2, "varnet_chans": 6, "epochs": 3},
     "darestani_cpu_convdecoder": {"convdecoder_channels": 24},
+    # the shape scale's paper configuration (CI: one step per loop on real-shaped files): the
+    # reference sizes where one step takes at most ~20 s on 2 CPU cores (U-Net 32 / 4 pools,
+    # ~6 s a training step at 320 x 320), else their pools and layers with the widths cut.
+    # ConvDecoder 8 x 256 takes ~20 s an iteration at 640 x 368: 8 x 32. VarNet 12 x 18
+    # (sens 8) takes ~45-70 s and ~10 GB a training step on 640 x 368 x 15 coils, and cutting
+    # the widths alone does not help (12 x 4, sens 2: 125 s and 10 GB on 2 shared cores,
+    # 2 x 18, sens 8: 126 s; its 15-coil tensors of every cascade dominate): 2 cascades x 4
+    # (sens 2: 19 s a step on shared cores), whose cost and memory scale with the cascades
+    "darestani_shape": {
+        **_varnet(4, 2, 2),
+        **_unet(8, 32),
+        "convdecoder_layers": 8,
+        "convdecoder_channels": 32,
+    },
 }
 
 _CPU_GROUPS = {
@@ -75,6 +89,8 @@ GROUPS = Profile(
     },
     cpu=_CPU_GROUPS,
     smoke=_CPU_GROUPS,
+    # one model per family: each costs a training step or a λ search at the paper's shapes
+    shape={family: ["darestani_shape"] for family in _CPU_GROUPS},
 )
 
 # global-budget PGD, the two-step attack on un-trained methods and small-feature recovery
@@ -124,6 +140,19 @@ ATTACK = Profile(
         "feature_lattice": [32, 32],
         "feature_batch": 16,
     },
+    # the paper's grids cut to one step: the ends of the eps grid, one PGD step, one warm-up
+    # and one joint two-step step, one angle, one window size on a 2 x 2 grid of positions
+    # (on one lattice: one reconstruction for l1 and ConvDecoder)
+    shape={
+        "eps_grid": [0.0, 0.08],
+        "pgd_steps": 1,
+        "two_step_steps": 1,
+        "two_step_warmup": 1,
+        "angles": [0.0, 4.0],
+        "feature_sizes": [3],
+        "feature_stride": 160,
+        "feature_lattice": [160, 160],
+    },
 )
 
 # fastMRI-A (Fig. 6): the hardest candidates for total-variation CS (`hard_set`)
@@ -139,4 +168,6 @@ FASTMRI_A = Profile(
     },
     cpu={"pool_slices": 16, "hard_fraction": 0.25},
     smoke={"pool_slices": 4, "hard_fraction": 0.5, "tv_iterations": 30},
+    # the two central slices of the shape data's two knee volumes, one TV iteration
+    shape={"pool_slices": 2, "hard_fraction": 0.5, "tv_iterations": 1},
 )

@@ -1,14 +1,17 @@
-"""Slices of CMRxRecon mapping data for training and evaluation (real or embedded).
+"""Slices of CMRxRecon mapping data for training and evaluation (real or embedded), streamed.
 
-Each slice keeps its fully sampled series, its times and the masks of the AccFactor folders
-(identical for every slice of a patient). With `readout_crop` the series is cut to the central
-half of the 2x oversampled readout (inverse FFT along kx, crop, FFT back: exact, since the
-readout is fully sampled); the challenge's evaluation crop (kx/3 of the stored readout) lies
-inside it.
+`SeriesSlices` lists (patient, slice) items and reads one slice from its file when it is
+accessed, so memory grows with the slices in use, not with the data set (the real T1
+TrainingSet is ~50 GB). Each slice keeps its fully sampled series, its times and the masks of
+the AccFactor folders (identical for every slice of a patient); patients differ in ky and in
+slice count. With `readout_crop` the series is cut to the central half of the 2x oversampled
+readout (inverse FFT along kx, crop, FFT back: exact, since the readout is fully sampled); the
+challenge's evaluation crop (kx/3 of the stored readout) lies inside it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,45 +83,113 @@ def patients_of(root: str | Path, part: str, holdout: int = 0) -> tuple[str, lis
     return "TrainingSet", training[len(training) - holdout :]
 
 
-def load_slices(
-    root: str | Path,
-    part: str,
-    modality: str,
-    readout_crop: bool,
-    max_patients: int = 0,
-    holdout: int = 0,
-) -> list[SeriesSlice]:
-    """Every slice of `part` (`patients_of`) and modality ("T1map" | "T2map"), fully sampled,
-    with the masks of every acceleration."""
-    split, patients = patients_of(root, part, holdout)
-    if max_patients:
-        patients = patients[:max_patients]
-    out = []
-    for patient in patients:
-        scan = cmrxrecon.read_scan(root, split, patient, modality)
-        masks = {}
-        for r in cmrxrecon.ACCELERATIONS:
-            folder = cmrxrecon.mapping_dir(root, split, r) / patient
-            mask = cmrxrecon.read_mask(folder / f"{modality}_mask.mat", r)
-            masks[r] = torch.from_numpy(mask)
-        truth = None
-        if (Path(root) / "truth").is_dir():
-            truth = read_truth(root, split, patient)
-        kspace = crop_readout(scan.kspace) if readout_crop else scan.kspace
-        for index in range(kspace.shape[0]):
-            out.append(
-                SeriesSlice(
-                    kspace=kspace[index],
-                    times_ms=scan.times_ms[index].float(),
-                    masks=masks,
-                    patient=patient,
-                    index=index,
-                    slices=kspace.shape[0],
-                    readout=scan.kspace.shape[-2],
-                    truth=None if truth is None else _slice_truth(truth, index, readout_crop),
+@dataclass(frozen=True)
+class _Patient:
+    """What a slice of one patient needs besides its k-space (small: read once)."""
+
+    split: str
+    name: str
+    slices: int
+    readout: int
+    times_ms: torch.Tensor  # (slices, T)
+    masks: dict  # {R: (W,) bool}
+    truth: bool
+
+
+class SeriesSlices(torch.utils.data.Dataset):
+    """The slices of `part` (`patients_of`) and modality ("T1map" | "T2map"), fully sampled,
+    with the masks of every acceleration: item i is a `SeriesSlice` read from its file when it
+    is accessed (one slice in memory at a time, whatever the size of the data set).
+
+    `max_patients` keeps the first patients, `evaluated` only the challenge's central slices,
+    `max_slices` the first slices left (0: no limit). Patients differ in ky and slice count;
+    every slice carries its own shape and masks. Truth (labels, maps) is read when the data
+    have it (the synthetic data's `truth/` folder; real CMRxRecon has none)."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        part: str,
+        modality: str,
+        readout_crop: bool,
+        max_patients: int = 0,
+        holdout: int = 0,
+        evaluated: bool = False,
+        max_slices: int = 0,
+    ):
+        self.root, self.modality, self.readout_crop = Path(root), modality, readout_crop
+        split, names = patients_of(root, part, holdout)
+        self.patients = [self._patient(split, name) for name in names[: max_patients or None]]
+        self.items = [
+            (p, index)
+            for p, patient in enumerate(self.patients)
+            for index in range(patient.slices)
+            if not evaluated or index in eval_slices(patient.slices)
+        ][: max_slices or None]
+
+    def _patient(self, split: str, name: str) -> _Patient:
+        mat = cmrxrecon.mapping_dir(self.root, split) / name / f"{self.modality}.mat"
+        _, slices, _, _, readout = cmrxrecon.kspace_shape(mat, cmrxrecon.kspace_variable(None))
+        masks = {
+            r: torch.from_numpy(
+                cmrxrecon.read_mask(
+                    cmrxrecon.mapping_dir(self.root, split, r) / name / f"{self.modality}_mask.mat",
+                    r,
                 )
             )
-    return out
+            for r in cmrxrecon.ACCELERATIONS
+        }
+        times = cmrxrecon.read_times(mat.with_suffix(".csv"), slices)
+        return _Patient(
+            split=split,
+            name=name,
+            slices=slices,
+            readout=readout,
+            times_ms=torch.from_numpy(times).float(),
+            masks=masks,
+            truth=(self.root / "truth").is_dir(),
+        )
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> SeriesSlice:
+        p, index = self.items[i]
+        patient = self.patients[p]
+        scan = cmrxrecon.read_scan(
+            self.root, patient.split, patient.name, self.modality, None, index
+        )
+        kspace = crop_readout(scan.kspace[0]) if self.readout_crop else scan.kspace[0]
+        truth = None
+        if patient.truth:
+            truth = _slice_truth(
+                read_truth(self.root, patient.split, patient.name), index, self.readout_crop
+            )
+        return SeriesSlice(
+            kspace=kspace,
+            times_ms=patient.times_ms[index],
+            masks=patient.masks,
+            patient=patient.name,
+            index=index,
+            slices=patient.slices,
+            readout=patient.readout,
+            truth=truth,
+        )
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """A short hash of the slices' k-space, times and masks (checkpoint identity), read
+        one slice at a time."""
+        digest = hashlib.sha256()
+        for s in self:
+            digest.update(s.kspace.numpy().tobytes())
+            digest.update(s.times_ms.numpy().tobytes())
+            for r in sorted(s.masks):
+                digest.update(s.masks[r].numpy().tobytes())
+        return digest.hexdigest()[:16]
 
 
 def _slice_truth(truth: dict, index: int, readout_crop: bool) -> dict:
@@ -130,14 +201,3 @@ def _slice_truth(truth: dict, index: int, readout_crop: bool) -> dict:
             value = physics.center_crop(value, (value.shape[0] // 2, value.shape[1]))
         out[key] = value
     return out
-
-
-def fingerprint(slices: list[SeriesSlice]) -> str:
-    """A short hash of the slices' k-space, times and masks (checkpoint identity)."""
-    digest = hashlib.sha256()
-    for s in slices:
-        digest.update(s.kspace.numpy().tobytes())
-        digest.update(s.times_ms.numpy().tobytes())
-        for r in sorted(s.masks):
-            digest.update(s.masks[r].numpy().tobytes())
-    return digest.hexdigest()[:16]

@@ -8,8 +8,11 @@ NMSE = |gt - pred|^2 / |gt|^2; mean over the images of a patient, then over pati
 reported x 100 and NMSE x 1e3 as in the paper.
 
 Map error: the voxel-wise judge fit (`physics.fit_t1` / `fit_t2`) of the reconstructed frames
-against the fit of the fully sampled frames and against the phantom's truth, on the pure-tissue
-myocardium inside the evaluation crop (synthetic data only: the real data have no labels here).
+against the fit of the fully sampled frames (the reference map, on every data set) and against
+the phantom's truth (synthetic data only), over a region of the evaluation crop (`region_of`):
+the pure myocardium of the phantom's labels, or, on data without labels (real CMRxRecon), every
+pixel where the reference fit is valid, named "fit_valid" in the tables. Columns that need the
+truth are NaN on such data.
 """
 
 from __future__ import annotations
@@ -20,15 +23,21 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust import metrics, physics
+from mrirobust import devices, metrics, physics
 from mrirobust.data import cmrxrecon
 from mrirobust.data.cardiac_phantom import LABELS
-from mrirobust.data.cmrxrecon import ACCELERATIONS
 from mrirobust.data.cmrxrecon_embedded import read_truth
-from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop, load_slices
+from mrirobust.papers.zhao2023.data import SeriesSlice, SeriesSlices, eval_crop
 from mrirobust.papers.zhao2023.training import frames_of, normalise, train_all
 
 ZERO_FILLED = "zero_filled"
+# a reference fit is valid where it is not air and lies in this range (ms); T2: the challenge's
+# rule (CMRxRecon Mapping/CalEvalMap.py sets T2 outside [0, 200] ms to 0)
+FIT_RANGE_MS = {"T1map": (0.0, 3000.0), "T2map": (0.0, 200.0)}
+REGIONS = {
+    "myocardium": "pure myocardium of the phantom's labels (synthetic data)",
+    "fit_valid": "evaluation crop where the reference fit is valid (data without labels)",
+}
 
 
 @torch.no_grad()
@@ -39,9 +48,8 @@ def reconstruct(model, s: SeriesSlice, acceleration: int) -> torch.Tensor:
     full = s.kspace[None]
     if model is None:
         return frames_of(full * mask)[0]
-    dev = next(model.parameters()).device
     scale = normalise(full, mask)
-    pred = model(((full / scale) * mask).to(dev), mask.view(1, 1, 1, -1).to(dev))
+    pred = model(*devices.to_model(model, (full / scale) * mask, mask.view(1, 1, 1, -1)))
     return pred[0].cpu() * scale
 
 
@@ -49,10 +57,27 @@ def _crop(s: SeriesSlice, x: torch.Tensor) -> torch.Tensor:
     return physics.center_crop(x, eval_crop(s.readout, s.kspace.shape[-1]))
 
 
-def myocardium_of(s: SeriesSlice) -> torch.Tensor:
-    """The pure myocardial pixels `(h, w)` of a slice with truth, on the evaluation crop."""
-    labels, pure = _crop(s, s.truth["labels"]), _crop(s, s.truth["pure"])
-    return (labels == LABELS["myocardium"]) & pure
+def region_of(s: SeriesSlice, modality: str, reference: torch.Tensor) -> tuple[torch.Tensor, str]:
+    """The pixels `(h, w)` of the evaluation crop that map errors are taken over, and their name
+    (REGIONS): with truth the pure myocardium; without (real data) every pixel whose reference
+    map (the fit of the fully sampled frames, 0 on air) lies inside FIT_RANGE_MS."""
+    if s.truth is not None:
+        labels, pure = _crop(s, s.truth["labels"]), _crop(s, s.truth["pure"])
+        return (labels == LABELS["myocardium"]) & pure, "myocardium"
+    low, high = FIT_RANGE_MS[modality]
+    return (reference > low) & (reference < high), "fit_valid"
+
+
+def truth_of(s: SeriesSlice, modality: str) -> torch.Tensor | None:
+    """The true map (ms) `(h, w)` on the evaluation crop, None without truth."""
+    if s.truth is None:
+        return None
+    return _crop(s, s.truth["t1_ms" if modality == "T1map" else "t2_ms"]).double()
+
+
+def _mean_abs(x: torch.Tensor | None, where: torch.Tensor) -> float:
+    """Mean |x| over `where`; NaN for a missing `x` (no truth)."""
+    return float("nan") if x is None else x[where].abs().mean().item()
 
 
 def challenge_metrics(target: torch.Tensor, pred: torch.Tensor) -> dict:
@@ -78,28 +103,28 @@ def fit_map(modality: str, frames: torch.Tensor, times_ms: torch.Tensor) -> torc
 
 def evaluate(
     models: dict,
-    slices: list[SeriesSlice],
+    slices: SeriesSlices,
     modality: str,
     accelerations: list[int],
     maps: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Image metrics per (model, R, patient, slice, frame) on the challenge's slices and crop,
-    and (`maps`, synthetic data) myocardial map errors per (model, R, patient, slice).
+    and (`maps`) map errors per (model, R, patient, slice) over `region_of` (truth columns NaN
+    without truth).
 
     `models` maps a name to a trained series network or None (zero-filled)."""
     images, map_rows = [], []
     for s in (s for s in slices if s.evaluated):
         target = _crop(s, frames_of(s.kspace))
-        reference = None
-        if maps and s.truth is not None:
+        if maps:
             reference = fit_map(modality, target, s.times_ms)
-            truth = _crop(s, s.truth["t1_ms" if modality == "T1map" else "t2_ms"]).double()
-            myocardium = myocardium_of(s)
-        for name, model in models.items():
+            truth = truth_of(s, modality)
+            region, name = region_of(s, modality, reference)
+        for model_name, model in models.items():
             for r in accelerations:
                 pred = _crop(s, reconstruct(model, s, r))
                 scores = challenge_metrics(target, pred)
-                key = dict(model=name, modality=modality, acceleration=r, patient=s.patient)
+                key = dict(model=model_name, modality=modality, acceleration=r, patient=s.patient)
                 for t in range(len(target)):
                     images.append(
                         {
@@ -109,43 +134,49 @@ def evaluate(
                             **{k: v[t].item() for k, v in scores.items()},
                         }
                     )
-                if reference is not None:
+                if maps:
                     fitted = fit_map(modality, pred, s.times_ms)
                     map_rows.append(
                         {
                             **key,
                             "slice": s.index,
-                            "myocardium_pixels": int(myocardium.sum()),
-                            "mae_vs_full_ms": (fitted - reference)[myocardium].abs().mean().item(),
-                            "mae_vs_truth_ms": (fitted - truth)[myocardium].abs().mean().item(),
-                            "full_vs_truth_ms": (reference - truth)[myocardium].abs().mean().item(),
-                            "bias_vs_full_ms": (fitted - reference)[myocardium].mean().item(),
+                            "region": name,
+                            "myocardium_pixels": int(region.sum()),
+                            "mae_vs_full_ms": _mean_abs(fitted - reference, region),
+                            "mae_vs_truth_ms": _mean_abs(
+                                None if truth is None else fitted - truth, region
+                            ),
+                            "full_vs_truth_ms": _mean_abs(
+                                None if truth is None else reference - truth, region
+                            ),
+                            "bias_vs_full_ms": (fitted - reference)[region].mean().item(),
                         }
                     )
     return pd.DataFrame(images), pd.DataFrame(map_rows)
 
 
 @torch.no_grad()
-def mapper_errors(mapper, slices: list[SeriesSlice], modality: str) -> pd.DataFrame:
-    """The mapping network on the fully sampled frames of every evaluated slice with truth:
-    median myocardial relaxation time of M, of the judge fit and of the truth (ms)."""
+def mapper_errors(mapper, slices: SeriesSlices, modality: str) -> pd.DataFrame:
+    """The mapping network on the fully sampled frames of every evaluated slice: median
+    relaxation time (ms) over `region_of` of M, of the judge fit and of the truth (NaN without
+    truth)."""
     rows = []
-    dev = next(mapper.parameters()).device
-    for s in (s for s in slices if s.evaluated and s.truth is not None):
+    for s in (s for s in slices if s.evaluated):
         frames = frames_of(s.kspace)
-        maps = mapper(frames[None].to(dev), s.times_ms[None].to(dev))
+        maps = mapper(*devices.to_model(mapper, frames[None], s.times_ms[None]))
         learned = _crop(s, maps.relaxation_ms[0].cpu())
         judge = fit_map(modality, _crop(s, frames), s.times_ms)
-        truth = _crop(s, s.truth["t1_ms" if modality == "T1map" else "t2_ms"])
-        myocardium = myocardium_of(s)
+        region, name = region_of(s, modality, judge)
+        truth = truth_of(s, modality)
         rows.append(
             dict(
                 modality=modality,
                 patient=s.patient,
                 slice=s.index,
-                mapper_ms=learned[myocardium].median().item(),
-                judge_ms=judge[myocardium].median().item(),
-                truth_ms=truth[myocardium].median().item(),
+                region=name,
+                mapper_ms=learned[region].median().item(),
+                judge_ms=judge[region].median().item(),
+                truth_ms=float("nan") if truth is None else truth[region].median().item(),
             )
         )
     return pd.DataFrame(rows)
@@ -163,8 +194,8 @@ def challenge_table(images: pd.DataFrame) -> pd.DataFrame:
 
 
 def map_table(maps: pd.DataFrame) -> pd.DataFrame:
-    """Mean myocardial map errors per (model, modality, R) over the evaluated slices."""
-    keys = ["model", "modality", "acceleration"]
+    """Mean map errors per (model, modality, R) over the evaluated slices, with their region."""
+    keys = ["model", "modality", "acceleration", "region"]
     columns = ["mae_vs_full_ms", "mae_vs_truth_ms", "full_vs_truth_ms", "bias_vs_full_ms"]
     return maps.groupby(keys)[columns].mean().reset_index()
 
@@ -195,14 +226,23 @@ def data_tour(root, split: str, patient: str) -> tuple[dict, dict]:
     accelerations and ACS widths, the example pixels (a pure myocardial and LV-blood pixel) and
     per tissue the median fitted and true T1/T2 over its pure pixels.
     """
-    scans = {m: cmrxrecon.read_scan(root, split, patient, m) for m in cmrxrecon.MODALITIES}
-    index = scans["T1map"].kspace.shape[0] // 2
-    frames = {m: frames_of(s.kspace[index]).double() for m, s in scans.items()}
-    times = {m: s.times_ms[index] for m, s in scans.items()}
+    full = cmrxrecon.mapping_dir(root, split) / patient
+    shape = cmrxrecon.kspace_shape(full / "T1map.mat", cmrxrecon.kspace_variable(None))
+    index = shape[1] // 2
+    scans = {
+        m: cmrxrecon.read_scan(root, split, patient, m, index=index) for m in cmrxrecon.MODALITIES
+    }
+    frames = {m: frames_of(s.kspace[0]).double() for m, s in scans.items()}
+    times = {m: s.times_ms[0] for m, s in scans.items()}
     t1 = physics.fit_t1(frames["T1map"][None], times["T1map"])
     t2 = physics.fit_t2(frames["T2map"][None], times["T2map"])
-    masks = {r: cmrxrecon.read_scan(root, split, patient, "T1map", r) for r in ACCELERATIONS}
-    ky = scans["T1map"].kspace.shape[-1]
+    masks = {
+        r: cmrxrecon.read_mask(
+            cmrxrecon.mapping_dir(root, split, r) / patient / "T1map_mask.mat", r
+        )
+        for r in cmrxrecon.ACCELERATIONS
+    }
+    ky = shape[3]
     arrays = dict(
         t1_frames=frames["T1map"],
         t2_frames=frames["T2map"],
@@ -211,17 +251,17 @@ def data_tour(root, split: str, patient: str) -> tuple[dict, dict]:
         a=t1.a[0],
         b=t1.b[0],
         t2_fit=t2.t2[0],
-        masks=torch.stack([s.mask for s in masks.values()]).float(),
+        masks=torch.from_numpy(np.stack(list(masks.values()))).float(),
     )
     summary = dict(
         split=split,
         patient=patient,
         slice=index,
-        shape=list(scans["T1map"].kspace.shape),
+        shape=[shape[1], *scans["T1map"].kspace.shape[1:]],
         times_ms={m: t.tolist() for m, t in times.items()},
         masks={
-            str(r): dict(effective_acceleration=ky / int(s.mask.sum()), acs_lines=s.acs_lines)
-            for r, s in masks.items()
+            str(r): dict(effective_acceleration=ky / int(m.sum()), acs_lines=cmrxrecon.check_acs(m))
+            for r, m in masks.items()
         },
         pixels={"centre": [d // 2 for d in frames["T1map"].shape[1:]]},
     )
@@ -259,21 +299,22 @@ def evaluate_all(root, scale: str, cfg: dict, evaluation: dict, models: dict) ->
     images, maps, mappers, panels = [], [], [], {}
     for modality, kinds in models.items():
         trained, _ = train_all(root, scale, cfg, modality, kinds)
-        slices = load_slices(
+        slices = SeriesSlices(
             root,
             "evaluation",
             modality,
             cfg["readout_crop"],
             evaluation["max_patients"],
             cfg["holdout_patients"],
+            evaluated=True,
+            max_slices=evaluation["max_slices"],
         )
         nets = {ZERO_FILLED: None, **{k: trained[k] for k in kinds}}
         image_rows, map_rows = evaluate(nets, slices, modality, evaluation["accelerations"])
         images.append(image_rows)
         maps.append(map_rows)
         mappers.append(mapper_errors(trained["mapper"], slices, modality))
-        shown = next(s for s in slices if s.evaluated)
-        panels |= fig2_panels(trained[kinds[-1]], shown, modality, evaluation["accelerations"])
+        panels |= fig2_panels(trained[kinds[-1]], slices[0], modality, evaluation["accelerations"])
     return dict(
         images=pd.concat(images), maps=pd.concat(maps), mappers=pd.concat(mappers), panels=panels
     )

@@ -97,12 +97,14 @@ def challenge_tables(out: Path, scale: str) -> None:
 
 
 def robustness(out: Path, scale: str, modality: str, acceleration: int) -> None:
-    """Myocardial map error, regional image error and SSIM vs eta per mode and model
+    """Map error over the region (the myocardium, or without labels the evaluation crop where
+    the reference fit is valid), regional image error and SSIM vs eta per mode and model
     (attacks.csv)."""
     rows = tables.load_table(out, "attacks").assign(eta_percent=lambda d: 100 * d["eta"])
+    region = "myocardial" if set(rows["region"]) == {"myocardium"} else "fit-valid crop"
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     metrics = [
-        ("map_mae_ms", "myocardial map MAE (ms)"),
+        ("map_mae_ms", f"{region} map MAE (ms)"),
         ("image_roi_nrmse", "image error in the region (relative)"),
         ("ssim", "challenge SSIM"),
     ]

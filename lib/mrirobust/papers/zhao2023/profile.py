@@ -1,4 +1,20 @@
-"""Zhao 2023 sizes: the authors' values at paper scale, and what each smaller scale changes."""
+"""Zhao 2023 sizes: the authors' values at paper scale, and what each smaller scale changes.
+
+`shape` is the paper configuration (real CMRxRecon shapes: kx 512, 10 coils, ky 204 / 168, no
+truth; the full oversampled readout; every code path) with every loop cut to one step, and the
+networks cut where one paper-size training step is too slow for a 2-core CPU. Costs measured
+here, one training step on a 9 x 10 x 512 x 204 T1 series (2 cores shared with other jobs, load
+~7, so upper bounds): VN-UNet 10 x 64/4 with sens 64/4 ~230 s and ~10-20 GB; RVN one unrolled
+step of ConvGRU 128 x 4 260 s and 3.5 GB peak (x 10 steps); mapper 256/1 143 s, 2.4 GB;
+VN-UNet 10 steps with U-Net and sens widths 16, 8, 4: 184, 140, 83 s (6.2, 5.0, 3.9 GB); 2 x 4/4:
+48 s, 2.4 GB. The k-space work of each unrolled step (coil
+combination, FFTs, data consistency on 90 coil-frames of 512 x 204) does not shrink with the
+channel widths, so `shape` also cuts the unrolled steps from 10 to 2 (time and memory of the
+k-space part grow linearly with the steps: the paper figures scale by 5). The shape run
+(run.json, load ~6 on the 2 cores): one training step of RVN 45 s, VN-relax T1 52 s, VN-relax T2
+19 s, mapper 1-5 s; one PGD step 35 s (images) / 43 s (map, through the T1 fit); the four runs
+train 145 s, tables 262 s, robustness 357 s, data tour 69 s; peak RSS 2.8 GB.
+"""
 
 from mrirobust.config import Profile
 
@@ -64,6 +80,20 @@ TRAIN = Profile(
         max_slices=4,
         holdout_patients=0,
     ),
+    # one step of each model on the first slice of the first TrainingSet patient; the other
+    # patient (another ky) is held out for evaluation. Structure kept (pools, per-coil sens net,
+    # ConvGRU layers, mapper pools), widths and unrolled steps cut (module docstring)
+    shape=dict(
+        steps=2,
+        chans=4,
+        gru_hidden=4,
+        sens_chans=4,
+        mapper_chans=8,
+        mapper_epochs=1,
+        epochs=1,
+        max_slices=1,
+        holdout_patients=1,
+    ),
 )
 
 EVALUATION = Profile(
@@ -72,8 +102,10 @@ EVALUATION = Profile(
         table1_acceleration=4,  # Table 1: R = 4
         accelerations=[4, 8, 10],  # Table 2
         max_patients=0,  # ValidationSet patients evaluated (0: all)
+        max_slices=0,  # evaluated slices per modality (0: the central two of every patient)
     ),
     smoke=dict(max_patients=1),
+    shape=dict(accelerations=[4, 10], max_patients=1, max_slices=1),  # the claims need two R
 )
 
 ATTACK = Profile(
@@ -94,4 +126,6 @@ ATTACK = Profile(
     # with three PGD modes (image, map, shift) is ~2 min
     cpu=dict(etas=[0.0, 0.005, 0.01, 0.02], steps=3, max_patients=1, max_slices=1),
     smoke=dict(etas=[0.0, 0.01], steps=2, max_patients=1, max_slices=1),
+    # clean and the claims' eta; one model (vn and vn_relax share every code path here)
+    shape=dict(models=["vn_relax"], etas=[0.0, 0.01], steps=1, max_patients=1, max_slices=1),
 )

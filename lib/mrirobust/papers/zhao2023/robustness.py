@@ -5,20 +5,24 @@ Threat model: fully sampled k-space y of one slice, the CMRxRecon mask M, a pert
 the sampled locations with a budget per (frame, coil) ||z_{t,c}|| <= eta ||y_{t,c}|| (each
 frame is its own acquisition), input M(y + z). The weightings are flattened into the coil axis,
 so `attacks.kspace_pgd` (normalised-gradient ascent, exact projection, seeded random start)
-applies unchanged, with its per-coil groups being per-(frame, coil) groups. Three perturbations
-per eta:
+applies unchanged, with its per-coil groups being per-(frame, coil) groups. Four perturbations
+per eta (one PGD call per eta, so memory is that of one attacked slice; eta = 0 is z = 0):
 
 - random: Gaussian noise on the sampled locations scaled to the same per-group norms;
 - image: PGD maximising the MSE of the cropped frames against the fully sampled frames in the
-  myocardium dilated by 2 pixels (image-targeted);
+  region dilated by 2 pixels (image-targeted);
 - map: PGD maximising the MSE of the judge-fit map (`models.qmri.MapView`) against the fit of
-  the fully sampled frames on the pure myocardium (map-targeted);
+  the fully sampled frames (the reference map) on the region (map-targeted);
 - shift: the same PGD against T_ref - 10 s, whose gradient is ~ 2 x 10 s x dT: it pushes the
-  myocardial T1/T2 up (a fake disease), scored by the mean bias it reaches and the SSIM it keeps.
+  T1/T2 of the region up (a fake disease), scored by the mean bias it reaches and the SSIM it
+  keeps.
 
-Every perturbation is scored the same way: myocardial map mean and median absolute error and
-bias (ms) against the fit of the fully sampled frames, relative image error in the region, and
-the challenge SSIM.
+The region is `experiments.region_of`: the pure myocardium of the phantom's labels, or on data
+without labels (real CMRxRecon) the evaluation crop where the reference fit is valid; every
+row names it. Every perturbation is scored the same way: map mean and median absolute error
+and bias (ms) over the region against the reference map, relative image error in the dilated
+region, and the challenge SSIM. The attacked model lives on its device (`devices.of`); the
+perturbations come back to the CPU to be scored.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ import pandas as pd
 import torch
 from scipy.ndimage import binary_dilation
 
-from mrirobust import attacks, physics
+from mrirobust import attacks, devices, physics
 from mrirobust.models.qmri import MapView, SeriesReconstructor
-from mrirobust.papers.zhao2023.data import SeriesSlice, eval_crop, load_slices
-from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map, myocardium_of
+from mrirobust.papers.zhao2023.data import SeriesSlices, eval_crop
+from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map, region_of
 from mrirobust.papers.zhao2023.training import MODALITY_OF, frames_of, normalise, train_all
 
 MODES = ("random", "image", "map", "shift")
@@ -47,15 +51,17 @@ def random_perturbation(kspace: torch.Tensor, mask: torch.Tensor, eta: float, se
 
 
 @torch.no_grad()
-def _score(recon, kspace, mask, z, modality, times_ms, target, reference, myocardium, roi):
-    """Map and image errors of the reconstruction of M(k + z) (see the module docstring)."""
-    frames = recon.frames(physics.apply_mask(kspace + z, mask), mask)[0]
+def _score(recon, kspace, mask, z, modality, times_ms, target, reference, region, roi):
+    """Map and image errors of the reconstruction of M(k + z) (see the module docstring); the
+    inputs on the CPU, `recon` on its device."""
+    attacked = devices.to_model(recon, physics.apply_mask(kspace + z, mask), mask)
+    frames = recon.frames(*attacked)[0].cpu()
     error = fit_map(modality, frames, times_ms) - reference
     image = (frames - target)[:, roi].square().sum() / target[:, roi].square().sum()
     return dict(
-        map_mae_ms=error[myocardium].abs().mean().item(),
-        map_median_ae_ms=error[myocardium].abs().median().item(),
-        map_bias_ms=error[myocardium].mean().item(),
+        map_mae_ms=error[region].abs().mean().item(),
+        map_median_ae_ms=error[region].abs().median().item(),
+        map_bias_ms=error[region].mean().item(),
         image_roi_nrmse=image.sqrt().item(),
         ssim=challenge_metrics(target, frames)["ssim"].mean().item(),
     )
@@ -63,7 +69,7 @@ def _score(recon, kspace, mask, z, modality, times_ms, target, reference, myocar
 
 def attack_sweep(
     models: dict,
-    slices: list[SeriesSlice],
+    slices: SeriesSlices,
     modality: str,
     acceleration: int,
     etas: list[float],
@@ -71,63 +77,75 @@ def attack_sweep(
     step_size: float = 0.5,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Rows per (model, patient, slice, mode, eta) for every evaluated slice with truth labels;
-    `models` maps a name to a trained series network."""
+    """Rows per (model, patient, slice, mode, eta) for every evaluated slice, each naming its
+    region; `models` maps a name to a trained series network (on any device)."""
     rows = []
-    for s in (s for s in slices if s.evaluated and s.truth is not None):
+    for s in (s for s in slices if s.evaluated):
         crop = eval_crop(s.readout, s.kspace.shape[-1])
         mask = s.masks[acceleration].view(1, 1, 1, -1)
         full = s.kspace / normalise(s.kspace[None], mask)
         kspace = full.flatten(0, 1)[None]  # (1, T*C, H, W): per-(frame, coil) budgets
         target = physics.center_crop(frames_of(full), crop)
         reference = fit_map(modality, target, s.times_ms)
-        myocardium = myocardium_of(s)
-        roi = torch.from_numpy(binary_dilation(myocardium.numpy(), iterations=2))
+        region, name = region_of(s, modality, reference)
+        roi = torch.from_numpy(binary_dilation(region.numpy(), iterations=2))
         t = len(target)
-        for name, net in models.items():
-            recon = SeriesReconstructor(crop, net).eval()
+        for model_name, net in models.items():
+            recon = SeriesReconstructor(crop, net).to(devices.of(net)).eval()
             view = MapView(recon, MODALITY_OF[modality], s.times_ms[None])
 
             # mode -> (attacked model, its target, the region the attack scores)
             goals = {
                 "image": (recon, torch.cat(target.unbind(0), dim=-1)[None], roi.repeat(1, t)[None]),
-                "map": (view, reference[None].float(), myocardium[None]),
-                "shift": (view, (reference - SHIFT_OFFSET_MS)[None].float(), myocardium[None]),
+                "map": (view, reference[None].float(), region[None]),
+                "shift": (view, (reference - SHIFT_OFFSET_MS)[None].float(), region[None]),
             }
-            results = {
-                mode: attacks.kspace_pgd(
-                    model,
-                    kspace,
-                    mask,
-                    goal,
-                    eta=etas,
-                    region=region,
-                    steps=steps,
-                    step_size=step_size,
-                    seed=seed,
-                    progress=False,
-                ).perturbation
-                for mode, (model, goal, region) in goals.items()
-            }
-            results["random"] = torch.stack(
-                [random_perturbation(kspace, mask, eta, seed) for eta in etas]
-            )
-            for mode, perturbations in results.items():
-                for eta, z in zip(etas, perturbations, strict=True):
-                    score = _score(
-                        recon,
-                        kspace,
-                        mask,
-                        z,
-                        modality,
-                        s.times_ms,
-                        target,
-                        reference,
-                        myocardium,
-                        roi,
+            clean = None
+            for eta in etas:
+                perturbations = {"random": random_perturbation(kspace, mask, eta, seed)}
+                for mode, (model, goal, where) in goals.items():
+                    perturbations[mode] = (
+                        torch.zeros_like(kspace)
+                        if eta == 0
+                        else attacks.kspace_pgd(
+                            model,
+                            kspace,
+                            mask,
+                            goal,
+                            eta=eta,
+                            region=where,
+                            steps=steps,
+                            step_size=step_size,
+                            seed=seed,
+                            progress=False,
+                        ).perturbation.cpu()
                     )
+                for mode in MODES:
+                    if eta == 0 and clean is not None:
+                        score = clean  # z = 0 for every mode
+                    else:
+                        score = _score(
+                            recon,
+                            kspace,
+                            mask,
+                            perturbations[mode],
+                            modality,
+                            s.times_ms,
+                            target,
+                            reference,
+                            region,
+                            roi,
+                        )
+                    clean = score if eta == 0 else clean
                     rows.append(
-                        dict(model=name, patient=s.patient, slice=s.index, mode=mode, eta=eta)
+                        dict(
+                            model=model_name,
+                            patient=s.patient,
+                            slice=s.index,
+                            region=name,
+                            mode=mode,
+                            eta=eta,
+                        )
                         | score
                     )
     return pd.DataFrame(rows)
@@ -138,15 +156,16 @@ def run(root, scale: str, cfg: dict, attack: dict) -> pd.DataFrame:
     `max_slices` evaluated slices of the first `max_patients` evaluation patients."""
     modality = attack["modality"]
     trained, _ = train_all(root, scale, cfg, modality, attack["models"])
-    slices = load_slices(
+    slices = SeriesSlices(
         root,
         "evaluation",
         modality,
         cfg["readout_crop"],
         attack["max_patients"],
         cfg["holdout_patients"],
+        evaluated=True,
+        max_slices=attack["max_slices"],
     )
-    slices = [s for s in slices if s.evaluated][: attack["max_slices"] or None]
     return attack_sweep(
         {name: trained[name] for name in attack["models"]},
         slices,

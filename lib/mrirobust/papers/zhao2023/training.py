@@ -31,9 +31,10 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import trange
 
-from mrirobust import physics
+from mrirobust import costs, physics
+from mrirobust.data import cmrxrecon
 from mrirobust.models.qmri import MappingNet, UnrolledSeriesNet, relax_loss, series_loss
-from mrirobust.papers.zhao2023.data import SeriesSlice, fingerprint, load_slices
+from mrirobust.papers.zhao2023.data import SeriesSlices
 from mrirobust.training import loop
 from mrirobust.training.checkpoints import Checkpoint
 
@@ -105,14 +106,15 @@ def _share(plan: list) -> list:
     return [plan[i] for i in sampler]
 
 
-def _epoch_mapper(model, slices, optimiser, generator, dev) -> list[float]:
+def _epoch_mapper(model, slices, optimiser, generator, dev, name) -> list[float]:
     losses = []
     for i in _share(torch.randperm(len(slices), generator=generator).tolist()):
         s = slices[i]
-        frames = frames_of(s.kspace.to(dev))[None]
-        loss = relax_loss(model(frames, s.times_ms[None].to(dev)), frames)
-        loop.step(optimiser, loss, model.parameters())
-        losses.append(loss.item())
+        with costs.timed("train", name):
+            frames = frames_of(s.kspace.to(dev))[None]
+            loss = relax_loss(model(frames, s.times_ms[None].to(dev)), frames)
+            loop.step(optimiser, loss, model.parameters())
+            losses.append(loss.item())
     return losses
 
 
@@ -129,7 +131,7 @@ def _flipped(kspace: torch.Tensor, dims: list[int]) -> torch.Tensor:
     return physics.fft2c(physics.ifft2c(kspace).flip(dims))
 
 
-def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper) -> list[float]:
+def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper, name) -> list[float]:
     accelerations = cfg["accelerations"]
     plan = []  # (slice, R, flips) drawn in this order, the same in every process
     for i in torch.randperm(len(slices), generator=generator).tolist():
@@ -138,22 +140,23 @@ def _epoch_series(model, slices, optimiser, generator, dev, cfg, mapper) -> list
     losses = []
     for i, r, dims in _share(plan):
         s = slices[i]
-        mask = s.masks[r].to(dev)
-        full = _flipped(s.kspace.to(dev)[None], dims)
-        full = full / normalise(full, mask)
-        pred = model(full * mask, mask.view(1, 1, 1, -1))
-        loss, _ = series_loss(
-            pred, frames_of(full), s.times_ms[None].to(dev), mapper, tuple(cfg["loss_weights"])
-        )
-        loop.step(optimiser, loss, model.parameters())
-        losses.append(loss.item())
+        with costs.timed("train", name):
+            mask = s.masks[r].to(dev)
+            full = _flipped(s.kspace.to(dev)[None], dims)
+            full = full / normalise(full, mask)
+            pred = model(full * mask, mask.view(1, 1, 1, -1))
+            loss, _ = series_loss(
+                pred, frames_of(full), s.times_ms[None].to(dev), mapper, tuple(cfg["loss_weights"])
+            )
+            loop.step(optimiser, loss, model.parameters())
+            losses.append(loss.item())
     return losses
 
 
 def load_or_train(
     kind: str,
     modality: str,
-    slices: list[SeriesSlice],
+    slices: SeriesSlices,
     cfg: dict,
     scale: str,
     mapper: MappingNet | None = None,
@@ -172,9 +175,9 @@ def load_or_train(
         raise ValueError("vn_relax needs the trained mapper and its checkpoint path")
     world, rank = loop.distributed()
     dev = loop.device()
-    checkpoint = _checkpoint(kind, modality, cfg, scale, mapper_path, fingerprint(slices))
+    checkpoint = _checkpoint(kind, modality, cfg, scale, mapper_path, slices.fingerprint)
     torch.manual_seed(cfg["seed"])
-    model = build(kind, modality, cfg, slices[0].kspace.shape[0]).to(dev)
+    model = build(kind, modality, cfg, cmrxrecon.MODALITIES[modality]).to(dev)
     epochs = cfg["mapper_epochs"] if kind == "mapper" else cfg["epochs"]
     lr = cfg["mapper_lr"] if kind == "mapper" else cfg["lr"]
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -189,7 +192,7 @@ def load_or_train(
     if mapper is not None:
         mapper = mapper.to(dev).eval().requires_grad_(False)
     guide = mapper if kind == "vn_relax" else None
-    desc = f"{kind} {modality}"
+    desc, name = f"{kind} {modality}", f"zhao2023_{kind}_{modality}"
     for epoch in trange(
         start, epochs, desc=desc, initial=start, total=epochs, disable=not progress or rank != 0
     ):
@@ -197,9 +200,9 @@ def load_or_train(
         generator = torch.Generator().manual_seed(cfg["seed"] * 100_003 + epoch)
         model.train()
         if kind == "mapper":
-            losses = _epoch_mapper(model, slices, optimiser, generator, dev)
+            losses = _epoch_mapper(model, slices, optimiser, generator, dev, name)
         else:
-            losses = _epoch_series(model, slices, optimiser, generator, dev, cfg, guide)
+            losses = _epoch_series(model, slices, optimiser, generator, dev, cfg, guide, name)
         scheduler.step()
         curve.append(
             dict(epoch=epoch + 1, loss=loop.mean(losses), seconds=time.perf_counter() - begin)
@@ -230,9 +233,14 @@ def train_all(
     TrainingSet without its `holdout_patients` (the first `max_slices` slices when set) or
     loaded from their checkpoints. Returns ({name: model}, {name: checkpoint path}) with name
     "mapper" or a kind."""
-    slices = load_slices(root, "train", modality, cfg["readout_crop"], 0, cfg["holdout_patients"])
-    if cfg["max_slices"]:
-        slices = slices[: cfg["max_slices"]]
+    slices = SeriesSlices(
+        root,
+        "train",
+        modality,
+        cfg["readout_crop"],
+        holdout=cfg["holdout_patients"],
+        max_slices=cfg["max_slices"],
+    )
     mapper, mapper_path = load_or_train("mapper", modality, slices, cfg, scale, progress=progress)
     models, checkpoints = {"mapper": mapper}, {"mapper": mapper_path}
     for kind in kinds:
