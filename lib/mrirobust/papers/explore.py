@@ -20,11 +20,13 @@ from mrirobust.explorer import Catalog, Explorer, ExplorerWidget, Selection, exp
 from mrirobust.papers.darestani2021 import explorer as darestani2021
 from mrirobust.papers.huang_liang import explorer as huang_liang
 from mrirobust.papers.morshuis2022 import explorer as morshuis2022
+from mrirobust.papers.zhao2023 import explorer as zhao2023
 
 REGISTER = {
     "morshuis2022": morshuis2022.register,
     "darestani2021": darestani2021.register,
     "huang_liang": huang_liang.register,
+    "zhao2023": zhao2023.register,
 }
 
 
