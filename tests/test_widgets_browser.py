@@ -51,7 +51,11 @@ CHOICES = [
     ("Morshuis 2022", "U-Net 4×", "box-targeted k-space PGD (Morshuis 2022)"),
     ("Darestani 2021", "ℓ1 (wavelet)", "small feature in the box (Darestani 2021)"),
     ("Huang & Liang", "A(ε=1000)", "image PGD (Huang & Liang)"),
+    ("Zhao 2023", "VN-UNet-relax (T1)", "map-targeted PGD (Zhao 2023)"),
 ]
+# the batch part of the notebook (exports at the weakest and strongest strength) on one cheap
+# view only: the browser drives the rest
+SNAPSHOTS = [{"model": "morshuis2022/unet_4x", "attack": "morshuis2022/box_pgd"}]
 RECREATED = "recreated numbers:"
 
 
@@ -75,7 +79,9 @@ def _api(port: int, route: str, method: str = "GET"):
 def _notebook_copy(folder: Path) -> Path:
     """The explorer notebook at smoke scale on the project's kernel, written into `folder`, with
     a last cell that prints where the kernel imported `mrirobust` from."""
-    nb = parameterize_notebook(load_notebook_node(str(NOTEBOOK)), {"scale": "smoke", "samples": 2})
+    nb = parameterize_notebook(
+        load_notebook_node(str(NOTEBOOK)), {"scale": "smoke", "samples": 2, "snapshots": SNAPSHOTS}
+    )
     nb.cells.append(
         nbformat.v4.new_code_cell(f"import mrirobust\nprint({IMPORTED!r}, mrirobust.__file__)")
     )
