@@ -1,6 +1,7 @@
 """The explorer engine on the toy catalogue: views and transfer, bounded caches, curves, bad
 selections as messages, and exports re-created with the same numbers."""
 
+import dataclasses
 import json
 
 import matplotlib
@@ -101,3 +102,13 @@ def test_an_export_is_recreated_with_the_same_numbers(toy, tmp_path, monkeypatch
     record["scale"] = "cpu"
     with pytest.raises(ValueError, match="scale 'cpu'"):
         export.recreate(fresh, record)
+
+
+def test_the_explorer_never_loads_a_model_that_is_not_trained(toy):
+    catalog, _ = toy
+    loads = []
+    untrained = catalog.models["toy/untrained"]
+    catalog.models[untrained.id] = dataclasses.replace(untrained, load=lambda: loads.append(1))
+    with pytest.raises(Unavailable, match="about 2 min of training"):
+        Explorer(catalog).model(untrained.id)
+    assert loads == []

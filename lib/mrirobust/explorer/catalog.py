@@ -3,9 +3,10 @@
 - A `Domain` is one kind of data: its samples (a slice and its region, e.g. a fastMRI+ box),
   the target image of a sample and a model's clean reconstruction of it. Models of one domain
   see the same inputs, so a perturbation crafted against one can be shown on another.
-- A `ModelEntry` is a model of one domain: how to load it (trained first when its checkpoint is
-  missing), what it is (`tags`, e.g. "network", "untrained") and, when it is not trained yet,
-  the announcement of its training (`missing`).
+- A `ModelEntry` is a model of one domain: how to load it from its checkpoint, what it is
+  (`tags`, e.g. "network", "untrained") and, when it is not trained yet, the announcement of
+  its training (`missing`); the explorer then shows that announcement and never loads it (the
+  manifest's runs train the models, the explorer never does).
 - An `AttackEntry` is an attack on the models of one domain: the models it applies to, its grid
   of strengths, `perturb(entry, model, data, strength)` crafting the perturbation against one
   model (a `Perturbed`, which any model of the domain reconstructs), and `score`, the metric of
@@ -70,10 +71,10 @@ class Domain:
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A model of domain `domain`; `load()` returns it ready (on `devices.default()`), training
-    it first when its checkpoint is missing; `missing()` is None when it is ready, else the
-    announcement of its training (what, about how long, which run trains it). Entries with the
-    same `key` are one model, loaded once (e.g. two papers' U-Net at the same sizes)."""
+    """A model of domain `domain`; `load()` returns it ready (on `devices.default()`), called
+    only when `missing()` is None; `missing()` is else the announcement of its training (what,
+    about how long, which run trains it). Entries with the same `key` are one model, loaded
+    once (e.g. two papers' U-Net at the same sizes)."""
 
     id: str
     label: str

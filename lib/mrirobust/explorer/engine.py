@@ -205,10 +205,14 @@ class Explorer:
                     raise Unavailable(f"{entry.label} ({entry.paper}) is not ready: {announcement}")
 
     def model(self, model: str):
-        """The loaded model of entry `model` (loaded on first use, then kept)."""
+        """The loaded model of entry `model` (loaded on first use, then kept); `Unavailable`
+        while it is not trained: the explorer never trains a model."""
         entry = self.catalog.models[model]
         with self._lock:
             if entry.model_key not in self._models:
+                announcement = entry.missing()
+                if announcement:
+                    raise Unavailable(f"{entry.label} ({entry.paper}) is not ready: {announcement}")
                 self._models[entry.model_key] = entry.load()
             return self._models[entry.model_key]
 
