@@ -282,7 +282,7 @@ def _scores(browser) -> str:
 
 
 def _attacked(text: str) -> list[float]:
-    return [float(v) for v in re.findall(r"attacked (-?[\d.]+(?:e-?\d+)?)", text)]
+    return [float(v) for v in re.findall(r"attacked (-?[\d.]+(?:e[+-]?\d+)?)", text)]
 
 
 def _message(browser) -> str:
