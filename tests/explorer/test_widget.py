@@ -39,6 +39,9 @@ def test_controls_follow_the_catalogue_and_draw_the_view(toy):
     assert not widget.second.disabled and widget.second.value == "toy/worse"
     widget.future.result(timeout=30)
     assert len(widget.current.rows) == 2 and widget.cells[1][2].layout.display == ""
+    # the second row has no target and perturbation of its own: those cells alone are hidden
+    visible = [[cell.layout.visibility for cell in row] for row in widget.cells]
+    assert visible == [["visible"] * 5, ["hidden"] * 2 + ["visible"] * 3]
     widget.crafted.value = "toy/worse"
     widget.future.result(timeout=30)
     assert widget.current.selection.crafted_on == "toy/worse"

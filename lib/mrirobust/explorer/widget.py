@@ -58,7 +58,6 @@ class ExplorerWidget:
         self.progress = widgets.IntProgress(layout=widgets.Layout(visibility="hidden"))
         self.scores = widgets.HTML()
         self.curve = widgets.HTML()
-        cell = widgets.Layout(width=f"{PANEL_PX + 4}px", overflow="hidden")
         self.titles = [
             [widgets.HTML(layout=widgets.Layout(height="44px")) for _ in range(5)] for _ in range(2)
         ]
@@ -70,7 +69,10 @@ class ExplorerWidget:
             for _ in range(2)
         ]
         self.cells = [
-            [widgets.VBox([t, i], layout=cell) for t, i in zip(titles, images, strict=True)]
+            [  # one layout each: a cell is hidden or shown alone
+                widgets.VBox([t, i], layout=widgets.Layout(width=f"{PANEL_PX + 4}px"))
+                for t, i in zip(titles, images, strict=True)
+            ]
             for titles, images in zip(self.titles, self.images, strict=True)
         ]
         for control in (self.paper, self.model, self.attack, self.second, self.side):
