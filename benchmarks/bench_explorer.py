@@ -10,9 +10,9 @@ image size (320 x 320), side by side (two models: 8 panels):
 - interruption: a 40-step attack of ~25 ms a timed step is running when the slider moves on;
   the time until it has stopped (`Cancelled` at its next step), against the attack's duration.
 - a real uncached position against the cached redraw: Morshuis' box-targeted k-space PGD (the
-  smoke profile's steps) through an untrained U-Net of the smoke sizes on a smoke knee box,
-  side by side with the VarNet, computed by the widget's worker (what a new η costs), against
-  moving back to a position already computed.
+  cpu profile's 10 steps) through an untrained U-Net of the cpu sizes on a smoke knee box,
+  side by side with the cpu-size VarNet, computed by the widget's worker (what a new η costs),
+  against moving back to a position already computed.
 
 Writes benchmarks/results/bench_explorer.json.
 """
@@ -176,10 +176,11 @@ def real_attack() -> dict:
     from mrirobust.papers.morshuis2022 import explorer as morshuis
 
     found = Catalog("smoke")
-    morshuis.register(found, samples=1, accelerations=(4,))
+    steps = morshuis.profile.attack("cpu")["pgd_steps"]
+    morshuis.register(found, samples=1, accelerations=(4,), attack_overrides={"pgd_steps": steps})
     for model in list(found.models):
         entry = found.models[model]
-        spec = papers.model_spec(model.split("/")[1].split("_")[0], "smoke", 4)
+        spec = papers.model_spec(model.split("/")[1].split("_")[0], "cpu", 4)
         torch.manual_seed(0)
         net = registry.build(spec, zoo.image_size("smoke")).eval()
         found.models[model] = ModelEntry(
@@ -212,6 +213,7 @@ def real_attack() -> dict:
     return {
         "subject": "strength slider back to a computed η (cached view)",
         "baseline": "strength slider to a new η: box PGD on the U-Net, the VarNet's image",
+        "models": "untrained U-Net and VarNet of the cpu sizes, smoke knee slice (64 x 64)",
         "pgd_steps": attack.steps,
         "subject_s": statistics.median(cached),
         "baseline_s": statistics.median(uncached),
