@@ -1,14 +1,16 @@
 """Morshuis et al. 2022 in the explorer: its views are the paper's attacks (`experiments.box_pgd`,
 `attacks.rotation_search`) on the box, scored by region SSIM, also on a second model."""
 
+import copy
+
 import matplotlib
 import pytest
 import torch
 
-from mrirobust import attacks, metrics, physics
+from mrirobust import attacks, metrics, papers, physics, standin
 from mrirobust.data.samples import sample_mask
 from mrirobust.explorer import Catalog, Explorer, ModelEntry, Selection
-from mrirobust.models import ZeroFilled
+from mrirobust.models import ZeroFilled, registry
 from mrirobust.papers.morshuis2022 import experiments, explorer, profile
 
 matplotlib.use("Agg")
@@ -88,3 +90,32 @@ def test_the_rotation_view_rotates_by_the_worst_angle_within_theta_max(knee):
     rotated = physics.rotate_kspace(kspace, angle)
     expected = physics.rotate(model(physics.apply_mask(rotated, mask), mask), -angle)
     torch.testing.assert_close(view.rows[0].attacked, expected[0])
+
+
+def _explorer_of(net, catalog: Catalog) -> Explorer:
+    """`catalog`'s knee domain and attacks with `net` as its one model."""
+    found = Catalog("smoke", domains=dict(catalog.domains), attacks=dict(catalog.attacks))
+    found.models["net"] = ModelEntry(
+        "net", "net", "test", "fastmri_knee", lambda: net, tags=frozenset({"differentiable"})
+    )
+    return Explorer(found)
+
+
+@pytest.mark.parametrize("attack", ["morshuis2022/box_pgd", "morshuis2022/rotation"])
+def test_views_of_a_model_on_an_accelerator_equal_those_on_the_cpu(knee, attack):
+    """The stand-in device raises where a GPU would (CPU and device tensors mixed)."""
+    ex, domain = knee
+    sample = next(iter(domain.samples()))
+    strength = ex.catalog.attacks[attack].strengths[-1]
+    selection = Selection("net", attack, strength, sample)
+    torch.manual_seed(0)
+    size = tuple(domain.load(sample).target.shape)
+    unet = registry.build(papers.model_spec("unet", "smoke", 4), size).eval()
+    on_cpu = _explorer_of(unet, ex.catalog).view(selection)
+    with standin.active() as device:
+        on_device = _explorer_of(copy.deepcopy(unet).to(device), ex.catalog).view(selection)
+    (cpu_row,), (device_row,) = on_cpu.rows, on_device.rows
+    assert device_row.attacked.device.type == "cpu"
+    torch.testing.assert_close(device_row.attacked, cpu_row.attacked, atol=1e-4, rtol=1e-4)
+    for name, value in cpu_row.attacked_scores.items():
+        assert device_row.attacked_scores[name] == pytest.approx(value, abs=1e-4)

@@ -12,6 +12,8 @@ missing one is announced with the epochs it still needs and a rough time.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from mrirobust import physics
@@ -108,7 +110,7 @@ def register(
     catalog: Catalog,
     *,
     samples: int | None = 8,
-    modalities=("T1map",),
+    modalities=("T1map", "T2map"),
     train_overrides: dict | None = None,
     attack_overrides: dict | None = None,
 ) -> None:
@@ -187,9 +189,7 @@ def register(
                     domain=domain.id,
                     symbol="η",
                     strengths=strengths(settings["etas"]),
-                    perturb=lambda entry, net, case, eta, mode=mode: perturb(
-                        entry, net, case, eta, mode
-                    ),
+                    perturb=functools.partial(perturb, mode=mode),  # this modality's
                     score=_shift_scores if mode == "shift" else scores,
                     applies=lambda entry: "series" in entry.tags,
                     requirement="Zhao's series reconstructions",
