@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from mrirobust import interactive, zoo
+from mrirobust import interactive, plots, zoo
 from mrirobust.models.registry import ModelSpec
 
 
@@ -67,6 +67,11 @@ class Domain:
     def display_range(self, target: torch.Tensor) -> tuple[float, float]:
         """The colour range of the images: 0 to the target's 99.5th percentile."""
         return 0.0, float(torch.quantile(target.flatten().float(), 0.995))
+
+    def data_caption(self, scale: str) -> str:
+        """The phrase naming the data of `scale` in captions (default: fastMRI's,
+        `plots.data_caption`)."""
+        return plots.data_caption(scale)
 
 
 @dataclass(frozen=True)

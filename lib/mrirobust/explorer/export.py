@@ -12,7 +12,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from mrirobust import paths, plots, storage
+from mrirobust import paths, storage
 from mrirobust.explorer import render
 from mrirobust.explorer.engine import Curve, Explorer, View
 
@@ -37,7 +37,8 @@ def caption(explorer: Explorer, view: View) -> str:
     catalog, selection = explorer.catalog, view.selection
     attack = catalog.attacks[selection.attack]
     sample = catalog.domains[attack.domain].samples()[selection.sample]
-    return f"{attack.label} ({attack.paper}) on {sample}; data: {plots.data_caption(catalog.scale)}"
+    data = catalog.domains[attack.domain].data_caption(catalog.scale)
+    return f"{attack.label} ({attack.paper}) on {sample}; data: {data}"
 
 
 def export(explorer: Explorer, view: View, stem: str | None = None) -> tuple[Path, Path]:

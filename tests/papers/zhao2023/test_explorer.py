@@ -9,7 +9,7 @@ import matplotlib
 import pytest
 import torch
 
-from mrirobust.explorer import Catalog, Explorer, Selection, Unavailable
+from mrirobust.explorer import Catalog, Explorer, Selection, Unavailable, export
 from mrirobust.models.qmri import UnrolledSeriesNet
 from mrirobust.papers.zhao2023 import explorer, robustness
 from mrirobust.papers.zhao2023.profile import ATTACK
@@ -61,6 +61,7 @@ def test_the_map_attack_is_the_papers_perturbation_shown_on_both_models(maps):
     crafted = view.rows[0]
     assert crafted.attacked_scores["map MAE (ms)"] > crafted.clean_scores["map MAE (ms)"]
     assert view.target.equal(case.reference.float()) and view.region.equal(case.region)
+    assert "CMRxRecon" in export.caption(ex, view)  # the data named in exports
     weakest = ex.view(Selection(first, attack.id, 0.0, "0"))
     assert weakest.rows[0].attacked.equal(weakest.rows[0].clean)
 

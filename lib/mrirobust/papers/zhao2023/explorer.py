@@ -19,10 +19,9 @@ import torch
 from mrirobust import physics
 from mrirobust.data.cmrxrecon_embedded import ensure_cmrxrecon
 from mrirobust.explorer import AttackEntry, Catalog, Domain, ModelEntry, Perturbed, strengths
-from mrirobust.papers.zhao2023 import robustness, training
+from mrirobust.papers.zhao2023 import figures, robustness, training
 from mrirobust.papers.zhao2023.data import SeriesSlices
 from mrirobust.papers.zhao2023.experiments import fit_map
-from mrirobust.papers.zhao2023.figures import MAP_STYLE
 from mrirobust.papers.zhao2023.profile import ATTACK, TRAIN
 
 PAPER = "Zhao 2023"
@@ -51,7 +50,7 @@ class MappingSlices(Domain):
         self.id, self.modality, self.acceleration = f"cmrxrecon_{modality}", modality, acceleration
         self.label = f"CMRxRecon {modality[:2]} mapping slices (R {acceleration})"
         self.target_label = f"{modality[:2]} of the fully sampled frames"
-        self.cmap, *self.range = MAP_STYLE[modality]
+        self.cmap, *self.range = figures.MAP_STYLE[modality]
         root = ensure_cmrxrecon(scale)
         self.slices = SeriesSlices(
             root,
@@ -88,6 +87,9 @@ class MappingSlices(Domain):
 
     def display_range(self, target: torch.Tensor) -> tuple[float, float]:
         return tuple(self.range)
+
+    def data_caption(self, scale: str) -> str:
+        return figures.data_caption(scale)
 
 
 def scores(target: torch.Tensor, image: torch.Tensor, region) -> dict[str, float]:
