@@ -259,12 +259,21 @@ def _by_label(browser, kind: str, label: str):
 
 
 def _choose(browser, label: str, option: str) -> None:
+    """Pick `option` in the menu `label`, once the kernel has put it there (a menu's options
+    follow the menus above it: a round trip to the kernel)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    Select(
-        _by_label(browser, "widget-dropdown", label).find_element(By.TAG_NAME, "select")
-    ).select_by_visible_text(option)
+    def pick() -> bool:
+        try:
+            menu = _by_label(browser, "widget-dropdown", label)
+            Select(menu.find_element(By.TAG_NAME, "select")).select_by_visible_text(option)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+        return True
+
+    _wait(pick, ANSWER_S, f"{option!r} in the {label} menu", poll=0.2)
 
 
 def _text(browser, selector: str) -> str:
