@@ -59,7 +59,7 @@ class ExplorerWidget:
         self.scores = widgets.HTML()
         self.curve = widgets.HTML()
         self.titles = [
-            [widgets.HTML(layout=widgets.Layout(height="44px")) for _ in range(5)] for _ in range(2)
+            [widgets.HTML(layout=widgets.Layout(height="56px")) for _ in range(5)] for _ in range(2)
         ]
         self.images = [
             [
@@ -70,7 +70,9 @@ class ExplorerWidget:
         ]
         self.cells = [
             [  # one layout each: a cell is hidden or shown alone
-                widgets.VBox([t, i], layout=widgets.Layout(width=f"{PANEL_PX + 4}px"))
+                widgets.VBox(
+                    [t, i], layout=widgets.Layout(width=f"{PANEL_PX + 4}px", overflow="hidden")
+                )
                 for t, i in zip(titles, images, strict=True)
             ]
             for titles, images in zip(self.titles, self.images, strict=True)
