@@ -25,3 +25,34 @@ def test_nothing_is_written_without_a_log(tmp_path, monkeypatch):
         pass
     assert costs.summary(tmp_path / "absent.jsonl") == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_watchers_see_their_threads_steps_and_can_stop_them():
+    import threading
+
+    import pytest
+
+    seen, other = [], []
+
+    def stop_at_third(kind, model):
+        seen.append((kind, model))
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    ran = []
+    with pytest.raises(KeyboardInterrupt), costs.watch(stop_at_third):
+        thread = threading.Thread(target=lambda: other.append(_steps(ran, 2)))
+        thread.start()
+        thread.join()
+        _steps(ran, 5)
+    assert seen == [("attack", "m")] * 3  # the other thread's steps were not seen
+    assert len(ran) == 2 + 2  # the third step of this thread never ran
+    with costs.timed("attack", "m"):  # outside the block nobody watches
+        pass
+    assert len(seen) == 3
+
+
+def _steps(ran: list, n: int) -> None:
+    for _ in range(n):
+        with costs.timed("attack", "m"):
+            ran.append(1)

@@ -74,7 +74,9 @@ def test_missing_models_use_the_profile_estimate_then_recorded_epoch_times(resul
     assert needed[0].source.startswith("measured in unet-smoke-4x")
     out = capsys.readouterr().out
     assert "1 model(s) have no complete checkpoint" in out and f"unet 8x: {epochs} epoch(s)" in out
+    assert interactive.training_message(_specs(["unet"])) == out.strip()  # what the widgets show
 
     zoo.train(models.spec("unet", "smoke", 8))
     assert interactive.announce_training(_specs(["unet"])) == []
     assert "every trained model needed here has a checkpoint" in capsys.readouterr().out
+    assert interactive.training_message(_specs(["unet"])) is None

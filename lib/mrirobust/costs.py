@@ -10,6 +10,10 @@ to the file named by `MRIROBUST_STEP_LOG` (the runner sets it for every run; uns
 written). The runner folds the lines into `run.json` as `steps`: per (kind, model), the count,
 the median and maximum seconds, and the peak memory. The paper-scale resources of the manifest
 are scaled from these (`python -m mrirobust reproduce --scale shape` measures them).
+
+`watch(callback)` lets a caller observe the steps of its own thread as they start: the
+explorer shows an attack's progress this way, and stops an attack the user no longer wants by
+raising from the callback.
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ import json
 import os
 import resource
 import statistics
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 
 ENV = "MRIROBUST_STEP_LOG"
 
-__all__ = ["ENV", "timed", "summary", "peak_rss_mb"]
+__all__ = ["ENV", "timed", "watch", "summary", "peak_rss_mb"]
+
+_thread = threading.local()  # the watchers of each thread
 
 
 def peak_rss_mb() -> float:
@@ -38,7 +45,10 @@ def peak_rss_mb() -> float:
 @contextlib.contextmanager
 def timed(kind: str, model: str = "") -> Iterator[None]:
     """Time the block as one step of `kind` (e.g. "train", "attack", "fit") of `model`, and
-    append it to the step log when one is set."""
+    append it to the step log when one is set. The thread's watchers (`watch`) are called
+    first; an exception they raise leaves the block unrun."""
+    for callback in getattr(_thread, "watchers", ()):
+        callback(kind, model)
     target = os.environ.get(ENV)
     cuda = torch.cuda.is_available()
     if target and cuda:
@@ -58,6 +68,19 @@ def timed(kind: str, model: str = "") -> Iterator[None]:
     }
     with open(target, "a") as log:
         log.write(json.dumps(entry) + "\n")
+
+
+@contextlib.contextmanager
+def watch(callback: Callable[[str, str], None]) -> Iterator[None]:
+    """Inside the block, every step this thread times calls `callback(kind, model)` before it
+    runs; the callback may raise to stop the loop there. Watchers nest; other threads' steps
+    are not seen."""
+    outer = getattr(_thread, "watchers", ())
+    _thread.watchers = (*outer, callback)
+    try:
+        yield
+    finally:
+        _thread.watchers = outer
 
 
 def summary(path: Path) -> list[dict]:

@@ -17,6 +17,7 @@ from the profile's rough `epoch_seconds_estimate`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 import warnings
 from collections.abc import Iterable
@@ -103,6 +104,8 @@ class Training:
 
 
 def _duration(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "an unknown time"
     if seconds < 90:
         return f"{max(1, round(seconds))} s"
     if seconds < 90 * 60:
@@ -154,17 +157,40 @@ def missing_models(specs: Iterable[ModelSpec]) -> list[Training]:
             continue
         measured = _measured(model_spec)
         if measured is None:
-            scale = model_spec.scale
-            per_epoch = float(
-                scales.resolve(scale, "train")["epoch_seconds_estimate"][model_spec.method]
+            scale, method = model_spec.scale, model_spec.method
+            estimates = scales.resolve(scale, "train")["epoch_seconds_estimate"]
+            per_epoch = float(estimates.get(method, math.nan))
+            source = (
+                f"rough estimate from the {scale!r} profile"
+                if method in estimates
+                else f"the {scale!r} profile has no estimate for {method}"
             )
-            source = f"rough estimate from the {scale!r} profile"
         else:
             per_epoch, source = measured
         needed.append(
             Training(model_spec.method, model_spec.acceleration, epochs, epochs * per_epoch, source)
         )
     return needed
+
+
+def _message(needed: list[Training], scale: str) -> str:
+    total = sum(item.seconds for item in needed)
+    lines = [
+        f"scale {scale!r}: {len(needed)} model(s) have no complete checkpoint and are trained "
+        f"when first used, about {_duration(total)} in all:",
+        *(f"  {item.describe()}" for item in needed),
+    ]
+    if scale != "smoke":
+        lines.append('For a quick look with small models, set scale = "smoke".')
+    return "\n".join(lines)
+
+
+def training_message(specs: Iterable[ModelSpec]) -> str | None:
+    """What `announce_training` says about the models `specs` (of one scale) that still have
+    to be trained and about how long that takes; None when every checkpoint is complete."""
+    specs = list(specs)
+    needed = missing_models(specs)
+    return _message(needed, ", ".join(sorted({s.scale for s in specs}))) if needed else None
 
 
 def announce_training(specs: Iterable[ModelSpec]) -> list[Training]:
@@ -176,14 +202,6 @@ def announce_training(specs: Iterable[ModelSpec]) -> list[Training]:
     needed = missing_models(specs)
     if not needed:
         print(f"scale {scale!r}: every trained model needed here has a checkpoint.")
-        return needed
-    total = sum(item.seconds for item in needed)
-    lines = [
-        f"scale {scale!r}: {len(needed)} model(s) have no complete checkpoint and are trained "
-        f"when first used, about {_duration(total)} in all:",
-        *(f"  {item.describe()}" for item in needed),
-    ]
-    if scale != "smoke":
-        lines.append('For a quick look with small models, set scale = "smoke".')
-    print("\n".join(lines))
+    else:
+        print(_message(needed, scale))
     return needed

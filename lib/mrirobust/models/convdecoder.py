@@ -9,7 +9,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from mrirobust import physics
+from mrirobust import costs, physics
 from mrirobust.models.base import Reconstructor
 
 INPUT_SIZE = (10, 5)  # noise size from the paper, rescaled to the output aspect ratio
@@ -129,20 +129,22 @@ class ConvDecoder(Reconstructor):
 
     def fit(self, state: DecoderState, masked_kspace: torch.Tensor, mask: torch.Tensor) -> None:
         """Adam on the summed per-slice objectives (Adam is elementwise, so each slice's
-        decoder follows its own trajectory); loads each slice's lowest-loss parameters."""
+        decoder follows its own trajectory); loads each slice's lowest-loss parameters. Each
+        iteration is one timed step (`costs.timed("fit", ...)`)."""
         y = masked_kspace.detach()
         optimiser = self.optimiser(state)
         best_loss = [math.inf] * len(state.nets)
         best = [None] * len(state.nets)
         with torch.enable_grad():
             for _ in tqdm(range(self.iterations), desc="ConvDecoder fit", leave=False):
-                optimiser.zero_grad()
-                losses = self.objective(state, y, mask)
-                for b, loss in enumerate(losses.tolist()):
-                    if loss < best_loss[b]:
-                        best_loss[b], best[b] = loss, copy.deepcopy(state.nets[b].state_dict())
-                losses.sum().backward()
-                optimiser.step()
+                with costs.timed("fit", type(self).__name__):
+                    optimiser.zero_grad()
+                    losses = self.objective(state, y, mask)
+                    for b, loss in enumerate(losses.tolist()):
+                        if loss < best_loss[b]:
+                            best_loss[b], best[b] = loss, copy.deepcopy(state.nets[b].state_dict())
+                    losses.sum().backward()
+                    optimiser.step()
         for net, weights in zip(state.nets, best, strict=True):
             net.load_state_dict(weights)
 

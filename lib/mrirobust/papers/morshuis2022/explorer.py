@@ -1,154 +1,145 @@
-"""`AttackExplorer`: sliders for η, θ, acceleration, model and annotated box; shows the target,
-the clean and attacked reconstructions, the perturbation and the region SSIM.
+"""Morshuis et al. 2022 in the explorer (`mrirobust.explorer`): the U-Net and the E2E-VarNet at
+each acceleration on the annotated knee slices, under the box-targeted per-coil k-space PGD
+(eq. 4, strength η) and the worst rotation within |θ| <= θ_max (eq. 5), both scored on the box
+(region SSIM and PSNR, data range of the full target: `metrics.region_scores`).
 
-The attack at (θ, η) is `attacks.rotated_pgd`, the composition of both Morshuis attacks: the
-acquisition is rotated by θ (eq. 5), then the per-coil k-space PGD (eq. 4) with budget η targets
-the (rotated) box; the result is rotated back and scored against the unrotated target. One
-batched PGD call covers the whole η grid, and results are cached per (model, acceleration, box,
-θ), so moving η is instant and a new θ costs one attack. A sample's slice is read when it is
-first attacked; the attack runs on the model's device and the cache holds CPU images.
+The attacks are the paper's (`experiments.box_pgd`, `attacks.rotation_search` with the
+profile's settings); they apply to every differentiable (PGD) or every (rotation) model of the
+knee domain, so Darestani et al.'s models take them too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import ipywidgets as widgets
 import torch
 
-from mrirobust import attacks, devices, metrics, physics, plots
-from mrirobust.data.samples import stack
-from mrirobust.papers.morshuis2022.experiments import pgd_settings
-from mrirobust.widgets import figure_png
+from mrirobust import attacks, costs, metrics, papers, physics
+from mrirobust.explorer import AttackEntry, Catalog, ModelEntry, Perturbed, strengths, zoo_entry
+from mrirobust.explorer.knee import KneeSlice, KneeSlices
+from mrirobust.papers.morshuis2022 import experiments, profile
+
+PAPER = "Morshuis 2022"
+NAMES = {"unet": "U-Net", "varnet": "E2E-VarNet"}
+TRAINED_BY = "train_models"  # the run that trains the models
 
 
-@dataclass
-class AttackView:
-    """Images `(h, w)` and region SSIMs of one (model, acceleration, box, θ, η)."""
-
-    target: torch.Tensor
-    clean: torch.Tensor
-    attacked: torch.Tensor
-    perturbation: torch.Tensor
-    ssim_clean: float
-    ssim_attacked: float
+def region_scores(target: torch.Tensor, image: torch.Tensor, region) -> dict[str, float]:
+    """Region SSIM and PSNR of one image (`metrics.region_scores`)."""
+    scores = metrics.region_scores(target[None], image[None], region[None])
+    return {
+        "region SSIM": float(scores["ssim_region"]),
+        "region PSNR": float(scores["psnr_region"]),
+    }
 
 
-class AttackExplorer:
-    """Interactive Morshuis-style attacks on `samples` (from `data.samples.annotated_samples`).
+def register(
+    catalog: Catalog,
+    *,
+    samples: int | None = 8,
+    config: str = "",
+    methods=("unet", "varnet"),
+    accelerations=(4, 8),
+    attack_overrides: dict | None = None,
+) -> None:
+    """Add the knee domain (`samples` boxes), the models of `methods` x `accelerations` under
+    the named model `config` ("": the scale's sizes; "morshuis": the paper's) and both attacks
+    with the profile's settings (`profile.attack`, `attack_overrides`)."""
+    scale = catalog.scale
+    knee = catalog.share(KneeSlices(scale, samples or None))
+    settings = profile.attack(scale, attack_overrides)
+    for method in methods:
+        for acceleration in accelerations:
+            spec = papers.model_spec(method, scale, acceleration, config or None)
+            label = f"{NAMES[method]} {acceleration}×"
+            catalog.add(
+                zoo_entry(
+                    f"morshuis2022/{method}_{acceleration}x",
+                    label,
+                    PAPER,
+                    knee.id,
+                    spec,
+                    {"network", "differentiable"},
+                    TRAINED_BY,
+                )
+            )
 
-    `get_model(method, acceleration)` returns a Reconstructor (e.g. `mrirobust.papers.get_model`
-    with the scale bound); `attack` is `profile.attack(scale)` (η grid, PGD settings, angle grid).
-    """
-
-    def __init__(self, samples, methods, accelerations, get_model, attack: dict, scale: str):
-        if not samples:
-            raise ValueError("AttackExplorer needs at least one annotated sample")
-        self.samples, self.attack, self.scale = list(samples), attack, scale
-        self._get_model, self._models, self._cache = get_model, {}, {}
-        angles = attacks.angle_grid(attack["angle_max"], attack["angle_step"]).tolist()
-        self.method = widgets.Dropdown(options=list(methods), description="model")
-        self.acceleration = widgets.ToggleButtons(
-            options=[(f"{a}×", a) for a in accelerations], description="acceleration"
+    def box_pgd(entry: ModelEntry, model, data: KneeSlice, eta: float) -> Perturbed:
+        kspace, mask, target, box = knee.batch(data, entry.acceleration)
+        if eta == 0:
+            return knee.perturbed(data, kspace, torch.zeros_like(data.target), unchanged=True)
+        result = experiments.box_pgd(
+            model, kspace, mask, target, box, eta=eta, mode="region", attack=settings
         )
-        self.sample = widgets.Dropdown(
-            options=[(f"{s.sample_id} — {s.label}", i) for i, s in enumerate(self.samples)],
-            description="slice/box",
-            layout=widgets.Layout(width="95%"),
+        z = result.perturbation.cpu()
+        return knee.perturbed(
+            data,
+            kspace + z,
+            knee.zero_filled(z, mask, data),
+            label="perturbation (zero-filled)",
+            known={entry.id: result.reconstruction[0]},
         )
-        self.eta = widgets.SelectionSlider(
-            options=[(f"{100 * e:g} %", e) for e in attack["eta_grid"]], description="η"
-        )
-        self.theta = widgets.SelectionSlider(
-            options=[(f"{a:+g}°", a) for a in angles], value=0.0, description="θ"
-        )
-        self.status = widgets.HTML()
-        self.image = widgets.Image(format="png")
-        self.controls = [self.method, self.acceleration, self.sample, self.eta, self.theta]
-        for control in self.controls:
-            control.observe(lambda _: self.update(), names="value")
 
-    def model(self, method: str, acceleration: int):
-        key = (method, acceleration)
-        if key not in self._models:
-            self._models[key] = self._get_model(method, acceleration)
-        return self._models[key]
+    angles = attacks.angle_grid(settings["angle_max"], settings["angle_step"])
+    batch = settings["rotation_batch"]
 
-    def _attack_grid(self, method, acceleration, index, theta):
-        """Target, clean reconstruction, and the attacked reconstructions, perturbation images
-        and region SSIMs of the whole η grid (cached, on the CPU)."""
-        key = (method, acceleration, index, theta)
-        if key in self._cache:
-            return self._cache[key]
-        sample, model = self.samples[index], self.model(method, acceleration)
-        kspace, mask, target, boxes = stack([sample], acceleration, self.attack["seed"])
-        kspace, mask, target = devices.to_model(model, kspace, mask, target)
-        size = tuple(target.shape[-2:])
-        etas = list(self.attack["eta_grid"])
-        result = attacks.rotated_pgd(
-            model,
-            kspace,
-            mask,
-            target,
-            angle=theta,
-            eta=etas,
-            region=boxes,
-            **pgd_settings(self.attack),
+    def rotation(entry: ModelEntry, model, data: KneeSlice, theta_max: float) -> Perturbed:
+        kspace, mask, target, box = knee.batch(data, entry.acceleration)
+        allowed = angles[angles.abs() <= theta_max + 1e-6]
+        parts = []
+        for chunk in allowed.split(batch):  # one timed step a pass: progress, interruption
+            with costs.timed("attack", type(model).__name__):
+                parts.append(
+                    attacks.rotation_search(
+                        model, kspace, mask, target, angles=chunk, region=box, progress=False
+                    )
+                )
+        found = attacks.RotationResult(
+            allowed,
+            torch.cat([p.losses.cpu() for p in parts]),
+            torch.cat([p.ssim.cpu() for p in parts]),
         )
-        attacked = result.reconstruction[:, 0]
-        noise = physics.rss_crop(physics.apply_mask(result.perturbation[:, 0], mask), size)
-        with torch.no_grad():
-            clean = model(physics.apply_mask(kspace, mask), mask)[0]
-        ssims = metrics.ssim(target.expand(len(etas), -1, -1), attacked, region=boxes[0])
-        images = (target[0], clean, attacked, noise.detach(), ssims)
-        self._cache[key] = tuple(x.cpu() for x in images)
-        return self._cache[key]
-
-    def view(self) -> AttackView:
-        """The current selection's images and scores (computing the attack if not cached)."""
-        index, eta = self.sample.value, self.eta.value
-        target, clean, attacked, noise, ssims = self._attack_grid(
-            self.method.value, self.acceleration.value, index, self.theta.value
+        angle = float(found.worst(theta_max)[0][0])
+        if angle == 0:
+            note = "worst angle 0°: no rotation"
+            return knee.perturbed(
+                data, kspace, torch.zeros_like(data.target), unchanged=True, note=note
+            )
+        rotated = physics.rotate_kspace(kspace, angle)
+        size = tuple(data.target.shape)
+        return knee.perturbed(
+            data,
+            rotated,
+            physics.rss_crop(rotated, size)[0] - data.target,
+            back=lambda image: physics.rotate(image, -angle),
+            label="rotated − original scan",
+            signed=True,
+            note=f"worst angle {angle:+g}° of {len(allowed)}",
         )
-        e = list(self.attack["eta_grid"]).index(eta)
-        box = self.samples[index].box
-        ssim_clean = metrics.ssim(target[None], clean[None], region=box)
-        return AttackView(target, clean, attacked[e], noise[e], float(ssim_clean), float(ssims[e]))
 
-    def figure(self, view: AttackView):
-        sample = self.samples[self.sample.value]
-        titles = [
-            "fully sampled",
-            f"clean\nregion SSIM {view.ssim_clean:.3f}",
-            f"attacked (η {100 * self.eta.value:g} %, θ {self.theta.value:+g}°)\n"
-            f"region SSIM {view.ssim_attacked:.3f}",
-            "perturbation (zero-filled)",
-        ]
-        images = [view.target, view.clean, view.attacked, view.perturbation]
-        vmax = float(torch.quantile(view.target.flatten(), 0.995))
-        fig, axes = plots.image_panels(images, titles, size=2.6)
-        for ax in axes[:3]:  # one grey scale for the images; the perturbation has its own
-            ax.images[0].set_clim(0, vmax)
-            plots.draw_box(ax, sample.box)
-        fig.suptitle(
-            f"{self.method.value}, {self.acceleration.value}× — {plots.data_caption(self.scale)}",
-            fontsize=8,
-        )
-        fig.tight_layout()
-        return fig
-
-    def update(self) -> AttackView:
-        key = (self.method.value, self.acceleration.value, self.sample.value, self.theta.value)
-        if key not in self._cache:
-            self.status.value = "<i>computing the attack for this model, box and θ …</i>"
-        view = self.view()
-        self.status.value = (
-            f"region SSIM: clean {view.ssim_clean:.3f} → attacked {view.ssim_attacked:.3f}"
-        )
-        self.image.value = figure_png(self.figure(view))
-        return view
-
-    def widget(self) -> widgets.Widget:
-        """The explorer's controls, status line and figure, rendered once."""
-        self.update()
-        return widgets.VBox([*self.controls, self.status, self.image])
+    catalog.add(
+        AttackEntry(
+            id="morshuis2022/box_pgd",
+            label="box-targeted k-space PGD",
+            paper=PAPER,
+            domain=knee.id,
+            symbol="η",
+            strengths=strengths(settings["eta_grid"]),
+            perturb=box_pgd,
+            score=region_scores,
+            applies=lambda entry: "differentiable" in entry.tags,
+            requirement="differentiable reconstructions (U-Net, VarNet, l1)",
+            fmt="{:.2%}",
+            steps=settings["pgd_steps"],
+        ),
+        AttackEntry(
+            id="morshuis2022/rotation",
+            label="worst rotation",
+            paper=PAPER,
+            domain=knee.id,
+            symbol="θ_max",
+            strengths=strengths(settings["theta_max"]),
+            perturb=rotation,
+            score=region_scores,
+            fmt="{:g}°",
+            steps=-(-len(angles) // batch),
+        ),
+    )

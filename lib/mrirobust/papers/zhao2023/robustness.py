@@ -27,13 +27,15 @@ perturbations come back to the CPU to be scored.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import torch
 from scipy.ndimage import binary_dilation
 
 from mrirobust import attacks, devices, physics
 from mrirobust.models.qmri import MapView, SeriesReconstructor
-from mrirobust.papers.zhao2023.data import SeriesSlices, eval_crop
+from mrirobust.papers.zhao2023.data import SeriesSlice, SeriesSlices, eval_crop
 from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map, region_of
 from mrirobust.papers.zhao2023.training import MODALITY_OF, frames_of, normalise, train_all
 
@@ -50,18 +52,106 @@ def random_perturbation(kspace: torch.Tensor, mask: torch.Tensor, eta: float, se
     return eta * torch.linalg.vector_norm(kspace, dim=(-2, -1), keepdim=True) * noise / norms
 
 
+@dataclass
+class Case:
+    """One evaluated slice prepared for the attacks: the normalised fully sampled k-space
+    `(1, T*C, H, W)` (per-(frame, coil) groups), the mask `(1, 1, 1, W)` of `acceleration`, the
+    cropped fully sampled frames `(T, h, w)` (`target`), the fit of those frames (`reference`,
+    ms), the `region` the map errors are taken over (named `region_name`), that region dilated
+    by 2 pixels (`roi`, the image errors'), the times (ms) and the evaluation crop."""
+
+    kspace: torch.Tensor
+    mask: torch.Tensor
+    target: torch.Tensor
+    reference: torch.Tensor
+    region: torch.Tensor
+    region_name: str
+    roi: torch.Tensor
+    times_ms: torch.Tensor
+    crop: tuple[int, int]
+
+
+def prepare(s: SeriesSlice, modality: str, acceleration: int) -> Case:
+    """The `Case` of slice `s` for `modality` at `acceleration`."""
+    crop = eval_crop(s.readout, s.kspace.shape[-1])
+    mask = s.masks[acceleration].view(1, 1, 1, -1)
+    full = s.kspace / normalise(s.kspace[None], mask)
+    target = physics.center_crop(frames_of(full), crop)
+    reference = fit_map(modality, target, s.times_ms)
+    region, name = region_of(s, modality, reference)
+    roi = torch.from_numpy(binary_dilation(region.numpy(), iterations=2))
+    kspace = full.flatten(0, 1)[None]
+    return Case(kspace, mask, target, reference, region, name, roi, s.times_ms, crop)
+
+
+def views(net, case: Case, modality: str) -> tuple[SeriesReconstructor, MapView]:
+    """The series reconstructor of `net` on the case's crop (on the net's device) and its
+    map view (the judge fit of its frames)."""
+    recon = SeriesReconstructor(case.crop, net).to(devices.of(net)).eval()
+    return recon, MapView(recon, MODALITY_OF[modality], case.times_ms[None])
+
+
+def perturbation(
+    net, case: Case, modality: str, mode: str, eta: float, steps: int, step_size: float, seed: int
+) -> torch.Tensor:
+    """The perturbation `(1, T*C, H, W)` of `mode` (MODES) at budget `eta` against `net`, on
+    the CPU (eta = 0: z = 0)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown attack mode {mode!r}; valid: {', '.join(MODES)}")
+    if mode == "random":
+        return random_perturbation(case.kspace, case.mask, eta, seed)
+    if eta == 0:
+        return torch.zeros_like(case.kspace)
+    recon, view = views(net, case, modality)
+    t = len(case.target)
+    # mode -> (attacked model, its target, the region the attack scores)
+    model, goal, where = {
+        "image": (
+            recon,
+            torch.cat(case.target.unbind(0), dim=-1)[None],
+            case.roi.repeat(1, t)[None],
+        ),
+        "map": (view, case.reference[None].float(), case.region[None]),
+        "shift": (view, (case.reference - SHIFT_OFFSET_MS)[None].float(), case.region[None]),
+    }[mode]
+    return attacks.kspace_pgd(
+        model,
+        case.kspace,
+        case.mask,
+        goal,
+        eta=eta,
+        region=where,
+        steps=steps,
+        step_size=step_size,
+        seed=seed,
+        progress=False,
+    ).perturbation.cpu()
+
+
 @torch.no_grad()
-def _score(recon, kspace, mask, z, modality, times_ms, target, reference, region, roi):
-    """Map and image errors of the reconstruction of M(k + z) (see the module docstring); the
-    inputs on the CPU, `recon` on its device."""
-    attacked = devices.to_model(recon, physics.apply_mask(kspace + z, mask), mask)
-    frames = recon.frames(*attacked)[0].cpu()
-    error = fit_map(modality, frames, times_ms) - reference
-    image = (frames - target)[:, roi].square().sum() / target[:, roi].square().sum()
+def attacked_frames(net, case: Case, modality: str, z: torch.Tensor) -> torch.Tensor:
+    """The cropped frames `(T, h, w)` that `net` reconstructs from M(k + z), on the CPU."""
+    recon, _ = views(net, case, modality)
+    inputs = devices.to_model(recon, physics.apply_mask(case.kspace + z, case.mask), case.mask)
+    return recon.frames(*inputs)[0].cpu()
+
+
+def map_errors(error: torch.Tensor, region: torch.Tensor) -> dict[str, float]:
+    """Mean and median absolute error and mean error (bias) of a map error `(h, w)` (ms) over
+    `region`."""
     return dict(
         map_mae_ms=error[region].abs().mean().item(),
         map_median_ae_ms=error[region].abs().median().item(),
         map_bias_ms=error[region].mean().item(),
+    )
+
+
+def score(case: Case, modality: str, frames: torch.Tensor) -> dict[str, float]:
+    """Map and image errors of reconstructed `frames` (see the module docstring)."""
+    error = fit_map(modality, frames, case.times_ms) - case.reference
+    target, roi = case.target, case.roi
+    image = (frames - target)[:, roi].square().sum() / target[:, roi].square().sum()
+    return map_errors(error, case.region) | dict(
         image_roi_nrmse=image.sqrt().item(),
         ssim=challenge_metrics(target, frames)["ssim"].mean().item(),
     )
@@ -81,72 +171,27 @@ def attack_sweep(
     region; `models` maps a name to a trained series network (on any device)."""
     rows = []
     for s in (s for s in slices if s.evaluated):
-        crop = eval_crop(s.readout, s.kspace.shape[-1])
-        mask = s.masks[acceleration].view(1, 1, 1, -1)
-        full = s.kspace / normalise(s.kspace[None], mask)
-        kspace = full.flatten(0, 1)[None]  # (1, T*C, H, W): per-(frame, coil) budgets
-        target = physics.center_crop(frames_of(full), crop)
-        reference = fit_map(modality, target, s.times_ms)
-        region, name = region_of(s, modality, reference)
-        roi = torch.from_numpy(binary_dilation(region.numpy(), iterations=2))
-        t = len(target)
+        case = prepare(s, modality, acceleration)
         for model_name, net in models.items():
-            recon = SeriesReconstructor(crop, net).to(devices.of(net)).eval()
-            view = MapView(recon, MODALITY_OF[modality], s.times_ms[None])
-
-            # mode -> (attacked model, its target, the region the attack scores)
-            goals = {
-                "image": (recon, torch.cat(target.unbind(0), dim=-1)[None], roi.repeat(1, t)[None]),
-                "map": (view, reference[None].float(), region[None]),
-                "shift": (view, (reference - SHIFT_OFFSET_MS)[None].float(), region[None]),
-            }
             clean = None
             for eta in etas:
-                perturbations = {"random": random_perturbation(kspace, mask, eta, seed)}
-                for mode, (model, goal, where) in goals.items():
-                    perturbations[mode] = (
-                        torch.zeros_like(kspace)
-                        if eta == 0
-                        else attacks.kspace_pgd(
-                            model,
-                            kspace,
-                            mask,
-                            goal,
-                            eta=eta,
-                            region=where,
-                            steps=steps,
-                            step_size=step_size,
-                            seed=seed,
-                            progress=False,
-                        ).perturbation.cpu()
-                    )
                 for mode in MODES:
                     if eta == 0 and clean is not None:
-                        score = clean  # z = 0 for every mode
+                        found = clean  # z = 0 for every mode
                     else:
-                        score = _score(
-                            recon,
-                            kspace,
-                            mask,
-                            perturbations[mode],
-                            modality,
-                            s.times_ms,
-                            target,
-                            reference,
-                            region,
-                            roi,
-                        )
-                    clean = score if eta == 0 else clean
+                        z = perturbation(net, case, modality, mode, eta, steps, step_size, seed)
+                        found = score(case, modality, attacked_frames(net, case, modality, z))
+                    clean = found if eta == 0 else clean
                     rows.append(
                         dict(
                             model=model_name,
                             patient=s.patient,
                             slice=s.index,
-                            region=name,
+                            region=case.region_name,
                             mode=mode,
                             eta=eta,
                         )
-                        | score
+                        | found
                     )
     return pd.DataFrame(rows)
 

@@ -227,6 +227,32 @@ def curve(path: Path) -> list[dict]:
     return json.loads(path.with_suffix(".json").read_text())["curve"]
 
 
+def training_slices(root: str | Path, cfg: dict, modality: str) -> SeriesSlices:
+    """The TrainingSet slices of `modality` without its `holdout_patients` (the first
+    `max_slices` when set): what the models of `cfg` are trained on."""
+    return SeriesSlices(
+        root,
+        "train",
+        modality,
+        cfg["readout_crop"],
+        holdout=cfg["holdout_patients"],
+        max_slices=cfg["max_slices"],
+    )
+
+
+def epochs_left(slices: SeriesSlices, scale: str, cfg: dict, kinds: list[str]) -> dict:
+    """The epochs that the mapper and each of `kinds` still need on the training `slices`
+    (`training_slices`; their modality), read from their checkpoints: what `train_all` would
+    train, without training (0: the checkpoint is complete)."""
+    data, modality = slices.fingerprint, slices.modality
+    mapper = _checkpoint("mapper", modality, cfg, scale, None, data)
+    left = {"mapper": cfg["mapper_epochs"] - mapper.epochs_done()}
+    for kind in kinds:
+        done = _checkpoint(kind, modality, cfg, scale, mapper.path, data).epochs_done()
+        left[kind] = cfg["epochs"] - done
+    return left
+
+
 def train_all(
     root: str | Path,
     scale: str,
@@ -240,14 +266,7 @@ def train_all(
     TrainingSet without its `holdout_patients` (the first `max_slices` slices when set) or
     loaded from their checkpoints (`retrain`: the reconstructions are trained anew). Returns
     ({name: model}, {name: checkpoint path}) with name "mapper" or a kind."""
-    slices = SeriesSlices(
-        root,
-        "train",
-        modality,
-        cfg["readout_crop"],
-        holdout=cfg["holdout_patients"],
-        max_slices=cfg["max_slices"],
-    )
+    slices = training_slices(root, cfg, modality)
     mapper, mapper_path = load_or_train("mapper", modality, slices, cfg, scale, progress=progress)
     models, checkpoints = {"mapper": mapper}, {"mapper": mapper_path}
     for kind in kinds:
