@@ -135,5 +135,7 @@ def test_editing_one_papers_modules_touches_only_its_runs_in_the_real_manifest()
         uses = {f.name for f in m.code_files(run) if f.parent == morshuis}
         if run.paper == "morshuis2022":
             assert {"experiments.py", "figures.py", "claims.py"} <= uses, run.id
+        elif run.id == "explore_attack_strength":  # the explorer registers every paper's attacks
+            assert "explorer.py" in uses
         else:  # shared runs read only the model sizes (profile) through the papers registry
             assert uses <= {"__init__.py", "profile.py"}, (run.id, uses)

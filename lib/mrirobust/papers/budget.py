@@ -15,6 +15,7 @@ data loader, the optimiser's copies and a margin.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -26,6 +27,7 @@ from mrirobust import paths
 # faster on a data-centre GPU than on two cores; 40 is an assumption until gpu-check has run
 CPU_TO_GPU = 40.0
 VALIDATION = 1.15  # validation after each epoch and checkpoint writes, on top of the steps
+MAX_RUNTIME = 2 * 24 * 60  # minutes: a common cluster time limit; longer jobs resume
 
 # training slices of the data sets at paper scale (fastMRI: Zbontar et al. 2018, Table 1;
 # CMRxRecon 2023 mapping: 120 training patients of ~5.5 slices, 20 held out)
@@ -69,6 +71,7 @@ def steps() -> dict[str, dict]:
             "source": f"2-core CPU step / {CPU_TO_GPU:g}",
         }
         for r in rows
+        if "train_s" in r  # a step that failed (out of memory) has its error instead
     }
 
 
@@ -80,10 +83,18 @@ def training_hours(model: str, epochs: int, slices: int, batch: int, steps_scale
     return epochs * math.ceil(slices / batch) * step * VALIDATION / 3600
 
 
+def paper_job(job, hours: float, model: str):
+    """`job` (a `training.jobs.TrainingJob`) with its paper-scale resources and GPU hours."""
+    return dataclasses.replace(job, resources={"paper": resources(hours, model)}, gpu_hours=hours)
+
+
 def resources(hours: float, model: str) -> dict[str, int]:
-    """Snakemake resources of a cluster job of `hours` training `model`: runtime (minutes, at
-    least 10) and mem_mb (twice the measured peak of its step, at least 16 GB)."""
+    """Snakemake resources of a cluster job of `hours` training `model`: runtime (minutes, from
+    10 to MAX_RUNTIME) and mem_mb (twice the measured peak of its step, at least 16 GB).
+
+    A job longer than MAX_RUNTIME stops at the cluster's time limit and resumes from its last
+    epoch's checkpoint when the stage runs again (`make pretrain`)."""
     return {
-        "runtime": max(10, math.ceil(hours * 60)),
+        "runtime": min(MAX_RUNTIME, max(10, math.ceil(hours * 60))),
         "mem_mb": max(16_000, math.ceil(2 * steps()[model]["peak_mb"] / 1000) * 1000),
     }

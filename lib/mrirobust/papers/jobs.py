@@ -5,7 +5,6 @@ scale) and lists the training jobs of the checkpoints the notebook loads."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 from mrirobust import zoo
@@ -16,32 +15,31 @@ from mrirobust.training.jobs import TrainingJob
 SHARED = "shared"
 
 
-def cluster_resources(spec: ModelSpec) -> dict[str, dict[str, int]]:
-    """The cluster resources of training `spec`'s model when it is a paper-scale one
+def paper_hours(spec: ModelSpec) -> tuple[float, str] | None:
+    """(GPU hours, measured step) of training `spec`'s model when it is a paper-scale one
     (`budget`): the measured step of its family at paper size (the Morshuis sizes, else
     Darestani's reference sizes, which bound the smaller group variants from above)."""
     if spec.scale != "paper":
-        return {}
+        return None
     p = spec.params
     paper = "morshuis2022" if spec.config == "morshuis" else "darestani2021"
     model = f"{paper}/{spec.method}"
     if spec.method == "l1":  # the λ search: every λ on `l1_tune_slices` slices
         solves = len(p["l1_lambdas"]) * p["l1_tune_slices"]
-        hours = budget.training_hours(model, 1, solves, 1, p["l1_iterations"])
-    else:
-        slices = budget.TRAINING_SLICES[spec.anatomy]
-        hours = budget.training_hours(model, p["epochs"], slices, p["batch_size"])
-    return {"paper": budget.resources(hours, model)}
+        return budget.training_hours(model, 1, solves, 1, p["l1_iterations"]), model
+    slices = budget.TRAINING_SLICES[spec.anatomy]
+    return budget.training_hours(model, p["epochs"], slices, p["batch_size"]), model
 
 
 def zoo_jobs(specs: Iterable[ModelSpec], paper: str) -> list[TrainingJob]:
     """The jobs of the model descriptions that have a checkpoint (trained methods; l1's λ
-    search), in order, without repeats, with their cluster resources."""
+    search), in order, without repeats, with their cluster resources at paper scale."""
     jobs = {}
     for spec in specs:
         if spec.method in zoo.TRAINED:
             job = zoo.training_job(spec, paper)
-            job = dataclasses.replace(job, resources=cluster_resources(spec))
+            if cost := paper_hours(spec):
+                job = budget.paper_job(job, *cost)
             jobs.setdefault(job.identity, job)
     return list(jobs.values())
 

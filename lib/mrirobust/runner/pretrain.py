@@ -112,12 +112,13 @@ def main(args: argparse.Namespace) -> int:
     manifest = args.manifest or paths.notebooks_root() / "manifest.yaml"
     if args.list:
         every, by_run = plan(load_manifest(manifest), args.scale)
-        print("job\tpaper\tGPUs\truntime (min)\tmem_mb\tloaded by")
+        print("job\tpaper\tGPU hours\truntime (min)\tmem_mb\tloaded by")
         for name, job in every.items():
             runs = ", ".join(r for r, names in by_run.items() if name in names)
             resources = job.resources.get(args.scale, {})
             runtime, memory = resources.get("runtime", "-"), resources.get("mem_mb", "-")
-            print(f"{name}\t{job.paper}\t1\t{runtime}\t{memory}\t{runs}")
+            hours = "-" if job.gpu_hours is None else f"{job.gpu_hours:.1f}"
+            print(f"{name}\t{job.paper}\t{hours}\t{runtime}\t{memory}\t{runs}")
         return 0
     if not args.job:
         print("train: name a job (python -m mrirobust train --list --scale S)")

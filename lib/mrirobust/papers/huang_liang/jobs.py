@@ -3,8 +3,6 @@ min-max U-Nets by their paper names (S, A(eps=...), K(eta=...))."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from mrirobust import zoo
 from mrirobust.papers import budget
 from mrirobust.papers.huang_liang import experiments
@@ -14,25 +12,22 @@ MODEL = "huang_liang/unet"  # the measured step: the paper's U-Net at its batch 
 MINMAX = 3.5  # a min-max step vs a U-Net step (benchmarks/bench_minmax: image 3.4, k-space 3.9)
 
 
-def _resources(spec) -> dict[str, dict[str, int]]:
-    """Paper-scale cluster resources: every epoch of min-max steps over the single-coil knees
-    (S: plain U-Net steps)."""
+def _paper(job: TrainingJob, spec) -> TrainingJob:
+    """At paper scale, `job` with its GPU hours and resources: every epoch of min-max steps
+    over the single-coil knees (S: plain U-Net steps)."""
     if spec.scale != "paper":
-        return {}
+        return job
     p = spec.params
     slices = budget.TRAINING_SLICES["singlecoil"]
     work = 1.0 if spec.method == "unet_minmax_standard" else MINMAX
     hours = budget.training_hours(MODEL, p["epochs"], slices, p["batch_size"], work)
-    return {"paper": budget.resources(hours, MODEL)}
+    return budget.paper_job(job, hours, MODEL)
 
 
 def _jobs(scale: str, settings: dict, kspace: bool) -> list[TrainingJob]:
     specs = experiments.model_specs(scale, settings["train_overrides"], kspace=kspace)
     return [
-        dataclasses.replace(
-            zoo.training_job(spec, "huang_liang", f"huang_liang-{name}"),
-            resources=_resources(spec),
-        )
+        _paper(zoo.training_job(spec, "huang_liang", f"huang_liang-{name}"), spec)
         for name, spec in specs.items()
     ]
 
