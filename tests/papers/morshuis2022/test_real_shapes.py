@@ -23,7 +23,6 @@ from mrirobust.models import ZeroFilled
 from mrirobust.models.unet import UNetRecon
 from mrirobust.papers.morshuis2022 import experiments as m
 from mrirobust.papers.morshuis2022 import profile
-from mrirobust.papers.morshuis2022.explorer import AttackExplorer
 
 matplotlib.use("Agg")
 
@@ -129,8 +128,8 @@ MODELS = {
 
 
 def _experiments(model, samples):
-    """Every experiment function of the paper on `samples` with `model`: the tables, the
-    example images and the explorer's views of one sample of each shape."""
+    """Every experiment function of the paper on `samples` with `model`: the tables and the
+    example images (the explorer's views on a device: tests/papers/morshuis2022/test_explorer)."""
     narrow = samples[-1]
     tables = {
         "noise": pd.concat(m.noise_attack(model, samples, attack=ATTACK, acceleration=4)),
@@ -147,15 +146,6 @@ def _experiments(model, samples):
         },
         **{f"fig5_{k}": v for k, v in m.rotation_example(model, narrow, angle=2.0).items()},
     }
-    explorer = AttackExplorer(samples, ["net"], [4], lambda *_: model, ATTACK, "smoke")
-    explorer.eta.value, explorer.theta.value = 0.02, 2.0
-    for index in (0, 5, len(samples) - 1):  # one sample of each shape
-        explorer.sample.value = index
-        view = explorer.view()
-        assert view.attacked.shape == view.target.shape == view.perturbation.shape
-        for key in ("target", "clean", "attacked", "perturbation"):
-            images[f"explorer{index}_{key}"] = getattr(view, key)
-        images[f"explorer{index}_ssims"] = torch.tensor([view.ssim_clean, view.ssim_attacked])
     return tables, images
 
 
