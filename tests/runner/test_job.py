@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import threading
 
 import pytest
@@ -102,3 +103,19 @@ def _slot(lock_dir):
 )
 def test_tqdm_bars_are_read_from_widget_state(state, expected):
     assert progress.bars(state) == expected
+
+
+def test_the_kernel_only_loads_and_the_caller_keeps_its_environment(scratch, monkeypatch):
+    monkeypatch.delenv("MRIROBUST_TRAINING", raising=False)
+    cell = (
+        "import os, pathlib\n"
+        "out = pathlib.Path(os.environ['MRIROBUST_RESULTS']) / 'smoke' / 'e' / 'x'\n"
+        "out.write_text(os.environ['MRIROBUST_TRAINING'])"
+    )
+    write_notebook(scratch / "nb" / "env.ipynb", [cell], "")
+    manifest = make_project(scratch, "  - {id: e, notebook: env.ipynb, paper: pa, outputs: [x]}\n")
+    (run,) = load_manifest(manifest)
+    record = job.execute(run, "smoke", manifest.parent, out=io.StringIO())
+    assert record["status"] == "ok"
+    assert (scratch / "results/smoke/e/x").read_text() == "load-only"  # the notebook run
+    assert "MRIROBUST_TRAINING" not in os.environ  # not this process, nor a later test

@@ -105,18 +105,19 @@ def execute(
     storage.write_json(out_dir / "run.json", record)
     step_log = out_dir / "steps.jsonl"
     step_log.unlink(missing_ok=True)
-    os.environ[costs.ENV] = str(step_log)  # the kernel inherits it
-    # the pre-training stage trained what the run loads: a notebook run only loads
-    os.environ[training_jobs.ENV] = training_jobs.LOAD_ONLY
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
+        # the kernel inherits these; the pre-training stage trained what the run loads, so a
+        # notebook run only loads
+        kernel = {costs.ENV: str(step_log), training_jobs.ENV: training_jobs.LOAD_ONLY}
         if run.gpu and gpus:
             # slot i is device i, or the i-th of the devices the caller already made visible
             visible = os.environ.get("CUDA_VISIBLE_DEVICES")
             devices = visible.split(",") if visible else [str(i) for i in range(gpus)]
             slot = stack.enter_context(gpu_slot(gpus, paths.results_root() / ".gpu-slots"))
-            os.environ["CUDA_VISIBLE_DEVICES"] = devices[slot]  # the kernel inherits it
+            kernel["CUDA_VISIBLE_DEVICES"] = devices[slot]
             record["cuda_visible_devices"] = devices[slot]
+        stack.enter_context(_environment(kernel))
         live = stack.enter_context(
             progress.Progress(run.id, previous_duration, out=out, heartbeat=heartbeat)
         )
@@ -139,6 +140,22 @@ def execute(
     )
     storage.write_json(out_dir / "run.json", record)
     return record
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (the kernel it starts inherits them); the
+    previous values are restored on leaving, so a caller's process keeps its own."""
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _papermill(run, scale, out_dir, live, cell_timeout) -> dict[str, Any] | None:
