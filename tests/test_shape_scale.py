@@ -33,12 +33,15 @@ def test_every_run_records_its_peak_memory_within_a_ci_machine(shape_results, ru
 
 
 def test_training_and_attack_steps_are_measured(shape_results):
-    kinds = {
-        step["kind"]
-        for run_id in RUNS
-        for step in storage.read_json(shape_results.ok(run_id) / "run.json")["steps"]
-    }
+    """Training runs in the pre-training jobs (their markers), attacks in the runs."""
+    markers = sorted((shape_results.results_root / "shape" / "pretrain").glob("*.json"))
+    assert markers
+    records = [storage.read_json(path) for path in markers]
+    records += [storage.read_json(shape_results.ok(run_id) / "run.json") for run_id in RUNS]
+    kinds = {step["kind"] for record in records for step in record["steps"]}
     assert {"train", "attack"} <= kinds
+    for record in records:
+        assert 0 < record["peak_rss_mb"] < CI_MEMORY_MB
 
 
 @pytest.mark.parametrize("run_id", RUNS)

@@ -24,7 +24,7 @@ import re
 import time
 from pathlib import Path
 
-from mrirobust import paths, storage
+from mrirobust import costs, paths, storage
 from mrirobust.runner.manifest import Run, load_manifest
 from mrirobust.training.jobs import TrainingJob
 
@@ -129,6 +129,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"train: {exc}")
         return 2
     start = time.perf_counter()
+    step_log = args.marker.with_suffix(".steps.jsonl") if args.marker else None
+    if step_log:  # the training steps, timed (costs.timed), go into the marker
+        step_log.parent.mkdir(parents=True, exist_ok=True)
+        step_log.unlink(missing_ok=True)
+        os.environ[costs.ENV] = str(step_log)
     checkpoints = job.train(args.retrain)
     from mrirobust.training import loop
 
@@ -149,6 +154,8 @@ def main(args: argparse.Namespace) -> int:
                     "paper": job.paper,
                     "checkpoints": [str(p) for p in checkpoints],
                     "seconds": round(time.perf_counter() - start, 3),
+                    "peak_rss_mb": round(costs.peak_rss_mb(), 1),
+                    "steps": costs.summary(step_log) if step_log else [],
                     "world": world,
                     "host": os.uname().nodename,
                     "git": paths.git_revision(),
