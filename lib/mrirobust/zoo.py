@@ -96,7 +96,6 @@ def training_job(model_spec: ModelSpec, paper: str, name: str | None = None) -> 
         name=name or default,
         identity=identity,
         paper=paper,
-        model=s.method,
         train=lambda retrain: [train(model_spec, retrain=retrain)],
     )
 

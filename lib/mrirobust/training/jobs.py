@@ -24,15 +24,14 @@ class TrainingJob:
 
     `name` is stable and data-independent (the pre-training job's id); `identity` changes
     whenever what would be trained changes (a hash of the specs: the job reruns); `train(retrain)`
-    trains or resumes it and returns its checkpoint paths; `paper` owns it; `model` names its
-    per-step cost entry (resources); `resources` per scale: Snakemake's runtime (minutes) and
-    mem_mb of its cluster job; `gpu_hours` its estimated training time at paper scale (the
-    runtime is capped at a cluster's time limit, the estimate is not)."""
+    trains or resumes it and returns its checkpoint paths; `paper` owns it; `resources` per
+    scale: Snakemake's runtime (minutes) and mem_mb of its cluster job; `gpu_hours` its
+    estimated training time at paper scale (the runtime is capped at a cluster's time limit,
+    the estimate is not)."""
 
     name: str
     identity: str
     paper: str
-    model: str
     train: Callable[[bool], list[Path]] = field(compare=False, repr=False)
     resources: dict[str, dict[str, int]] = field(default_factory=dict, compare=False)
     gpu_hours: float | None = field(default=None, compare=False)

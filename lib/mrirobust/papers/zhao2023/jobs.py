@@ -24,7 +24,6 @@ def _job(scale: str, cfg: dict, modality: str, kind: str) -> TrainingJob:
         name=f"zhao2023-{modality}-{kind}",
         identity=hashlib.sha256(key.encode()).hexdigest()[:12],
         paper="zhao2023",
-        model=kind,
         train=train,
     )
     return _paper(job, cfg, modality, kind) if scale == "paper" else job
