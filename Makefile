@@ -4,7 +4,7 @@
 SHELL := bash
 .DEFAULT_GOAL := help
 
-SCALE ?= cpu## scale profile: smoke | cpu | shape | paper
+SCALE ?= cpu## scale profile: smoke | cpu | shape | gpu | paper
 ONLY ?= ## run ids to select (with what they need), e.g. ONLY="dataset_tour"
 PAPER ?= ## one paper's runs (with what they need), e.g. PAPER=morshuis2022
 JOBS ?= ## runs executed at once (empty: 1; with PROFILE: the profile's jobs)
@@ -22,7 +22,7 @@ FASTMRI := fastmri==0.3.0
 .PHONY: help venv reproduce pretrain report gallery test data lab bench lint clean gpu-check
 
 help: ## show this help
-	@echo "usage: make TARGET [SCALE=smoke|cpu|shape|paper] [ONLY=\"id1 id2\"] [PAPER=name] [JOBS=N]"
+	@echo "usage: make TARGET [SCALE=smoke|cpu|shape|gpu|paper] [ONLY=\"id1 id2\"] [PAPER=name] [JOBS=N]"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 	@echo "variables:"
 	@grep -E '^[A-Z_]+ \?= ' $(MAKEFILE_LIST) | sed -E 's/ \?= ?([^#]*)## (.*)/\t\2 [\1]/' \

@@ -23,7 +23,7 @@ def test_resolve_returns_a_copy():
 
 
 def test_unknown_scales_and_keys_are_named():
-    valid = "valid scales: smoke, cpu, shape, paper"
+    valid = "valid scales: smoke, cpu, shape, gpu, paper"
     with pytest.raises(ValueError, match=f"unknown scale 'huge'; {valid}"):
         ATTACK.resolve("huge")
     with pytest.raises(ValueError, match="unknown 'toy.attack' parameter 'stpes'.*valid keys"):

@@ -26,7 +26,7 @@ def write_record(results, scale, run_id, end, status="ok"):
 
 def test_a_named_scale_is_kept_and_an_unknown_one_lists_auto(results):
     assert interactive.resolve_scale("cpu") == "cpu"
-    with pytest.raises(ValueError, match="'huge'.*smoke, cpu, shape, paper or 'auto'"):
+    with pytest.raises(ValueError, match="'huge'.*smoke, cpu, shape, gpu, paper or 'auto'"):
         interactive.resolve_scale("huge")
 
 

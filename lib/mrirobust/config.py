@@ -1,6 +1,7 @@
 """Profiles written once: a section's values at paper scale, and per smaller scale only what
 differs. The `shape` scale is the paper configuration on a few real-shaped files with every loop
-cut to one step: its differences are the cut loops.
+cut to one step: its differences are the cut loops. The `gpu` scale is the paper configuration
+on the real data cut to fit one GPU-day: its differences are the cuts.
 
     ATTACK = Profile("morshuis2022.attack",
                      paper=dict(eta_grid=[0, .002, .005, .01, .015, .02, .025], pgd_steps=10),
@@ -33,6 +34,7 @@ class Profile:
         cpu: Mapping[str, Any] | None = None,
         smoke: Mapping[str, Any] | None = None,
         shape: Mapping[str, Any] | None = None,
+        gpu: Mapping[str, Any] | None = None,
     ):
         self.name = name
         self.paper = dict(paper)
@@ -41,6 +43,7 @@ class Profile:
             "cpu": dict(cpu or {}),
             "smoke": dict(smoke or {}),
             "shape": dict(shape or {}),
+            "gpu": dict(gpu or {}),
         }
         for scale, diff in self.diffs.items():
             unknown = sorted(set(diff) - set(self.paper))

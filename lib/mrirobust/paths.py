@@ -22,7 +22,12 @@ from pathlib import Path
 
 import yaml
 
-SCALES = ("smoke", "cpu", "shape", "paper")
+SCALES = ("smoke", "cpu", "shape", "gpu", "paper")
+# the gpu scale is the paper scale cut to one GPU-day: where a profile or the manifest gives no
+# gpu value, the paper's applies
+INHERITS = {"gpu": "paper"}
+# scales on real data at paper sizes: their `gpu: true` runs need CUDA (or a cluster profile)
+CUDA_SCALES = ("gpu", "paper")
 
 
 def project_root() -> Path:

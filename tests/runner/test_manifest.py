@@ -74,6 +74,21 @@ RUNS = """\
 """
 
 
+def test_the_gpu_scale_takes_the_paper_values_it_does_not_give(tmp_path):
+    """gpu inherits paper (paths.INHERITS): parameters and resources, key by key."""
+    runs = (
+        RUN + ", parameters: {paper: {value: 5}}, resources: {paper: {runtime: 600, "
+        "mem_mb: 9000}, gpu: {runtime: 30}}}\n"
+        "- {id: b, notebook: writer.ipynb, paper: pa, outputs: [w.json], "
+        "parameters: {paper: {value: 5}, gpu: {value: 2}}}\n"
+        "- {id: c, notebook: writer.ipynb, paper: pa, outputs: [x.json], parameters: {cpu: {}}}"
+    )
+    a, b, c = m.load_manifest(make_project(tmp_path, runs))
+    assert a.settings("gpu")["value"] == 5 and b.settings("gpu")["value"] == 2
+    assert a.resources["gpu"] == {"runtime": 30, "mem_mb": 9000}
+    assert "gpu" not in c.parameters and c.settings("gpu")["value"] == 0  # the notebook's
+
+
 def test_a_paper_brings_the_runs_it_needs_and_unknown_names_list_valid_ones(tmp_path):
     runs = m.load_manifest(make_project(tmp_path, RUNS))
     assert [r.id for r in m.select(runs, paper="pa")] == ["tour", "train", "fig1"]

@@ -19,8 +19,10 @@ def test_every_run_that_loads_models_has_its_training_jobs(scale):
     assert len({job.identity for job in every.values()}) == len(every)  # one name, one training
     papers = {job.paper for job in every.values()}
     assert papers == {"shared", "darestani2021", "huang_liang", "zhao2023"}
-    # a paper-scale job asks for its measured time and memory (papers.budget)
-    assert all(bool(job.resources.get("paper")) == (scale == "paper") for job in every.values())
+    # a job at the gpu and paper scales asks for its measured time and memory (papers.budget)
+    costed = scale in paths.CUDA_SCALES
+    assert all(bool(job.resources.get(scale)) == costed for job in every.values())
+    assert all((job.gpu_hours is not None) == costed for job in every.values())
 
 
 def test_pretrain_trains_the_jobs_and_runs_no_notebook(tmp_path, monkeypatch):

@@ -249,3 +249,20 @@ def test_each_run_gets_its_share_of_the_cores(monkeypatch):
         command = workflow.snakemake_command(chosen, jobs)
         assert command[command.index("--cores") + 1] == str((jobs or 1) * threads)
         assert f"threads={threads}" in command
+
+
+@pytest.mark.parametrize("scale", ["gpu", "paper"])
+def test_gpu_runs_on_the_real_data_scales_are_skipped_without_cuda(tmp_path, monkeypatch, scale):
+    manifest = make_project(
+        tmp_path,
+        "  - {id: g, notebook: writer.ipynb, paper: pa, gpu: true, outputs: [v.json]}\n"
+        "  - {id: n, notebook: writer.ipynb, paper: pa, needs: [g], outputs: [w.json]}\n"
+        "  - {id: c, notebook: writer.ipynb, paper: pa, outputs: [x.json]}\n",
+    )
+    monkeypatch.setattr(workflow, "_cuda", lambda: False)
+    chosen = workflow.plan(manifest, scale)
+    assert chosen.skipped == {
+        "g": f"gpu run at {scale} scale: no CUDA device",
+        "n": "needs g (skipped)",
+    }
+    assert workflow.plan(manifest, "cpu").skipped == {}

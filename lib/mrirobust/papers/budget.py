@@ -8,9 +8,11 @@ steps` times one training step of every paper's network at paper size on real-sh
 the CPU step divided by `CPU_TO_GPU`; once `make gpu-check` has run on a GPU, its
 `results/gpu_check.json` replaces the estimate (`steps()` reads it first).
 
-A job's time is epochs x ceil(training slices / batch) x step, plus `VALIDATION` for the
-validation passes and checkpoints; its memory the measured peak of the step, doubled for the
-data loader, the optimiser's copies and a margin.
+A job's time is epochs x steps per epoch (the profile's `steps_per_epoch`, else ceil(training
+slices / batch)) x step, plus `VALIDATION` for the validation passes and checkpoints; its memory
+the measured peak of the step, doubled for the data loader, the optimiser's copies and a margin.
+Jobs are costed at the scales that train paper-size networks on the real data
+(`paths.CUDA_SCALES`: gpu and paper); `hours_by_paper` adds the figure runs' requested runtimes.
 """
 
 from __future__ import annotations
@@ -75,17 +77,51 @@ def steps() -> dict[str, dict]:
     }
 
 
-def training_hours(model: str, epochs: int, slices: int, batch: int, steps_scale: float = 1.0):
-    """GPU hours of `epochs` epochs over `slices` training slices in batches of `batch`, a step
-    of `model` (a `gpu_check.MODELS` name) costing `steps_scale` of its measured step (e.g. a
-    min-max step, a batch other than the measured one)."""
+def steps_source() -> str:
+    """Where the per-step costs come from (a GPU's gpu-check, or the CPU's over CPU_TO_GPU)."""
+    return next(iter(steps().values()))["source"]
+
+
+def training_hours(
+    model: str,
+    epochs: int,
+    slices: int,
+    batch: int,
+    steps_scale: float = 1.0,
+    steps_per_epoch: int = 0,
+):
+    """GPU hours of `epochs` epochs of `steps_per_epoch` steps (0: every batch of `slices`
+    training slices in batches of `batch`), a step of `model` (a `gpu_check.MODELS` name)
+    costing `steps_scale` of its measured step (e.g. a min-max step)."""
     step = steps()[model]["train_s"] * steps_scale
-    return epochs * math.ceil(slices / batch) * step * VALIDATION / 3600
+    per_epoch = steps_per_epoch or math.ceil(slices / batch)
+    return epochs * per_epoch * step * VALIDATION / 3600
 
 
-def paper_job(job, hours: float, model: str):
-    """`job` (a `training.jobs.TrainingJob`) with its paper-scale resources and GPU hours."""
-    return dataclasses.replace(job, resources={"paper": resources(hours, model)}, gpu_hours=hours)
+def costed(job, scale: str, hours: float, model: str):
+    """`job` (a `training.jobs.TrainingJob`) with its GPU hours and its cluster resources at
+    `scale`."""
+    return dataclasses.replace(job, resources={scale: resources(hours, model)}, gpu_hours=hours)
+
+
+def hours_by_paper(runs, scale: str) -> dict[str, dict[str, float]]:
+    """{paper: {"training", "runs", "total"}} GPU hours of the manifest `runs` at `scale`:
+    its pre-training jobs' estimates, and the runtimes its `gpu: true` runs request (minutes
+    in the manifest: an upper bound of each run's estimate)."""
+    from mrirobust.runner import pretrain
+
+    every, _ = pretrain.plan(runs, scale)
+    hours: dict[str, dict[str, float]] = {}
+    for job in every.values():
+        row = hours.setdefault(job.paper, {"training": 0.0, "runs": 0.0})
+        row["training"] += job.gpu_hours or 0.0
+    for run in runs:
+        if run.gpu:
+            row = hours.setdefault(run.paper, {"training": 0.0, "runs": 0.0})
+            row["runs"] += run.resources.get(scale, {}).get("runtime", 0) / 60
+    for row in hours.values():
+        row["total"] = row["training"] + row["runs"]
+    return hours
 
 
 def resources(hours: float, model: str) -> dict[str, int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mrirobust import zoo
+from mrirobust import paths, zoo
 from mrirobust.models.registry import ModelSpec
 from mrirobust.papers import budget, model_spec
 from mrirobust.training.jobs import TrainingJob
@@ -15,11 +15,12 @@ from mrirobust.training.jobs import TrainingJob
 SHARED = "shared"
 
 
-def paper_hours(spec: ModelSpec) -> tuple[float, str] | None:
-    """(GPU hours, measured step) of training `spec`'s model when it is a paper-scale one
-    (`budget`): the measured step of its family at paper size (the Morshuis sizes, else
-    Darestani's reference sizes, which bound the smaller group variants from above)."""
-    if spec.scale != "paper":
+def gpu_hours(spec: ModelSpec) -> tuple[float, str] | None:
+    """(GPU hours, measured step) of training `spec`'s model when it is a paper-size one on
+    the real data (`budget`, gpu and paper scales): the measured step of its family at paper
+    size (the Morshuis sizes, else Darestani's reference sizes, which bound the smaller group
+    variants from above)."""
+    if spec.scale not in paths.CUDA_SCALES:
         return None
     p = spec.params
     paper = "morshuis2022" if spec.config == "morshuis" else "darestani2021"
@@ -28,18 +29,22 @@ def paper_hours(spec: ModelSpec) -> tuple[float, str] | None:
         solves = len(p["l1_lambdas"]) * p["l1_tune_slices"]
         return budget.training_hours(model, 1, solves, 1, p["l1_iterations"]), model
     slices = budget.TRAINING_SLICES[spec.anatomy]
-    return budget.training_hours(model, p["epochs"], slices, p["batch_size"]), model
+    hours = budget.training_hours(
+        model, p["epochs"], slices, p["batch_size"], steps_per_epoch=p.get("steps_per_epoch", 0)
+    )
+    return hours, model
 
 
 def zoo_jobs(specs: Iterable[ModelSpec], paper: str) -> list[TrainingJob]:
     """The jobs of the model descriptions that have a checkpoint (trained methods; l1's λ
-    search), in order, without repeats, with their cluster resources at paper scale."""
+    search), in order, without repeats, with their cluster resources at the gpu and paper
+    scales."""
     jobs = {}
     for spec in specs:
         if spec.method in zoo.TRAINED:
             job = zoo.training_job(spec, paper)
-            if cost := paper_hours(spec):
-                job = budget.paper_job(job, *cost)
+            if cost := gpu_hours(spec):
+                job = budget.costed(job, spec.scale, *cost)
             jobs.setdefault(job.identity, job)
     return list(jobs.values())
 

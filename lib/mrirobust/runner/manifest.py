@@ -184,7 +184,8 @@ def _parse_run(path: Path, root: Path, position: int, entry: Any) -> Run:
             f"mrirobust.papers.jobs:train_models, got {trains!r}"
         )
     parameters, defaults = _parameters(where, notebook, notebook_name, entry.get("parameters"))
-    resources = _resources(where, entry.get("resources"))
+    parameters = _inherited(parameters)
+    resources = _inherited(_resources(where, entry.get("resources")))
     return Run(
         run_id,
         notebook,
@@ -272,6 +273,16 @@ def _resources(where: str, resources: Any) -> dict[str, dict[str, int]]:
                 )
         checked[scale] = dict(values)
     return checked
+
+
+def _inherited(per_scale: dict[str, dict]) -> dict[str, dict]:
+    """`per_scale` with each inheriting scale (`paths.INHERITS`: gpu from paper) set to its
+    base's mapping overlaid with its own (a key it gives replaces the base's whole value)."""
+    merged = dict(per_scale)
+    for scale, base in paths.INHERITS.items():
+        if scale in per_scale or base in per_scale:
+            merged[scale] = {**per_scale.get(base, {}), **per_scale.get(scale, {})}
+    return merged
 
 
 def _check_scale(where: str, key: str, scale: Any) -> None:

@@ -95,6 +95,19 @@ def find(name: str, scale: str, manifest: Path) -> TrainingJob:
     return every[name]
 
 
+def print_hours(runs: list[Run], scale: str) -> None:
+    """The estimated GPU hours per paper at `scale` (`papers.budget.hours_by_paper`), as the
+    Markdown table of the README."""
+    from mrirobust.papers import budget
+
+    hours = budget.hours_by_paper(runs, scale)
+    total = {key: sum(row[key] for row in hours.values()) for key in ("training", "runs")}
+    print(f"\nGPU hours at {scale} scale (training: {budget.steps_source()})")
+    print("| paper | pre-training | figure runs | total |\n|---|---|---|---|")
+    for paper, row in sorted(hours.items()) + [("all", {**total, "total": sum(total.values())})]:
+        print(f"| {paper} | {row['training']:,.1f} | {row['runs']:,.1f} | {row['total']:,.1f} |")
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", nargs="?", help="the training job (see --list)")
     parser.add_argument("--scale", choices=paths.SCALES, default="cpu")
@@ -111,14 +124,17 @@ def main(args: argparse.Namespace) -> int:
     logging.getLogger("papermill").setLevel(logging.WARNING)  # it logs every notebook it reads
     manifest = args.manifest or paths.notebooks_root() / "manifest.yaml"
     if args.list:
-        every, by_run = plan(load_manifest(manifest), args.scale)
+        runs = load_manifest(manifest)
+        every, by_run = plan(runs, args.scale)
         print("job\tpaper\tGPU hours\truntime (min)\tmem_mb\tloaded by")
         for name, job in every.items():
-            runs = ", ".join(r for r, names in by_run.items() if name in names)
+            loaders = ", ".join(r for r, names in by_run.items() if name in names)
             resources = job.resources.get(args.scale, {})
             runtime, memory = resources.get("runtime", "-"), resources.get("mem_mb", "-")
             hours = "-" if job.gpu_hours is None else f"{job.gpu_hours:.1f}"
-            print(f"{name}\t{job.paper}\t{hours}\t{runtime}\t{memory}\t{runs}")
+            print(f"{name}\t{job.paper}\t{hours}\t{runtime}\t{memory}\t{loaders}")
+        if args.scale in paths.CUDA_SCALES:
+            print_hours(runs, args.scale)
         return 0
     if not args.job:
         print("train: name a job (python -m mrirobust train --list --scale S)")

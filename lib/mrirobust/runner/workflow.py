@@ -100,8 +100,8 @@ def plan(
             f"unknown profile {profile!r}: give {', '.join(PROFILES)} or a folder with config.yaml"
         )
     runs = select(load_manifest(manifest), only, paper)
-    no_gpu = scale == "paper" and profile is None and any(run.gpu for run in runs)
-    reason = "gpu run at paper scale: no CUDA device" if no_gpu and not _cuda() else ""
+    no_gpu = scale in paths.CUDA_SCALES and profile is None and any(run.gpu for run in runs)
+    reason = f"gpu run at {scale} scale: no CUDA device" if no_gpu and not _cuda() else ""
     skipped: dict[str, str] = {}
     for run in runs:  # dependency order: a run's needs are decided first
         if reason and run.gpu:

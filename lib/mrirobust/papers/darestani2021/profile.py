@@ -91,6 +91,12 @@ GROUPS = Profile(
     smoke=_CPU_GROUPS,
     # one model per family: each costs a training step or a λ search at the paper's shapes
     shape={family: ["darestani_shape"] for family in _CPU_GROUPS},
+    # one GPU-day (docs/gpu_scale.md): three U-Nets and two VarNets per anatomy, the first of
+    # each being the paper's reference; a VarNet is ~8x a U-Net's training cost
+    gpu={
+        "unet": ["darestani", "darestani_unet2", "darestani_unet3"],
+        "varnet": ["darestani", "darestani_varnet2"],
+    },
 )
 
 # global-budget PGD, the two-step attack on un-trained methods and small-feature recovery
@@ -153,6 +159,8 @@ ATTACK = Profile(
         "feature_stride": 160,
         "feature_lattice": [160, 160],
     },
+    # one GPU-day: every other budget of the paper's grid (its ends and middle kept)
+    gpu={"eps_grid": [0.0, 0.02, 0.04, 0.06, 0.08]},
 )
 
 # fastMRI-A (Fig. 6): the hardest candidates for total-variation CS (`hard_set`)
@@ -170,4 +178,6 @@ FASTMRI_A = Profile(
     smoke={"pool_slices": 4, "hard_fraction": 0.5, "tv_iterations": 30},
     # the two central slices of the shape data's two knee volumes, one TV iteration
     shape={"pool_slices": 2, "hard_fraction": 0.5, "tv_iterations": 1},
+    # one GPU-day: 100 candidates (TV runs on the CPU, ~25 s each), the paper's hardest 10 %
+    gpu={"pool_slices": 100},
 )

@@ -3,7 +3,7 @@ min-max U-Nets by their paper names (S, A(eps=...), K(eta=...))."""
 
 from __future__ import annotations
 
-from mrirobust import zoo
+from mrirobust import paths, zoo
 from mrirobust.papers import budget
 from mrirobust.papers.huang_liang import experiments
 from mrirobust.training.jobs import TrainingJob
@@ -12,22 +12,24 @@ MODEL = "huang_liang/unet"  # the measured step: the paper's U-Net at its batch 
 MINMAX = 3.5  # a min-max step vs a U-Net step (benchmarks/bench_minmax: image 3.4, k-space 3.9)
 
 
-def _paper(job: TrainingJob, spec) -> TrainingJob:
-    """At paper scale, `job` with its GPU hours and resources: every epoch of min-max steps
-    over the single-coil knees (S: plain U-Net steps)."""
-    if spec.scale != "paper":
+def _costed(job: TrainingJob, spec) -> TrainingJob:
+    """At the gpu and paper scales, `job` with its GPU hours and resources: every epoch of
+    min-max steps over the single-coil knees (S: plain U-Net steps)."""
+    if spec.scale not in paths.CUDA_SCALES:
         return job
     p = spec.params
     slices = budget.TRAINING_SLICES["singlecoil"]
     work = 1.0 if spec.method == "unet_minmax_standard" else MINMAX
-    hours = budget.training_hours(MODEL, p["epochs"], slices, p["batch_size"], work)
-    return budget.paper_job(job, hours, MODEL)
+    hours = budget.training_hours(
+        MODEL, p["epochs"], slices, p["batch_size"], work, p.get("steps_per_epoch", 0)
+    )
+    return budget.costed(job, spec.scale, hours, MODEL)
 
 
 def _jobs(scale: str, settings: dict, kspace: bool) -> list[TrainingJob]:
     specs = experiments.model_specs(scale, settings["train_overrides"], kspace=kspace)
     return [
-        _paper(zoo.training_job(spec, "huang_liang", f"huang_liang-{name}"), spec)
+        _costed(zoo.training_job(spec, "huang_liang", f"huang_liang-{name}"), spec)
         for name, spec in specs.items()
     ]
 

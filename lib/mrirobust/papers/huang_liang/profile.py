@@ -93,6 +93,9 @@ TRAIN = Profile(
         val_slices=1,
         eta=[0.02],
     ),
+    # one GPU-day (docs/gpu_scale.md): 200 minibatches of the paper's 8 (1,600 of the 34.7k
+    # slices, about the min-max steps of cpu.s 6 epochs, 240), S, A(ε) at both ε and K(η) at 0.02
+    gpu=dict(epochs=1, steps_per_epoch=200, eta=[0.02]),
 )
 
 EVALUATE = Profile(
@@ -164,4 +167,7 @@ EVALUATE = Profile(
         theta_max=[0.0, 5.0],
         angle_step=5.0,
     ),
+    # one GPU-day: Table 1 on 2,000 slices per split, 100 attacked slices (Fig. 6's first two
+    # examples), 50 for the cross-paper attacks
+    gpu=dict(eval_slices=2000, attack_slices=100, example_slices=[9, 73], cross_slices=50),
 )

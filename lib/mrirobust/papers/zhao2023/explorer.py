@@ -36,7 +36,7 @@ MODES = {
 }
 # rough seconds per training epoch of a model (profile.TRAIN's measured steps x slices; paper:
 # ~8 h for 400 epochs on one GPU), for the announcement of a missing checkpoint
-EPOCH_SECONDS = {"smoke": 2.0, "cpu": 40.0, "shape": 60.0, "paper": 72.0}
+EPOCH_SECONDS = {"smoke": 2.0, "cpu": 40.0, "shape": 60.0, "gpu": 72.0, "paper": 72.0}
 
 
 class MappingSlices(Domain):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from mrirobust import paths
 from mrirobust.data.cmrxrecon_embedded import ensure_cmrxrecon
 from mrirobust.papers import budget
 from mrirobust.papers.zhao2023 import profile, training
@@ -26,11 +27,12 @@ def _job(scale: str, cfg: dict, modality: str, kind: str) -> TrainingJob:
         paper="zhao2023",
         train=train,
     )
-    return _paper(job, cfg, modality, kind) if scale == "paper" else job
+    return _costed(job, scale, cfg, modality, kind) if scale in paths.CUDA_SCALES else job
 
 
-def _paper(job: TrainingJob, cfg: dict, modality: str, kind: str) -> TrainingJob:
-    """`job` with its GPU hours and resources: `epochs` over the mapping slices at batch 1, a
+def _costed(job: TrainingJob, scale: str, cfg: dict, modality: str, kind: str) -> TrainingJob:
+    """`job` with its GPU hours and resources at `scale`: `epochs` over the mapping slices
+    (`max_slices` of them when set) at batch 1, a
     step of the measured T1 network (T2 has 3 weightings for T1's 9: a third of the work); the
     mapper, trained first, costs a small part of it (a 1-pool U-Net on the frames)."""
     # RVN's paper-size step did not fit the 24 GB of the build machine (killed while measured):
@@ -42,9 +44,9 @@ def _paper(job: TrainingJob, cfg: dict, modality: str, kind: str) -> TrainingJob
         else "zhao2023/vn_unet_t1"
     )
     work = 1.0 if modality == "T1map" else 1 / 3
-    slices = budget.TRAINING_SLICES["cmrxrecon"]
-    return budget.paper_job(
-        job, budget.training_hours(model, cfg["epochs"], slices, 1, work), model
+    slices = cfg["max_slices"] or budget.TRAINING_SLICES["cmrxrecon"]
+    return budget.costed(
+        job, scale, budget.training_hours(model, cfg["epochs"], slices, 1, work), model
     )
 
 

@@ -94,6 +94,9 @@ TRAIN = Profile(
         max_slices=1,
         holdout_patients=1,
     ),
+    # one GPU-day (docs/gpu_scale.md): one epoch of the ~550 training slices per model (cpu
+    # takes ~250 steps), the mapper 50 epochs
+    gpu=dict(epochs=1, mapper_epochs=50),
 )
 
 EVALUATION = Profile(
@@ -106,6 +109,7 @@ EVALUATION = Profile(
     ),
     smoke=dict(max_patients=1),
     shape=dict(accelerations=[4, 10], max_patients=1, max_slices=1),  # the claims need two R
+    gpu=dict(max_patients=10),  # half of the 20 held-out patients
 )
 
 ATTACK = Profile(
@@ -128,4 +132,6 @@ ATTACK = Profile(
     smoke=dict(etas=[0.0, 0.01], steps=2, max_patients=1, max_slices=1),
     # clean and the claims' eta; one model (vn and vn_relax share every code path here)
     shape=dict(models=["vn_relax"], etas=[0.0, 0.01], steps=1, max_patients=1, max_slices=1),
+    # one GPU-day: 4 of the 7 budgets (0, the claims' 0.01 and the largest kept), 5 patients
+    gpu=dict(etas=[0.0, 0.005, 0.01, 0.025], max_patients=5),
 )
