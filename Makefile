@@ -35,6 +35,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m pip install --quiet --no-deps $(FASTMRI)
+	# jsonschema's optional IRI checker (rfc3987-syntax, an extra of jupyter-events) compiles a
+	# grammar when nbformat is imported: 1-3 s in every notebook run and training job; nothing
+	# here validates IRIs (jsonschema skips the check without it)
+	$(PY) -m pip uninstall --quiet --yes rfc3987-syntax
 	$(PY) -m ipykernel install --sys-prefix --name mrirobust --display-name "Python (mrirobust)"
 	touch $@
 

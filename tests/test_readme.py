@@ -14,6 +14,11 @@ def project(tmp_path, monkeypatch):
     run.mkdir(parents=True)
     (run / "quality.csv").write_text("method,ssim\nunet,0.6831\nzero_filled,0.449\n")
     (run / "run.json").write_text(json.dumps({"status": "ok", "duration_s": 90.0}))
+    markers = tmp_path / "results" / "smoke" / "pretrain"
+    markers.mkdir()
+    for name, seconds in (("unet", 30.0), ("varnet", 60.0)):
+        job = {"job": name, "paper": "shared", "seconds": seconds}
+        (markers / f"{name}.json").write_text(json.dumps(job))
     falls = claims.Claim("toy2024/fig1/falls", "it falls", lambda a, b: (b < a, {"a": a, "b": b}))
     claims.save(run, [falls.verdict({}, "smoke", "embedded", a=1.0, b=0.5)])
     (tmp_path / "figures" / "smoke").mkdir(parents=True)
@@ -34,6 +39,7 @@ def test_refresh_fills_every_section_and_copies_the_gallery(project):
     text = project.read_text()
     assert "stale" not in text
     assert "| unet | 0.6831 |" in text and "| train_models | ok | 1.5 |" in text
+    assert "| pre-training: shared (2 jobs) | ok | 1.5 |" in text and "**3.0**" in text
     assert "falls: it falls" in text
     assert (project.parent / "figures" / "gallery" / "fig1.png").read_bytes() == b"png of smoke"
 

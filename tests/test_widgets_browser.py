@@ -11,6 +11,13 @@ cell that re-creates the exported view from its JSON and checks that it prints t
 numbers. It reads only the page and the exported JSON, not the explorer's Python objects. A
 screenshot of the explorer is saved under the figures root (figures/smoke/explore/).
 
+The same test runs at another scale over that scale's trained models, e.g. for the README's
+screenshot of the cpu run (saved as figures/cpu/explore/jupyterlab_explorer.png under the
+project's figures root):
+
+    MRIROBUST_BROWSER_SCALE=cpu MRIROBUST_BROWSER_CHECKPOINTS=results/checkpoints \
+        .venv/bin/python -m pytest tests/test_widgets_browser.py
+
 Needs the Debian packages `chromium` and `chromium-driver` (the system chromedriver: nothing is
 downloaded; the `browser` fixture of tests/conftest.py); without them the test skips and says why
 (and fails under CI). The kernel inherits PYTHONPATH from the test, so it imports the same
@@ -37,11 +44,13 @@ from mrirobust import paths
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = paths.notebooks_root() / "explore" / "attack_strength.ipynb"
+SCALE = os.environ.get("MRIROBUST_BROWSER_SCALE", "smoke")  # other scales: their checkpoints
+CHECKPOINTS = os.environ.get("MRIROBUST_BROWSER_CHECKPOINTS")
 KERNEL = "mrirobust"
 TOKEN = "mrirobust-browser-test"
 SERVER_START_S = 90
-NOTEBOOK_RUN_S = 240
-ANSWER_S = 90
+NOTEBOOK_RUN_S = 240 if SCALE == "smoke" else 900  # cpu: the larger models load and attack
+ANSWER_S = 90 if SCALE == "smoke" else 300
 # what JupyterLab shows instead of a widget it cannot render (the second for a widget whose
 # model version the installed widget manager does not provide)
 IMPORTED = "kernel imported mrirobust from"
@@ -77,10 +86,10 @@ def _api(port: int, route: str, method: str = "GET"):
 
 
 def _notebook_copy(folder: Path) -> Path:
-    """The explorer notebook at smoke scale on the project's kernel, written into `folder`, with
-    a last cell that prints where the kernel imported `mrirobust` from."""
+    """The explorer notebook at `SCALE` on the project's kernel, written into `folder`, with a
+    last cell that prints where the kernel imported `mrirobust` from."""
     nb = parameterize_notebook(
-        load_notebook_node(str(NOTEBOOK)), {"scale": "smoke", "samples": 2, "snapshots": SNAPSHOTS}
+        load_notebook_node(str(NOTEBOOK)), {"scale": SCALE, "samples": 2, "snapshots": SNAPSHOTS}
     )
     nb.cells.append(
         nbformat.v4.new_code_cell(f"import mrirobust\nprint({IMPORTED!r}, mrirobust.__file__)")
@@ -96,9 +105,9 @@ def _notebook_copy(folder: Path) -> Path:
 
 
 @pytest.fixture
-def lab(tmp_path, smoke_results):
-    """A JupyterLab server on a free port serving a smoke copy of the explorer over the smoke
-    run's models; yields (port, figures root)."""
+def lab(tmp_path, request):
+    """A JupyterLab server on a free port serving a copy of the explorer at `SCALE` over the
+    smoke run's models (other scales: `CHECKPOINTS`); yields (port, figures root)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     if KERNEL not in KernelSpecManager().find_kernel_specs():
@@ -112,14 +121,21 @@ def lab(tmp_path, smoke_results):
     news.mkdir(parents=True)  # no "get notified about Jupyter news?" over the screenshot
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     _notebook_copy(root)
+    if SCALE == "smoke":
+        smoke_results = request.getfixturevalue("smoke_results")
+        checkpoints, figures = str(smoke_results.results_root / "checkpoints"), tmp_path / "figures"
+    elif CHECKPOINTS:  # the screenshot stays in the project's figures root
+        checkpoints, figures = str(Path(CHECKPOINTS).resolve()), paths.figures_root()
+    else:
+        pytest.fail(f"MRIROBUST_BROWSER_SCALE={SCALE} needs MRIROBUST_BROWSER_CHECKPOINTS")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
             [str(paths.project_root() / "lib"), *filter(None, [os.environ.get("PYTHONPATH")])]
         ),
         "MRIROBUST_RESULTS": str(tmp_path / "results"),
-        "MRIROBUST_CHECKPOINTS": str(smoke_results.results_root / "checkpoints"),
-        "MRIROBUST_FIGURES": str(tmp_path / "figures"),
+        "MRIROBUST_CHECKPOINTS": checkpoints,
+        "MRIROBUST_FIGURES": str(figures),
         "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter_config"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter_runtime"),
     }
@@ -160,7 +176,7 @@ def lab(tmp_path, smoke_results):
                         f"JupyterLab did not answer in {SERVER_START_S} s\n{_tail(tmp_path)}"
                     )
                 time.sleep(0.5)
-        yield port, tmp_path / "figures"
+        yield port, figures
     finally:
         try:
             for kernel in _api(port, "kernels"):
@@ -407,11 +423,11 @@ def test_the_explorer_answers_every_paper_side_by_side_and_recreates_its_export(
         lambda: re.search(r"(\S+\.json);", _message(browser)), ANSWER_S, "the export's message"
     )
     record = Path(exported.group(1))
-    assert record.parent == figures / "smoke" / "explore" and record.with_suffix(".png").is_file()
+    assert record.parent == figures / SCALE / "explore" and record.with_suffix(".png").is_file()
     stored = json.loads(record.read_text())["scores"]
     first = [next(iter(s["attacked"].values())) for s in stored.values()]
     assert _attacked(pair)[::2] == pytest.approx(first, rel=1e-3)  # the view shown was exported
-    screenshot = figures / "smoke" / "explore" / "jupyterlab_explorer.png"
+    screenshot = figures / SCALE / "explore" / "jupyterlab_explorer.png"
     explorer = browser.find_element(
         By.XPATH, "(//div[contains(@class, 'widget-vbox')][.//*[@class = 'mrirobust-scores']])[1]"
     )

@@ -4,7 +4,8 @@ Numbers in the README are generated, never typed (showyourwork's idea). The READ
 generated part with a pair of comments, `<!-- NAME:begin (generated) -->` ... `<!-- NAME:end -->`:
 
 - `claims`: every stored claim verdict (`mrirobust.claims`);
-- `timings`: each run's status and duration from its `run.json`, and the total;
+- `timings`: each run's status and duration from its `run.json`, the pre-training jobs' per
+  paper, and the total;
 - `table:RUN/FILE.csv`: the CSV `results/<scale>/RUN/FILE.csv` as a Markdown table.
 
 Every image the README shows from `figures/gallery/NAME.png` is copied from
@@ -57,19 +58,32 @@ def _csv_markdown(path: Path) -> str:
 
 
 def _timings(scale: str) -> str:
+    """Each run's status and minutes (its `run.json`), the pre-training jobs' minutes per paper
+    (their markers, `runner.pretrain`) and the total."""
     root = paths.results_root() / scale
     records = sorted(root.glob("*/run.json"))
     if not records:
         raise FileNotFoundError(f"no run.json under {root}; run `make reproduce SCALE={scale}`")
     lines = ["| run | status | minutes |", "|---|---|---|"]
     total = 0.0
+    pretraining: dict[str, list[float]] = {}
+    for marker in sorted((root / "pretrain").glob("*.json")):
+        job = storage.read_json(marker)
+        pretraining.setdefault(job.get("paper", "?"), []).append(float(job.get("seconds", 0.0)))
+    for paper, seconds in sorted(pretraining.items()):
+        minutes = sum(seconds) / 60
+        total += minutes
+        lines.append(f"| pre-training: {paper} ({len(seconds)} jobs) | ok | {minutes:.1f} |")
     for record in records:
         run = storage.read_json(record)
         minutes = float(run.get("duration_s", 0.0)) / 60
         total += minutes
         lines.append(f"| {record.parent.name} | {run.get('status', '?')} | {minutes:.1f} |")
     lines.append(f"| **total** | | **{total:.1f}** |")
-    return f"Scale {scale}, from each run's `run.json`:\n\n" + "\n".join(lines) + "\n"
+    return (
+        f"Scale {scale}, from each run's `run.json` and each pre-training job's marker "
+        "(`results/<scale>/pretrain/`):\n\n" + "\n".join(lines) + "\n"
+    )
 
 
 def render(name: str, scale: str) -> str:
