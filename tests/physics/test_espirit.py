@@ -122,3 +122,35 @@ def test_maps_stay_on_the_kspace_device():
     assert maps.device.type == "cuda"
     cpu = physics.espirit_maps(y, mask)
     assert (maps.cpu() - cpu).norm() / cpu.norm() <= MAP_TOLERANCE
+
+
+def test_a_slice_calibrated_again_gets_the_remembered_maps(monkeypatch):
+    """Maps depend only on the calibration square: a second call with the same square (other
+    samples outside it) returns equal maps without calibrating; another square calibrates."""
+    from mrirobust.physics import coils
+
+    y, mask = masked(4, (64, 48), 4, 0.25)
+    coils._maps_cache.clear()
+    first = physics.espirit_maps(y, mask)
+    calls = []
+    monkeypatch.setattr(coils, "_espirit_slice", lambda *a: calls.append(a) or first[0])
+    outside = y.clone()
+    outside[..., :2] += 1.0  # outside the ACS square
+    again = physics.espirit_maps(physics.apply_mask(outside, mask), mask)
+    assert not calls
+    torch.testing.assert_close(again, first)
+    again.zero_()  # a copy: the remembered maps are untouched
+    torch.testing.assert_close(physics.espirit_maps(y, mask), first)
+    physics.espirit_maps(y * 2, mask)
+    assert len(calls) == 1
+
+
+def test_the_remembered_maps_stay_within_their_budget(monkeypatch):
+    from mrirobust.physics import coils
+
+    monkeypatch.setattr(coils, "MAPS_CACHE_MB", 0.2)  # two 4 x 64 x 48 complex64 maps (96 kB)
+    coils._maps_cache.clear()
+    y, mask = masked(4, (64, 48), 4, 0.25)
+    for scale in (1.0, 2.0, 3.0):
+        physics.espirit_maps(y * scale, mask)
+    assert len(coils._maps_cache) == 2

@@ -6,6 +6,9 @@ series add an axis, `(B, T, C, H, W)`, so the coil axis is taken as dimension -3
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import torch
 
 from mrirobust.physics.fft import fft2c, ifft2c
@@ -84,6 +87,10 @@ def espirit_maps(masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
     ≤ 1e-5 (measured ≤ 1e-6) and the same crop, leaving out pixels whose eigenvalue lies within
     1e-4 of the crop threshold (one side may keep such a pixel, the other not). Not bit-equal:
     `eigh`, not sigpy's power iterations, finds the eigenvectors (see `_espirit_slice`).
+
+    A slice's maps depend only on its calibration square and image size: the last
+    `MAPS_CACHE_MB` of maps are remembered by those (`_remembered_espirit`), so a slice
+    reconstructed again (each λ of a search, each basis, each model group) is calibrated once.
     """
     columns = column_mask_of(mask, masked_kspace)
     maps = []
@@ -92,11 +99,35 @@ def espirit_maps(masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
         if width < 3:
             raise ValueError(f"slice {b}: ACS block of {width} columns is too narrow for ESPIRiT")
         ksp = masked_kspace[b].detach().to(torch.complex64)
-        slice_maps = _espirit_slice(ksp, width, min(6, width // 2))
+        slice_maps = _remembered_espirit(ksp, width, min(6, width // 2))
         if not slice_maps.any():
             raise ValueError(f"slice {b}: ESPIRiT returned all-zero maps (ACS width {width})")
         maps.append(slice_maps)
     return torch.stack(maps)
+
+
+MAPS_CACHE_MB = 256  # the remembered maps, at most (28 MB a 640 x 368 x 15 slice)
+_maps_cache: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+
+
+def _remembered_espirit(ksp: torch.Tensor, calib_width: int, kernel_width: int) -> torch.Tensor:
+    """`_espirit_slice(ksp, calib_width, kernel_width)`, computed once per calibration square
+    (its bytes), image size and device among the last `MAPS_CACHE_MB` of maps (least recently
+    used dropped first); a copy, so callers may change it."""
+    coils, h, w = ksp.shape
+    top, left = h // 2 - calib_width // 2, w // 2 - calib_width // 2
+    calib = ksp[:, top : top + calib_width, left : left + calib_width]
+    digest = hashlib.blake2b(calib.cpu().numpy().tobytes(), digest_size=16).hexdigest()
+    key = (digest, coils, h, w, calib_width, kernel_width, str(ksp.device))
+    if key in _maps_cache:
+        _maps_cache.move_to_end(key)
+        return _maps_cache[key].clone()
+    maps = _espirit_slice(ksp, calib_width, kernel_width)
+    _maps_cache[key] = maps
+    budget = MAPS_CACHE_MB * 2**20
+    while sum(m.numel() * m.element_size() for m in _maps_cache.values()) > budget:
+        _maps_cache.popitem(last=False)
+    return maps.clone()
 
 
 def _espirit_slice(
