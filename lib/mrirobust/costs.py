@@ -28,8 +28,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import torch
-
 ENV = "MRIROBUST_STEP_LOG"
 
 __all__ = ["ENV", "timed", "watch", "summary", "peak_rss_mb"]
@@ -47,6 +45,10 @@ def timed(kind: str, model: str = "") -> Iterator[None]:
     """Time the block as one step of `kind` (e.g. "train", "attack", "fit") of `model`, and
     append it to the step log when one is set. The thread's watchers (`watch`) are called
     first; an exception they raise leaves the block unrun."""
+    # imported here, where the timed loop has loaded it: the runner's processes, which only
+    # summarise step logs, start without torch (~2 s each)
+    import torch
+
     for callback in getattr(_thread, "watchers", ()):
         callback(kind, model)
     target = os.environ.get(ENV)

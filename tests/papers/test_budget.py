@@ -9,7 +9,7 @@ import pytest
 from mrirobust import paths, scales
 from mrirobust.config import Profile
 from mrirobust.papers import budget
-from mrirobust.runner import load_manifest
+from mrirobust.runner import load_manifest, pretrain
 
 RUNS = load_manifest(paths.notebooks_root() / "manifest.yaml")
 
@@ -62,8 +62,8 @@ def test_every_gpu_run_states_its_runtime_and_inherits_the_rest():
 
 
 def test_the_gpu_scale_fits_one_gpu_day_and_every_paper_is_costed():
-    gpu = budget.hours_by_paper(RUNS, "gpu")
-    paper = budget.hours_by_paper(RUNS, "paper")
+    gpu = pretrain.hours_by_paper(RUNS, "gpu")
+    paper = pretrain.hours_by_paper(RUNS, "paper")
     assert set(gpu) == set(paper) == {run.paper for run in RUNS}
     assert sum(row["total"] for row in gpu.values()) <= 24
     for name, row in gpu.items():
@@ -72,7 +72,7 @@ def test_the_gpu_scale_fits_one_gpu_day_and_every_paper_is_costed():
 
 @pytest.mark.parametrize("scale", ["smoke", "cpu", "shape"])
 def test_scales_on_the_embedded_or_shaped_data_are_not_costed(scale):
-    assert all(row["training"] == 0 for row in budget.hours_by_paper(RUNS, scale).values())
+    assert all(row["training"] == 0 for row in pretrain.hours_by_paper(RUNS, scale).values())
 
 
 def test_training_hours_count_steps_per_epoch_when_set():

@@ -12,7 +12,8 @@ A job's time is epochs x steps per epoch (the profile's `steps_per_epoch`, else 
 slices / batch)) x step, plus `VALIDATION` for the validation passes and checkpoints; its memory
 the measured peak of the step, doubled for the data loader, the optimiser's copies and a margin.
 Jobs are costed at the scales that train paper-size networks on the real data
-(`paths.CUDA_SCALES`: gpu and paper); `hours_by_paper` adds the figure runs' requested runtimes.
+(`paths.CUDA_SCALES`: gpu and paper); `runner.pretrain.hours_by_paper` adds the figure runs'
+requested runtimes.
 """
 
 from __future__ import annotations
@@ -77,11 +78,6 @@ def steps() -> dict[str, dict]:
     }
 
 
-def steps_source() -> str:
-    """Where the per-step costs come from (a GPU's gpu-check, or the CPU's over CPU_TO_GPU)."""
-    return next(iter(steps().values()))["source"]
-
-
 def training_hours(
     model: str,
     epochs: int,
@@ -102,26 +98,6 @@ def costed(job, scale: str, hours: float, model: str):
     """`job` (a `training.jobs.TrainingJob`) with its GPU hours and its cluster resources at
     `scale`."""
     return dataclasses.replace(job, resources={scale: resources(hours, model)}, gpu_hours=hours)
-
-
-def hours_by_paper(runs, scale: str) -> dict[str, dict[str, float]]:
-    """{paper: {"training", "runs", "total"}} GPU hours of the manifest `runs` at `scale`:
-    its pre-training jobs' estimates, and the runtimes its `gpu: true` runs request (minutes
-    in the manifest: an upper bound of each run's estimate)."""
-    from mrirobust.runner import pretrain
-
-    every, _ = pretrain.plan(runs, scale)
-    hours: dict[str, dict[str, float]] = {}
-    for job in every.values():
-        row = hours.setdefault(job.paper, {"training": 0.0, "runs": 0.0})
-        row["training"] += job.gpu_hours or 0.0
-    for run in runs:
-        if run.gpu:
-            row = hours.setdefault(run.paper, {"training": 0.0, "runs": 0.0})
-            row["runs"] += run.resources.get(scale, {}).get("runtime", 0) / 60
-    for row in hours.values():
-        row["total"] = row["training"] + row["runs"]
-    return hours
 
 
 def resources(hours: float, model: str) -> dict[str, int]:

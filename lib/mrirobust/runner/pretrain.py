@@ -95,14 +95,29 @@ def find(name: str, scale: str, manifest: Path) -> TrainingJob:
     return every[name]
 
 
-def print_hours(runs: list[Run], scale: str) -> None:
-    """The estimated GPU hours per paper at `scale` (`papers.budget.hours_by_paper`), as the
-    Markdown table of the README."""
-    from mrirobust.papers import budget
+def hours_by_paper(runs: list[Run], scale: str) -> dict[str, dict[str, float]]:
+    """{paper: {"training", "runs", "total"}} GPU hours of `runs` at `scale`: its pre-training
+    jobs' estimates (`TrainingJob.gpu_hours`) and the runtimes its `gpu: true` runs request
+    (minutes in the manifest: each run's estimate)."""
+    every, _ = plan(runs, scale)
+    hours: dict[str, dict[str, float]] = {}
+    for job in every.values():
+        row = hours.setdefault(job.paper, {"training": 0.0, "runs": 0.0})
+        row["training"] += job.gpu_hours or 0.0
+    for run in runs:
+        if run.gpu:
+            row = hours.setdefault(run.paper, {"training": 0.0, "runs": 0.0})
+            row["runs"] += run.resources.get(scale, {}).get("runtime", 0) / 60
+    for row in hours.values():
+        row["total"] = row["training"] + row["runs"]
+    return hours
 
-    hours = budget.hours_by_paper(runs, scale)
+
+def print_hours(runs: list[Run], scale: str) -> None:
+    """The estimated GPU hours per paper at `scale` (`hours_by_paper`), as a Markdown table."""
+    hours = hours_by_paper(runs, scale)
     total = {key: sum(row[key] for row in hours.values()) for key in ("training", "runs")}
-    print(f"\nGPU hours at {scale} scale (training: {budget.steps_source()})")
+    print(f"\nGPU hours at {scale} scale (training: papers/budget.py; runs: their runtimes)")
     print("| paper | pre-training | figure runs | total |\n|---|---|---|---|")
     for paper, row in sorted(hours.items()) + [("all", {**total, "total": sum(total.values())})]:
         print(f"| {paper} | {row['training']:,.1f} | {row['runs']:,.1f} | {row['total']:,.1f} |")
