@@ -92,7 +92,8 @@ GROUPS = Profile(
     # one model per family: each costs a training step or a λ search at the paper's shapes
     shape={family: ["darestani_shape"] for family in _CPU_GROUPS},
     # one GPU-day (docs/gpu_scale.md): three U-Nets and two VarNets per anatomy, the first of
-    # each being the paper's reference; a VarNet is ~8x a U-Net's training cost
+    # each being the paper's reference; a VarNet step costs ~10x a U-Net's (103 vs 10 s measured,
+    # benchmarks/results/paper_steps_cpu.json)
     gpu={
         "unet": ["darestani", "darestani_unet2", "darestani_unet3"],
         "varnet": ["darestani", "darestani_varnet2"],

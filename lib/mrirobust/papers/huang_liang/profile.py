@@ -94,7 +94,7 @@ TRAIN = Profile(
         eta=[0.02],
     ),
     # one GPU-day (docs/gpu_scale.md): 200 minibatches of the paper's 8 (1,600 of the 34.7k
-    # slices, about the min-max steps of cpu.s 6 epochs, 240), S, A(ε) at both ε and K(η) at 0.02
+    # slices, about the min-max steps of cpu's 6 epochs, 240), S, A(ε) at both ε and K(η) at 0.02
     gpu=dict(epochs=1, steps_per_epoch=200, eta=[0.02]),
 )
 
