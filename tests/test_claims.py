@@ -46,22 +46,31 @@ def test_aggregate_collects_every_run_and_filters_by_paper_and_claim(tmp_path):
     frame = claims.aggregate("smoke", tmp_path)
     assert list(frame["run"]) == ["run_a", "run_b"]
     assert (tmp_path / "smoke" / "claims.csv").exists()
-    assert list(claims.table("smoke", paper="other2023", results_root=tmp_path)["holds"]) == [False]
+    assert list(claims.table("smoke", paper="other2023", results_root=tmp_path)["outcome"]) == [
+        "fails"
+    ]
     with pytest.raises(ValueError, match="unknown paper 'nope'.*other2023, toy2024"):
         claims.table("smoke", paper="nope", results_root=tmp_path)
     with pytest.raises(ValueError, match="unknown id"):
         claims.table("smoke", claim="toy2024/fig1/nothing", results_root=tmp_path)
     with pytest.raises(ValueError, match="unknown scale 'huge'"):
         claims.table("huge", results_root=tmp_path)
-    text = claims.markdown(frame)
-    assert "| toy2024 | fig1 | ssim_falls: SSIM falls" in text and "**no**" in text
+    ledger = claims.ledger_markdown(frame)
+    assert "| toy2024 | fig1 | ssim_falls: SSIM falls" in ledger and "**fails**" in ledger
+    summary = claims.summary_markdown(frame)
+    assert "| other2023 | paper | 0 | 1 | 0 | 1 |" in summary
+    assert "| toy2024 | paper | 1 | 0 | 0 | 1 |" in summary
+    assert "ranking: A beats B" in summary and "ssim_falls" not in summary
 
 
 def test_files_that_break_the_schema_are_named_with_their_field(tmp_path):
     path = tmp_path / "claims.json"
     v = FALLS.verdict({}, "smoke", "embedded", first=1.0, last=0.0).to_dict()
-    path.write_text(json.dumps([{**v, "holds": "yes"}]))
-    with pytest.raises(ValueError, match=r"claims.json \[0\]: field 'holds'"):
+    path.write_text(json.dumps([{**v, "outcome": True}]))
+    with pytest.raises(ValueError, match=r"claims.json \[0\]: field 'outcome'"):
+        claims.load(path)
+    path.write_text(json.dumps([{**v, "outcome": "maybe"}]))
+    with pytest.raises(ValueError, match="'outcome'.*'maybe'; valid: holds, fails, inconclusive"):
         claims.load(path)
     path.write_text(json.dumps([{k: v[k] for k in v if k != "evidence"}]))
     with pytest.raises(ValueError, match="missing fields \\['evidence'\\]"):
@@ -74,6 +83,8 @@ def test_files_that_break_the_schema_are_named_with_their_field(tmp_path):
         claims.load(path)
     with pytest.raises(ValueError, match="paper/figure/name"):
         claims.Claim("no-slashes", "x", _falls)
+    with pytest.raises(ValueError, match="kind 'hunch'; valid: paper, beyond, sanity"):
+        claims.Claim("toy2024/fig1/x", "x", _falls, kind="hunch")
 
 
 def test_cli_prints_the_table_and_writes_the_readme_section(tmp_path, monkeypatch, capsys):
@@ -82,16 +93,94 @@ def test_cli_prints_the_table_and_writes_the_readme_section(tmp_path, monkeypatc
         tmp_path, "run_a", [FALLS.verdict({"model": "unet"}, "smoke", "embedded", first=1, last=0)]
     )
     assert main(["claims", "--scale", "smoke"]) == 0
-    assert (
-        "holds          toy2024/fig1/ssim_falls  [model=unet]  first 1; last 0"
-        in capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "HOLDS         paper   toy2024/fig1/ssim_falls  [model=unet]  first 1; last 0" in out
+    assert "paper: 1 of 1 hold, 0 fail, 0 inconclusive" in out
     readme = tmp_path / "README.md"
     begin, end = storage.section_markers("claims")
     readme.write_text(f"intro\n{begin}\nSTALE\n{end}\nend\n")
     monkeypatch.setenv("MRIROBUST_ROOT", str(tmp_path))
     assert main(["claims", "--scale", "smoke", "--markdown"]) == 0
     content = readme.read_text()
-    assert "STALE" not in content and "ssim_falls" in content and content.endswith("end\n")
+    assert "STALE" not in content and content.endswith("end\n")
+    assert "| toy2024 | paper | 1 | 0 | 0 | 1 |" in content
+    assert "ssim_falls: SSIM falls" in (tmp_path / "CLAIMS.md").read_text()
     with pytest.raises(ValueError, match="unknown paper"):
         main(["claims", "--scale", "smoke", "--paper", "zhao2023"])
+
+
+# The shared checks: each holds on constructed data where the claim is true, fails where it is
+# false, and is inconclusive where the data cannot tell.
+
+RNG = np.random.default_rng(3)
+
+
+def test_beats_holds_fails_and_is_inconclusive_with_its_interval():
+    base = RNG.normal(0.7, 0.05, 40)
+    outcome, evidence = claims.beats(base + 0.02, base, names=("varnet", "unet"))
+    assert outcome == "holds" and evidence["n"] == 40
+    assert evidence["gap_ci95"][0] > 0 and evidence["gap"] == pytest.approx(0.02)
+    assert claims.beats(base - 0.02, base, names=("varnet", "unet"))[0] == "fails"
+    noisy = base + RNG.normal(0, 0.05, 40)
+    assert claims.beats(noisy, base, names=("a", "b"))[0] == "inconclusive"
+    # lower is better (errors): the smaller error beats
+    assert claims.beats(base, base + 1, names=("a", "b"), higher_is_better=False)[0] == "holds"
+    # one unit gives no interval, so no verdict either way
+    assert claims.beats([0.9], [0.1], names=("a", "b"))[0] == "inconclusive"
+
+
+def test_beats_unpaired_compares_independent_samples():
+    a, b = RNG.normal(1.0, 0.1, 30), RNG.normal(0.5, 0.1, 20)
+    assert claims.beats(a, b, names=("a", "b"), paired=False)[0] == "holds"
+    assert claims.beats(b, a, names=("b", "a"), paired=False)[0] == "fails"
+
+
+def test_comparing_a_result_with_itself_is_an_error():
+    scores = RNG.normal(0.7, 0.05, 10)
+    with pytest.raises(ValueError, match="l1_knee vs l1_brain: the two results are identical"):
+        claims.beats(scores, scores.copy(), names=("l1_knee", "l1_brain"))
+    with pytest.raises(ValueError, match="one length"):
+        claims.beats(scores, scores[:5], names=("a", "b"))
+
+
+def test_falls_along_reads_the_slope_of_each_unit():
+    x = np.array([0.0, 0.01, 0.02])
+    falling = 0.8 - 5 * x + RNG.normal(0, 0.01, (25, 3))
+    outcome, evidence = claims.falls_along(x, falling)
+    assert outcome == "holds" and evidence["slope"] == pytest.approx(-5, abs=1)
+    assert claims.falls_along(x, 0.8 + 5 * x + RNG.normal(0, 0.01, (25, 3)))[0] == "fails"
+    assert claims.falls_along(x, 0.8 + RNG.normal(0, 0.05, (25, 3)))[0] == "inconclusive"
+    # the mean of per-unit slopes is the slope of the mean curve
+    assert claims.slopes(x, falling).mean() == pytest.approx(claims.slopes(x, falling.mean(0))[0])
+    with pytest.raises(ValueError, match="two distinct x"):
+        claims.slopes([1.0, 1.0], [[0.0, 1.0]])
+
+
+def test_within_is_an_equivalence_test():
+    x = np.array([0.0, 1.0, 2.0])
+    a = -1.0 * x + RNG.normal(0, 0.02, (30, 3))
+    same = -1.05 * x + RNG.normal(0, 0.02, (30, 3))
+    ratio = claims.ratio_interval(claims.slopes(x, same), claims.slopes(x, a))
+    assert claims.within(ratio, claims.SIMILAR_RATIO, name="ratio")[0] == "holds"
+    steeper = claims.ratio_interval(claims.slopes(x, 3 * same), claims.slopes(x, a))
+    outcome, evidence = claims.within(steeper, claims.SIMILAR_RATIO, name="ratio")
+    assert outcome == "fails" and evidence["band"] == [0.8, 1.25]
+    wide = claims.mean_interval(RNG.normal(1.0, 2.0, 8))
+    assert claims.within(wide, claims.SIMILAR_RATIO, name="slope")[0] == "inconclusive"
+
+
+def test_ranks_and_all_of_combine_comparisons():
+    base = RNG.normal(0.6, 0.05, 30)
+    scores = {"varnet": base + 0.05, "unet": base + 0.03, "l1": base}
+    outcome, evidence = claims.ranks(scores, ["varnet", "unet", "l1"])
+    assert outcome == "holds" and set(evidence) == {"order", "varnet>unet", "unet>l1"}
+    assert claims.ranks(scores, ["l1", "unet", "varnet"])[0] == "fails"
+    assert claims.all_of(["holds", "inconclusive"]) == "inconclusive"
+    assert claims.all_of(["holds", "inconclusive", "fails"]) == "fails"
+    with pytest.raises(ValueError, match="missing \\['convdecoder'\\]"):
+        claims.ranks(scores, ["varnet", "convdecoder"])
+
+
+def test_the_bootstrap_is_reproducible():
+    values = RNG.normal(0, 1, 50)
+    assert claims.mean_interval(values) == claims.mean_interval(values)

@@ -40,7 +40,8 @@ def test_refresh_fills_every_section_and_copies_the_gallery(project):
     assert "stale" not in text
     assert "| unet | 0.6831 |" in text and "| train_models | ok | 1.5 |" in text
     assert "| pre-training: shared (2 jobs) | ok | 1.5 |" in text and "**3.0**" in text
-    assert "falls: it falls" in text
+    assert "| toy2024 | paper | 1 | 0 | 0 | 1 |" in text
+    assert "falls: it falls" in (project.parent / "CLAIMS.md").read_text()
     assert (project.parent / "figures" / "gallery" / "fig1.png").read_bytes() == b"png of smoke"
 
 

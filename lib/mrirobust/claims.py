@@ -1,17 +1,27 @@
 """Claims as data: the papers' findings, checked on stored numbers and saved as verdicts.
 
-A `Claim` states a finding once: an id "paper/figure/name", the statement in words and a check
-function on stored tables, `check(**inputs) -> (holds, evidence)`. Checking it on one case (a
-model, an acceleration, ...) gives a `Verdict`, with one schema for every paper:
+A `Claim` states a finding once: an id "paper/figure/name", its kind, the statement in words and
+a check function on stored tables, `check(**inputs) -> (outcome, evidence)`. Checking it on one
+case (a model, an acceleration, ...) gives a `Verdict`, with one schema for every paper:
 
-    {id, paper, figure, statement, case, holds, evidence, scale, data, git}
+    {id, paper, figure, kind, statement, case, outcome, evidence, scale, data, git}
 
-`evidence` holds the numbers compared. A claim that does not hold is a result to report, not an
-error; a claim that cannot be evaluated (missing column, empty table) raises.
+`kind` is `paper` (the paper states it), `beyond` (the hypothesis of an experiment the papers
+did not run) or `sanity` (a check of the set-up). `outcome` is `holds`, `fails` or
+`inconclusive`: a comparison over scored units (slices, boxes, voxels) carries its estimate and
+95 % bootstrap interval, and a claim whose interval spans its threshold is inconclusive.
+`evidence` holds the numbers compared. A claim that fails is a result to report, not an error; a
+claim that cannot be evaluated (missing column, empty table, a result compared with itself)
+raises.
+
+The checks every paper shares live here, once: `beats` (a paired or unpaired difference of
+means), `falls_along` (the mean per-unit least-squares slope), `within` (an equivalence test: the
+interval inside a band, e.g. a ratio of slopes within the conventional 80-125 %), `ranks` (a
+chain of `beats`) and `all_of` (several outcomes together). Each returns `(outcome, evidence)`.
 
 Each run saves its verdicts to `results/<scale>/<run>/claims.json` (`save`); `aggregate(scale)`
 gathers them into `results/<scale>/claims.csv`; `python -m mrirobust claims --scale S` prints the
-table and `--markdown` writes it into the README's generated `claims` section.
+ledger and `--markdown` writes the README's per-paper summary and the full ledger, `CLAIMS.md`.
 """
 
 from __future__ import annotations
@@ -19,29 +29,63 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mrirobust import paths, storage
 
 __all__ = [
     "FIELDS",
+    "KINDS",
+    "OUTCOMES",
     "Claim",
     "Verdict",
+    "Interval",
+    "mean_interval",
+    "ratio_interval",
+    "slopes",
+    "beats",
+    "falls_along",
+    "within",
+    "SIMILAR_RATIO",
+    "ranks",
+    "all_of",
     "save",
     "load",
     "aggregate",
     "table",
     "show",
-    "markdown",
+    "counts",
+    "summary_line",
+    "summary_markdown",
+    "ledger_markdown",
+    "write_ledger",
 ]
 
-FIELDS = ("id", "paper", "figure", "statement", "case", "holds", "evidence", "scale", "data", "git")
+FIELDS = (
+    "id",
+    "paper",
+    "figure",
+    "kind",
+    "statement",
+    "case",
+    "outcome",
+    "evidence",
+    "scale",
+    "data",
+    "git",
+)
+KINDS = ("paper", "beyond", "sanity")
+OUTCOMES = ("holds", "fails", "inconclusive")
 FILENAME = "claims.json"
+LEDGER = "CLAIMS.md"
+BOOTSTRAP_RESAMPLES = 2000
+SIMILAR_RATIO = (0.8, 1.25)  # the conventional equivalence band of a ratio (bioequivalence)
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -72,19 +116,214 @@ def _git() -> str:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """An estimate over `n` scored units with its 95 % percentile-bootstrap interval.
+
+    With fewer than 2 units there is no interval (`low`, `high` are None): any comparison on it
+    is inconclusive."""
+
+    estimate: float
+    low: float | None
+    high: float | None
+    n: int
+
+    def evidence(self, name: str) -> dict[str, Any]:
+        return {name: self.estimate, f"{name}_ci95": [self.low, self.high], "n": self.n}
+
+    def above(self, threshold: float) -> str:
+        """`holds` when the interval lies above `threshold`, `fails` when below, else
+        `inconclusive`."""
+        if self.low is not None and self.low > threshold:
+            return "holds"
+        if self.high is not None and self.high < threshold:
+            return "fails"
+        return "inconclusive"
+
+
+def _units(columns: Sequence[np.ndarray], where: str) -> int:
+    lengths = {len(c) for c in columns}
+    if len(lengths) != 1:
+        raise ValueError(f"{where}: paired values need one length, got {sorted(lengths)}")
+    (n,) = lengths
+    if n == 0:
+        raise ValueError(f"{where}: no scored units")
+    return n
+
+
+def _bootstrap(
+    statistic: Callable[..., np.ndarray], columns: Sequence[np.ndarray], where: str, seed: int
+) -> Interval:
+    """`statistic(*columns)` and its percentile interval over `BOOTSTRAP_RESAMPLES` resamples
+    of the units (the rows, drawn together for paired columns). `statistic` maps arrays whose
+    first axis is the resample to one value per resample."""
+    columns = [np.asarray(c, dtype=float) for c in columns]
+    n = _units(columns, where)
+    estimate = float(statistic(*(c[None] for c in columns))[0])
+    if not math.isfinite(estimate):
+        raise ValueError(f"{where}: the estimate is {estimate}")
+    if n < 2:
+        return Interval(estimate, None, None, n)
+    draws = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))
+    values = statistic(*(c[draws] for c in columns))
+    low, high = np.percentile(values, [2.5, 97.5])
+    return Interval(estimate, float(low), float(high), n)
+
+
+def mean_interval(values, where: str = "mean", seed: int = 0) -> Interval:
+    """The mean of per-unit `values` with its bootstrap interval."""
+    return _bootstrap(lambda v: v.mean(axis=1), [values], where, seed)
+
+
+def ratio_interval(numerator, denominator, where: str = "ratio", seed: int = 0) -> Interval:
+    """mean(numerator) / mean(denominator) over paired units, with its bootstrap interval."""
+    return _bootstrap(
+        lambda a, b: a.mean(axis=1) / b.mean(axis=1), [numerator, denominator], where, seed
+    )
+
+
+def slopes(x, curves) -> np.ndarray:
+    """The least-squares slope of each unit's curve (rows of `curves`) against the shared `x`.
+
+    The slope of the mean curve is the mean of these slopes (least squares is linear in y)."""
+    x = np.asarray(x, dtype=float)
+    curves = np.atleast_2d(np.asarray(curves, dtype=float))
+    if curves.shape[1] != len(x) or len(x) < 2 or np.ptp(x) == 0:
+        raise ValueError(
+            f"slopes need one value per x and at least two distinct x; x {x.tolist()}, "
+            f"curves of shape {curves.shape}"
+        )
+    centred = x - x.mean()
+    return (curves - curves.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
+
+
+def beats(
+    a,
+    b,
+    *,
+    names: tuple[str, str],
+    higher_is_better: bool = True,
+    paired: bool = True,
+    seed: int = 0,
+) -> tuple[str, dict]:
+    """Whether `names[0]` (per-unit scores `a`) beats `names[1]` (`b`): the difference of means
+    mean(a) − mean(b) (sign-flipped when lower is better) lies above 0 with 95 % confidence.
+
+    Paired scores (the same units, in the same order) are resampled together; a paired
+    comparison of identical scores compares a result with itself and raises."""
+    where = f"{names[0]} vs {names[1]}"
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    sign = 1.0 if higher_is_better else -1.0
+    if paired:
+        _units([a, b], where)
+        if np.array_equal(a, b):
+            raise ValueError(
+                f"{where}: the two results are identical (a result compared with itself)"
+            )
+        gap = _bootstrap(lambda d: d.mean(axis=1), [sign * (a - b)], where, seed)
+    else:
+        gap = _unpaired_gap(sign * a, sign * b, where, seed)
+    evidence = {
+        f"mean_{names[0]}": float(a.mean()),
+        f"mean_{names[1]}": float(b.mean()),
+        **gap.evidence("gap"),
+    }
+    return gap.above(0.0), evidence
+
+
+def _unpaired_gap(a: np.ndarray, b: np.ndarray, where: str, seed: int) -> Interval:
+    """mean(a) − mean(b) of independent samples, each resampled on its own."""
+    _units([a], where), _units([b], where)
+    estimate = float(a.mean() - b.mean())
+    if min(len(a), len(b)) < 2:
+        return Interval(estimate, None, None, min(len(a), len(b)))
+    rng = np.random.default_rng(seed)
+    gaps = a[rng.integers(0, len(a), (BOOTSTRAP_RESAMPLES, len(a)))].mean(axis=1) - b[
+        rng.integers(0, len(b), (BOOTSTRAP_RESAMPLES, len(b)))
+    ].mean(axis=1)
+    low, high = np.percentile(gaps, [2.5, 97.5])
+    return Interval(estimate, float(low), float(high), min(len(a), len(b)))
+
+
+def falls_along(x, curves, *, name: str = "slope", seed: int = 0) -> tuple[str, dict]:
+    """Whether the value falls as x grows: the mean per-unit least-squares slope of `curves`
+    (one row per unit, one column per x) lies below 0 with 95 % confidence."""
+    slope = mean_interval(slopes(x, curves), name, seed)
+    outcome = {"holds": "fails", "fails": "holds"}.get(slope.above(0.0), "inconclusive")
+    return outcome, {"x": np.asarray(x, dtype=float).tolist(), **slope.evidence(name)}
+
+
+def within(interval: Interval, bounds: tuple[float, float], *, name: str) -> tuple[str, dict]:
+    """Whether `interval` lies inside `bounds` (an equivalence test): `holds` when the whole
+    95 % interval is inside, `fails` when it lies wholly outside, else `inconclusive`.
+
+    For the papers' "similar" and "parallel" statements on a ratio or a slope, `bounds` is
+    `SIMILAR_RATIO`, the conventional 80-125 % equivalence band (the papers give no number)."""
+    lo, hi = bounds
+    evidence = {**interval.evidence(name), "band": [lo, hi]}
+    if interval.low is None:
+        return "inconclusive", evidence
+    if lo <= interval.low and interval.high <= hi:
+        return "holds", evidence
+    if interval.high < lo or interval.low > hi:
+        return "fails", evidence
+    return "inconclusive", evidence
+
+
+def all_of(outcomes: Iterable[str]) -> str:
+    """`fails` when any outcome fails, `holds` when all hold, else `inconclusive`."""
+    outcomes = list(outcomes)
+    if not outcomes:
+        raise ValueError("all_of needs at least one outcome")
+    if "fails" in outcomes:
+        return "fails"
+    return "holds" if all(o == "holds" for o in outcomes) else "inconclusive"
+
+
+def ranks(
+    scores: Mapping[str, Any],
+    order: Sequence[str],
+    *,
+    higher_is_better: bool = True,
+    seed: int = 0,
+) -> tuple[str, dict]:
+    """Whether the methods rank in `order` (best first): each beats the next (`beats`, paired
+    per-unit `scores`); `all_of` the adjacent comparisons."""
+    missing = [m for m in order if m not in scores]
+    if missing or len(order) < 2:
+        raise ValueError(f"ranks: needs at least two methods with scores; missing {missing}")
+    outcomes, evidence = [], {"order": list(order)}
+    for better, worse in zip(order, order[1:], strict=False):
+        outcome, numbers = beats(
+            scores[better],
+            scores[worse],
+            names=(better, worse),
+            higher_is_better=higher_is_better,
+            seed=seed,
+        )
+        outcomes.append(outcome)
+        evidence[f"{better}>{worse}"] = [numbers["gap"], *numbers["gap_ci95"]]
+    return all_of(outcomes), evidence
+
+
+@dataclass(frozen=True)
 class Verdict:
     """One checked claim on one case, with the numbers behind it."""
 
     id: str
     paper: str
     figure: str
+    kind: str
     statement: str
     case: dict[str, Any]
-    holds: bool
+    outcome: str
     evidence: dict[str, Any]
     scale: str
     data: str
     git: str
+
+    @property
+    def holds(self) -> bool:
+        return self.outcome == "holds"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,13 +340,19 @@ class Verdict:
                 f"{source}: verdict {entry.get('id', '?')!r} has missing fields {missing} and "
                 f"unknown fields {extra}; the schema is {', '.join(FIELDS)}"
             )
-        kinds = {"case": dict, "evidence": dict, "holds": bool}
+        types = {"case": dict, "evidence": dict}
         for name in FIELDS:
-            kind = kinds.get(name, str)
+            kind = types.get(name, str)
             if not isinstance(entry[name], kind):
                 raise ValueError(
                     f"{source}: field {name!r} of verdict {entry['id']!r} must be a "
                     f"{kind.__name__}, got {type(entry[name]).__name__}"
+                )
+        for name, valid in (("kind", KINDS), ("outcome", OUTCOMES)):
+            if entry[name] not in valid:
+                raise ValueError(
+                    f"{source}: field {name!r} of verdict {entry['id']!r} is {entry[name]!r}; "
+                    f"valid: {', '.join(valid)}"
                 )
         paper, figure, _ = _split_id(entry["id"], source)
         if (entry["paper"], entry["figure"]) != (paper, figure):
@@ -127,14 +372,18 @@ def _split_id(claim_id: str, source: str = "claim") -> tuple[str, str, str]:
 
 @dataclass(frozen=True)
 class Claim:
-    """A finding of a paper, declared once: `check(**inputs) -> (holds, evidence)`."""
+    """A finding, declared once: `check(**inputs) -> (outcome, evidence)`, where the outcome is
+    one of `OUTCOMES` or a bool (holds / fails: an exact comparison, e.g. on one example)."""
 
     id: str
     statement: str
-    check: Callable[..., tuple[bool, Mapping[str, Any]]] = field(repr=False)
+    check: Callable[..., tuple[str | bool, Mapping[str, Any]]] = field(repr=False)
+    kind: str = "paper"
 
     def __post_init__(self):
         _split_id(self.id)
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: kind {self.kind!r}; valid: {', '.join(KINDS)}")
 
     @property
     def paper(self) -> str:
@@ -146,18 +395,23 @@ class Claim:
 
     def verdict(self, case: Mapping[str, Any], scale: str, data: str, **inputs) -> Verdict:
         """Check the claim on `inputs` for one `case` (plain values naming the sub-case)."""
-        holds, evidence = self.check(**inputs)
-        if not isinstance(holds, bool):
-            if not (hasattr(holds, "item") and isinstance(holds.item(), bool)):
-                raise TypeError(f"claim {self.id}: check must return a bool, got {holds!r}")
-            holds = holds.item()
+        outcome, evidence = self.check(**inputs)
+        if hasattr(outcome, "item") and isinstance(outcome.item(), bool):
+            outcome = outcome.item()
+        if isinstance(outcome, bool):
+            outcome = "holds" if outcome else "fails"
+        if outcome not in OUTCOMES:
+            raise TypeError(
+                f"claim {self.id}: check must return a bool or one of {OUTCOMES}, got {outcome!r}"
+            )
         return Verdict(
             id=self.id,
             paper=self.paper,
             figure=self.figure,
+            kind=self.kind,
             statement=self.statement,
             case=_plain(dict(case), f"claim {self.id} case"),
-            holds=holds,
+            outcome=outcome,
             evidence=_plain(dict(evidence), f"claim {self.id} evidence"),
             scale=scale,
             data=data,
@@ -255,34 +509,104 @@ def _evidence_text(evidence_json: str) -> str:
     return "; ".join(f"{k} {fmt(v)}" for k, v in json.loads(evidence_json).items())
 
 
-def _line(holds: bool, claim_id: str, case: str, evidence: str) -> str:
-    return f"{'holds' if holds else 'DOES NOT HOLD':13}  {claim_id}  [{case}]  {evidence}"
+def _line(outcome: str, kind: str, claim_id: str, case: str, evidence: str) -> str:
+    return f"{outcome.upper():12}  {kind:6}  {claim_id}  [{case}]  {evidence}"
 
 
 def show(verdicts: Iterable[Verdict]) -> None:
-    """Print one line per verdict: holds / DOES NOT HOLD, the claim, its case and evidence."""
+    """Print one line per verdict: outcome, kind, claim, case and evidence."""
     for v in verdicts:
         case, evidence = json.dumps(v.case), json.dumps(v.evidence)
-        print(_line(v.holds, v.id, _case_text(case), _evidence_text(evidence)))
+        print(_line(v.outcome, v.kind, v.id, _case_text(case), _evidence_text(evidence)))
 
 
-def markdown(frame: pd.DataFrame) -> str:
-    """The verdict table as Markdown: one row per claim and case, grouped by paper."""
+def counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Verdicts per paper and kind: one column per outcome, and the total."""
+    table = (
+        frame.groupby(["paper", "kind"])["outcome"]
+        .value_counts()
+        .unstack(fill_value=0)
+        .reindex(columns=list(OUTCOMES), fill_value=0)
+    )
+    return table.assign(total=table.sum(axis=1)).reset_index()
+
+
+def summary_line(frame: pd.DataFrame) -> str:
+    """One sentence: the scale, the data and the outcomes per kind."""
     scales, data = sorted(set(frame["scale"])), sorted(set(frame["data"]))
-    lines = [
-        f"Scale: {', '.join(scales)}; data: {', '.join(data)}; "
-        f"{int(frame['holds'].sum())} of {len(frame)} verdicts hold.",
-        "",
-        "| paper | figure | claim | case | holds | evidence |",
-        "|---|---|---|---|---|---|",
+    by_kind = counts(frame).groupby("kind")[[*OUTCOMES, "total"]].sum()
+    parts = [
+        f"{kind}: {row.holds} of {row.total} hold, {row.fails} fail, {row.inconclusive} "
+        "inconclusive"
+        for kind, row in by_kind.iterrows()
     ]
+    return f"Scale: {', '.join(scales)}; data: {', '.join(data)}. " + "; ".join(parts) + "."
+
+
+def _rows(frame: pd.DataFrame) -> list[str]:
+    lines = []
     for row in frame.sort_values(["paper", "figure", "id"], kind="stable").itertuples():
         name = row.id.split("/")[-1]
+        outcome = row.outcome if row.outcome == "holds" else f"**{row.outcome}**"
         lines.append(
             f"| {row.paper} | {row.figure} | {name}: {row.statement} | {_case_text(row.case)} | "
-            f"{'yes' if row.holds else '**no**'} | {_evidence_text(row.evidence)} |"
+            f"{outcome} | {_evidence_text(row.evidence)} |"
         )
+    return lines
+
+
+_TABLE_HEAD = [
+    "| paper | figure | claim | case | outcome | evidence |",
+    "|---|---|---|---|---|---|",
+]
+
+
+def summary_markdown(frame: pd.DataFrame) -> str:
+    """The README's claims section: verdicts per paper and kind, then every `paper` and
+    `beyond` verdict that does not hold (the full ledger is `ledger_markdown`)."""
+    table = counts(frame)
+    lines = [
+        summary_line(frame),
+        "",
+        "| paper | kind | holds | fails | inconclusive | total |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.paper} | {r.kind} | {r.holds} | {r.fails} | {r.inconclusive} | {r.total} |"
+        for r in table.itertuples()
+    ]
+    open_ = frame[frame["kind"].isin(["paper", "beyond"]) & (frame["outcome"] != "holds")]
+    if not open_.empty:
+        lines += ["", "The `paper` and `beyond` verdicts that do not hold:", "", *_TABLE_HEAD]
+        lines += _rows(open_)
     return "\n".join(lines) + "\n"
+
+
+def ledger_markdown(frame: pd.DataFrame) -> str:
+    """Every verdict, grouped by kind then paper, as Markdown (the `CLAIMS.md` ledger)."""
+    lines = [
+        "# Claims ledger",
+        "",
+        "Generated by `python -m mrirobust claims --markdown` (`make gallery`) from "
+        "`results/<scale>/*/claims.json`; do not edit. Each comparison carries its estimate and "
+        "95 % bootstrap interval (`_ci95`) over the scored units (`n`); an interval that spans "
+        "the threshold makes the verdict inconclusive.",
+        "",
+        summary_line(frame),
+    ]
+    for kind in KINDS:
+        part = frame[frame["kind"] == kind]
+        if part.empty:
+            continue
+        lines += ["", f"## {kind}", "", *_TABLE_HEAD, *_rows(part)]
+    return "\n".join(lines) + "\n"
+
+
+def write_ledger(text: str, root: Path | None = None) -> Path:
+    """Write the ledger `text` (`ledger_markdown`) to `CLAIMS.md` at the project root."""
+    path = (Path(root) if root else paths.project_root()) / LEDGER
+    storage.atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return path
 
 
 def configure_parser(parser) -> None:
@@ -292,20 +616,23 @@ def configure_parser(parser) -> None:
     parser.add_argument(
         "--markdown",
         action="store_true",
-        help="write the table into README.md's generated claims section (and print it)",
+        help="write the README's claims summary and the ledger CLAIMS.md (and print the summary)",
     )
 
 
 def main(args) -> int:
     frame = table(args.scale, paper=args.paper, claim=args.claim)
     if args.markdown:
-        text = markdown(frame)
+        text = summary_markdown(frame)
         readme = paths.project_root() / "README.md"
         storage.replace_section(readme, "claims", text)
         print(text, end="")
-        print(f"written to the claims section of {readme}")
+        ledger = write_ledger(ledger_markdown(frame))
+        print(f"written to the claims section of {readme} and to {ledger}")
         return 0
     for row in frame.itertuples():
-        print(_line(row.holds, row.id, _case_text(row.case), _evidence_text(row.evidence)))
-    print(f"{int(frame['holds'].sum())} of {len(frame)} verdicts hold (scale {args.scale})")
+        print(
+            _line(row.outcome, row.kind, row.id, _case_text(row.case), _evidence_text(row.evidence))
+        )
+    print(summary_line(frame))
     return 0

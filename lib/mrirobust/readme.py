@@ -3,7 +3,8 @@
 Numbers in the README are generated, never typed (showyourwork's idea). The README marks each
 generated part with a pair of comments, `<!-- NAME:begin (generated) -->` ... `<!-- NAME:end -->`:
 
-- `claims`: every stored claim verdict (`mrirobust.claims`);
+- `claims`: the stored claim verdicts per paper and kind, and those that do not hold
+  (`mrirobust.claims`; the full ledger goes to `CLAIMS.md` beside the README);
 - `timings`: each run's status and duration from its `run.json`, the pre-training jobs' per
   paper, and the total;
 - `table:RUN/FILE.csv`: the CSV `results/<scale>/RUN/FILE.csv` as a Markdown table.
@@ -89,7 +90,7 @@ def _timings(scale: str) -> str:
 def render(name: str, scale: str) -> str:
     """The Markdown of generated section `name` from the results at `scale`."""
     if name == "claims":
-        return claims.markdown(claims.table(scale))
+        return claims.summary_markdown(claims.table(scale))
     if name == "timings":
         return _timings(scale)
     if name.startswith("table:"):
@@ -117,13 +118,16 @@ def refresh(scale: str = "cpu", readme: Path | None = None) -> list[str]:
             f"run `make reproduce SCALE={scale}` first"
         )
     texts = {name: render(name, scale) for name in sections(readme)}
+    ledger = claims.ledger_markdown(claims.table(scale)) if "claims" in texts else None
     gallery = readme.parent / "figures" / "gallery"
     gallery.mkdir(parents=True, exist_ok=True)
     for name in gallery_figures(readme):
         storage.atomic_write(gallery / name, lambda tmp, n=name: shutil.copyfile(figures / n, tmp))
     for name, text in texts.items():
         storage.replace_section(readme, name, text)
-    return [*texts, *gallery_figures(readme)]
+    if ledger is not None:
+        claims.write_ledger(ledger, readme.parent)
+    return [*texts, *([claims.LEDGER] if ledger else []), *gallery_figures(readme)]
 
 
 def configure_parser(parser) -> None:

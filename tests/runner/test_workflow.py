@@ -98,7 +98,7 @@ def test_report_shows_every_figure_with_its_caption_and_the_claims(project, requ
     driver = request.getfixturevalue("browser")  # the report is written even without Chromium
     driver.get(report.as_uri())
     body = _wait_text(driver, "Claims")
-    assert "scratch/fig1/value_positive" in body and "1 of 1 verdicts hold" in body
+    assert "scratch/fig1/value_positive" in body and "paper: 1 of 1 hold" in body
     driver.find_element("xpath", "//*[text()='Results']").click()
     driver.find_element("xpath", "//*[text()='pb']").click()
     row = driver.find_element("xpath", "//td[text()='f.png']/ancestor::tr[1]")

@@ -55,14 +55,23 @@ def write_description(scale: str, path: Path) -> Path:
     if frame.empty:
         lines.append("No run at this scale stored claims (no results/<scale>/<run>/claims.json).")
     else:
-        held = int(frame["holds"].sum())
         lines += [
-            f"{held} of {len(frame)} verdicts hold (from results/{scale}/claims.csv).",
+            f"{claims.summary_line(frame)} From results/{scale}/claims.csv.",
             "",
             ".. raw:: html",
             "",
         ]
-        columns = ["paper", "figure", "id", "statement", "case", "holds", "evidence", "run"]
+        columns = [
+            "paper",
+            "figure",
+            "kind",
+            "id",
+            "statement",
+            "case",
+            "outcome",
+            "evidence",
+            "run",
+        ]
         table = frame[columns].to_html(index=False, classes="claims", border=0)
         lines += ["   " + line for line in table.splitlines()]
     storage.atomic_write(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))

@@ -159,6 +159,7 @@ BUDGET = Claim(
     "darestani2021/fig3/budgets_used",
     "the perturbations use their budget ||z|| = eps ||y||",
     _budget_used,
+    kind="sanity",
 )
 
 
@@ -247,6 +248,7 @@ LATTICE = Claim(
     "darestani2021/fig7/lattice_matches_single_windows",
     "a map from lattices of windows matches the one-window-per-reconstruction map",
     _lattice_valid,
+    kind="sanity",
 )
 
 
@@ -424,6 +426,7 @@ BEATS_ZERO_FILLED = Claim(
     "every model of every family reconstructs the clean in-distribution set better than "
     "zero-filling (mean SSIM)",
     _beat_zero_filled,
+    kind="sanity",
 )
 
 
@@ -459,7 +462,9 @@ def gap_verdicts(
 
 def _of_figure(claim: Claim, figure: str) -> Claim:
     """A Fig. 2 shift claim as the claim of another shift figure (Fig. 6: fastMRI-A)."""
-    return Claim(claim.id.replace("/fig2/", f"/{figure}/"), claim.statement, claim.check)
+    return Claim(
+        claim.id.replace("/fig2/", f"/{figure}/"), claim.statement, claim.check, kind=claim.kind
+    )
 
 
 def shift_verdicts(

@@ -137,12 +137,14 @@ BEATS_ZERO_FILLED = Claim(
     "huang_liang/table1/adv_beats_zero_filled",
     "The adversarially trained U-Net beats zero-filled on val SSIM",
     _beats_zero_filled,
+    kind="sanity",
 )
 INTENSITY_RIGHT = Claim(
     "huang_liang/sanity/beats_zero_filled_in_every_metric",
     "Not a paper claim: the U-Net beats zero-filled on val SSIM, PSNR and NMSE (fastMRI rule), "
     "so the DSSIM loss got the intensities right, not only the structure",
     _beats_zero_filled_everywhere,
+    kind="sanity",
 )
 TRAIN_GT_VAL = Claim(
     "huang_liang/table1/train_gt_val",
@@ -169,16 +171,19 @@ MASK_FRACTION = Claim(
     "huang_liang/fig5/mask_fraction",
     "The 4x random mask samples a quarter of the acquired columns (± 0.02) and every centre column",
     _mask_fraction,
+    kind="sanity",
 )
 BUDGET_REACHED = Claim(
     "huang_liang/sanity/budget_reached",
     f"G uses its budget: last-epoch mean ‖δ_b‖²/ε within {BUDGET_BAND}",
     _budget_reached,
+    kind="sanity",
 )
 EPS_MONOTONE = Claim(
     "huang_liang/sanity/eps_monotone",
     "The larger budget gives the larger perturbation: ‖δ_ε2‖² > ‖δ_ε1‖²",
     _eps_monotone,
+    kind="sanity",
 )
 
 
@@ -234,11 +239,13 @@ ROBUST_OWN_G = Claim(
     "Fair version of the headline: under a fresh generator trained against each model at the "
     "same ε, A loses less SSIM than S",
     lambda table: _smaller_drop(table, "own_G"),
+    kind="beyond",
 )
 ROBUST_IMAGE_PGD = Claim(
     "huang_liang/robust/image_pgd",
     "Under image-domain PGD at ρ = √(ε/N), A loses less SSIM than S",
     lambda table: _smaller_drop(table, "image_pgd"),
+    kind="beyond",
 )
 
 
@@ -266,17 +273,20 @@ KSPACE_PGD_AT_ETA = Claim(
     "Algorithm 2 helps against the k-space attack it was trained for: under Morshuis' per-coil "
     "k-space PGD at the training η, K loses less SSIM than S",
     lambda table: _smaller_drop(table, "kspace_pgd", ("K", "S")),
+    kind="beyond",
 )
 KSPACE_CLEAN_COST = Claim(
     "huang_liang/alg2/clean_cost_small",
     f"K(η) keeps the clean quality of S: SSIM_S − SSIM_K ≤ {CLEAN_COST}",
     _kspace_clean_cost,
+    kind="beyond",
 )
 PGD_STRONGER = Claim(
     "huang_liang/alg2/pgd_stronger_than_generator",
     "Per-sample PGD is a stronger attack than a generator of the same budget: attacked SSIM "
     "under k-space PGD ≤ under a fresh k-space generator",
     _pgd_stronger,
+    kind="beyond",
 )
 
 
@@ -383,6 +393,7 @@ SMALLER_DROP_THAN_S = Claim(
     "Exploratory, no expected direction: the model loses less SSIM than S under another "
     "paper's attack at this budget (evidence also says whether its attacked SSIM is higher)",
     _smaller_drop_than_standard,
+    kind="beyond",
 )
 
 

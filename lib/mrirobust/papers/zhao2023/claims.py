@@ -162,28 +162,33 @@ SHIFT_REACHED = Claim(
     "PGD raises the mean myocardial T1 (T2) by at least half a simulated disease, +50 ms (+5 ms), "
     "at eta <= 2 % while the challenge SSIM falls by less than 0.01",
     _shift_reached,
+    kind="beyond",
 )
 MAP_ATTACK_GROWS = Claim(
     "zhao2023/robustness/map_attack_grows_with_eta",
     "the myocardial map error under map-targeted PGD does not fall as the budget grows",
     _map_attack_grows,
+    kind="beyond",
 )
 ATTACK_BEATS_RANDOM = Claim(
     "zhao2023/robustness/pgd_beats_random_noise",
     "map-targeted PGD raises the myocardial map error at least 3x as much as random noise "
     "of the same per-(frame, coil) norms",
     _attack_beats_random,
+    kind="beyond",
 )
 MAP_BEATS_IMAGE_ATTACK = Claim(
     "zhao2023/robustness/map_attack_beats_image_attack",
     "targeting the map raises the map error more than targeting the images",
     _map_beats_image_attack,
+    kind="beyond",
 )
 RELAX_MORE_ROBUST = Claim(
     "zhao2023/robustness/relax_maps_more_robust",
     "(hypothesis, either outcome informative) VN-UNet-relax's maps are at least as robust "
     "as VN-UNet's under map-targeted PGD",
     _relax_more_robust,
+    kind="beyond",
 )
 
 
