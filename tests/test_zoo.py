@@ -91,10 +91,10 @@ def test_checkpoint_names_hash_the_spec_as_before(method, scale, acceleration, c
 
 @pytest.mark.parametrize(
     "kind, budget, name",
-    [  # Huang & Liang's min-max models since they moved into the zoo (models.ModelSpec)
-        ("standard", 0, "unet_minmax_standard-paper-4x-singlecoil_budget0-3628b917d901.pt"),
-        ("image", 1e3, "unet_minmax_image-paper-4x-singlecoil_budget1000-561a49a282e4.pt"),
-        ("kspace", 0.02, "unet_minmax_kspace-paper-4x-singlecoil_budget0.02-f5538f1e5004.pt"),
+    [  # Huang & Liang's min-max models since early stopping holds out 1,000 training slices
+        ("standard", 0, "unet_minmax_standard-paper-4x-singlecoil_budget0-ec3b11455a03.pt"),
+        ("image", 1e3, "unet_minmax_image-paper-4x-singlecoil_budget1000-cad3cde90f86.pt"),
+        ("kspace", 0.02, "unet_minmax_kspace-paper-4x-singlecoil_budget0.02-5f9d229c8cf9.pt"),
     ],
 )
 def test_minmax_checkpoint_names_hash_the_spec(kind, budget, name):
@@ -120,8 +120,11 @@ def test_minmax_models_come_from_the_zoo_like_the_others(checkpoint_dir):
 
 def test_an_early_stopped_minmax_checkpoint_is_complete():
     minmax, supervised = recipes.RECIPES["unet_minmax_image"], recipes.RECIPES["unet"]
-    assert minmax.done({"epochs": 5}, {"epoch": 3, "finished": True})
-    assert not minmax.done({"epochs": 5}, {"epoch": 3, "finished": False})
+    stopped = {"stopped_on": [["file1.h5", 3]]}
+    assert minmax.done({"epochs": 5}, {"epoch": 3, "finished": True, **stopped})
+    assert not minmax.done({"epochs": 5}, {"epoch": 3, "finished": False, **stopped})
+    # stopped early on validation slices (before the held-out training slices): train anew
+    assert not minmax.done({"epochs": 5}, {"epoch": 3, "finished": True})
     assert not supervised.done({"epochs": 5}, {"epoch": 3})
 
 

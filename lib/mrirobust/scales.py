@@ -124,8 +124,8 @@ TRAIN = Profile(
         "convdecoder_channels": 256,
         "convdecoder_iterations": 2000,  # Adam steps per reconstruction (lr 0.008)
         "l1_iterations": 200,  # FISTA iterations
-        "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],  # relative lambda grid (validation)
-        "l1_tune_slices": 20,  # validation slices used for the lambda search
+        "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],  # relative lambda grid
+        "l1_tune_slices": 20,  # training slices the lambda search tunes on (never a scored one)
         "l1_basis": "wavelet",  # sparsifying basis (models.l1.BASES; Darestani Fig. 10)
         "val_slices": 100,  # validation slices evaluated after every epoch
         "steps_per_epoch": 0,  # optimiser steps per epoch (0: every batch of the training set)

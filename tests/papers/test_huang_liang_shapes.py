@@ -24,7 +24,7 @@ FILES = {
     "file1000003": ("val", 72, 2),
     "file1000004": ("val", 76, 3),
 }
-OVERRIDES = {"epochs": 1, "val_slices": 0, "eps_ref": [1e3], "eta": [0.02]}
+OVERRIDES = {"epochs": 1, "val_slices": 1, "eps_ref": [1e3], "eta": [0.02]}
 EVALUATE_OVERRIDES = {"attack_slices": 0, "example_slices": [1, 3], "cross_slices": 0}
 
 

@@ -168,8 +168,10 @@ def test_ddp_two_processes_on_cpu(checkpoints, tmp_path):
     (path,) = checkpoints.glob("unet_minmax_image-smoke-*.pt")
     state = torch.load(path, weights_only=True)
     assert state["finished"] and state["epoch"] == 1
-    # 12 training slices, 4 per global batch: 3 minibatches, each of 2 slices on rank 0
-    assert len(state["iterations"]) == 3
+    # 12 training slices less 2 held out for early stopping, 4 per global batch: 2 full
+    # minibatches, each of 2 slices on rank 0
+    assert len(state["iterations"]) == 2
+    assert len(state["stopped_on"]) == 2
 
 
 def test_a_batch_per_process_below_two_is_a_clear_error(smoke_root):

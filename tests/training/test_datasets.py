@@ -3,6 +3,7 @@ coil count, so slices of different files are batched only when their shapes agre
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from mrirobust.training import datasets
@@ -53,3 +54,13 @@ def test_processes_split_every_global_batch(monkeypatch):
     ]
     for batch, first, second in zip(whole, *ranks, strict=True):
         assert sorted(first + second) == sorted(batch) and len(first) == len(second)
+
+
+def test_tuning_slices_spread_over_the_training_split_away_from_its_ends():
+    items = [(Path(f"f{i // 10}.h5"), i % 10) for i in range(40)]
+    picks = datasets.tuning_items(items, 3)
+    assert picks == [items[6], items[20], items[33]]  # floor((k + 1/2) 40 / 3)
+    assert datasets.tuning_items(items, 40) == items
+    for count in (0, 41):
+        with pytest.raises(ValueError, match="tuning needs 1 to 40 training slices"):
+            datasets.tuning_items(items, count)

@@ -26,9 +26,10 @@ timed as `costs.timed("train", method)`, each step of a fresh attacking generato
 The checkpoint (`training.checkpoints.locate`: the spec and the data fingerprint of its train +
 val slices) holds both networks and both optimisers after every epoch, the per-epoch curve and
 the per-iteration log; `mrirobust.zoo` trains, resumes and restores the models through
-`training.recipes.MinMax`. Early stopping follows the reference: stop when none of the last
-`patience` validation DSSIMs is below the one `patience` epochs before; the last weights are
-kept.
+`training.recipes.MinMax`. Early stopping follows the reference's rule: stop when none of the
+last `patience` validation DSSIMs is below the one `patience` epochs before; the last weights are
+kept. Unlike the reference, it validates on `val_slices` slices held out from the training split
+(`datasets.tuning_items`, not trained on), never on the validation split that Table 1 scores.
 
 Under torchrun (`python -m torch.distributed.run --nproc_per_node=N -m mrirobust train
 "huang_liang-S" ...`) every process takes batch_size / N slices of the
@@ -87,7 +88,7 @@ PARAMS = (
     "ssim_window",
     "ssim_sigma",
     "ssim_range",
-    "val_slices",  # validated after every epoch (0: all)
+    "val_slices",  # training slices held out and validated after every epoch (early stopping)
 )
 # keys added after checkpoints existed, with their default: a spec holds one only when it
 # differs, so the existing checkpoints keep their names (as `models.registry.Method.late`)
@@ -360,9 +361,10 @@ def fit(model_spec, networks: Callable, checkpoint: checkpoints.Checkpoint, stat
         if gen is not None:
             gen.load_state_dict(state["generator"])
         start, curve, iterations = state["epoch"], state["curve"], state["iterations"]
-    train_set = dataset(model_spec, slices(scale, "train", p["challenge"]), training=True)
-    val_items = slices(scale, "val", p["challenge"])[: p["val_slices"] or None]
-    val_set = dataset(model_spec, val_items, training=False)
+    train_items = slices(scale, "train", p["challenge"])
+    stop_items = datasets.tuning_items(train_items, p["val_slices"])
+    train_set = dataset(model_spec, [i for i in train_items if i not in stop_items], training=True)
+    val_set = dataset(model_spec, stop_items, training=False)
     finished = False
     desc, quiet = f"train {checkpoint.path.stem}", rank != 0
     for epoch in trange(start, p["epochs"], desc=desc, initial=start, disable=quiet):
@@ -395,6 +397,7 @@ def fit(model_spec, networks: Callable, checkpoint: checkpoints.Checkpoint, stat
                 **{f"optimizer_{k}": o.state_dict() for k, o in optimisers.items()},
                 "curve": curve,
                 "iterations": iterations,
+                "stopped_on": [[Path(path).name, int(index)] for path, index in stop_items],
             }
             checkpoint.save(state)
         if world > 1:

@@ -1,6 +1,9 @@
 """Training and validation data: the slices of a scale's data set, masked-slice datasets, and
 batches of slices that share a k-space shape (real fastMRI files differ in width and coil count,
-so slices of different files cannot always be stacked)."""
+so slices of different files cannot always be stacked).
+
+Tuning (l1's λ search, early stopping) never sees a scored slice: it uses `tuning_items`, slices
+of the training split, while every evaluation scores the validation split."""
 
 from __future__ import annotations
 
@@ -23,6 +26,20 @@ def slices(
     data.ensure_embedded(scale)
     max_files = scales.resolve(scale, "data")["max_files"]
     return data.list_slices(data.split_dir(scale, anatomy, split, challenge), max_files)
+
+
+def tuning_items(train_items: Sequence[tuple[Path, int]], count: int) -> list[tuple[Path, int]]:
+    """`count` slices of the training split `train_items` for tuning, spread evenly over it:
+    the middle slice of each of `count` equal parts, index floor((k + 1/2) n / count), so none is
+    the split's first or last slice (the edge of a volume, nearly empty) unless count = n.
+    Raises when the split has too few."""
+    items = list(train_items)
+    if not 0 < count <= len(items):
+        raise ValueError(
+            f"tuning needs 1 to {len(items)} training slices (the training split's size), "
+            f"got count = {count}"
+        )
+    return [items[(2 * k + 1) * len(items) // (2 * count)] for k in range(count)]
 
 
 class SliceData(torch.utils.data.Dataset):

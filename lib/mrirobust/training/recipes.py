@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -69,23 +70,30 @@ class Supervised:
 
 @dataclass(frozen=True)
 class LambdaSearch:
-    """l1-wavelet: the relative λ of `l1_lambdas` with the best mean SSIM on the first
-    `l1_tune_slices` validation slices (one "epoch"; rank 0 only under DDP). Each curve row
-    records its λ's share of the search time, so that (as for the networks' epochs) the rows'
-    seconds add up to the training time."""
+    """l1-wavelet: the relative λ of `l1_lambdas` with the best mean SSIM on `l1_tune_slices`
+    training slices (`datasets.tuning_items`: never a scored, validation slice; the paper tunes
+    on training data), masked as validation slices are. One "epoch"; rank 0 only under DDP. The
+    checkpoint records the slices tuned on; each curve row records its λ's share of the search
+    time, so that (as for the networks' epochs) the rows' seconds add up to the training time."""
 
     def epochs(self, params: dict) -> int:
         return 1
 
     def done(self, params: dict, state: dict) -> bool:
-        return state["epoch"] >= 1
+        # a search without `tuned_on` tuned on validation slices (before the tuning slices were
+        # training slices): not done, so it runs again
+        return state["epoch"] >= 1 and "tuned_on" in state
 
     def fit(self, model_spec, build, checkpoint, state) -> None:
         if loop.distributed()[1] != 0:
             return
         begin = time.perf_counter()
         p = model_spec.params
-        dataset = datasets.for_spec(model_spec, "val", p["l1_tune_slices"])
+        train = datasets.slices(model_spec.scale, "train", model_spec.anatomy)
+        items = datasets.tuning_items(train, p["l1_tune_slices"])
+        dataset = datasets.SliceData(
+            items, model_spec.acceleration, model_spec.center_fraction, p["seed"], training=False
+        )
         ssims = {lam: [] for lam in p["l1_lambdas"]}
         here = devices.default()
         for kspace, mask, target, _ in tqdm(dataset, desc="l1 lambda search"):
@@ -97,11 +105,12 @@ class LambdaSearch:
                 ssims[lam].append(float(metrics.ssim(target, pred)[0]))
         share = (time.perf_counter() - begin) / len(ssims)
         curve = [
-            {"lam": lam, "val_ssim": float(np.mean(v)), "seconds": share}
+            {"lam": lam, "tune_ssim": float(np.mean(v)), "seconds": share}
             for lam, v in ssims.items()
         ]
-        best = max(curve, key=lambda row: row["val_ssim"])["lam"]
-        checkpoint.save({"epoch": 1, "lam": best, "curve": curve})
+        best = max(curve, key=lambda row: row["tune_ssim"])["lam"]
+        tuned_on = [[Path(path).name, int(index)] for path, index in items]
+        checkpoint.save({"epoch": 1, "lam": best, "curve": curve, "tuned_on": tuned_on})
 
     def restore(self, build, state):
         return build(lam=state["lam"]).to(devices.default())
@@ -115,9 +124,11 @@ class MinMax:
         return params["epochs"]
 
     def done(self, params: dict, state: dict) -> bool:
-        return bool(state["finished"])
+        return bool(state["finished"]) and "stopped_on" in state
 
     def fit(self, model_spec, build, checkpoint, state) -> None:
+        if state is not None and "stopped_on" not in state:
+            state = None  # it stopped early on validation slices (older code): train anew
         adversarial.fit(model_spec, build, checkpoint, state)
 
     def restore_networks(self, build, state):

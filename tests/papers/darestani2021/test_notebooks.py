@@ -98,7 +98,7 @@ def test_fig10_attacks_every_basis(smoke_results):
     searches = pd.read_csv(out / "lambda_searches.csv")
     assert set(searches["basis"]) == {"wavelet", "fourier", "dct"}
     assert (searches.groupby("basis")["chosen"].sum() == 1).all()
-    best = searches.loc[searches.groupby("basis")["val_ssim"].idxmax()]
+    best = searches.loc[searches.groupby("basis")["tune_ssim"].idxmax()]
     assert best["chosen"].all()  # each basis keeps the lambda of its best validation SSIM
     images = np.load(out / "fig10_images.npz")
     assert {f"{b}_{k}" for b in bases for k in ("clean", "attacked")} <= set(images.files)

@@ -137,8 +137,8 @@ def l1_bases(scale: str, config: str | None = None, anatomy: str = "knee") -> di
 
 
 def lambda_searches(scale: str, config: str | None = None, anatomy: str = "knee") -> pd.DataFrame:
-    """The stored λ searches of `l1_bases`: one row per basis and λ (lam, val_ssim, seconds) and
-    whether it was chosen."""
+    """The stored λ searches of `l1_bases`: one row per basis and λ (lam, tune_ssim on the
+    training slices searched, seconds) and whether it was chosen."""
     rows = []
     for basis in BASES:
         spec = model_spec("l1", scale, config=basis_config(basis, config), anatomy=anatomy)
