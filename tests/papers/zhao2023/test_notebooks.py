@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mrirobust import claims
+from mrirobust.papers.zhao2023 import claims as zhao_claims
 from mrirobust.papers.zhao2023 import profile, robustness
 
 pytestmark = pytest.mark.notebook
@@ -56,17 +57,34 @@ def test_map_errors_and_claims_are_stored(smoke_results):
     assert full["T1map"] < 40 and full["T2map"] < 3
     assert (maps["mae_vs_full_ms"] >= 0).all()
     verdicts = claims.load(out / "claims.json")
-    ids = {v.id for v in verdicts}
-    assert {
-        "zhao2023/table1/vn_unet_beats_rvn",
-        "zhao2023/table2/quality_falls_with_acceleration",
-        "zhao2023/table2/beats_zero_filled",
-        "zhao2023/maps/relax_lowers_map_error",
-        "zhao2023/mapping/mapper_matches_the_fit",
-    } <= ids
+    assert {v.id.split("/", 1)[1]: v.kind for v in verdicts} == {
+        "table1/vn_unet_beats_rvn": "paper",
+        "table1/relax_beats_vn_unet": "paper",
+        "table2/quality_falls_with_acceleration": "paper",
+        "table2/beats_zero_filled": "sanity",
+        "maps/relax_lowers_map_error": "beyond",
+        "maps/map_error_grows_with_acceleration": "beyond",
+        "mapping/mapper_matches_the_fit": "sanity",
+    }
     mappers = pd.read_csv(out / "mappers.csv")
     assert set(mappers["modality"]) == set(MODELS) and (mappers["mapper_ms"] >= 0).all()
     assert all(v.scale == "smoke" and "synthetic" in v.data for v in verdicts)
+    # the stored verdicts are those of the stored per-slice rows
+    expected = zhao_claims.tables_verdicts(
+        pd.read_csv(out / "images.csv"),
+        pd.read_csv(out / "maps.csv"),
+        mappers,
+        models=MODELS,
+        accelerations=EVALUATION["accelerations"],
+        table1_acceleration=EVALUATION["table1_acceleration"],
+        scale="smoke",
+        data=verdicts[0].data,
+    )
+    assert [(v.id, v.case, v.outcome, v.evidence) for v in verdicts] == [
+        (v.id, v.case, v.outcome, v.evidence) for v in expected
+    ]
+    relax = next(v for v in verdicts if v.id.endswith("relax_beats_vn_unet"))
+    assert relax.evidence["n"] == EVALUATION["max_patients"] * 2  # the central two slices
 
 
 def test_fig2_panels_and_figures(smoke_results):
@@ -89,8 +107,28 @@ def test_robustness_covers_every_mode_and_budget(smoke_results):
     # eta = 0 is the clean reconstruction for every mode
     clean = rows[rows["eta"] == 0].groupby(["model", "slice"])["map_mae_ms"].nunique()
     assert (clean == 1).all()
-    ids = {v.id for v in claims.load(out / "claims.json")}
-    assert "zhao2023/robustness/pgd_beats_random_noise" in ids
+    verdicts = claims.load(out / "claims.json")
+    expected = zhao_claims.robustness_verdicts(
+        rows,
+        models=attack["models"],
+        etas=attack["etas"],
+        case=dict(modality=attack["modality"], acceleration=attack["acceleration"]),
+        scale="smoke",
+        data=verdicts[0].data,
+    )
+    assert [(v.id, v.case, v.outcome, v.evidence) for v in verdicts] == [
+        (v.id, v.case, v.outcome, v.evidence) for v in expected
+    ]
+    assert {v.id.split("/")[-1] for v in verdicts} == {
+        "map_attack_grows_with_eta",
+        "pgd_beats_random_noise",
+        "map_attack_beats_image_attack",
+        "fake_disease_shift",
+    }
+    assert all(v.kind == "beyond" for v in verdicts)
+    # relaxometry guidance against none under attack: a measurement per eta, not a verdict
+    gaps = pd.read_csv(out / "relax_vs_vn.csv")
+    assert gaps["eta"].tolist() == attack["etas"] and (gaps["mode"] == "map").all()
     assert (smoke_results.figures / "zhao2023_robustness.png").is_file()
 
 

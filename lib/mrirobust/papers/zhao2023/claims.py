@@ -1,73 +1,74 @@
-"""The findings of Zhao et al. 2023 as claims checked on the stored tables.
+"""The findings of Zhao et al. 2023 (Tables 1-2, Discussion), and the hypotheses of the map
+experiments the paper could not run, checked per evaluated slice on the stored rows.
 
-`table` is `experiments.challenge_table(...)` (model, modality, acceleration, psnr, ssim, nmse);
-`maps` is `experiments.map_table(...)` (map errors against the fit of the fully sampled frames).
+Inputs: `images` is `experiments.evaluate`'s per-image table (model, modality, acceleration,
+patient, slice, frame, psnr, ssim, nmse); `maps` its per-slice map errors (mae_vs_full_ms: the
+judge fit of the reconstructed frames against the fit of the fully sampled frames, over a
+region); `mappers` `experiments.mapper_errors` (per slice); `attacks` `robustness.attack_sweep`
+(per model, slice, mode and eta).
+
+The scored unit is the evaluated slice (patient, slice): a slice's image score is the mean over
+its frames (the challenge's per-image metrics), and every comparison is paired over the slices
+both sides were scored on, with the 95 % bootstrap interval of `mrirobust.claims`. The paper's
+sentences:
+
+- "Table 1 shows that the VN-UNet achieved better performance than RVN" (T1, R = 4: PSNR, NMSE
+  and SSIM all better);
+- "the performance is slightly improved by introducing relaxometry guidance" (Table 1: PSNR
+  42.50 -> 42.59 dB, SSIM 97.91 -> 97.93 %; NMSE equal, so not compared);
+- "A higher acceleration factor causes a performance drop" (Table 2): PSNR and SSIM fall and
+  NMSE rises along R (the mean per-slice slope).
+
+The map claims are `beyond`: the paper states that "the discrepancy between the predicted and
+the ground truth quantitative maps can not be evaluated" and leaves the effect of the
+relaxometry terms on the maps to "further investigation"; the attacks are new. Whether VN-UNet-
+relax's maps are more or less robust under attack has no expected direction: it is a
+measurement (`robustness.model_gaps`), not a claim.
 
 What needs a phantom's truth: no claim here. Every map claim compares fits with the fit of the
 fully sampled frames (the reference map), which real data allow too. Only the region differs:
 with the phantom's labels it is the pure myocardium; on data without labels (real CMRxRecon) it
 is the evaluation crop where the reference fit is valid (`experiments.region_of`), so the
-"myocardial" claims speak of that tissue; each map claim's evidence names its region. What
-does need the truth is not a claim: the error against the true maps (`mae_vs_truth_ms`,
-`full_vs_truth_ms`, the mappers' `truth_ms`: NaN on real data) and the data tour's fitted vs
-true tissue values.
+"myocardial" claims speak of that tissue; each map claim's evidence names its region.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 
-from mrirobust.claims import Claim
+from mrirobust import claims
+from mrirobust.claims import Claim, Interval
+
+UNIT = ["patient", "slice"]
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "nmse": False}
 
 
-def _row(table: pd.DataFrame, model: str, modality: str, acceleration: int) -> pd.Series:
-    rows = table[
-        (table["model"] == model)
-        & (table["modality"] == modality)
-        & (table["acceleration"] == acceleration)
-    ]
-    if len(rows) != 1:
-        raise ValueError(f"no single row for {model} {modality} R{acceleration} in the table")
-    return rows.iloc[0]
+def _per_slice(table: pd.DataFrame, by: str, value: str, where: str, **case) -> pd.DataFrame:
+    """`value` with one row per slice (the mean over its frames, if any) and one column per
+    value of `by`, for the rows of `table` matching `case`. Raises when there are none or a
+    slice misses a column."""
+    rows = table
+    for column, wanted in case.items():
+        if column not in rows.columns:
+            raise ValueError(f"{where}: the table has no column {column!r}")
+        rows = rows[rows[column] == wanted]
+    if rows.empty:
+        raise ValueError(f"{where}: the table has no rows with {case}")
+    curves = rows.pivot_table(index=UNIT, columns=by, values=value, aggfunc="mean")
+    if curves.isna().any().any():
+        raise ValueError(f"{where}: some slices miss a value of {by} for {case}")
+    return curves.sort_index(axis=1)
 
 
-def _vn_beats_rvn(table, modality, acceleration):
-    vn, rvn = (_row(table, m, modality, acceleration) for m in ("vn", "rvn"))
-    holds = vn["psnr"] > rvn["psnr"] and vn["ssim"] > rvn["ssim"]
-    return holds, dict(
-        psnr_vn=vn["psnr"], psnr_rvn=rvn["psnr"], ssim_vn=vn["ssim"], ssim_rvn=rvn["ssim"]
-    )
-
-
-def _relax_not_worse(table, modality, acceleration, tolerance_db=0.2):
-    relax, vn = (_row(table, m, modality, acceleration) for m in ("vn_relax", "vn"))
-    holds = relax["psnr"] >= vn["psnr"] - tolerance_db
-    return holds, dict(psnr_relax=relax["psnr"], psnr_vn=vn["psnr"], tolerance_db=tolerance_db)
-
-
-def _monotone(values: list, direction: int) -> bool:
-    """Strictly increasing (direction 1) or decreasing (-1)."""
-    return all(direction * (b - a) > 0 for a, b in zip(values, values[1:], strict=False))
-
-
-def _falls_with_acceleration(table, model, modality, accelerations):
-    rows = [_row(table, model, modality, r) for r in accelerations]
-    psnr, ssim, nmse = ([row[k] for row in rows] for k in ("psnr", "ssim", "nmse"))
-    holds = _monotone(psnr, -1) and _monotone(ssim, -1) and _monotone(nmse, 1)
-    return holds, dict(accelerations=accelerations, psnr=psnr, ssim=ssim, nmse=nmse)
-
-
-def _beats_zero_filled(table, model, modality, accelerations):
-    pairs = [
-        (_row(table, model, modality, r), _row(table, "zero_filled", modality, r))
-        for r in accelerations
-    ]
-    holds = all(m["psnr"] > z["psnr"] and m["ssim"] > z["ssim"] for m, z in pairs)
-    return holds, dict(
-        accelerations=accelerations,
-        psnr_model=[m["psnr"] for m, _ in pairs],
-        psnr_zero_filled=[z["psnr"] for _, z in pairs],
-    )
+def _select(curves: pd.DataFrame, wanted: Sequence, where: str) -> pd.DataFrame:
+    """The columns `wanted` of `curves`, in that order; raises naming the missing ones."""
+    missing = [w for w in wanted if w not in curves.columns]
+    if missing:
+        raise ValueError(f"{where}: no rows for {missing}; present: {list(curves.columns)}")
+    return curves[list(wanted)]
 
 
 def _region(table: pd.DataFrame) -> str:
@@ -75,178 +76,272 @@ def _region(table: pd.DataFrame) -> str:
     return ", ".join(sorted(set(table["region"])))
 
 
-def _relax_lowers_map_error(maps, modality, acceleration):
-    relax, vn = (_row(maps, m, modality, acceleration) for m in ("vn_relax", "vn"))
-    holds = relax["mae_vs_full_ms"] <= vn["mae_vs_full_ms"]
-    return holds, dict(
-        mae_relax_ms=relax["mae_vs_full_ms"], mae_vn_ms=vn["mae_vs_full_ms"], region=_region(maps)
+# CORE-CANDIDATE: the mirror of `claims.falls_along`
+def rises_along(x, curves, *, name: str = "slope", seed: int = 0) -> tuple[str, dict]:
+    """Whether the value rises as x grows: the mean per-unit least-squares slope of `curves`
+    (one row per unit, one column per x) lies above 0 with 95 % confidence."""
+    slope = claims.mean_interval(claims.slopes(x, curves), name, seed)
+    return slope.above(0.0), {"x": np.asarray(x, dtype=float).tolist(), **slope.evidence(name)}
+
+
+# CORE-CANDIDATE: the mirror of `claims.Interval.above`
+def below(interval: Interval, threshold: float) -> str:
+    """`holds` when the interval lies below `threshold`, `fails` when above, else
+    `inconclusive`."""
+    return {"holds": "fails", "fails": "holds"}.get(interval.above(threshold), "inconclusive")
+
+
+def _model_beats(
+    images: pd.DataFrame,
+    better: str,
+    worse: str,
+    metrics: Sequence[str],
+    modality: str,
+    acceleration: int,
+):
+    """`better` beats `worse` in every one of `metrics`, paired over the slices (each slice's
+    mean over frames); evidence: per metric the gap and its 95 % interval."""
+    where = f"{better} beats {worse}"
+    outcomes, evidence = [], {}
+    for metric in metrics:
+        curves = _per_slice(
+            images, "model", metric, where, modality=modality, acceleration=acceleration
+        )
+        pair = _select(curves, [better, worse], where)
+        outcome, numbers = claims.beats(
+            pair[better],
+            pair[worse],
+            names=(better, worse),
+            higher_is_better=HIGHER_IS_BETTER[metric],
+        )
+        outcomes.append(outcome)
+        evidence[metric] = [numbers[f"mean_{better}"], numbers[f"mean_{worse}"]]
+        evidence[f"{metric}_gap"] = [numbers["gap"], *numbers["gap_ci95"]]
+        evidence["n"] = numbers["n"]
+    return claims.all_of(outcomes), evidence
+
+
+VN_BEATS_RVN = Claim(
+    "zhao2023/table1/vn_unet_beats_rvn",
+    "'Table 1 shows that the VN-UNet achieved better performance than RVN' (T1, R = 4): "
+    "VN-UNet's PSNR and SSIM are above and its NMSE below RVN's (paired over slices; evidence: "
+    "the means [vn, rvn] and the gap with its 95 % interval per metric).",
+    lambda images, modality, acceleration: _model_beats(
+        images, "vn", "rvn", ("psnr", "ssim", "nmse"), modality, acceleration
+    ),
+)
+
+RELAX_BEATS_VN = Claim(
+    "zhao2023/table1/relax_beats_vn_unet",
+    "'the performance is slightly improved by introducing relaxometry guidance' (Table 1, T1, "
+    "R = 4: 'The relaxometry guided variational network with U-Nets achieved the best "
+    "performance'): VN-UNet-relax's PSNR and SSIM are above VN-UNet's (paired over slices; "
+    "NMSE is equal in Table 1 and not compared).",
+    lambda images, modality, acceleration: _model_beats(
+        images, "vn_relax", "vn", ("psnr", "ssim"), modality, acceleration
+    ),
+)
+
+
+def _beats_zero_filled(images: pd.DataFrame, model: str, modality: str, accelerations):
+    outcomes, evidence = [], {}
+    for r in accelerations:
+        outcome, numbers = _model_beats(images, model, "zero_filled", ("psnr", "ssim"), modality, r)
+        outcomes.append(outcome)
+        evidence |= {f"R{r}_{k}": numbers[k] for k in ("psnr_gap", "ssim_gap")}
+        evidence["n"] = numbers["n"]
+    return claims.all_of(outcomes), evidence
+
+
+BEATS_ZERO_FILLED = Claim(
+    "zhao2023/table2/beats_zero_filled",
+    "The trained reconstruction beats zero-filling (PSNR and SSIM, paired over slices) at every "
+    "R: a check that the models learned something (the paper reports no zero-filled floor).",
+    _beats_zero_filled,
+    kind="sanity",
+)
+
+
+def _falls_with_acceleration(images: pd.DataFrame, model: str, modality: str, accelerations):
+    where = "quality_falls_with_acceleration"
+    outcomes, evidence = [], {"accelerations": list(accelerations)}
+    for metric in ("psnr", "ssim", "nmse"):
+        curves = _per_slice(images, "acceleration", metric, where, model=model, modality=modality)
+        curves = _select(curves, accelerations, where)
+        check = claims.falls_along if HIGHER_IS_BETTER[metric] else rises_along
+        outcome, numbers = check(accelerations, curves.to_numpy(), name=f"{metric}_slope")
+        outcomes.append(outcome)
+        evidence[f"{metric}_per_R"] = curves.mean().tolist()
+        evidence[f"{metric}_slope"] = [numbers[f"{metric}_slope"], *numbers[f"{metric}_slope_ci95"]]
+        evidence["n"] = numbers["n"]
+    return claims.all_of(outcomes), evidence
+
+
+FALLS_WITH_R = Claim(
+    "zhao2023/table2/quality_falls_with_acceleration",
+    "'A higher acceleration factor causes a performance drop' (Table 2): along R = 4, 8, 10 the "
+    "mean per-slice slope of PSNR and of SSIM is below 0 and that of NMSE above 0 (evidence: "
+    "the slope with its 95 % interval per metric).",
+    _falls_with_acceleration,
+)
+
+
+def _relax_lowers_map_error(maps: pd.DataFrame, modality: str, acceleration: int):
+    where = "relax_lowers_map_error"
+    curves = _per_slice(
+        maps, "model", "mae_vs_full_ms", where, modality=modality, acceleration=acceleration
     )
-
-
-def _map_error_grows(maps, model, modality, low, high):
-    a, b = (_row(maps, model, modality, r) for r in (low, high))
-    return b["mae_vs_full_ms"] > a["mae_vs_full_ms"], dict(
-        **{f"mae_R{low}_ms": a["mae_vs_full_ms"], f"mae_R{high}_ms": b["mae_vs_full_ms"]},
-        region=_region(maps),
+    pair = _select(curves, ["vn_relax", "vn"], where)
+    outcome, evidence = claims.beats(
+        pair["vn_relax"], pair["vn"], names=("vn_relax", "vn"), higher_is_better=False
     )
+    return outcome, {**evidence, "region": _region(maps)}
 
 
-def _attack_curve(attacks: pd.DataFrame, model: str, mode: str) -> pd.Series:
-    """Mean myocardial map MAE per eta of one model and attack mode."""
-    rows = attacks[(attacks["model"] == model) & (attacks["mode"] == mode)]
-    if rows.empty:
-        raise ValueError(f"no {mode} attack rows for {model}")
-    return rows.groupby("eta")["map_mae_ms"].mean()
-
-
-def _map_attack_grows(attacks, model, tolerance=0.02):
-    curve = _attack_curve(attacks, model, "map")
-    holds = all(b >= a * (1 - tolerance) for a, b in zip(curve, curve.iloc[1:], strict=False))
-    return holds, dict(
-        eta=curve.index.tolist(),
-        map_mae_ms=curve.tolist(),
-        tolerance=tolerance,
-        region=_region(attacks),
-    )
-
-
-def _attack_beats_random(attacks, model, eta, factor=3.0):
-    pgd, noise = (_attack_curve(attacks, model, m) for m in ("map", "random"))
-    clean = pgd.loc[0.0]
-    gain_pgd, gain_random = pgd.loc[eta] - clean, noise.loc[eta] - clean
-    holds = gain_pgd >= factor * max(gain_random, 0.0) and gain_pgd > 0
-    return holds, dict(
-        eta=eta,
-        clean_ms=clean,
-        pgd_ms=pgd.loc[eta],
-        random_ms=noise.loc[eta],
-        region=_region(attacks),
-    )
-
-
-def _map_beats_image_attack(attacks, model, eta):
-    by_map, by_image = (_attack_curve(attacks, model, m).loc[eta] for m in ("map", "image"))
-    return by_map > by_image, dict(
-        eta=eta, map_targeted_ms=by_map, image_targeted_ms=by_image, region=_region(attacks)
-    )
-
-
-def _relax_more_robust(attacks, eta):
-    relax, vn = (_attack_curve(attacks, m, "map").loc[eta] for m in ("vn_relax", "vn"))
-    return relax <= vn, dict(eta=eta, mae_relax_ms=relax, mae_vn_ms=vn, region=_region(attacks))
-
-
-def _shift_reached(attacks, model, shift_ms=50.0, max_eta=0.02, ssim_drop=0.01):
-    rows = attacks[(attacks["model"] == model) & (attacks["mode"] == "shift")]
-    if rows.empty:
-        raise ValueError(f"no shift attack rows for {model}")
-    curve = rows.groupby("eta")[["map_bias_ms", "ssim"]].mean()
-    clean = curve.loc[0.0]
-    within = curve[(curve.index <= max_eta) & (curve["ssim"] >= clean["ssim"] - ssim_drop)]
-    reached = (within["map_bias_ms"] - clean["map_bias_ms"]).max()
-    return bool(reached >= shift_ms), dict(
-        reached_shift_ms=reached,
-        region=_region(rows),
-        shift_ms=shift_ms,
-        max_eta=max_eta,
-        ssim_drop=ssim_drop,
-        bias_ms=curve["map_bias_ms"].tolist(),
-        ssim=curve["ssim"].tolist(),
-        eta=curve.index.tolist(),
-    )
-
-
-SHIFT_MS = {"T1map": 50.0, "T2map": 5.0}  # half of a simulated disease: T1 +100 ms, T2 +10 ms
-SHIFT_REACHED = Claim(
-    "zhao2023/robustness/fake_disease_shift",
-    "PGD raises the mean myocardial T1 (T2) by at least half a simulated disease, +50 ms (+5 ms), "
-    "at eta <= 2 % while the challenge SSIM falls by less than 0.01",
-    _shift_reached,
+RELAX_MAP_ERROR = Claim(
+    "zhao2023/maps/relax_lowers_map_error",
+    "(the paper's motivation, untested there: 'the discrepancy between the predicted and the "
+    "ground truth quantitative maps can not be evaluated') relaxometry guidance lowers the "
+    "myocardial map error of the voxel-wise fit against the fit of the fully sampled frames "
+    "(MAE, ms, paired over slices).",
+    _relax_lowers_map_error,
     kind="beyond",
 )
+
+
+def _map_error_grows(maps: pd.DataFrame, model: str, modality: str, accelerations):
+    where = "map_error_grows_with_acceleration"
+    curves = _per_slice(
+        maps, "acceleration", "mae_vs_full_ms", where, model=model, modality=modality
+    )
+    curves = _select(curves, accelerations, where)
+    outcome, evidence = rises_along(accelerations, curves.to_numpy(), name="mae_slope_ms_per_R")
+    return outcome, {**evidence, "mae_per_R_ms": curves.mean().tolist(), "region": _region(maps)}
+
+
+MAP_ERROR_GROWS = Claim(
+    "zhao2023/maps/map_error_grows_with_acceleration",
+    "(Table 2's image-quality drop carried to the maps, which the paper could not evaluate) the "
+    "myocardial map error grows along R: the mean per-slice slope of the MAE against the fully "
+    "sampled fit is above 0.",
+    _map_error_grows,
+    kind="beyond",
+)
+
+
+def _map_attack_grows(attacks: pd.DataFrame, model: str):
+    where = "map_attack_grows_with_eta"
+    curves = _per_slice(attacks, "eta", "map_mae_ms", where, model=model, mode="map")
+    outcome, evidence = rises_along(
+        curves.columns.to_numpy(float), curves.to_numpy(), name="mae_slope_ms_per_eta"
+    )
+    return outcome, {
+        **evidence,
+        "map_mae_ms": curves.mean().tolist(),
+        "region": _region(attacks),
+    }
+
+
 MAP_ATTACK_GROWS = Claim(
     "zhao2023/robustness/map_attack_grows_with_eta",
-    "the myocardial map error under map-targeted PGD does not fall as the budget grows",
+    "The myocardial map error under map-targeted PGD grows with the budget: the mean per-slice "
+    "slope of the map MAE along eta is above 0.",
     _map_attack_grows,
     kind="beyond",
 )
+
+
+def _mode_beats(attacks: pd.DataFrame, model: str, eta: float, stronger: str, weaker: str):
+    """Mode `stronger` gives a larger map MAE than `weaker` at `eta`, paired over slices."""
+    where = f"{stronger} attack beats {weaker}"
+    curves = _per_slice(attacks, "mode", "map_mae_ms", where, model=model, eta=eta)
+    pair = _select(curves, [stronger, weaker], where)
+    outcome, evidence = claims.beats(pair[stronger], pair[weaker], names=(stronger, weaker))
+    return outcome, {"eta": eta, **evidence, "region": _region(attacks)}
+
+
 ATTACK_BEATS_RANDOM = Claim(
     "zhao2023/robustness/pgd_beats_random_noise",
-    "map-targeted PGD raises the myocardial map error at least 3x as much as random noise "
-    "of the same per-(frame, coil) norms",
-    _attack_beats_random,
+    "Map-targeted PGD gives a larger myocardial map error than Gaussian noise of the same "
+    "per-(frame, coil) norms (MAE, ms, paired over slices).",
+    lambda attacks, model, eta: _mode_beats(attacks, model, eta, "map", "random"),
     kind="beyond",
 )
+
 MAP_BEATS_IMAGE_ATTACK = Claim(
     "zhao2023/robustness/map_attack_beats_image_attack",
-    "targeting the map raises the map error more than targeting the images",
-    _map_beats_image_attack,
+    "Targeting the map gives a larger myocardial map error than targeting the images at the same "
+    "budget (MAE, ms, paired over slices).",
+    lambda attacks, model, eta: _mode_beats(attacks, model, eta, "map", "image"),
     kind="beyond",
 )
-RELAX_MORE_ROBUST = Claim(
-    "zhao2023/robustness/relax_maps_more_robust",
-    "(hypothesis, either outcome informative) VN-UNet-relax's maps are at least as robust "
-    "as VN-UNet's under map-targeted PGD",
-    _relax_more_robust,
+
+SHIFT_MS = {"T1map": 50.0, "T2map": 5.0}  # half of a simulated disease: T1 +100 ms, T2 +10 ms
+STEALTH_SSIM_DROP = 0.01
+
+
+def _shift_reached(attacks: pd.DataFrame, model: str, eta: float, shift_ms: float):
+    where = "fake_disease_shift"
+    bias, ssim = (
+        _select(
+            _per_slice(attacks, "eta", value, where, model=model, mode="shift"), [0, eta], where
+        )
+        for value in ("map_bias_ms", "ssim")
+    )
+    shift = claims.mean_interval(bias[eta] - bias[0.0], "shift_ms")
+    drop = claims.mean_interval(ssim[0.0] - ssim[eta], "ssim_drop")
+    outcome = claims.all_of([shift.above(shift_ms), below(drop, STEALTH_SSIM_DROP)])
+    return outcome, {
+        "eta": eta,
+        **shift.evidence("shift_ms"),
+        **drop.evidence("ssim_drop"),
+        "shift_wanted_ms": shift_ms,
+        "ssim_drop_allowed": STEALTH_SSIM_DROP,
+        "region": _region(attacks),
+    }
+
+
+SHIFT_REACHED = Claim(
+    "zhao2023/robustness/fake_disease_shift",
+    "At the claims' budget, PGD raises the mean myocardial T1 (T2) by more than half a "
+    "simulated disease, +50 ms (+5 ms), while the challenge SSIM falls by less than 0.01 "
+    "(per slice against its clean reconstruction; both intervals must clear their bound).",
+    _shift_reached,
     kind="beyond",
 )
 
 
-def _mapper_agrees(mappers, modality, tolerance):
+MAPPER_TOLERANCE = {"T1map": 0.05, "T2map": 0.06}  # the spec's set-up bound, not the paper's
+
+
+def _mapper_agrees(mappers: pd.DataFrame, modality: str):
     rows = mappers[mappers["modality"] == modality]
     if rows.empty:
         raise ValueError(f"no mapping-network rows for {modality}")
-    relative = (rows["mapper_ms"] / rows["judge_ms"] - 1).abs().median()
-    return relative <= tolerance, dict(
-        median_relative_difference=relative,
-        tolerance=tolerance,
-        mapper_ms=rows["mapper_ms"].median(),
-        judge_ms=rows["judge_ms"].median(),
-        region=_region(rows),
-    )
+    tolerance = MAPPER_TOLERANCE[modality]
+    ratio = claims.mean_interval(rows["mapper_ms"] / rows["judge_ms"], "mapper_to_fit")
+    outcome, evidence = claims.within(ratio, (1 - tolerance, 1 + tolerance), name="mapper_to_fit")
+    return outcome, {
+        **evidence,
+        "mapper_ms": rows["mapper_ms"].mean(),
+        "judge_ms": rows["judge_ms"].mean(),
+        "region": _region(rows),
+    }
 
 
-MAPPER_TOLERANCE = {"T1map": 0.05, "T2map": 0.06}  # median relative difference from the fit
 MAPPER_AGREES = Claim(
     "zhao2023/mapping/mapper_matches_the_fit",
-    "the unsupervised mapping network's myocardial T1 (T2) on fully sampled frames lies within "
-    "5 % (6 %) of the voxel-wise fit",
+    "The unsupervised mapping network M mimics the relaxometry fit: its median myocardial T1 "
+    "(T2) on fully sampled frames is, per slice, within 5 % (6 %) of the voxel-wise fit's "
+    "(the mean ratio's 95 % interval inside the band; a set-up check of M, which the paper "
+    "does not evaluate).",
     _mapper_agrees,
-)
-VN_BEATS_RVN = Claim(
-    "zhao2023/table1/vn_unet_beats_rvn",
-    "VN-UNet reconstructs the T1 series better than RVN (PSNR and SSIM)",
-    _vn_beats_rvn,
-)
-RELAX_NOT_WORSE = Claim(
-    "zhao2023/table1/relax_not_worse",
-    "relaxometry guidance does not lower PSNR (VN-UNet-relax >= VN-UNet - 0.2 dB)",
-    _relax_not_worse,
-)
-FALLS_WITH_R = Claim(
-    "zhao2023/table2/quality_falls_with_acceleration",
-    "PSNR and SSIM fall and NMSE rises from R = 4 to 8 to 10",
-    _falls_with_acceleration,
-)
-BEATS_ZERO_FILLED = Claim(
-    "zhao2023/table2/beats_zero_filled",
-    "the reconstruction beats zero-filling (PSNR and SSIM) at every R",
-    _beats_zero_filled,
-)
-RELAX_MAP_ERROR = Claim(
-    "zhao2023/maps/relax_lowers_map_error",
-    "relaxometry guidance lowers the myocardial map error (judge fit vs fully sampled fit)",
-    _relax_lowers_map_error,
-)
-MAP_ERROR_GROWS = Claim(
-    "zhao2023/maps/map_error_grows_with_acceleration",
-    "the myocardial map error is larger at R = 10 than at R = 4",
-    _map_error_grows,
+    kind="sanity",
 )
 
 
 def tables_verdicts(
-    table: pd.DataFrame,
+    images: pd.DataFrame,
     maps: pd.DataFrame,
     mappers: pd.DataFrame,
     *,
@@ -256,39 +351,28 @@ def tables_verdicts(
     scale: str,
     data: str,
 ) -> list:
-    """The verdicts of a Tables 1-2 run. `models` maps each modality to the reconstructions
-    evaluated (the last one is Table 2's); without maps (`evaluate(maps=False)`) the map claims
-    are left out."""
+    """The verdicts of a Tables 1-2 run from its per-image `images` and per-slice `maps` and
+    `mappers`. `models` maps each modality to the reconstructions evaluated (the last one is
+    Table 2's); without maps (`evaluate(maps=False)`) the map claims are left out."""
     verdicts = []
     r1, t1 = table1_acceleration, models.get("T1map", [])
     case = dict(modality="T1map", acceleration=r1)
     if {"rvn", "vn"} <= set(t1):
-        verdicts.append(VN_BEATS_RVN.verdict(case, scale, data, table=table, **case))
+        verdicts.append(VN_BEATS_RVN.verdict(case, scale, data, images=images, **case))
     if {"vn", "vn_relax"} <= set(t1):
-        verdicts.append(RELAX_NOT_WORSE.verdict(case, scale, data, table=table, **case))
+        verdicts.append(RELAX_BEATS_VN.verdict(case, scale, data, images=images, **case))
         if len(maps):
             verdicts.append(RELAX_MAP_ERROR.verdict(case, scale, data, maps=maps, **case))
     for modality, kinds in models.items():
         case = dict(model=kinds[-1], modality=modality)
-        inputs = dict(table=table, accelerations=accelerations, **case)
-        verdicts.append(FALLS_WITH_R.verdict(case, scale, data, **inputs))
-        verdicts.append(BEATS_ZERO_FILLED.verdict(case, scale, data, **inputs))
+        inputs = dict(accelerations=accelerations, **case)
+        verdicts.append(FALLS_WITH_R.verdict(case, scale, data, images=images, **inputs))
+        verdicts.append(BEATS_ZERO_FILLED.verdict(case, scale, data, images=images, **inputs))
         if len(maps):
-            low, high = min(accelerations), max(accelerations)
-            verdicts.append(
-                MAP_ERROR_GROWS.verdict(case, scale, data, maps=maps, low=low, high=high, **case)
-            )
+            verdicts.append(MAP_ERROR_GROWS.verdict(case, scale, data, maps=maps, **inputs))
     for modality in sorted(set(mappers.get("modality", []))):
-        verdicts.append(
-            MAPPER_AGREES.verdict(
-                dict(modality=modality),
-                scale,
-                data,
-                mappers=mappers,
-                modality=modality,
-                tolerance=MAPPER_TOLERANCE[modality],
-            )
-        )
+        case = dict(modality=modality)
+        verdicts.append(MAPPER_AGREES.verdict(case, scale, data, mappers=mappers, **case))
     return verdicts
 
 
@@ -301,28 +385,19 @@ def robustness_verdicts(
     scale: str,
     data: str,
 ) -> list:
-    """The verdicts of an attack run, at eta = 1 % (or the largest budget if 1 % is not in the
-    grid); `case` names the modality and acceleration attacked."""
+    """The verdicts of an attack run (per-slice rows), at eta = 1 % (or the largest budget if
+    1 % is not in the grid); `case` names the modality and acceleration attacked."""
     eta = 0.01 if 0.01 in etas else max(etas)
     verdicts = []
     for model in models:
         named = dict(model=model, **case)
         verdicts.append(MAP_ATTACK_GROWS.verdict(named, scale, data, attacks=attacks, model=model))
+        at_eta = dict(attacks=attacks, model=model, eta=eta)
+        for claim in (ATTACK_BEATS_RANDOM, MAP_BEATS_IMAGE_ATTACK):
+            verdicts.append(claim.verdict(named | dict(eta=eta), scale, data, **at_eta))
         if "shift" in set(attacks["mode"]):
             shift = SHIFT_MS[case["modality"]]
             verdicts.append(
-                SHIFT_REACHED.verdict(
-                    named, scale, data, attacks=attacks, model=model, shift_ms=shift
-                )
+                SHIFT_REACHED.verdict(named | dict(eta=eta), scale, data, shift_ms=shift, **at_eta)
             )
-        for claim in (ATTACK_BEATS_RANDOM, MAP_BEATS_IMAGE_ATTACK):
-            verdicts.append(
-                claim.verdict(
-                    named | dict(eta=eta), scale, data, attacks=attacks, model=model, eta=eta
-                )
-            )
-    if {"vn", "vn_relax"} <= set(models):
-        verdicts.append(
-            RELAX_MORE_ROBUST.verdict(case | dict(eta=eta), scale, data, attacks=attacks, eta=eta)
-        )
     return verdicts

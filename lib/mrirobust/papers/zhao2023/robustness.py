@@ -17,6 +17,10 @@ per eta (one PGD call per eta, so memory is that of one attacked slice; eta = 0 
   T1/T2 of the region up (a fake disease), scored by the mean bias it reaches and the SSIM it
   keeps.
 
+Whether VN-UNet-relax's maps are more or less robust than VN-UNet's has no expected direction:
+`model_gaps` measures it (the paired per-slice difference per eta with its interval) and no claim
+states it.
+
 The region is `experiments.region_of`: the pure myocardium of the phantom's labels, or on data
 without labels (real CMRxRecon) the evaluation crop where the reference fit is valid; every
 row names it. Every perturbation is scored the same way: map mean and median absolute error
@@ -33,7 +37,7 @@ import pandas as pd
 import torch
 from scipy.ndimage import binary_dilation
 
-from mrirobust import attacks, devices, physics
+from mrirobust import attacks, claims, devices, physics
 from mrirobust.models.qmri import MapView, SeriesReconstructor
 from mrirobust.papers.zhao2023.data import SeriesSlice, SeriesSlices, eval_crop
 from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map, region_of
@@ -194,6 +198,40 @@ def attack_sweep(
                         | found
                     )
     return pd.DataFrame(rows)
+
+
+def model_gaps(
+    attacks: pd.DataFrame,
+    models: tuple[str, str] = ("vn_relax", "vn"),
+    mode: str = "map",
+    column: str = "map_mae_ms",
+) -> pd.DataFrame:
+    """Per eta, the mean `column` of both `models` under attack `mode` and the paired per-slice
+    difference models[0] - models[1] with its 95 % bootstrap interval.
+
+    A measurement, not a claim: whether relaxometry guidance makes the maps more or less robust
+    has no expected direction."""
+    a, b = models
+    rows = attacks[attacks["mode"] == mode]
+    curves = rows.pivot_table(index=["eta", "patient", "slice"], columns="model", values=column)
+    if not {a, b} <= set(curves.columns) or curves[[a, b]].isna().any().any():
+        raise ValueError(f"model_gaps: {a} and {b} need {mode} rows on the same slices and etas")
+    out = []
+    for eta, part in curves.groupby(level="eta"):
+        gap = claims.mean_interval(part[a] - part[b], f"{a} - {b} at eta {eta}")
+        out.append(
+            {
+                "mode": mode,
+                "eta": eta,
+                f"{column}_{a}": part[a].mean(),
+                f"{column}_{b}": part[b].mean(),
+                "gap": gap.estimate,
+                "gap_low": gap.low,
+                "gap_high": gap.high,
+                "n": gap.n,
+            }
+        )
+    return pd.DataFrame(out)
 
 
 def run(root, scale: str, cfg: dict, attack: dict) -> pd.DataFrame:
