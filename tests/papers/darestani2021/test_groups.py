@@ -105,26 +105,23 @@ def test_linear_fit_matches_scipy_and_its_interval_covers_the_slope():
         groups.linear_fit(points.head(2))
 
 
-def test_same_gap_claim_and_zero_filled_claim():
+def test_fit_claims_read_the_stored_fit_and_zero_filled_is_a_sanity_check():
+    def verdicts(table):
+        found = paper_claims.shift_verdicts(table, "smoke", "synthetic", inside="in", outside="out")
+        return {v.id.split("/")[-1]: v for v in found}
+
     table = _shift_table(MEANS)
-    verdicts = {
-        v.id.split("/")[-1]: v
-        for v in paper_claims.shift_verdicts(
-            table, "smoke", "synthetic", inside="in", outside="out"
-        )
-    }
-    gap = verdicts["same_gap_every_family"]
-    assert gap.holds and gap.evidence["spread"] == pytest.approx(0.01)
-    assert verdicts["every_model_beats_zero_filled"].holds
-    worse = _shift_table({**MEANS, "convdecoder/wide": (0.45, 0.10)})
-    verdicts = {
-        v.id.split("/")[-1]: v
-        for v in paper_claims.shift_verdicts(
-            worse, "smoke", "synthetic", inside="in", outside="out"
-        )
-    }
-    assert not verdicts["same_gap_every_family"].holds
-    assert verdicts["every_model_beats_zero_filled"].evidence["not_above"] == ["convdecoder/wide"]
+    points = groups.in_vs_out(table, "in", "out")
+    fit = groups.linear_fit(points[points["family"].isin(groups.FAMILIES)])  # shift_fit.json
+    parallel = verdicts(table)["parallel_to_identity"]
+    assert parallel.evidence["slope"] == pytest.approx(fit["slope"])
+    assert parallel.evidence["slope_ci95"] == pytest.approx(
+        [fit["slope_ci_low"], fit["slope_ci_high"]]
+    )
+    assert verdicts(table)["every_model_beats_zero_filled"].outcome == "holds"
+    worse = verdicts(_shift_table({**MEANS, "convdecoder/wide": (0.45, 0.10)}))
+    sanity = worse["every_model_beats_zero_filled"]
+    assert sanity.outcome == "fails" and sanity.evidence["convdecoder/wide>zero_filled"][0] < 0
 
 
 def test_anatomy_points_pair_the_two_training_anatomies():

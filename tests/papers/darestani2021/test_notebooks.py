@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from mrirobust import claims
+from mrirobust.papers.darestani2021 import claims as paper_claims
 from mrirobust.papers.darestani2021 import groups
 from mrirobust.papers.darestani2021.experiments import ATTACKS
 from mrirobust.papers.darestani2021.profile import ATTACK, FASTMRI_A, GROUPS
@@ -37,7 +38,12 @@ def test_fig3_sweep_covers_every_attacked_method_and_budget(smoke_results):
     verdicts = claims.load(out / "claims.json")
     ids = {v.id for v in verdicts}
     assert "darestani2021/fig3/budgets_used" in ids
-    assert "darestani2021/fig3/trained_not_uniquely_vulnerable" in ids
+    assert "darestani2021/fig3/l1_attack_hurts_l1_more" in ids
+    assert {v.kind for v in verdicts if v.id.endswith("budgets_used")} == {"sanity"}
+    recomputed = paper_claims.attack_verdicts(sweep, "smoke", verdicts[0].data)
+    assert [(v.id, v.case, v.outcome, v.evidence) for v in verdicts] == [
+        (v.id, v.case, v.outcome, v.evidence) for v in recomputed
+    ]
     assert all(v.scale == "smoke" and v.paper == "darestani2021" for v in verdicts)
     assert (smoke_results.figures / "darestani2021_fig3_attacks.png").is_file()
 
@@ -59,10 +65,20 @@ def test_every_attack_table_and_heat_maps(smoke_results):
     assert (stats["lattice"] == "x".join(str(d) for d in SMOKE["feature_lattice"])).all()
     agreement = pd.read_csv(out / "lattice_agreement.csv")
     assert set(agreement["method"]) == {"unet", "varnet"}
-    verdicts = claims.load(out / "claims.json")
-    assert {v.case.get("method") for v in verdicts if v.id.endswith("location_dependent")} == set(
-        stats["method"]
+    positions = pd.read_csv(out / "heat_map_positions.csv")
+    at_size = positions[positions["size"] == stats["size"].iloc[0]]
+    assert at_size.groupby("method").size().to_dict() == dict(
+        zip(stats["method"], stats["positions"], strict=True)
     )
+    assert set(positions["size"]) == set(pd.read_csv(out / "feature_sizes.csv")["size"])
+    verdicts = claims.load(out / "claims.json")
+    recomputed = paper_claims.feature_verdicts(
+        positions, "smoke", verdicts[0].data, size=3, agreement=agreement
+    ) + paper_claims.size_verdicts(positions, "smoke", verdicts[0].data)
+    assert [(v.id, v.case, v.outcome, v.evidence) for v in verdicts] == [
+        (v.id, v.case, v.outcome, v.evidence) for v in recomputed
+    ]
+    assert not any(v.id.endswith("location_dependent") for v in verdicts)
     lattice = {
         v.case["method"] for v in verdicts if v.id.endswith("lattice_matches_single_windows")
     }
@@ -78,7 +94,11 @@ def test_fig8_scores_every_method_on_the_annotated_slices(smoke_results):
     assert set(table["method"]) == {"zero_filled", "unet", "varnet", "l1", "convdecoder"}
     assert (table["feature_mse"] >= 0).all() and table["ssim"].between(-1, 1).all()
     verdicts = claims.load(out / "claims.json")
-    assert {v.id.split("/")[1] for v in verdicts} == {"fig8"} and len(verdicts) == 3
+    assert {v.id.split("/")[1] for v in verdicts} == {"fig8"} and len(verdicts) == 4
+    recomputed = paper_claims.real_feature_verdicts(table, "smoke", verdicts[0].data)
+    assert [(v.id, v.outcome, v.evidence) for v in verdicts] == [
+        (v.id, v.outcome, v.evidence) for v in recomputed
+    ]
     examples = np.load(out / "fig18_examples.npz")
     assert np.array_equal(examples["box"], stored["boxes"][0])
     for name in set(table["method"]):
@@ -137,9 +157,21 @@ def test_fig2_scores_every_group_model_on_both_sets(smoke_results):
         "every_model_drops",
         "best_in_distribution_best_out",
         "resolution_fix_helps",
-        "same_gap_every_family",
+        "parallel_to_identity",
+        "linearly_correlated",
         "every_model_beats_zero_filled",
     }
+    (parallel,) = [v for v in verdicts if v.id.endswith("parallel_to_identity")]
+    assert parallel.evidence["slope"] == pytest.approx(fit["slope"])
+    assert parallel.evidence["slope_ci95"] == pytest.approx(
+        [fit["slope_ci_low"], fit["slope_ci_high"]]
+    )
+    recomputed = paper_claims.shift_verdicts(
+        table, "smoke", verdicts[0].data, inside="knee", outside="knee_shifted"
+    )
+    assert [(v.id, v.case, v.outcome, v.evidence) for v in verdicts] == [
+        (v.id, v.case, v.outcome, v.evidence) for v in recomputed
+    ]
     for name in ("fig2_dataset_shift", "fig11_examples"):
         assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
 
@@ -156,10 +188,18 @@ def test_fig4_scores_both_training_anatomies_on_both_sets(smoke_results):
     fits = json.loads((out / "anatomy_fit.json").read_text())
     assert set(fits) == {"knee", "brain"} and fits["knee"]["points"] == len(tuned)
     verdicts = claims.load(out / "claims.json")
+    same = json.loads((out / "identical_versions.json").read_text())["models"]
+    assert same == paper_claims.identical_versions(table)
     own = {(v.case["method"], v.case["test"]) for v in verdicts if "own_anatomy" in v.id}
-    assert own == {(m, t) for m in tuned for t in ("knee", "brain")}
-    gaps = {v.case["test"] for v in verdicts if v.id == "darestani2021/fig4/same_gap_every_family"}
-    assert gaps == {"knee", "brain"}
+    assert own == {(m, t) for m in tuned - set(same) for t in ("knee", "brain")}
+    easier = [(v.case["method"], v.case["trained"]) for v in verdicts if "brain_easier" in v.id]
+    assert len(easier) == len(set(easier)) and not {(m, "brain") for m in same} & set(easier)
+    fits = {v.case["test"] for v in verdicts if v.id == "darestani2021/fig4/parallel_to_identity"}
+    assert fits == {"knee", "brain"}
+    recomputed = paper_claims.anatomy_verdicts(table, "smoke", verdicts[0].data)
+    assert [(v.id, v.case, v.outcome, v.evidence) for v in verdicts] == [
+        (v.id, v.case, v.outcome, v.evidence) for v in recomputed
+    ]
     images = np.load(out / "fig5_examples.npz")
     assert images["knee_trained/brain/unet"].shape == images["brain_trained/brain/target"].shape
     for name in ("fig4_anatomy_shift", "fig5_examples", "fig12_examples"):
@@ -181,7 +221,8 @@ def test_fig6_selects_the_hard_subset_by_the_fifth_method(smoke_results):
     assert {v.id.split("/", 2)[2] for v in verdicts if v.figure == "fig6"} == {
         "every_model_drops",
         "best_in_distribution_best_out",
-        "same_gap_every_family",
+        "parallel_to_identity",
+        "linearly_correlated",
     }
     assert "darestani2021/fig14/hard_images_less_low_frequency" in {v.id for v in verdicts}
     assert set(hardness.loc[hardness["hard"], "slice"]) == set(stored["ids"])

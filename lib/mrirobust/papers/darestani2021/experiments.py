@@ -15,7 +15,8 @@ the qualitative figures.
 - `shift_scores` (Fig. 2): every method on an in-distribution and a shifted set, with VarNet's
   resolution fix (`resolution_fix`).
 - `anatomy_scores` (Fig. 4, 13): knee- and brain-trained methods on knee and brain slices.
-- `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics.
+- `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics;
+  `heat_map_positions` their per-position rows (the units of the claims).
 - `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
 
 Devices (`mrirobust.devices`): the methods may live on any device; the sets stay on the CPU,
@@ -365,6 +366,31 @@ def heat_maps(
             }
         )
     return maps, pd.DataFrame(rows)
+
+
+def heat_map_positions(
+    maps: Mapping[str, torch.Tensor], target: torch.Tensor, *, size: int, stride: int
+) -> pd.DataFrame:
+    """One row per method and window position of `heat_maps`' maps (errors `(rows, cols)` of
+    windows of side `size` every `stride` px on the target `(h, w)`): method, size, the
+    window's top-left corner (row, col), its error and its mean target intensity, the units of
+    the per-position comparisons of Fig. 7 and 17."""
+    rows = torch.arange(0, target.shape[-2] - size + 1, stride)
+    cols = torch.arange(0, target.shape[-1] - size + 1, stride)
+    intensity = window_intensity(target, rows, cols, size).flatten().tolist()
+    corners = torch.cartesian_prod(rows, cols).tolist()
+    out = []
+    for name, errors in maps.items():
+        if tuple(errors.shape) != (len(rows), len(cols)):
+            raise ValueError(
+                f"the map of {name!r} has shape {tuple(errors.shape)}; windows of side {size} "
+                f"every {stride} px on {tuple(target.shape)} make {(len(rows), len(cols))}"
+            )
+        out += [
+            {"method": name, "size": size, "row": r, "col": c, "error": e, "intensity": i}
+            for (r, c), e, i in zip(corners, errors.flatten().tolist(), intensity, strict=True)
+        ]
+    return pd.DataFrame(out)
 
 
 def lattice_agreement(
