@@ -202,6 +202,13 @@ def test_table1_claims_fail_when_reversed_and_are_inconclusive_within_the_noise(
     assert outcomes[("table1/train_gt_val", "fastmri", "S")] == "inconclusive"
 
 
+def test_with_one_adversarial_model_table1_has_no_eps_order():
+    one = {k: v for k, v in PAPER_SSIM.items() if k != "A(eps=5000)"}
+    outcomes = _outcomes(c.table1_verdicts(_table1_slices(one), MASK, "smoke"))
+    assert not any(key[0] == "table1/val_ssim_A_eps1_gt_A_eps2" for key in outcomes)
+    assert outcomes[("table1/val_psnr_order", "fastmri")] == "holds"
+
+
 def test_a_unet_with_higher_ssim_but_lower_psnr_than_zero_filled_lacks_reasonable_quality():
     """The cpu U-Nets trained with DSSIM at L = 1: SSIM above zero-filled, PSNR far below."""
     slices = _table1_slices(PAPER_SSIM)
