@@ -1,6 +1,7 @@
 """Huang & Liang's experiments as functions returning tidy tables: the trained models S, A(ε)
 and K(η), their training logs (Fig. 4, SI Figs 1-3), Table 1 in two metric rules and the sampling
-statistics of Fig. 5, Fig. 6 with its fair columns, and Algorithm 2's K(η) under k-space attacks.
+statistics of Fig. 5, Fig. 6 with its fair columns, Algorithm 2's K(η) under k-space attacks,
+and every model under the other papers' attacks (`cross_summary`: measurements, not claims).
 
 Table 1's two rules:
 - "fastmri": the decoded output U(x̂)σ + μ against the ESC target, fastMRI's volume metrics
@@ -10,6 +11,10 @@ Table 1's two rules:
   `(output, target)` on NORMALISED images, per batch: SSIM with the batch as channels and
   data_range = max(output batch); PSNR over the batch array with data_range = max(output
   batch); NMSE = ‖output − target‖² / ‖output‖² over the batch; then the mean over batches.
+
+Each rule is also stored per slice, the unit the claims compare: the same metrics of one slice
+with the volume's (fastmri) or the batch's (reference) data range. SSIM pools as the mean of its
+slices; NMSE and PSNR pool errors, so their per-slice means differ a little from the table's.
 """
 
 from __future__ import annotations
