@@ -80,8 +80,10 @@ def _experiments(device_name: str, checkpoints, monkeypatch):
     trained = e.train_models(e.model_specs("smoke", OVERRIDES, kspace=True))
     ev = EVALUATE.resolve("smoke", EVALUATE_OVERRIDES)
     images = e.fig6(trained, "smoke", ev)
+    table1, table1_slices = e.table1(trained, "smoke")
     return trained, {
-        "table1": e.table1(trained, "smoke"),
+        "table1": table1,
+        "table1_slices": table1_slices,
         "fig6": images[0],
         "kspace": e.kspace_robustness(trained, "smoke", ev),
         "cross": e.cross_attacks(trained, "smoke", ev),
@@ -127,15 +129,25 @@ def test_minibatches_of_mixed_widths_are_full_and_of_one_shape(mixed_widths):
 
 def test_table1_scores_volumes_whatever_the_batches(mixed_widths, monkeypatch):
     """The fastMRI rule streams volume by volume: batches of 2 (cut at the width change) and
-    of 3 give the same volume metrics, over every slice of the split."""
+    of 3 give the same volume and per-slice metrics, over every slice of the split."""
     monkeypatch.setenv("MRIROBUST_DEVICE", "cpu")
     monkeypatch.setenv("MRIROBUST_CHECKPOINTS", str(mixed_widths / "checkpoints" / "cpu"))
     trained = e.train_models({"S": e.model_specs("smoke", OVERRIDES)["S"]})
     t = trained["S"]
     three = dataclasses.replace(t.spec, params={**t.spec.params, "batch_size": 3})
-    by_two = e.table1(trained, "smoke")
-    by_three = e.table1({"S": e.Trained(three, t.recon, None, t.state)}, "smoke")
+    (by_two, slices_two), (by_three, slices_three) = (
+        e.table1(trained, "smoke"),
+        e.table1({"S": e.Trained(three, t.recon, None, t.state)}, "smoke"),
+    )
     fastmri = by_two.rule == "fastmri"
     pd.testing.assert_frame_equal(by_two[fastmri], by_three[fastmri])
+    per_slice = slices_two.rule == "fastmri"
+    pd.testing.assert_frame_equal(slices_two[per_slice], slices_three[per_slice])
     val = sum(n for split, _, n in FILES.values() if split == "val")
     assert (by_two[by_two.split == "val"].slices == val).all()
+    assert sorted(slices_two[slices_two.split == "val"].slice.unique()) == list(range(val))
+    # a volume's SSIM is the mean of its slices': val holds files of 2 and 3 slices
+    s_val = (slices_two.split == "val") & (slices_two.model == "S")
+    ssim = slices_two[per_slice & s_val].ssim.to_numpy()
+    volumes = by_two[fastmri & (by_two.split == "val") & (by_two.model == "S")].ssim
+    assert volumes.item() == pytest.approx((ssim[:2].mean() + ssim[2:].mean()) / 2, rel=1e-6)

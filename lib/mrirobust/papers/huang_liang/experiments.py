@@ -1,6 +1,7 @@
 """Huang & Liang's experiments as functions returning tidy tables: the trained models S, A(ε)
 and K(η), their training logs (Fig. 4, SI Figs 1-3), Table 1 in two metric rules and the sampling
-statistics of Fig. 5, Fig. 6 with its fair columns, and Algorithm 2's K(η) under k-space attacks.
+statistics of Fig. 5, Fig. 6 with its fair columns, Algorithm 2's K(η) under k-space attacks,
+and every model under the other papers' attacks (`cross_summary`: measurements, not claims).
 
 Table 1's two rules:
 - "fastmri": the decoded output U(x̂)σ + μ against the ESC target, fastMRI's volume metrics
@@ -10,6 +11,10 @@ Table 1's two rules:
   `(output, target)` on NORMALISED images, per batch: SSIM with the batch as channels and
   data_range = max(output batch); PSNR over the batch array with data_range = max(output
   batch); NMSE = ‖output − target‖² / ‖output‖² over the batch; then the mean over batches.
+
+Each rule is also stored per slice, the unit the claims compare: the same metrics of one slice
+with the volume's (fastmri) or the batch's (reference) data range. SSIM pools as the mean of its
+slices; NMSE and PSNR pool errors, so their per-slice means differ a little from the table's.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust import attacks, costs, data, devices, metrics, physics, zoo
+from mrirobust import attacks, claims, costs, data, devices, metrics, physics, zoo
 from mrirobust.models import registry
 from mrirobust.models.registry import ModelSpec
 from mrirobust.models.unet import normalise, normalise_target
@@ -132,19 +137,52 @@ def iteration_log(trained: dict[str, Trained]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def reference_metrics(pred_n: torch.Tensor, target_n: torch.Tensor) -> dict[str, float]:
-    """The reference code's metrics of one batch of normalised images `(B, h, w)` (module
-    docstring): skimage SSIM / PSNR / NMSE called with output and target swapped."""
+def _reference_terms(pred_n: torch.Tensor, target_n: torch.Tensor):
+    """Per image of a batch `(B, h, w)` of normalised images, in the reference code's swapped
+    rule (module docstring): the squared error, ‖output‖², SSIM (7x7, data range |max of the
+    output batch|), and the batch maximum."""
     pred_n, target_n = pred_n.double(), target_n.double()
     top = pred_n.max()
-    mse = ((pred_n - target_n) ** 2).mean()
+    # skimage uses the data range squared only (C1, C2), so a batch of negative outputs (an
+    # untrained network) scores as with |max|
+    ssim = metrics.ssim(pred_n, target_n, data_range=top.abs())
+    err = ((pred_n - target_n) ** 2).sum(dim=(-2, -1))
+    return err, (pred_n**2).sum(dim=(-2, -1)), ssim, top
+
+
+def reference_metrics(pred_n: torch.Tensor, target_n: torch.Tensor) -> dict[str, float]:
+    """The reference code's metrics of one batch of normalised images `(B, h, w)` (module
+    docstring): skimage SSIM / PSNR / NMSE called with output and target swapped, over the
+    batch: NMSE = Σ err / Σ ‖output‖², PSNR = 10 log10(top² / mean squared error)."""
+    err, energy, ssim, top = _reference_terms(pred_n, target_n)
     return {
-        "nmse": float(((pred_n - target_n) ** 2).sum() / (pred_n**2).sum()),
-        "psnr": float(10 * torch.log10(top**2 / mse)),
-        # skimage uses the data range squared only (C1, C2), so a batch of negative outputs
-        # (an untrained network) scores as with |max|
-        "ssim": float(metrics.ssim(pred_n, target_n, data_range=top.abs()).mean()),
+        "nmse": float(err.sum() / energy.sum()),
+        "psnr": float(10 * torch.log10(top**2 / (err.sum() / pred_n.numel()))),
+        "ssim": float(ssim.mean()),
     }
+
+
+def reference_slice_metrics(pred_n: torch.Tensor, target_n: torch.Tensor) -> dict:
+    """The reference rule per image of one batch `(B, h, w)`, `(B,)` arrays: NMSE = err /
+    ‖output‖², PSNR = 10 log10(top² / MSE), SSIM; top = max of the output BATCH as in the
+    reference. The batch SSIM is their mean; NMSE and PSNR pool the batch instead."""
+    err, energy, ssim, top = _reference_terms(pred_n, target_n)
+    pixels = pred_n.shape[-2] * pred_n.shape[-1]
+    scores = {"nmse": err / energy, "psnr": 10 * torch.log10(top**2 / (err / pixels)), "ssim": ssim}
+    return {k: v.numpy() for k, v in scores.items()}
+
+
+def fastmri_slice_metrics(target: torch.Tensor, pred: torch.Tensor) -> dict:
+    """fastMRI's metrics per slice of one volume `(S, H, W)`, `(S,)` arrays: NMSE, PSNR and SSIM
+    with L = max of the whole target volume (`metrics.evaluate_volume`'s SSIM is their mean;
+    its NMSE and PSNR pool the volume instead)."""
+    maxval = target.max()
+    scores = {
+        "nmse": metrics.nmse(target, pred),
+        "psnr": metrics.psnr(target, pred, data_range=maxval),
+        "ssim": metrics.ssim(target, pred, data_range=maxval),
+    }
+    return {k: v.double().numpy() for k, v in scores.items()}
 
 
 def _outputs(recon, items, spec, batch_size):
@@ -166,35 +204,47 @@ def _outputs(recon, items, spec, batch_size):
             yield out.cpu(), out_n.cpu(), target.cpu(), normalise_target(target, mean, std).cpu()
 
 
-def table1(trained: dict[str, Trained], scale: str, eval_slices: int = 0) -> pd.DataFrame:
+def table1(
+    trained: dict[str, Trained], scale: str, eval_slices: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 1: clean NMSE / PSNR / SSIM of every model and of zero-filled, on the train and
-    validation splits (eval mode, masks seeded per slice), in both rules (module docstring);
-    one row per (model, split, rule). `eval_slices` > 0 keeps the first slices of each split.
+    validation splits (eval mode, masks seeded per slice), in both rules (module docstring).
+    Returns (one row per (model, split, rule): the rule's pooled numbers, as the paper's table;
+    one row per (model, split, rule, slice): the per-slice scores the claims compare, `slice`
+    the position in the split). `eval_slices` > 0 keeps the first slices of each split.
     Streams: the reference rule is scored per batch, the fastMRI rule per volume (the slices of
-    a file are consecutive), so memory holds one batch plus one volume, never a split."""
+    a file are consecutive), so memory holds one batch plus one volume and the per-slice
+    scores, never a split's images."""
     spec = next(iter(trained.values())).spec
     p = spec.params
-    rows = []
+    rows, per_slice = [], []
     for split in ("train", "val"):
         items = adversarial.slices(scale, split, p["challenge"])[: eval_slices or None]
         files = [path for path, _ in items]
         for name, recon in [("zero-filled", None)] + [(n, t.recon) for n, t in trained.items()]:
             volumes, reference, volume, start = [], [], [], 0
+            slices = {"fastmri": [], "reference": []}
             for out, out_n, target, target_n in _outputs(recon, items, spec, p["batch_size"]):
                 reference.append(reference_metrics(out_n, target_n))
+                slices["reference"].append(reference_slice_metrics(out_n, target_n))
                 for j in range(len(target)):
                     volume.append((out[j], target[j]))
                     i = start + j
                     if i + 1 == len(items) or files[i + 1] != files[i]:  # the file's last slice
                         outs, targets = (torch.stack(x) for x in zip(*volume, strict=True))
                         volumes.append(metrics.evaluate_volume(targets, outs))
+                        slices["fastmri"].append(fastmri_slice_metrics(targets, outs))
                         volume = []
                 start += len(target)
             for rule, scores in (("fastmri", volumes), ("reference", reference)):
                 row = {"model": name, "split": split, "rule": rule, "slices": len(items)}
                 row.update({k: float(np.mean([s[k] for s in scores])) for k in scores[0]})
                 rows.append(row)
-    return pd.DataFrame(rows)
+                columns = {k: np.concatenate([s[k] for s in slices[rule]]) for k in scores[0]}
+                frame = pd.DataFrame({"slice": np.arange(len(items)), **columns})
+                per_slice.append(frame.assign(model=name, split=split, rule=rule))
+    order = ["model", "split", "rule", "slice", "ssim", "psnr", "nmse"]
+    return pd.DataFrame(rows), pd.concat(per_slice, ignore_index=True)[order]
 
 
 def mask_stats(scale: str, seeds: int, seed: int = 0) -> dict:
@@ -359,7 +409,8 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
     model under Morshuis et al.'s per-coil k-space PGD at K's η (`attacks.kspace_pgd`, MSE to
     the target over the whole image, `kspace_pgd_steps` steps) and under a fresh k-space
     generator trained against it at the same η (`attack_generator`). One row per (K model,
-    attack, model, slice) with the SSIM of the output against the target, clean and attacked."""
+    attack, model, slice) with the SSIM of the output against the target, clean and attacked,
+    and that of the zero-filled input (the baseline of 'reasonable quality')."""
     standard = trained["S"]
     p = standard.spec.params
     items = adversarial.slices(scale, "val", p["challenge"])[: ev["attack_slices"] or None]
@@ -392,6 +443,8 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
                     clean = recon(y, mask)
                     by_generator = recon(y + fresh(y, mask, kspace, eta), mask)
                 ssim_clean = metrics.ssim(target, clean)
+                zero_filled = physics.rss_crop(y, tuple(target.shape[-2:]))
+                ssim_zero_filled = metrics.ssim(target, zero_filled)
                 for attack, out in (("kspace_pgd", pgd.reconstruction), ("kspace_G", by_generator)):
                     attacked = metrics.ssim(target, out)
                     for j in range(len(target)):
@@ -404,6 +457,7 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
                                 "slice": start + j,
                                 "ssim_clean": float(ssim_clean[j]),
                                 "ssim_attacked": float(attacked[j]),
+                                "ssim_zero_filled": float(ssim_zero_filled[j]),
                             }
                         )
                 start += len(target)
@@ -501,3 +555,35 @@ def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataF
                         )
             start += len(target)
     return _attack_table(rows)
+
+
+def _interval_columns(name: str, interval: claims.Interval) -> dict[str, float | None]:
+    return {name: interval.estimate, f"{name}_low": interval.low, f"{name}_high": interval.high}
+
+
+def cross_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The cross-paper attacks as measurements (no direction is expected, so no verdicts): per
+    (attack, budget, model), the mean SSIM drop and the mean attacked SSIM over the slices with
+    their 95 % bootstrap intervals (`claims.mean_interval`), and for every model but S the mean
+    paired per-slice difference to S (model − S: a negative `ssim_drop_minus_S` is a smaller
+    drop) with its interval. A smaller drop with a lower attacked SSIM is a model that starts lower
+    and loses less, not a better one."""
+    rows = []
+    for (attack, budget), group in table.groupby(["attack", "budget"]):
+        where = f"{attack} at {budget:g}"
+        wide = {
+            value: group.pivot(index="slice", columns="model", values=value)
+            for value in ("ssim_drop", "ssim_attacked")
+        }
+        drop = wide["ssim_drop"]
+        if drop.isna().any().any() or "S" not in drop:
+            raise ValueError(f"cross attacks: {where} needs S and every model on the same slices")
+        for model in drop.columns:
+            row = {"attack": attack, "budget": budget, "model": model, "n": len(drop)}
+            for name, scores in wide.items():
+                row |= _interval_columns(name, claims.mean_interval(scores[model], where))
+                if model != "S":
+                    difference = claims.mean_interval(scores[model] - scores["S"], where)
+                    row |= _interval_columns(f"{name}_minus_S", difference)
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -62,7 +62,7 @@ TRAIN = Profile(
         # the paper's L = 1, C2 = 9e-4 is far below the noise variance of the background, where
         # SSIM's contrast-structure term is then ~0 whatever the intensity; S drifted bright there
         # (a one-off, unstored run: val PSNR 14.6 dB vs zero-filled 20.1). With L = 7 the stored
-        # cpu run has S at 25.2 dB vs zero-filled 22.7 (claim sanity/beats_zero_filled_*)
+        # cpu run has S at 25.2 dB vs zero-filled 22.7 (claim table1/reasonable_quality)
         ssim_range=7.0,
     ),
     smoke=dict(
