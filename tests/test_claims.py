@@ -184,3 +184,19 @@ def test_ranks_and_all_of_combine_comparisons():
 def test_the_bootstrap_is_reproducible():
     values = RNG.normal(0, 1, 50)
     assert claims.mean_interval(values) == claims.mean_interval(values)
+
+
+def test_rises_along_mirrors_falls_along_and_correlations_match_scipy():
+    x = np.array([4.0, 8.0, 10.0])
+    rising = 1.0 + 0.1 * x + RNG.normal(0, 0.01, (20, 3))
+    assert claims.rises_along(x, rising)[0] == "holds"
+    assert claims.falls_along(x, rising)[0] == "fails"
+    a, b = RNG.normal(size=30), RNG.normal(size=30)
+    from scipy import stats
+
+    assert claims.correlations(a, b) == pytest.approx(stats.pearsonr(a, b).statistic)
+    assert claims.correlations(a, b, rank=True) == pytest.approx(stats.spearmanr(a, b).statistic)
+    rho = claims.bootstrap_interval(claims.correlations, [a, a + RNG.normal(0, 0.1, 30)], "r")
+    assert rho.above(0.5) == "holds" and rho.below(0.5) == "fails"
+    touching = claims.Interval(0.5, 0.4, 0.6, 10)
+    assert touching.below(0.5) == "inconclusive" and touching.below(1.0) == "holds"

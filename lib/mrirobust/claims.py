@@ -15,9 +15,11 @@ claim that cannot be evaluated (missing column, empty table, a result compared w
 raises.
 
 The checks every paper shares live here, once: `beats` (a paired or unpaired difference of
-means), `falls_along` (the mean per-unit least-squares slope), `within` (an equivalence test: the
-interval inside a band, e.g. a ratio of slopes within the conventional 80-125 %), `ranks` (a
-chain of `beats`) and `all_of` (several outcomes together). Each returns `(outcome, evidence)`.
+means), `falls_along` / `rises_along` (the mean per-unit least-squares slope), `within` (an
+equivalence test: the interval inside a band, e.g. a ratio of slopes within the conventional
+80-125 %), `ranks` (a chain of `beats`) and `all_of` (several outcomes together). Each returns
+`(outcome, evidence)`. `bootstrap_interval` gives any other statistic of paired per-unit
+columns its interval (e.g. `correlations`).
 
 Each run saves its verdicts to `results/<scale>/<run>/claims.json` (`save`); `aggregate(scale)`
 gathers them into `results/<scale>/claims.csv`; `python -m mrirobust claims --scale S` prints the
@@ -36,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from mrirobust import paths, storage
 
@@ -51,6 +54,9 @@ __all__ = [
     "slopes",
     "beats",
     "falls_along",
+    "rises_along",
+    "correlations",
+    "bootstrap_interval",
     "within",
     "SIMILAR_RATIO",
     "ranks",
@@ -139,6 +145,11 @@ class Interval:
             return "fails"
         return "inconclusive"
 
+    def below(self, threshold: float) -> str:
+        """`holds` when the interval lies below `threshold`, `fails` when above, else
+        `inconclusive`."""
+        return {"holds": "fails", "fails": "holds"}.get(self.above(threshold), "inconclusive")
+
 
 def _units(columns: Sequence[np.ndarray], where: str) -> int:
     lengths = {len(c) for c in columns}
@@ -150,8 +161,8 @@ def _units(columns: Sequence[np.ndarray], where: str) -> int:
     return n
 
 
-def _bootstrap(
-    statistic: Callable[..., np.ndarray], columns: Sequence[np.ndarray], where: str, seed: int
+def bootstrap_interval(
+    statistic: Callable[..., np.ndarray], columns: Sequence[np.ndarray], where: str, seed: int = 0
 ) -> Interval:
     """`statistic(*columns)` and its percentile interval over `BOOTSTRAP_RESAMPLES` resamples
     of the units (the rows, drawn together for paired columns). `statistic` maps arrays whose
@@ -171,12 +182,12 @@ def _bootstrap(
 
 def mean_interval(values, where: str = "mean", seed: int = 0) -> Interval:
     """The mean of per-unit `values` with its bootstrap interval."""
-    return _bootstrap(lambda v: v.mean(axis=1), [values], where, seed)
+    return bootstrap_interval(lambda v: v.mean(axis=1), [values], where, seed)
 
 
 def ratio_interval(numerator, denominator, where: str = "ratio", seed: int = 0) -> Interval:
     """mean(numerator) / mean(denominator) over paired units, with its bootstrap interval."""
-    return _bootstrap(
+    return bootstrap_interval(
         lambda a, b: a.mean(axis=1) / b.mean(axis=1), [numerator, denominator], where, seed
     )
 
@@ -219,7 +230,7 @@ def beats(
             raise ValueError(
                 f"{where}: the two results are identical (a result compared with itself)"
             )
-        gap = _bootstrap(lambda d: d.mean(axis=1), [sign * (a - b)], where, seed)
+        gap = bootstrap_interval(lambda d: d.mean(axis=1), [sign * (a - b)], where, seed)
     else:
         gap = _unpaired_gap(sign * a, sign * b, where, seed)
     evidence = {
@@ -248,8 +259,24 @@ def falls_along(x, curves, *, name: str = "slope", seed: int = 0) -> tuple[str, 
     """Whether the value falls as x grows: the mean per-unit least-squares slope of `curves`
     (one row per unit, one column per x) lies below 0 with 95 % confidence."""
     slope = mean_interval(slopes(x, curves), name, seed)
-    outcome = {"holds": "fails", "fails": "holds"}.get(slope.above(0.0), "inconclusive")
-    return outcome, {"x": np.asarray(x, dtype=float).tolist(), **slope.evidence(name)}
+    return slope.below(0.0), {"x": np.asarray(x, dtype=float).tolist(), **slope.evidence(name)}
+
+
+def rises_along(x, curves, *, name: str = "slope", seed: int = 0) -> tuple[str, dict]:
+    """Whether the value rises as x grows: the mean per-unit slope lies above 0 (as
+    `falls_along`)."""
+    slope = mean_interval(slopes(x, curves), name, seed)
+    return slope.above(0.0), {"x": np.asarray(x, dtype=float).tolist(), **slope.evidence(name)}
+
+
+def correlations(a: np.ndarray, b: np.ndarray, *, rank: bool = False) -> np.ndarray:
+    """Pearson's r (Spearman's ρ, the r of the ranks, when `rank`) of each row of `a` with the
+    same row of `b`: a statistic for `bootstrap_interval` over paired columns."""
+    if rank:
+        a, b = stats.rankdata(a, axis=-1), stats.rankdata(b, axis=-1)
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    return (a * b).sum(axis=-1) / np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
 
 
 def within(interval: Interval, bounds: tuple[float, float], *, name: str) -> tuple[str, dict]:

@@ -273,14 +273,3 @@ def test_relax_against_vn_under_attack_is_a_measurement():
     assert gaps["gap"].iloc[0] > 5 and (gaps["gap_low"] < gaps["gap"]).all()
     with pytest.raises(ValueError, match="same slices"):
         robustness.model_gaps(attacks[~relax])
-
-
-def test_the_mirrored_checks():
-    x = [1.0, 2.0, 3.0]
-    rising = np.array([[1.0, 2.0, 3.0], [2.0, 3.5, 4.0], [0.0, 1.0, 2.5]])
-    assert zhao_claims.rises_along(x, rising)[0] == "holds"
-    assert zhao_claims.rises_along(x, -rising)[0] == "fails"
-    interval = claims.Interval(0.5, 0.4, 0.6, 10)
-    assert zhao_claims.below(interval, 1.0) == "holds"
-    assert zhao_claims.below(interval, 0.3) == "fails"
-    assert zhao_claims.below(interval, 0.5) == "inconclusive"

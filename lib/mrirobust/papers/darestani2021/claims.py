@@ -42,7 +42,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from mrirobust import claims
 from mrirobust.claims import Claim, Interval, Verdict
@@ -85,25 +84,6 @@ def _beats(a: pd.Series, b: pd.Series, names: tuple[str, str], **options):
 def _gap(outcome_evidence: tuple[str, dict]) -> list:
     """The gap and its interval of a `beats` evidence, for a compact evidence entry."""
     return [outcome_evidence[1]["gap"], *outcome_evidence[1]["gap_ci95"]]
-
-
-# CORE-CANDIDATE: `correlation_interval` (a statistic of paired columns with its bootstrap
-# interval over the units); built on the core's bootstrap so the resampling lives once.
-def _interval(statistic, columns: Sequence[np.ndarray], where: str) -> Interval:
-    """`statistic` of the paired `columns` with its 95 % bootstrap interval over the units."""
-    return claims._bootstrap(statistic, columns, where, seed=0)
-
-
-def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson's r of each row of `a` with the same row of `b`."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    return (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-
-
-def _spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman's rho of each row of `a` with the same row of `b` (Pearson's r of the ranks)."""
-    return _pearson_rows(stats.rankdata(a, axis=1), stats.rankdata(b, axis=1))
 
 
 # --- the ranking (Sec. 6, Fig. 8) and the zero-filled sanity check, on per-slice SSIM ---------
@@ -324,13 +304,14 @@ def _intensity_correlation(positions: pd.DataFrame, method: str, size: int) -> I
     if len(rows) < 3:
         raise ValueError(f"the map of {method!r} at size {size} has {len(rows)} positions")
     columns = [rows["error"].to_numpy(float), rows["intensity"].to_numpy(float)]
-    return _interval(_spearman_rows, columns, f"{method}: error vs intensity")
+    return claims.bootstrap_interval(
+        lambda a, b: claims.correlations(a, b, rank=True), columns, f"{method}: error vs intensity"
+    )
 
 
 def _worse_in_dark(positions: pd.DataFrame, method: str, size: int):
     rho = _intensity_correlation(positions, method, size)
-    outcome = {"holds": "fails", "fails": "holds"}.get(rho.above(0.0), "inconclusive")
-    return outcome, {"size": size, **rho.evidence("spearman_rho")}
+    return rho.below(0.0), {"size": size, **rho.evidence("spearman_rho")}
 
 
 DARK = Claim(
@@ -460,11 +441,10 @@ def _linear(table: pd.DataFrame):
     def r(*cols):
         ssim = np.stack([c.mean(axis=1) for c in cols[0::2]], axis=1)
         mse = np.stack([c.mean(axis=1) for c in cols[1::2]], axis=1)
-        return _pearson_rows(ssim, mse)
+        return claims.correlations(ssim, mse)
 
-    rho = _interval(r, columns, "ssim vs feature error")
-    outcome = {"holds": "fails", "fails": "holds"}.get(rho.above(0.0), "inconclusive")
-    return outcome, rho.evidence("pearson_r")
+    rho = claims.bootstrap_interval(r, columns, "ssim vs feature error")
+    return rho.below(0.0), rho.evidence("pearson_r")
 
 
 def _varnet_best_on_both(table: pd.DataFrame):

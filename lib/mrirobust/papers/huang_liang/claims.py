@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from mrirobust import claims
-from mrirobust.claims import Claim, Interval, Verdict
+from mrirobust.claims import Claim, Verdict
 from mrirobust.scales import resolve
 
 BUDGET_BAND = (0.5, 2.0)  # sanity: last-epoch mean ‖δ_b‖²/ε within this band (hinge active)
@@ -57,13 +57,6 @@ def _paired(where: str, *scores: pd.Series) -> list[np.ndarray]:
     if any(not s.index.equals(scores[0].index) for s in scores[1:]):
         raise ValueError(f"{where}: the results were not scored on the same slices")
     return [s.to_numpy() for s in scores]
-
-
-def _below(interval: Interval, threshold: float) -> str:
-    """`holds` when the interval lies below `threshold`, `fails` when above, else
-    `inconclusive` (the mirror of `Interval.above`)."""
-    # CORE-CANDIDATE: Interval.below
-    return {"holds": "fails", "fails": "holds"}.get(interval.above(threshold), "inconclusive")
 
 
 # Table 1, on the per-slice table (`experiments.table1`): model, split, rule, slice, metrics
@@ -261,7 +254,7 @@ def _adv_suppresses(table):
     interval = claims.mean_interval(a, "amplification of A")
     numbers.pop("mean_amplification_A")  # the interval's estimate
     evidence = {**numbers, **interval.evidence("amplification_A")}
-    return claims.all_of([lower, _below(interval, 1.0)]), evidence
+    return claims.all_of([lower, interval.below(1.0)]), evidence
 
 
 def _smaller_drop(table, attack, models=("A", "S")):

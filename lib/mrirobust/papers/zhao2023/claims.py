@@ -36,11 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from mrirobust import claims
-from mrirobust.claims import Claim, Interval
+from mrirobust.claims import Claim
 
 UNIT = ["patient", "slice"]
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "nmse": False}
@@ -74,21 +73,6 @@ def _select(curves: pd.DataFrame, wanted: Sequence, where: str) -> pd.DataFrame:
 def _region(table: pd.DataFrame) -> str:
     """The region(s) a map table's errors were taken over (`experiments.REGIONS`)."""
     return ", ".join(sorted(set(table["region"])))
-
-
-# CORE-CANDIDATE: the mirror of `claims.falls_along`
-def rises_along(x, curves, *, name: str = "slope", seed: int = 0) -> tuple[str, dict]:
-    """Whether the value rises as x grows: the mean per-unit least-squares slope of `curves`
-    (one row per unit, one column per x) lies above 0 with 95 % confidence."""
-    slope = claims.mean_interval(claims.slopes(x, curves), name, seed)
-    return slope.above(0.0), {"x": np.asarray(x, dtype=float).tolist(), **slope.evidence(name)}
-
-
-# CORE-CANDIDATE: the mirror of `claims.Interval.above`
-def below(interval: Interval, threshold: float) -> str:
-    """`holds` when the interval lies below `threshold`, `fails` when above, else
-    `inconclusive`."""
-    return {"holds": "fails", "fails": "holds"}.get(interval.above(threshold), "inconclusive")
 
 
 def _model_beats(
@@ -168,7 +152,7 @@ def _falls_with_acceleration(images: pd.DataFrame, model: str, modality: str, ac
     for metric in ("psnr", "ssim", "nmse"):
         curves = _per_slice(images, "acceleration", metric, where, model=model, modality=modality)
         curves = _select(curves, accelerations, where)
-        check = claims.falls_along if HIGHER_IS_BETTER[metric] else rises_along
+        check = claims.falls_along if HIGHER_IS_BETTER[metric] else claims.rises_along
         outcome, numbers = check(accelerations, curves.to_numpy(), name=f"{metric}_slope")
         outcomes.append(outcome)
         evidence[f"{metric}_per_R"] = curves.mean().tolist()
@@ -215,7 +199,9 @@ def _map_error_grows(maps: pd.DataFrame, model: str, modality: str, acceleration
         maps, "acceleration", "mae_vs_full_ms", where, model=model, modality=modality
     )
     curves = _select(curves, accelerations, where)
-    outcome, evidence = rises_along(accelerations, curves.to_numpy(), name="mae_slope_ms_per_R")
+    outcome, evidence = claims.rises_along(
+        accelerations, curves.to_numpy(), name="mae_slope_ms_per_R"
+    )
     return outcome, {**evidence, "mae_per_R_ms": curves.mean().tolist(), "region": _region(maps)}
 
 
@@ -232,7 +218,7 @@ MAP_ERROR_GROWS = Claim(
 def _map_attack_grows(attacks: pd.DataFrame, model: str):
     where = "map_attack_grows_with_eta"
     curves = _per_slice(attacks, "eta", "map_mae_ms", where, model=model, mode="map")
-    outcome, evidence = rises_along(
+    outcome, evidence = claims.rises_along(
         curves.columns.to_numpy(float), curves.to_numpy(), name="mae_slope_ms_per_eta"
     )
     return outcome, {
@@ -290,7 +276,7 @@ def _shift_reached(attacks: pd.DataFrame, model: str, eta: float, shift_ms: floa
     )
     shift = claims.mean_interval(bias[eta] - bias[0.0], "shift_ms")
     drop = claims.mean_interval(ssim[0.0] - ssim[eta], "ssim_drop")
-    outcome = claims.all_of([shift.above(shift_ms), below(drop, STEALTH_SSIM_DROP)])
+    outcome = claims.all_of([shift.above(shift_ms), drop.below(STEALTH_SSIM_DROP)])
     return outcome, {
         "eta": eta,
         **shift.evidence("shift_ms"),
