@@ -79,13 +79,16 @@ def test_subset_names_unknown_families():
         groups.subset({"unet": ["a"]}, ["vit"])
 
 
-def test_labels_and_points_leave_out_fixed_rows():
+def test_labels_and_points_plot_the_resolution_fixed_model_out_of_distribution():
     assert groups.label("unet", ["default", "small"], "default") == "unet"
     assert groups.label("unet", ["default", "small"], "small") == "unet/small"
     table = _shift_table(MEANS)
     fixed = _shift_table({"varnet_fixed": (np.nan, 0.9)}).dropna()
     points = groups.in_vs_out(pd.concat([table, fixed]), "in", "out").set_index("model")
     assert set(points.index) == set(MEANS)
+    # the paper's Fig. 2 plots VarNet with the resolution fix: its y is the fixed score
+    assert points.loc["varnet", ["x", "y"]].tolist() == pytest.approx([0.85, 0.9])
+    assert points.loc["varnet/small", "y"] == pytest.approx(0.67)
     assert points.loc["unet/small", "family"] == "unet"
     assert points.loc["unet/small", "gap"] == pytest.approx(0.11)
 

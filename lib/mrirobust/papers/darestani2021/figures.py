@@ -84,14 +84,17 @@ def _fit_line(ax, points: pd.DataFrame, fit: Mapping | None) -> None:
 def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | None = None):
     """Fig. 2 / 6: per model the mean SSIM in distribution (x) and on the shifted set (y), with
     95 % confidence intervals over slices, one colour per family and one marker per model of
-    the family; the line y = x and (given `fit`, `groups.linear_fit`) the fitted line and its
-    confidence band over the families' models."""
+    the family (a model scored with the resolution fix, VarNet, with its fixed score on the
+    shifted set, as `groups.in_vs_out`); the line y = x and (given `fit`, `groups.linear_fit`)
+    the fitted line and its confidence band over the families' models."""
     stats = tables.summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
     points = groups.in_vs_out(table, inside, outside)
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for family in dict.fromkeys(points["family"]):
         for i, model in enumerate(points.loc[points["family"] == family, "model"]):
-            x, y = stats.loc[(model, inside)], stats.loc[(model, outside)]
+            fixed = (f"{model}_fixed", outside) in stats.index
+            x = stats.loc[(model, inside)]
+            y = stats.loc[(f"{model}_fixed" if fixed else model, outside)]
             ax.errorbar(
                 x["mean"],
                 y["mean"],
@@ -100,7 +103,7 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | Non
                 fmt=_MARKERS[i % len(_MARKERS)],
                 color=_family_colour(family),
                 capsize=2,
-                label=model,
+                label=f"{model} (resolution fix)" if fixed else model,
             )
     fitted = points[points["family"].isin(groups.FAMILIES)]
     _fit_line(ax, fitted, fit)
