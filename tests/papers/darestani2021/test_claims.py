@@ -230,7 +230,11 @@ GROUP = {
 
 def test_shift_claims_parallel_fit_and_drops():
     table = _shift(GROUP)
-    fixed = _per_slice({"varnet_fixed": 0.80}, set="out")
+    # VarNet suffers from the shifted resolution; with the fix it lies on the others' line,
+    # and the fit (as the paper's Fig. 2) takes the fixed VarNet
+    naive = (table["method"] == "varnet") & (table["set"] == "out")
+    table.loc[naive, "ssim"] -= 0.1
+    fixed = _per_slice({"varnet_fixed": 0.75}, set="out")
     verdicts = _by_id(
         paper_claims.shift_verdicts(
             pd.concat([table, fixed]), "smoke", "t", inside="in", outside="out"

@@ -509,11 +509,21 @@ def _models(table: pd.DataFrame) -> list[str]:
     )
 
 
+def _shifted(table: pd.DataFrame, method: str, outside: str) -> pd.Series:
+    """`method`'s per-slice SSIM on `outside`, with the resolution fix where it was scored so
+    (VarNet: "we manually increased the resolution of Stanford set data points for VarNet",
+    Sec. 5; `groups.in_vs_out` plots the same)."""
+    fixed = f"{method}_fixed"
+    if ((table["method"] == fixed) & (table["set"] == outside)).any():
+        return _per_unit(table, "ssim", fixed, method=fixed, set=outside)
+    return _per_unit(table, "ssim", method, method=method, set=outside)
+
+
 def _every_model_drops(table: pd.DataFrame, inside: str, outside: str):
     outcomes, evidence = [], {}
     for m in _models(table):
         x = _per_unit(table, "ssim", m, method=m, set=inside)
-        y = _per_unit(table, "ssim", m, method=m, set=outside)
+        y = _shifted(table, m, outside)
         result = claims.beats(x.to_numpy(), y.to_numpy(), names=(inside, outside), paired=False)
         outcomes.append(result[0])
         evidence[f"drop_{m}"] = _gap(result)
@@ -525,10 +535,10 @@ def _best_stays_best(table: pd.DataFrame, inside: str, outside: str):
     means = {m: _per_unit(table, "ssim", m, method=m, set=inside).mean() for m in methods}
     best = max(means, key=means.get)
     outcomes, evidence = [], {"best_inside": best}
-    out_best = _per_unit(table, "ssim", best, method=best, set=outside)
+    out_best = _shifted(table, best, outside)
     for m in methods:
         if m != best:
-            other = _per_unit(table, "ssim", m, method=m, set=outside)
+            other = _shifted(table, m, outside)
             result = _beats(out_best, other, (best, m))
             outcomes.append(result[0])
             evidence[f"{outside}: {best}>{m}"] = _gap(result)
@@ -545,14 +555,16 @@ EVERY_MODEL_DROPS = Claim(
     "darestani2021/fig2/every_model_drops",
     "'all reconstruction methods perform worse on the new MRI samples' (Sec. 5.1, Fig. 2): each "
     "model's mean SSIM on the shifted set is below that on the in-distribution set (slices of "
-    "the two sets compared unpaired; evidence: each model's drop and its 95 % interval).",
+    "the two sets compared unpaired; VarNet with the resolution fix, as the paper; evidence: "
+    "each model's drop and its 95 % interval).",
     _every_model_drops,
 )
 BEST_STAYS_BEST = Claim(
     "darestani2021/fig2/best_in_distribution_best_out",
     "'typically the best performing method is also the best performing method under a "
     "distribution shift' (Sec. 1, 5): the method (of the four) with the highest mean SSIM in "
-    "distribution beats each other one out of distribution, paired over slices.",
+    "distribution beats each other one out of distribution, paired over slices (VarNet with "
+    "the resolution fix there, as the paper).",
     _best_stays_best,
 )
 FIX_HELPS = Claim(
