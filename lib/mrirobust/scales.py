@@ -123,6 +123,7 @@ TRAIN = Profile(
         "convdecoder_layers": 8,  # Darestani: 8 layers, 256 channels
         "convdecoder_channels": 256,
         "convdecoder_iterations": 2000,  # Adam steps per reconstruction (lr 0.008)
+        "convdecoder_optimiser": "adam",  # models.convdecoder.OPTIMISERS (Darestani Fig. 16)
         "l1_iterations": 200,  # FISTA iterations
         "l1_lambdas": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],  # relative lambda grid
         "l1_tune_slices": 20,  # training slices the lambda search tunes on (never a scored one)

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from mrirobust import scales
-from mrirobust.models import ConvDecoder, L1Wavelet, UNetRecon, VarNetRecon
+from mrirobust.models import ConvDecoder, L1Wavelet, UNetRecon, VarNetRecon, registry
+from mrirobust.models.convdecoder import GD_LR, OPTIMISERS, LinearStepGD
 
 from .conftest import phantom_problem
 
@@ -103,3 +104,54 @@ def test_convdecoder_fit_does_not_depend_on_the_batch_position():
     assert torch.equal(state.inputs[0], state.inputs[1])
     weights = [dict(net.state_dict()) for net in state.nets]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_gd_step_size_rises_linearly_then_stays():
+    """LinearStepGD: the t-th step moves θ by −η_t ∇L, η_t = lr · min(t, T) / T."""
+    theta = torch.zeros(1, requires_grad=True)
+    gd = LinearStepGD([theta], lr=0.4, steps=4)
+    moves = []
+    for _ in range(6):
+        gd.zero_grad()
+        theta.sum().backward()  # ∇L = 1
+        before = theta.item()
+        gd.step()
+        moves.append(before - theta.item())
+    assert moves == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.4, 0.4])
+    with pytest.raises(ValueError, match="need lr > 0 and steps >= 1"):
+        LinearStepGD([theta], lr=0.1, steps=0)
+
+
+def test_convdecoder_optimisers_and_unchanged_default():
+    kspace, mask, _ = phantom_problem()
+    y = kspace * mask
+    fitted = {}
+    for name in OPTIMISERS:
+        recon = ConvDecoder((24, 24), num_layers=3, channels=4, iterations=3, optimiser=name)
+        optimiser = recon.optimiser(recon.init_state(y, mask))
+        if name == "gd":
+            assert isinstance(optimiser, LinearStepGD) and recon.lr == GD_LR
+            group = optimiser.param_groups[0]  # the peak step per k-space entry
+            assert group["steps"] == 3 and group["lr"] == pytest.approx(GD_LR / y[0].numel())
+        else:
+            beta1 = 0.98 if name == "adam_beta0.98" else 0.9
+            assert isinstance(optimiser, torch.optim.Adam) and recon.lr == 0.008
+            assert optimiser.param_groups[0]["betas"] == (beta1, 0.999)
+        fitted[name] = recon(y, mask)
+        assert torch.isfinite(fitted[name]).all()
+    assert not torch.equal(fitted["adam"], fitted["gd"])
+    default = ConvDecoder((24, 24), num_layers=3, channels=4, iterations=3)
+    assert default.optimiser_name == "adam"
+    torch.testing.assert_close(default(y, mask), fitted["adam"])
+    with pytest.raises(ValueError, match="optimiser must be one of"):
+        ConvDecoder((24, 24), num_layers=3, channels=4, iterations=3, optimiser="sgd")
+
+
+def test_convdecoder_optimiser_is_a_late_key():
+    """The default optimiser leaves the spec (and so the checkpoint name) as it was."""
+    default = registry.spec("convdecoder", "smoke")
+    assert "convdecoder_optimiser" not in default.params
+    gd = registry.spec("convdecoder", "smoke", convdecoder_optimiser="gd")
+    assert gd.params == {**default.params, "convdecoder_optimiser": "gd"}
+    assert registry.build(gd, (24, 24)).optimiser_name == "gd"
+    assert registry.build(default, (24, 24)).optimiser_name == "adam"

@@ -97,7 +97,12 @@ METHODS: dict[str, Method] = {
         {"iterations": "l1_iterations", "basis": "l1_basis"},
         late={"l1_basis": "wavelet"},
     ),
-    "convdecoder": Method(ConvDecoder, tuple(_CONVDECODER_ARGS.values()), _CONVDECODER_ARGS),
+    "convdecoder": Method(
+        ConvDecoder,
+        tuple(_CONVDECODER_ARGS.values()),
+        {**_CONVDECODER_ARGS, "optimiser": "convdecoder_optimiser"},
+        late={"convdecoder_optimiser": "adam"},  # Darestani Fig. 16's variants
+    ),
     **{
         name: Method(UNetRecon, (), _MINMAX_ARGS, generator=g)
         for name, g in _MINMAX_GENERATORS.items()

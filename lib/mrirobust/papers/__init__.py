@@ -44,12 +44,19 @@ def model_spec(
     acceleration: int = 4,
     config: str | None = None,
     anatomy: str = "knee",
+    **overrides,
 ) -> ModelSpec:
     """`registry.spec` of `method` under the named configuration `config` (None or "": the
-    scale profile's sizes), trained (or tuned) on `anatomy`."""
+    scale profile's sizes), trained (or tuned) on `anatomy`, with `overrides` of its keys."""
     sizes = model_config(config)
     return spec(
-        method, scale, acceleration, config=config or DEFAULT_CONFIG, sizes=sizes, anatomy=anatomy
+        method,
+        scale,
+        acceleration,
+        config=config or DEFAULT_CONFIG,
+        sizes=sizes,
+        anatomy=anatomy,
+        **overrides,
     )
 
 
@@ -60,11 +67,12 @@ def get_model(
     config: str | None = None,
     retrain: bool = False,
     anatomy: str = "knee",
+    **overrides,
 ) -> Reconstructor:
     """The ready model (`zoo.get`) of `model_spec(method, scale, acceleration, config,
-    anatomy)`. A model without a complete checkpoint is announced (what is trained, about how
-    long, how to pick smoke instead) before its training starts."""
-    wanted = model_spec(method, scale, acceleration, config, anatomy)
+    anatomy, **overrides)`. A model without a complete checkpoint is announced (what is
+    trained, about how long, how to pick smoke instead) before its training starts."""
+    wanted = model_spec(method, scale, acceleration, config, anatomy, **overrides)
     if retrain or interactive.missing_models([wanted]):
         interactive.announce_training([wanted])
     return zoo.get(wanted, retrain=retrain)

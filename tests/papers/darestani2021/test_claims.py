@@ -184,6 +184,38 @@ def test_convdecoder_best_every_size_paired_over_positions():
         paper_claims.size_verdicts(_positions({"unet": 0.0}), "smoke", "t")
 
 
+def _optimisers(offsets):
+    """The per-position table of Fig. 16: optimiser, row, col, error (offset + shared noise)."""
+    table = _positions({o: 0.0 for o in offsets}).rename(columns={"method": "optimiser"})
+    shared = np.resize(np.random.default_rng(5).normal(0, 0.2, 36), len(table))
+    table["error"] = table["optimiser"].map(offsets) + shared + 0.01 * (table["error"] - 1.0)
+    return table
+
+
+def test_adam_best_for_small_features_paired_over_positions():
+    (best,) = paper_claims.optimiser_verdicts(
+        _optimisers({"adam": 1.0, "adam_beta0.98": 1.2, "gd": 1.5}), "smoke", "t"
+    )
+    assert best.kind == "paper" and best.outcome == "holds"
+    assert best.evidence["positions"] == 36 and best.evidence["adam<gd"][1] > 0
+    (worse,) = paper_claims.optimiser_verdicts(
+        _optimisers({"adam": 1.0, "adam_beta0.98": 0.8, "gd": 1.5}), "smoke", "t"
+    )
+    assert worse.outcome == "fails"  # the smoother Adam recovers the features better
+    (tied,) = paper_claims.optimiser_verdicts(
+        _optimisers({"adam": 1.0, "adam_beta0.98": 1.0001, "gd": 1.5}), "smoke", "t"
+    )
+    assert tied.outcome == "inconclusive"
+    with pytest.raises(ValueError, match="needs an optimiser besides 'adam'"):
+        paper_claims.optimiser_verdicts(_optimisers({"adam": 1.0}), "smoke", "t")
+    same = _optimisers({"adam": 1.0, "gd": 1.0})
+    same.loc[same["optimiser"] == "gd", "error"] = same.loc[
+        same["optimiser"] == "adam", "error"
+    ].to_numpy()
+    with pytest.raises(ValueError, match="compared with itself"):
+        paper_claims.optimiser_verdicts(same, "smoke", "t")
+
+
 def _features(mse):
     table = _per_slice(PAPER_ORDER)
     table["feature_mse"] = table["method"].map(mse) + 0.1 * NOISE[table.index % len(SLICES)]

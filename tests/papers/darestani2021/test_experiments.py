@@ -241,6 +241,46 @@ def test_fig17_figure():
     assert len(figures.size_curves(stats).axes) == 1
 
 
+def test_optimiser_maps_and_fig16(inputs):
+    kspace, mask, target = inputs
+    models = {
+        name: ConvDecoder(SIZE, num_layers=3, channels=8, iterations=4, optimiser=name)
+        for name in ("adam", "adam_beta0.98", "gd")
+    }
+    maps, positions = experiments.optimiser_maps(
+        models, kspace[0], mask, target[0], size=3, stride=7, lattice=(7, 7)
+    )
+    assert set(maps) == set(models) and maps["gd"].shape == (4, 4)
+    assert list(positions.columns) == ["optimiser", "size", "row", "col", "error", "intensity"]
+    assert len(positions) == 3 * 16 and list(dict.fromkeys(positions["optimiser"])) == list(models)
+    at = positions.set_index(["optimiser", "row", "col"]).loc[("gd", 7, 14)]
+    assert at["error"] == pytest.approx(maps["gd"][1, 2].item())
+    (verdict,) = claims.optimiser_verdicts(positions, "smoke", "synthetic")
+    assert verdict.outcome in ("holds", "fails", "inconclusive")
+    fig = figures.optimiser_panels(positions, target[0].numpy())
+    assert len(fig.axes) == 3 + 1 + 1  # the maps, the mean errors, the colour bar
+
+
+def test_fig13_figure_on_a_constructed_table():
+    """Fig. 13: per training anatomy a panel, one point per model at (knee SSIM, brain SSIM)."""
+    rows = [
+        {"trained": trained, "method": m, "set": test, "slice": f"{test}/{i}", "ssim": value + i}
+        for trained, models in (("knee", ("unet", "l1")), ("brain", ("unet",)))
+        for m in models
+        for test, value in (("knee", 0.6), ("brain", 0.7))
+        for i in (0.0, 0.02)
+    ]
+    table = pd.DataFrame(rows)
+    fig = figures.anatomy_by_test_set(table)
+    knee_panel, brain_panel = fig.axes[:2]
+    assert knee_panel.get_title() == "trained on knee" and len(fig.axes) == 2
+    points = [tuple(bar.lines[0].get_xydata()[0]) for bar in knee_panel.containers]
+    assert points == [pytest.approx((0.61, 0.71))] * 2  # mean over slices, above y = x
+    assert len(brain_panel.containers) == 1
+    with pytest.raises(ValueError, match="needs knee and brain test sets"):
+        figures.anatomy_by_test_set(table[table["set"] == "knee"])
+
+
 def test_validation_slices_pick_the_contrast_and_central_band():
     slices = sets.validation_slices("smoke", 2)
     (batch,) = slices.batches(8)  # the embedded files share one shape

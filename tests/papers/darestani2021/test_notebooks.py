@@ -72,9 +72,17 @@ def test_every_attack_table_and_heat_maps(smoke_results):
     )
     assert set(positions["size"]) == set(pd.read_csv(out / "feature_sizes.csv")["size"])
     verdicts = claims.load(out / "claims.json")
-    recomputed = paper_claims.feature_verdicts(
-        positions, "smoke", verdicts[0].data, size=3, agreement=agreement
-    ) + paper_claims.size_verdicts(positions, "smoke", verdicts[0].data)
+    optimisers = pd.read_csv(out / "optimiser_positions.csv")
+    assert list(dict.fromkeys(optimisers["optimiser"])) == ["adam", "adam_beta0.98", "gd"]
+    grid = optimisers.pivot(index=["row", "col"], columns="optimiser", values="error")
+    assert grid.notna().all().all() and grid.size == len(optimisers)  # the same windows
+    recomputed = (
+        paper_claims.feature_verdicts(
+            positions, "smoke", verdicts[0].data, size=3, agreement=agreement
+        )
+        + paper_claims.size_verdicts(positions, "smoke", verdicts[0].data)
+        + paper_claims.optimiser_verdicts(optimisers, "smoke", verdicts[0].data)
+    )
     assert [(v.id, v.case, v.outcome, v.evidence) for v in verdicts] == [
         (v.id, v.case, v.outcome, v.evidence) for v in recomputed
     ]
@@ -83,7 +91,9 @@ def test_every_attack_table_and_heat_maps(smoke_results):
         v.case["method"] for v in verdicts if v.id.endswith("lattice_matches_single_windows")
     }
     assert lattice == {"unet", "varnet"}
-    assert (smoke_results.figures / "darestani2021_fig7_heat_maps.png").is_file()
+    assert any(v.id == "darestani2021/fig16/adam_best_small_features" for v in verdicts)
+    for name in ("fig7_heat_maps", "fig16_optimisers"):
+        assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
 
 
 def test_fig8_scores_every_method_on_the_annotated_slices(smoke_results):
@@ -202,7 +212,7 @@ def test_fig4_scores_both_training_anatomies_on_both_sets(smoke_results):
     ]
     images = np.load(out / "fig5_examples.npz")
     assert images["knee_trained/brain/unet"].shape == images["brain_trained/brain/target"].shape
-    for name in ("fig4_anatomy_shift", "fig5_examples", "fig12_examples"):
+    for name in ("fig4_anatomy_shift", "fig5_examples", "fig12_examples", "fig13_anatomy"):
         assert (smoke_results.figures / f"darestani2021_{name}.png").is_file()
 
 

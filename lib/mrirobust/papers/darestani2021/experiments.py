@@ -16,7 +16,8 @@ the qualitative figures.
   resolution fix (`resolution_fix`).
 - `anatomy_scores` (Fig. 4, 13): knee- and brain-trained methods on knee and brain slices.
 - `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics;
-  `heat_map_positions` their per-position rows (the units of the claims).
+  `heat_map_positions` their per-position rows (the units of the claims); `optimiser_maps`
+  (Fig. 16) the maps of ConvDecoder fitted with each of its optimisers.
 - `real_features` (Fig. 8): recovery of annotated pathologies vs whole-image quality.
 
 Devices (`mrirobust.devices`): the methods may live on any device; the sets stay on the CPU,
@@ -391,6 +392,35 @@ def heat_map_positions(
             for (r, c), e, i in zip(corners, errors.flatten().tolist(), intensity, strict=True)
         ]
     return pd.DataFrame(out)
+
+
+def optimiser_maps(
+    models: Mapping[str, torch.nn.Module],
+    kspace: torch.Tensor,
+    mask: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    size: int,
+    stride: int,
+    lattice: Sequence[int] | None = None,
+    batch_size: int = 16,
+) -> tuple[dict[str, torch.Tensor], pd.DataFrame]:
+    """Fig. 16: the `heat_maps` of ConvDecoder fitted with each optimiser (`models`: optimiser
+    name -> ConvDecoder, e.g. built with `convdecoder_optimiser`) on the same windows of one
+    slice. Returns the maps and their `heat_map_positions` rows with the column `optimiser`
+    (optimiser, size, row, col, error, intensity), the units of the Fig. 16 claim."""
+    maps, _ = heat_maps(
+        models,
+        kspace,
+        mask,
+        target,
+        size=size,
+        stride=stride,
+        lattice=lattice,
+        batch_size=batch_size,
+    )
+    positions = heat_map_positions(maps, target, size=size, stride=stride)
+    return maps, positions.rename(columns={"method": "optimiser"})
 
 
 def lattice_agreement(

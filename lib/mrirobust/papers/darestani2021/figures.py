@@ -137,6 +137,100 @@ def anatomy_panels(table: pd.DataFrame, fits: Mapping[str, Mapping] | None = Non
     return fig
 
 
+def _errorbar(ax, x: pd.Series, y: pd.Series, **style) -> None:
+    """One point at the means of two `tables.summarise` rows, with their intervals."""
+    ax.errorbar(
+        x["mean"],
+        y["mean"],
+        xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
+        yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]],
+        capsize=2,
+        **style,
+    )
+
+
+def anatomy_by_test_set(table: pd.DataFrame):
+    """Fig. 13: per training anatomy (one panel each), every model's mean SSIM on the knee
+    slices (x) and on the brain slices (y) of an `anatomy_scores` table, with 95 % confidence
+    intervals over slices, one colour per family and one marker per model, and y = x: a point
+    above the line scores higher on brain ("brain images are naturally easier")."""
+    stats = tables.summarise(table, ["trained", "method", "set"], "ssim")
+    stats = stats.set_index(["trained", "method", "set"])
+    trained = [a for a in ("knee", "brain") if a in set(table["trained"])]
+    if not trained or not {"knee", "brain"} <= set(table["set"]):
+        raise ValueError(
+            f"Fig. 13 needs knee and brain test sets and a training anatomy among them, got "
+            f"sets {sorted(set(table['set']))} and trained {sorted(set(table['trained']))}"
+        )
+    fig, axes = plt.subplots(1, len(trained), figsize=(5.0 * len(trained), 3.8), squeeze=False)
+    for ax, anatomy in zip(axes[0], trained, strict=True):
+        models = list(dict.fromkeys(table.loc[table["trained"] == anatomy, "method"]))
+        seen: dict[str, int] = {}
+        for model in models:
+            family = groups.family_of(model)
+            i = seen[family] = seen.get(family, -1) + 1
+            _errorbar(
+                ax,
+                stats.loc[(anatomy, model, "knee")],
+                stats.loc[(anatomy, model, "brain")],
+                fmt=_MARKERS[i % len(_MARKERS)],
+                color=_family_colour(family),
+                label=model,
+            )
+        _fit_line(ax, pd.DataFrame(), None)
+        ax.set(title=f"trained on {anatomy}", xlabel="SSIM on knee", ylabel="SSIM on brain")
+        ax.legend(fontsize=6, frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def optimiser_panels(positions: pd.DataFrame, target: np.ndarray | None = None):
+    """Fig. 16: ConvDecoder's small-feature error map for each optimiser (a positions table of
+    `experiments.optimiser_maps`: optimiser, row, col, error; one colour scale shared by the
+    maps, over `target` when given), and each optimiser's mean window error with its 95 %
+    confidence interval over the positions."""
+    optimisers = list(dict.fromkeys(positions["optimiser"]))
+    fig, axes = plt.subplots(
+        1,
+        len(optimisers) + 1,
+        figsize=(2.6 * (len(optimisers) + 1), 2.8),
+        squeeze=False,
+        layout="constrained",
+    )
+    low, high = positions["error"].min(), positions["error"].max()
+    for ax, name in zip(axes[0, :-1], optimisers, strict=True):
+        grid = positions[positions["optimiser"] == name].pivot(
+            index="row", columns="col", values="error"
+        )
+        rows, cols = grid.index.to_numpy(), grid.columns.to_numpy()
+        step_r = rows[1] - rows[0] if len(rows) > 1 else 1
+        step_c = cols[1] - cols[0] if len(cols) > 1 else 1
+        extent = (cols[0] - 0.5, cols[-1] + step_c - 0.5, rows[-1] + step_r - 0.5, rows[0] - 0.5)
+        if target is not None:
+            ax.imshow(target, cmap="gray")
+        image = ax.imshow(
+            grid.to_numpy(),
+            cmap="inferno",
+            vmin=low,
+            vmax=high,
+            alpha=0.7 if target is not None else 1.0,
+            extent=extent,
+            interpolation="nearest",
+        )
+        ax.set_title(name, fontsize=8)
+        ax.axis("off")
+    fig.colorbar(image, ax=axes[0, : len(optimisers)].tolist(), shrink=0.8, label="window error")
+    summary = tables.summarise(positions, ["optimiser"], "error").set_index("optimiser")
+    bars = axes[0, -1]
+    for i, name in enumerate(optimisers):
+        row = summary.loc[name]
+        half = [[row["mean"] - row["ci_low"]], [row["ci_high"] - row["mean"]]]
+        bars.errorbar(i, row["mean"], yerr=half, fmt="o", capsize=3, color=f"C{i}")
+    bars.set_xticks(range(len(optimisers)), optimisers, rotation=30, ha="right", fontsize=7)
+    bars.set(ylabel="mean window error", xlim=(-0.5, len(optimisers) - 0.5))
+    return fig
+
+
 def real_features(table: pd.DataFrame):
     """Fig. 8: per method the mean whole-image SSIM (x) and the mean feature error (y), with
     95 % confidence intervals over the annotated slices."""
