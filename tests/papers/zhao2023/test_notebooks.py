@@ -91,9 +91,16 @@ def test_fig2_panels_and_figures(smoke_results):
     out = smoke_results.ok("zhao2023_tables")
     with np.load(out / "fig2_images.npz") as panels:
         for modality in MODELS:
+            myocardium = panels[f"{modality}_region"]  # the phantom's pure myocardium
+            assert myocardium.dtype == bool and myocardium.any()
             for column in ["full"] + [f"R{r}" for r in EVALUATION["accelerations"]]:
-                for kind in ("first", "last", "map"):
-                    assert np.isfinite(panels[f"{modality}_{column}_{kind}"]).all()
+                for kind in ("first", "last", "mapper", "fit"):
+                    image = panels[f"{modality}_{column}_{kind}"]
+                    assert image.shape == myocardium.shape and np.isfinite(image).all()
+                # the mapping network's map of every reconstruction, in ms (0 on air)
+                assert (panels[f"{modality}_{column}_mapper"][myocardium] >= 0).all()
+            # the reference: M on the fully sampled frames gives a time on every myocardial pixel
+            assert (panels[f"{modality}_full_mapper"][myocardium] > 0).all()
     for name in ("zhao2023_fig2", "zhao2023_tables"):
         assert (smoke_results.figures / f"{name}.png").is_file()
 

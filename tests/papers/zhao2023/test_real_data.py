@@ -114,7 +114,7 @@ def test_experiments_on_the_stand_in_device_match_the_cpu(results, real_like_roo
         images, maps = experiments.evaluate({"vn": models["vn"], "zf": None}, slices, "T1map", [4])
         mappers = experiments.mapper_errors(models["mapper"], slices, "T1map")
         attacks = robustness.attack_sweep({"vn": models["vn"]}, slices, "T1map", 4, [0, 0.01], 1)
-        panels = experiments.fig2_panels(models["vn"], slices[0], "T1map", [4])
+        panels = experiments.fig2_panels(models["vn"], models["mapper"], slices[0], "T1map", [4])
         return [images, maps, mappers, attacks], panels
 
     expected, expected_panels = run(cpu)

@@ -156,6 +156,14 @@ def evaluate(
 
 
 @torch.no_grad()
+def mapper_map(mapper, s: SeriesSlice, frames: torch.Tensor) -> torch.Tensor:
+    """The mapping network's relaxation time (ms) on the evaluation crop `(h, w)` of slice
+    `s`'s frames `(T, H, W)` (M sees the whole frames, as in training)."""
+    maps = mapper(*devices.to_model(mapper, frames[None], s.times_ms[None]))
+    return _crop(s, maps.relaxation_ms[0].cpu())
+
+
+@torch.no_grad()
 def mapper_errors(mapper, slices: SeriesSlices, modality: str) -> pd.DataFrame:
     """The mapping network on the fully sampled frames of every evaluated slice: median
     relaxation time (ms) over `region_of` of M, of the judge fit and of the truth (NaN without
@@ -163,8 +171,7 @@ def mapper_errors(mapper, slices: SeriesSlices, modality: str) -> pd.DataFrame:
     rows = []
     for s in (s for s in slices if s.evaluated):
         frames = frames_of(s.kspace)
-        maps = mapper(*devices.to_model(mapper, frames[None], s.times_ms[None]))
-        learned = _crop(s, maps.relaxation_ms[0].cpu())
+        learned = mapper_map(mapper, s, frames)
         judge = fit_map(modality, _crop(s, frames), s.times_ms)
         region, name = region_of(s, modality, judge)
         truth = truth_of(s, modality)
@@ -200,9 +207,13 @@ def map_table(maps: pd.DataFrame) -> pd.DataFrame:
     return maps.groupby(keys)[columns].mean().reset_index()
 
 
-def fig2_panels(model, s: SeriesSlice, modality: str, accelerations: list[int]) -> dict:
-    """Arrays for Fig. 2 on the evaluation crop: the shortest- and longest-time frames and the
-    judge-fit map, fully sampled (key "full") and at each R (keys "R4", ...)."""
+def fig2_panels(model, mapper, s: SeriesSlice, modality: str, accelerations: list[int]) -> dict:
+    """Arrays for Fig. 2 on the evaluation crop, fully sampled (key "full", the reference) and
+    reconstructed by `model` at each R (keys "R4", ...): the shortest- and longest-time frames
+    ("first", "last"), the map of the mapping network `mapper` on those frames ("mapper", the
+    paper's pipeline) and the voxel-wise judge fit ("fit"), both in ms and 0 on the fit's air;
+    with the times ("times_ms") and the region map errors are taken over ("region", see
+    `region_of`, on the fully sampled fit)."""
     order = torch.argsort(s.times_ms)
     first, last = int(order[0]), int(order[-1])
     out = {}
@@ -210,10 +221,15 @@ def fig2_panels(model, s: SeriesSlice, modality: str, accelerations: list[int]) 
         f"R{r}": reconstruct(model, s, r) for r in accelerations
     }
     for key, frames in sources.items():
-        frames = _crop(s, frames)
-        out[f"{modality}_{key}_first"] = frames[first].numpy()
-        out[f"{modality}_{key}_last"] = frames[last].numpy()
-        out[f"{modality}_{key}_map"] = fit_map(modality, frames, s.times_ms).float().numpy()
+        cropped = _crop(s, frames)
+        air = physics.air_mask(cropped[None])[0]
+        out[f"{modality}_{key}_first"] = cropped[first].numpy()
+        out[f"{modality}_{key}_last"] = cropped[last].numpy()
+        learned = mapper_map(mapper, s, frames).masked_fill(air, 0)
+        out[f"{modality}_{key}_mapper"] = learned.float().numpy()
+        out[f"{modality}_{key}_fit"] = fit_map(modality, cropped, s.times_ms).float().numpy()
+    reference = torch.from_numpy(out[f"{modality}_full_fit"]).double()
+    out[f"{modality}_region"] = region_of(s, modality, reference)[0].numpy()
     out[f"{modality}_times_ms"] = s.times_ms.numpy()
     return out
 
@@ -295,7 +311,8 @@ def evaluate_all(root, scale: str, cfg: dict, evaluation: dict, models: dict) ->
     """Every table and panel of the Tables 1-2 / Fig. 2 run: the trained models of `models`
     ({modality: [kinds]}, loaded from their checkpoints) and zero-filling at every R on the
     evaluation patients. Returns {"images", "maps", "mappers": DataFrame, "panels": arrays}
-    (Fig. 2 shows the last model of each modality on its first evaluated slice)."""
+    (Fig. 2 shows the last model of each modality, followed by the mapping network, on its
+    first evaluated slice)."""
     images, maps, mappers, panels = [], [], [], {}
     for modality, kinds in models.items():
         trained, _ = train_all(root, scale, cfg, modality, kinds)
@@ -314,7 +331,9 @@ def evaluate_all(root, scale: str, cfg: dict, evaluation: dict, models: dict) ->
         images.append(image_rows)
         maps.append(map_rows)
         mappers.append(mapper_errors(trained["mapper"], slices, modality))
-        panels |= fig2_panels(trained[kinds[-1]], slices[0], modality, evaluation["accelerations"])
+        panels |= fig2_panels(
+            trained[kinds[-1]], trained["mapper"], slices[0], modality, evaluation["accelerations"]
+        )
     return dict(
         images=pd.concat(images), maps=pd.concat(maps), mappers=pd.concat(mappers), panels=panels
     )

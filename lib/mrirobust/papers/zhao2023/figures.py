@@ -43,23 +43,25 @@ def training_curves(out: Path, scale: str) -> None:
     _finish(fig, scale, "zhao2023_training_curves", "training loss (M: l_relax; others: eq. 13)")
 
 
-def fig2(out: Path, scale: str, accelerations) -> None:
-    """Rows: shortest and longest TI, T1 map, shortest and longest TE, T2 map; columns: fully
-    sampled and each R (fig2_images.npz)."""
+def fig2(out: Path, scale: str, accelerations) -> plt.Figure:
+    """Per modality, rows: shortest and longest TI (TE), the map of the mapping network M on
+    those frames (the paper's pipeline) and the voxel-wise fit beside it; columns: fully sampled
+    (the reference) and each R (fig2_images.npz)."""
     panels = tables.load_images(out, "fig2_images")
     columns = ["full"] + [f"R{r}" for r in accelerations]
     rows = []
     for modality, name in TIME_NAMES.items():
         if f"{modality}_full_first" in panels:
             rows += [(modality, "first", f"shortest {name}"), (modality, "last", f"longest {name}")]
-            rows += [(modality, "map", f"{modality[:2]} map (fit, ms)")]
+            rows += [(modality, "mapper", f"{modality[:2]} map (M, ms)")]
+            rows += [(modality, "fit", f"{modality[:2]} map (fit, ms)")]
     size = (1.9 * len(columns), 1.9 * len(rows))
     fig, axes = plt.subplots(len(rows), len(columns), figsize=size, squeeze=False)
     for i, (modality, kind, label) in enumerate(rows):
         peak = max(float(panels[f"{modality}_full_{kind}"].max()), 1e-30)
         for j, column in enumerate(columns):
             image, ax = panels[f"{modality}_{column}_{kind}"], axes[i, j]
-            if kind == "map":
+            if kind in ("mapper", "fit"):
                 cmap, lo, hi = MAP_STYLE[modality]
                 shown = ax.imshow(image.T, cmap=cmap, vmin=lo, vmax=hi)
             else:
@@ -72,9 +74,11 @@ def fig2(out: Path, scale: str, accelerations) -> None:
                 )
             if j == 0:
                 ax.set_ylabel(label, fontsize=8)
-        if kind == "map":
+        if kind in ("mapper", "fit"):
             fig.colorbar(shown, ax=list(axes[i]), fraction=0.02, pad=0.01)
-    _finish(fig, scale, "zhao2023_fig2", "Zhao et al. 2023, Fig. 2 (VN-UNet-relax)")
+    title = "Zhao et al. 2023, Fig. 2 (VN-UNet-relax, maps by the mapping network M; fit beside)"
+    _finish(fig, scale, "zhao2023_fig2", title)
+    return fig
 
 
 def challenge_tables(out: Path, scale: str) -> None:
