@@ -14,6 +14,8 @@ def project(tmp_path, monkeypatch):
     run.mkdir(parents=True)
     (run / "quality.csv").write_text("method,ssim\nunet,0.6831\nzero_filled,0.449\n")
     (run / "run.json").write_text(json.dumps({"status": "ok", "duration_s": 90.0}))
+    reference = {"workload": "one step", "seconds": 0.5, "threads": 2, "host": "h"}
+    (run.parent / "reference.json").write_text(json.dumps(reference))
     markers = tmp_path / "results" / "smoke" / "pretrain"
     markers.mkdir()
     for name, seconds in (("unet", 30.0), ("varnet", 60.0)):
@@ -40,6 +42,7 @@ def test_refresh_fills_every_section_and_copies_the_gallery(project):
     assert "stale" not in text
     assert "| unet | 0.6831 |" in text and "| train_models | ok | 1.5 |" in text
     assert "| pre-training: shared (2 jobs) | ok | 1.5 |" in text and "**3.0**" in text
+    assert "took 0.50 s, so the total is 360 reference steps" in text  # 3 min / 0.5 s
     assert "| toy2024 | paper | 1 | 0 | 0 | 1 |" in text
     assert "falls: it falls" in (project.parent / "CLAIMS.md").read_text()
     assert (project.parent / "figures" / "gallery" / "fig1.png").read_bytes() == b"png of smoke"

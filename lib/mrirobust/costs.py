@@ -11,11 +11,6 @@ written). The runner folds the lines into `run.json` as `steps`: per (kind, mode
 the median and maximum seconds, and the peak memory. The paper-scale resources of the manifest
 are scaled from these (`python -m mrirobust reproduce --scale shape` measures them).
 
-`reference_step_seconds()` times a fixed workload, one training step of the cpu-scale VarNet on
-a synthetic batch, so that run times measured on two machines can be compared: the runner
-stores it beside each reproduce (`results/<scale>/reference.json`) and the README's timing table
-states the total in reference steps too.
-
 `watch(callback)` lets a caller observe the steps of its own thread as they start: the
 explorer shows an attack's progress this way, and stops an attack the user no longer wants by
 raising from the callback.
@@ -35,12 +30,7 @@ from pathlib import Path
 
 ENV = "MRIROBUST_STEP_LOG"
 
-__all__ = ["ENV", "timed", "watch", "summary", "peak_rss_mb", "REFERENCE", "reference_step_seconds"]
-
-REFERENCE = (
-    "one training step of the cpu-scale VarNet (Adam, L1 loss) on a batch of 2 slices of 8 "
-    "coils x 192 x 140 k-space at 4x"
-)
+__all__ = ["ENV", "timed", "watch", "summary", "peak_rss_mb"]
 
 _thread = threading.local()  # the watchers of each thread
 
@@ -122,30 +112,3 @@ def summary(path: Path) -> list[dict]:
             }
         )
     return rows
-
-
-def reference_step_seconds(repeats: int = 5) -> float:
-    """The median seconds of `REFERENCE` on this machine (at its current torch threads) over
-    `repeats` steps after one warm-up step. Fixed seeds and shapes: only the machine varies."""
-    import torch
-
-    from mrirobust import physics
-    from mrirobust.models import registry
-
-    generator = torch.Generator().manual_seed(0)
-    torch.manual_seed(0)
-    model = registry.build(registry.spec("varnet", "cpu"), (128, 128))
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-4)
-    shape = (2, 8, 192, 140)
-    kspace = torch.complex(torch.randn(shape, generator=generator), torch.randn(shape, generator=generator))
-    mask = physics.column_mask(140, 4, 0.08, 0).view(1, 1, 140)
-    target = torch.rand(2, 128, 128, generator=generator)
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        loss = (model(physics.apply_mask(kspace, mask), mask) - target).abs().mean()
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])

@@ -6,7 +6,8 @@ generated part with a pair of comments, `<!-- NAME:begin (generated) -->` ... `<
 - `claims`: the stored claim verdicts per paper and kind, and those that do not hold
   (`mrirobust.claims`; the full ledger goes to `CLAIMS.md` beside the README);
 - `timings`: each run's status and duration from its `run.json`, the pre-training jobs' per
-  paper, and the total;
+  paper, the total, and the total in steps of the reference workload (`runner.reference`)
+  timed after the run on the same machine;
 - `table:RUN/FILE.csv`: the CSV `results/<scale>/RUN/FILE.csv` as a Markdown table.
 
 Every image the README shows from `figures/gallery/NAME.png` is copied from
@@ -81,10 +82,21 @@ def _timings(scale: str) -> str:
         total += minutes
         lines.append(f"| {record.parent.name} | {run.get('status', '?')} | {minutes:.1f} |")
     lines.append(f"| **total** | | **{total:.1f}** |")
-    return (
+    text = (
         f"Scale {scale}, from each run's `run.json` and each pre-training job's marker "
         "(`results/<scale>/pretrain/`):\n\n" + "\n".join(lines) + "\n"
     )
+    reference = root / "reference.json"
+    if reference.exists():
+        record = storage.read_json(reference)
+        steps = total * 60 / record["seconds"]
+        text += (
+            f"\nOn this machine the reference workload ({record['workload']}; "
+            f"`runner.reference`, {record['threads']} threads) took "
+            f"{record['seconds']:.2f} s, so the total is {steps:,.0f} reference steps: another "
+            "machine's total in minutes is about that count times its own reference time / 60.\n"
+        )
+    return text
 
 
 def render(name: str, scale: str) -> str:

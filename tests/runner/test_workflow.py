@@ -92,6 +92,11 @@ def test_claims_are_gathered_at_the_end(project):
     assert "scratch/fig1/value_positive" in table
 
 
+def test_the_reference_workload_is_timed_after_the_runs(project):
+    record = json.loads((project["root"] / "results/smoke/reference.json").read_text())
+    assert record["seconds"] > 0 and record["threads"] >= 1 and "VarNet" in record["workload"]
+
+
 def test_report_shows_every_figure_with_its_caption_and_the_claims(project, request):
     report = workflow.write_report(workflow.plan(project["manifest"], "smoke"))
     assert report == project["root"] / "results/smoke/report.html"

@@ -34,7 +34,7 @@ from typing import Any
 import yaml
 
 from mrirobust import claims, paths, scales, storage
-from mrirobust.runner import pretrain
+from mrirobust.runner import pretrain, reference
 from mrirobust.runner import report as run_report
 from mrirobust.runner.manifest import Run, load_manifest, read_record, run_dir, select
 
@@ -244,6 +244,8 @@ def run(
         else:
             results = collect(chosen, invocation, code)
     print(summary(results, scale))
+    if chosen.targets:
+        print(reference.measure(scale))
     if not pretrain_only:
         claims.aggregate(scale)
     return results
