@@ -200,3 +200,33 @@ def test_rises_along_mirrors_falls_along_and_correlations_match_scipy():
     assert rho.above(0.5) == "holds" and rho.below(0.5) == "fails"
     touching = claims.Interval(0.5, 0.4, 0.6, 10)
     assert touching.below(0.5) == "inconclusive" and touching.below(1.0) == "holds"
+
+
+def test_units_come_out_of_a_stored_table_and_pair_up():
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "model": ["a", "a", "b", "b", "a", "a"],
+            "slice": [2, 1, 1, 2, 1, 2],
+            "eta": [0.0, 0.0, 0.0, 0.0, 1.0, 1.0],
+            "ssim": [0.8, 0.9, 0.7, 0.6, 0.5, 0.4],
+        }
+    )
+    a = claims.per_unit(table, "ssim", "t", model="a", eta=0.0)
+    assert list(a.index) == [1, 2] and list(a) == [0.9, 0.8]
+    b = claims.per_unit(table, "ssim", "t", model="b").iloc[::-1]
+    x, y = claims.paired("t", a, b)
+    assert list(y) == [0.7, 0.6]  # reordered to a's units
+    wide = claims.curves(table, "eta", "ssim", "t", model="a")
+    assert wide.to_numpy().tolist() == [[0.9, 0.5], [0.8, 0.4]]
+    with pytest.raises(ValueError, match="t: .* has several rows per slice"):
+        claims.per_unit(table, "ssim", "t", model="a")
+    with pytest.raises(ValueError, match="t: the table has no column 'mode'"):
+        claims.per_unit(table, "ssim", "t", mode="region")
+    with pytest.raises(ValueError, match="t: the table has no rows with"):
+        claims.per_unit(table, "ssim", "t", model="c")
+    with pytest.raises(ValueError, match="miss a value of eta"):  # slice 2 lacks eta = 1
+        claims.curves(table.iloc[:-1], "eta", "ssim", "t", model="a")
+    with pytest.raises(ValueError, match="not scored on the same units"):
+        claims.paired("t", a, b.iloc[:1])

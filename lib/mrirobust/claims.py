@@ -19,7 +19,8 @@ means), `falls_along` / `rises_along` (the mean per-unit least-squares slope), `
 equivalence test: the interval inside a band, e.g. a ratio of slopes within the conventional
 80-125 %), `ranks` (a chain of `beats`) and `all_of` (several outcomes together). Each returns
 `(outcome, evidence)`. `bootstrap_interval` gives any other statistic of paired per-unit
-columns its interval (e.g. `correlations`).
+columns its interval (e.g. `correlations`). `per_unit`, `curves` and `paired` take the scored
+units out of a stored table.
 
 Each run saves its verdicts to `results/<scale>/<run>/claims.json` (`save`); `aggregate(scale)`
 gathers them into `results/<scale>/claims.csv`; `python -m mrirobust claims --scale S` prints the
@@ -49,6 +50,10 @@ __all__ = [
     "Claim",
     "Verdict",
     "Interval",
+    "matching",
+    "per_unit",
+    "curves",
+    "paired",
     "mean_interval",
     "ratio_interval",
     "slopes",
@@ -119,6 +124,57 @@ def _git() -> str:
     if rev["revision"] is None:
         return "unknown"
     return rev["revision"][:12] + ("+dirty" if rev["dirty"] else "")
+
+
+def matching(table: pd.DataFrame, where: str, **match) -> pd.DataFrame:
+    """The rows of `table` whose columns equal `match`; raises, naming `where`, when a column is
+    missing or no row matches (the claim cannot be evaluated)."""
+    rows = table
+    for column, wanted in match.items():
+        if column not in rows.columns:
+            raise ValueError(f"{where}: the table has no column {column!r}")
+        rows = rows[rows[column] == wanted]
+    if rows.empty:
+        raise ValueError(f"{where}: the table has no rows with {match}")
+    return rows
+
+
+def per_unit(
+    table: pd.DataFrame, value: str, where: str, unit: str | list[str] = "slice", **match
+) -> pd.Series:
+    """`value` of the rows matching `match`, one per scored `unit`, sorted by unit; raises when
+    a unit has several rows."""
+    rows = matching(table, where, **match)
+    if rows.duplicated(unit).any():
+        raise ValueError(f"{where}: {match} has several rows per {unit}")
+    return rows.set_index(unit)[value].sort_index()
+
+
+def curves(
+    table: pd.DataFrame,
+    by: str,
+    value: str,
+    where: str,
+    unit: str | list[str] = "slice",
+    **match,
+) -> pd.DataFrame:
+    """`value` with one row per scored `unit` (the mean of its rows, e.g. frames) and one
+    column per value of `by` (sorted), for the rows matching `match`; raises when a unit misses
+    a column."""
+    rows = matching(table, where, **match)
+    wide = rows.pivot_table(index=unit, columns=by, values=value, aggfunc="mean")
+    if wide.isna().any().any():
+        raise ValueError(f"{where}: some units miss a value of {by} for {match}")
+    return wide.sort_index(axis=1)
+
+
+def paired(where: str, *scores: pd.Series) -> list[np.ndarray]:
+    """The per-unit `scores` as arrays over the same units in the same order; raises when they
+    were scored on different units."""
+    units = set(scores[0].index)
+    if any(set(s.index) != units for s in scores[1:]):
+        raise ValueError(f"{where}: the results were not scored on the same units")
+    return [s.reindex(scores[0].index).to_numpy(float) for s in scores]
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ def test_table1_claims_refuse_a_model_compared_with_itself_or_on_other_slices():
     with pytest.raises(ValueError, match="compared with itself"):
         c.VAL_SSIM_S_GT_A.check(slices=same, rule="fastmri", models=("S", "A(eps=1000)"))
     fewer = slices[~((slices.model == "S") & (slices.slice == 3))]
-    with pytest.raises(ValueError, match="not scored on the same slices"):
+    with pytest.raises(ValueError, match="not scored on the same units"):
         c.VAL_SSIM_S_GT_A.check(slices=fewer, rule="fastmri", models=("S", "A(eps=1000)"))
     with pytest.raises(ValueError, match="no rows with"):
         c.VAL_SSIM_S_GT_A.check(slices=slices, rule="fastmri", models=("S", "A(eps=1)"))

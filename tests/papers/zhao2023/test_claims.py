@@ -178,7 +178,7 @@ def test_a_claim_without_its_rows_raises():
         zhao_claims.VN_BEATS_RVN.check(
             images=images[images["model"] != "rvn"], modality="T1map", acceleration=4
         )
-    with pytest.raises(ValueError, match="some slices miss"):
+    with pytest.raises(ValueError, match="some units miss"):
         zhao_claims.FALLS_WITH_R.check(
             images=images.iloc[1:].query("not (patient == 'P001' and acceleration == 8)"),
             model="vn_relax",

@@ -57,30 +57,9 @@ ADAM = "adam"  # ConvDecoder's reference optimiser (models.convdecoder.OPTIMISER
 REFERENCE_BASIS = "l1_wavelet"  # the paper's l1 (Sec. 3); Fig. 10 compares the others to it
 
 
-def _per_unit(table: pd.DataFrame, value: str, where: str, unit: str = "slice", **case):
-    """`value` of the rows of `table` matching `case`, one per `unit`, sorted by unit."""
-    rows = table
-    for column, wanted in case.items():
-        if column not in rows.columns:
-            raise ValueError(f"{where}: the table has no column {column!r}")
-        rows = rows[rows[column] == wanted]
-    if rows.empty:
-        raise ValueError(f"{where}: the table has no rows with {case}")
-    if rows[unit].duplicated().any():
-        raise ValueError(f"{where}: {case} has several rows per {unit}")
-    return rows.set_index(unit)[value].sort_index()
-
-
-def _paired(a: pd.Series, b: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """The values of `a` and `b` on the same units, in the same order."""
-    if set(a.index) != set(b.index):
-        raise ValueError(f"{where}: the two sides were scored on different units")
-    return a.to_numpy(float), b.reindex(a.index).to_numpy(float)
-
-
 def _beats(a: pd.Series, b: pd.Series, names: tuple[str, str], **options):
     """`claims.beats` of the per-unit series `a` and `b`, paired on their units."""
-    x, y = _paired(a, b, f"{names[0]} vs {names[1]}")
+    x, y = claims.paired(f"{names[0]} vs {names[1]}", a, b)
     return claims.beats(x, y, names=names, **options)
 
 
@@ -93,9 +72,9 @@ def _gap(outcome_evidence: tuple[str, dict]) -> list:
 
 
 def _ranking(table: pd.DataFrame, value: str = "ssim", higher_is_better: bool = True):
-    scores = {m: _per_unit(table, value, "ranking", method=m) for m in PAPER_RANKING}
+    scores = {m: claims.per_unit(table, value, "ranking", method=m) for m in PAPER_RANKING}
     first = scores[PAPER_RANKING[0]]
-    paired = {m: _paired(first, s, f"ranking {m}")[1] for m, s in scores.items()}
+    paired = {m: claims.paired(f"ranking {m}", first, s)[1] for m, s in scores.items()}
     outcome, evidence = claims.ranks(paired, PAPER_RANKING, higher_is_better=higher_is_better)
     return outcome, {**evidence, "n": len(first)}
 
@@ -111,10 +90,12 @@ QUALITY_RANKING = Claim(
 
 
 def _beat_zero_filled(table: pd.DataFrame, methods: Sequence[str], **case):
-    zero = _per_unit(table, "ssim", "beats zero-filled", method="zero_filled", **case)
+    zero = claims.per_unit(table, "ssim", "beats zero-filled", method="zero_filled", **case)
     outcomes, evidence = [], {"n": len(zero)}
     for m in methods:
-        result = _beats(_per_unit(table, "ssim", m, method=m, **case), zero, (m, "zero_filled"))
+        result = _beats(
+            claims.per_unit(table, "ssim", m, method=m, **case), zero, (m, "zero_filled")
+        )
         outcomes.append(result[0])
         evidence[f"{m}>zero_filled"] = _gap(result)
     return claims.all_of(outcomes), evidence
@@ -154,7 +135,7 @@ def _at_largest_eps(sweep: pd.DataFrame, attacked: str, method: str, value: str 
         raise ValueError(f"no sweep rows for the attack on {attacked!r}")
     eps = float(rows["eps"].max())
     where = f"attack on {attacked} evaluated on {method}"
-    return _per_unit(rows[np.isclose(rows["eps"], eps)], value, where, method=method), eps
+    return claims.per_unit(rows[np.isclose(rows["eps"], eps)], value, where, method=method), eps
 
 
 def _own_drop(sweep: pd.DataFrame, method: str):
@@ -265,7 +246,7 @@ def attack_verdicts(
 def _similar_effect(sweep: pd.DataFrame, basis: str):
     drops, eps = _at_largest_eps(sweep, basis, basis)
     reference, _ = _at_largest_eps(sweep, REFERENCE_BASIS, REFERENCE_BASIS)
-    a, b = _paired(drops, reference, f"{basis} vs {REFERENCE_BASIS}")
+    a, b = claims.paired(f"{basis} vs {REFERENCE_BASIS}", drops, reference)
     ratio = claims.ratio_interval(a, b, f"{basis} / {REFERENCE_BASIS}")
     outcome, evidence = claims.within(ratio, claims.SIMILAR_RATIO, name="drop_ratio")
     means = {f"drop_{basis}": float(a.mean()), f"drop_{REFERENCE_BASIS}": float(b.mean())}
@@ -405,9 +386,9 @@ def _best_every_size(positions: pd.DataFrame):
         at = positions[positions["size"] == size].assign(
             unit=lambda t: t["row"].astype(str) + "," + t["col"].astype(str)
         )
-        best = _per_unit(at, "error", "convdecoder", unit="unit", method="convdecoder")
+        best = claims.per_unit(at, "error", "convdecoder", unit="unit", method="convdecoder")
         for m in sorted(set(at["method"]) & set(PAPER_RANKING) - {"convdecoder"}):
-            other = _per_unit(at, "error", m, unit="unit", method=m)
+            other = claims.per_unit(at, "error", m, unit="unit", method=m)
             result = _beats(best, other, ("convdecoder", m), higher_is_better=False)
             outcomes.append(result[0])
             evidence[f"size={size}: convdecoder<{m}"] = _gap(result)
@@ -434,13 +415,13 @@ def size_verdicts(positions: pd.DataFrame, scale: str, data: str) -> list[Verdic
 def _adam_best(positions: pd.DataFrame):
     """Adam's window error below each other optimiser's, paired over the map's positions."""
     at = positions.assign(unit=positions["row"].astype(str) + "," + positions["col"].astype(str))
-    adam = _per_unit(at, "error", ADAM, unit="unit", optimiser=ADAM)
+    adam = claims.per_unit(at, "error", ADAM, unit="unit", optimiser=ADAM)
     others = [o for o in dict.fromkeys(at["optimiser"]) if o != ADAM]
     if not others:
         raise ValueError(f"Fig. 16's claim needs an optimiser besides {ADAM!r}")
     outcomes, evidence = [], {"positions": len(adam)}
     for o in others:
-        other = _per_unit(at, "error", o, unit="unit", optimiser=o)
+        other = claims.per_unit(at, "error", o, unit="unit", optimiser=o)
         result = _beats(adam, other, (ADAM, o), higher_is_better=False)
         outcomes.append(result[0])
         evidence[f"{ADAM}<{o}"] = _gap(result)
@@ -468,7 +449,7 @@ def optimiser_verdicts(positions: pd.DataFrame, scale: str, data: str) -> list[V
 
 def _linear(table: pd.DataFrame):
     columns = [
-        _per_unit(table, value, "linear", method=m).to_numpy(float)
+        claims.per_unit(table, value, "linear", method=m).to_numpy(float)
         for m in PAPER_RANKING
         for value in ("ssim", "feature_mse")
     ]
@@ -485,9 +466,9 @@ def _linear(table: pd.DataFrame):
 def _varnet_best_on_both(table: pd.DataFrame):
     outcomes, evidence = [], {}
     for value, higher in (("ssim", True), ("feature_mse", False)):
-        varnet = _per_unit(table, value, "varnet", method="varnet")
+        varnet = claims.per_unit(table, value, "varnet", method="varnet")
         for m in PAPER_RANKING[1:]:
-            other = _per_unit(table, value, m, method=m)
+            other = claims.per_unit(table, value, m, method=m)
             result = _beats(varnet, other, ("varnet", m), higher_is_better=higher)
             outcomes.append(result[0])
             evidence[f"{value}: varnet>{m}"] = _gap(result)
@@ -550,14 +531,14 @@ def _shifted(table: pd.DataFrame, method: str, outside: str) -> pd.Series:
     Sec. 5; `groups.in_vs_out` plots the same)."""
     fixed = f"{method}_fixed"
     if ((table["method"] == fixed) & (table["set"] == outside)).any():
-        return _per_unit(table, "ssim", fixed, method=fixed, set=outside)
-    return _per_unit(table, "ssim", method, method=method, set=outside)
+        return claims.per_unit(table, "ssim", fixed, method=fixed, set=outside)
+    return claims.per_unit(table, "ssim", method, method=method, set=outside)
 
 
 def _every_model_drops(table: pd.DataFrame, inside: str, outside: str):
     outcomes, evidence = [], {}
     for m in _models(table):
-        x = _per_unit(table, "ssim", m, method=m, set=inside)
+        x = claims.per_unit(table, "ssim", m, method=m, set=inside)
         y = _shifted(table, m, outside)
         result = claims.beats(x.to_numpy(), y.to_numpy(), names=(inside, outside), paired=False)
         outcomes.append(result[0])
@@ -567,7 +548,7 @@ def _every_model_drops(table: pd.DataFrame, inside: str, outside: str):
 
 def _best_stays_best(table: pd.DataFrame, inside: str, outside: str):
     methods = [m for m in groups.FAMILIES if m in set(table["method"])]
-    means = {m: _per_unit(table, "ssim", m, method=m, set=inside).mean() for m in methods}
+    means = {m: claims.per_unit(table, "ssim", m, method=m, set=inside).mean() for m in methods}
     best = max(means, key=means.get)
     outcomes, evidence = [], {"best_inside": best}
     out_best = _shifted(table, best, outside)
@@ -581,8 +562,8 @@ def _best_stays_best(table: pd.DataFrame, inside: str, outside: str):
 
 
 def _fix_helps(table: pd.DataFrame, outside: str, method: str):
-    naive = _per_unit(table, "ssim", method, method=method, set=outside)
-    fixed = _per_unit(table, "ssim", f"{method}_fixed", method=f"{method}_fixed", set=outside)
+    naive = claims.per_unit(table, "ssim", method, method=method, set=outside)
+    fixed = claims.per_unit(table, "ssim", f"{method}_fixed", method=f"{method}_fixed", set=outside)
     return _beats(fixed, naive, ("fixed", "naive"))
 
 
@@ -707,7 +688,7 @@ def shift_verdicts(
 
 
 def _version(table: pd.DataFrame, method: str, trained: str, test: str) -> pd.Series:
-    return _per_unit(table, "ssim", method, method=method, trained=trained, set=test)
+    return claims.per_unit(table, "ssim", method, method=method, trained=trained, set=test)
 
 
 def identical_versions(table: pd.DataFrame) -> list[str]:

@@ -40,32 +40,12 @@ FIG4_ITERATIONS = 10  # Fig. 4's claims compare tenths of the log
 METRICS = ("ssim", "psnr", "nmse")  # Table 1's, higher is better but for NMSE
 
 
-def _per_slice(table: pd.DataFrame, value: str, where: str, **match) -> pd.Series:
-    """`value` per slice (sorted) of the rows of `table` that match `match`."""
-    rows = table
-    for column, wanted in match.items():
-        rows = rows[rows[column] == wanted]
-    if rows.empty:
-        raise ValueError(f"{where}: the table has no rows with {match}")
-    if rows["slice"].duplicated().any():
-        raise ValueError(f"{where}: several rows per slice with {match}")
-    return rows.set_index("slice")[value].sort_index()
-
-
-def _paired(where: str, *scores: pd.Series) -> list[np.ndarray]:
-    """The per-slice `scores` as arrays, checked to cover the same slices."""
-    if any(not s.index.equals(scores[0].index) for s in scores[1:]):
-        raise ValueError(f"{where}: the results were not scored on the same slices")
-    return [s.to_numpy() for s in scores]
-
-
-# Table 1, on the per-slice table (`experiments.table1`): model, split, rule, slice, metrics
-
-
 def _table1_scores(slices, models, metric, rule, split="val") -> dict[str, np.ndarray]:
     where = f"table 1 {split} {metric} ({rule} rule)"
-    scores = [_per_slice(slices, metric, where, model=m, rule=rule, split=split) for m in models]
-    return dict(zip(models, _paired(where, *scores), strict=True))
+    scores = [
+        claims.per_unit(slices, metric, where, model=m, rule=rule, split=split) for m in models
+    ]
+    return dict(zip(models, claims.paired(where, *scores), strict=True))
 
 
 def _val_ssim_beats(slices, rule, models):
@@ -93,7 +73,9 @@ def _reasonable_quality(slices, rule, model):
 
 def _train_gt_val(slices, rule, model):
     train, val = (
-        _per_slice(slices, "ssim", f"table 1 {split} SSIM", model=model, rule=rule, split=split)
+        claims.per_unit(
+            slices, "ssim", f"table 1 {split} SSIM", model=model, rule=rule, split=split
+        )
         for split in ("train", "val")
     )
     return claims.beats(train, val, names=("train", "val"), paired=False)
@@ -232,8 +214,8 @@ EPS_MONOTONE = Claim(
 
 def _attacked(table, attack, column, models=("A", "S")) -> list[np.ndarray]:
     where = f"{attack} {column}"
-    scores = [_per_slice(table, column, where, attack=attack, model=m) for m in models]
-    return _paired(where, *scores)
+    scores = [claims.per_unit(table, column, where, attack=attack, model=m) for m in models]
+    return claims.paired(where, *scores)
 
 
 def _adv_better_under_its_g(table):
@@ -307,10 +289,10 @@ ROBUST_IMAGE_PGD = Claim(
 
 def _kspace_clean_quality(table):
     where = "Algorithm 2 clean SSIM"
-    k, zero_filled = _paired(
+    k, zero_filled = claims.paired(
         where,
-        _per_slice(table, "ssim_clean", where, attack="kspace_pgd", model="K"),
-        _per_slice(table, "ssim_zero_filled", where, attack="kspace_pgd", model="K"),
+        claims.per_unit(table, "ssim_clean", where, attack="kspace_pgd", model="K"),
+        claims.per_unit(table, "ssim_zero_filled", where, attack="kspace_pgd", model="K"),
     )
     outcome, evidence = claims.beats(k, zero_filled, names=("K", "zero-filled"))
     (s,) = _attacked(table, "kspace_pgd", "ssim_clean", ("S",))
@@ -320,11 +302,11 @@ def _kspace_clean_quality(table):
 
 def _pgd_stronger(table, model):
     pgd, generator = (
-        _per_slice(table, "ssim_attacked", "PGD vs generator", attack=a, model=model)
+        claims.per_unit(table, "ssim_attacked", "PGD vs generator", attack=a, model=model)
         for a in ("kspace_pgd", "kspace_G")
     )
     return claims.beats(
-        *_paired("PGD vs generator", pgd, generator),
+        *claims.paired("PGD vs generator", pgd, generator),
         names=("kspace_pgd", "kspace_G"),
         higher_is_better=False,
     )

@@ -31,22 +31,9 @@ from mrirobust import claims
 from mrirobust.claims import Claim, Verdict
 
 
-def _curves(
-    table: pd.DataFrame, by: str, where: str, value: str = "ssim_region", **case
-) -> pd.DataFrame:
-    """`value` with one row per box (`sample`) and one column per value of `by`, for the rows
-    of `table` that match `case`. Raises when there are none or a box misses a column."""
-    rows = table
-    for column, wanted in case.items():
-        if column not in rows.columns:
-            raise ValueError(f"{where}: the table has no column {column!r}")
-        rows = rows[rows[column] == wanted]
-    if rows.empty:
-        raise ValueError(f"{where}: the table has no rows with {case}")
-    curves = rows.pivot_table(index="sample", columns=by, values=value, aggfunc="first")
-    if curves.isna().any().any():
-        raise ValueError(f"{where}: some boxes miss a value of {by} for {case}")
-    return curves.sort_index(axis=1)
+def _curves(table: pd.DataFrame, by: str, where: str, **case) -> pd.DataFrame:
+    """The box SSIM with one row per box and one column per value of `by` (`claims.curves`)."""
+    return claims.curves(table, by, "ssim_region", where, unit="sample", **case)
 
 
 def _relative(curves: pd.DataFrame, where: str) -> pd.DataFrame:

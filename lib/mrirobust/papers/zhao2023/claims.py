@@ -45,21 +45,9 @@ UNIT = ["patient", "slice"]
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "nmse": False}
 
 
-def _per_slice(table: pd.DataFrame, by: str, value: str, where: str, **case) -> pd.DataFrame:
-    """`value` with one row per slice (the mean over its frames, if any) and one column per
-    value of `by`, for the rows of `table` matching `case`. Raises when there are none or a
-    slice misses a column."""
-    rows = table
-    for column, wanted in case.items():
-        if column not in rows.columns:
-            raise ValueError(f"{where}: the table has no column {column!r}")
-        rows = rows[rows[column] == wanted]
-    if rows.empty:
-        raise ValueError(f"{where}: the table has no rows with {case}")
-    curves = rows.pivot_table(index=UNIT, columns=by, values=value, aggfunc="mean")
-    if curves.isna().any().any():
-        raise ValueError(f"{where}: some slices miss a value of {by} for {case}")
-    return curves.sort_index(axis=1)
+def _curves(table: pd.DataFrame, by: str, value: str, where: str, **case) -> pd.DataFrame:
+    """`value` per slice (the mean over its frames) and value of `by` (`claims.curves`)."""
+    return claims.curves(table, by, value, where, unit=UNIT, **case)
 
 
 def _select(curves: pd.DataFrame, wanted: Sequence, where: str) -> pd.DataFrame:
@@ -88,7 +76,7 @@ def _model_beats(
     where = f"{better} beats {worse}"
     outcomes, evidence = [], {}
     for metric in metrics:
-        curves = _per_slice(
+        curves = _curves(
             images, "model", metric, where, modality=modality, acceleration=acceleration
         )
         pair = _select(curves, [better, worse], where)
@@ -150,7 +138,7 @@ def _falls_with_acceleration(images: pd.DataFrame, model: str, modality: str, ac
     where = "quality_falls_with_acceleration"
     outcomes, evidence = [], {"accelerations": list(accelerations)}
     for metric in ("psnr", "ssim", "nmse"):
-        curves = _per_slice(images, "acceleration", metric, where, model=model, modality=modality)
+        curves = _curves(images, "acceleration", metric, where, model=model, modality=modality)
         curves = _select(curves, accelerations, where)
         check = claims.falls_along if HIGHER_IS_BETTER[metric] else claims.rises_along
         outcome, numbers = check(accelerations, curves.to_numpy(), name=f"{metric}_slope")
@@ -172,7 +160,7 @@ FALLS_WITH_R = Claim(
 
 def _relax_lowers_map_error(maps: pd.DataFrame, modality: str, acceleration: int):
     where = "relax_lowers_map_error"
-    curves = _per_slice(
+    curves = _curves(
         maps, "model", "mae_vs_full_ms", where, modality=modality, acceleration=acceleration
     )
     pair = _select(curves, ["vn_relax", "vn"], where)
@@ -195,9 +183,7 @@ RELAX_MAP_ERROR = Claim(
 
 def _map_error_grows(maps: pd.DataFrame, model: str, modality: str, accelerations):
     where = "map_error_grows_with_acceleration"
-    curves = _per_slice(
-        maps, "acceleration", "mae_vs_full_ms", where, model=model, modality=modality
-    )
+    curves = _curves(maps, "acceleration", "mae_vs_full_ms", where, model=model, modality=modality)
     curves = _select(curves, accelerations, where)
     outcome, evidence = claims.rises_along(
         accelerations, curves.to_numpy(), name="mae_slope_ms_per_R"
@@ -217,7 +203,7 @@ MAP_ERROR_GROWS = Claim(
 
 def _map_attack_grows(attacks: pd.DataFrame, model: str):
     where = "map_attack_grows_with_eta"
-    curves = _per_slice(attacks, "eta", "map_mae_ms", where, model=model, mode="map")
+    curves = _curves(attacks, "eta", "map_mae_ms", where, model=model, mode="map")
     outcome, evidence = claims.rises_along(
         curves.columns.to_numpy(float), curves.to_numpy(), name="mae_slope_ms_per_eta"
     )
@@ -240,7 +226,7 @@ MAP_ATTACK_GROWS = Claim(
 def _mode_beats(attacks: pd.DataFrame, model: str, eta: float, stronger: str, weaker: str):
     """Mode `stronger` gives a larger map MAE than `weaker` at `eta`, paired over slices."""
     where = f"{stronger} attack beats {weaker}"
-    curves = _per_slice(attacks, "mode", "map_mae_ms", where, model=model, eta=eta)
+    curves = _curves(attacks, "mode", "map_mae_ms", where, model=model, eta=eta)
     pair = _select(curves, [stronger, weaker], where)
     outcome, evidence = claims.beats(pair[stronger], pair[weaker], names=(stronger, weaker))
     return outcome, {"eta": eta, **evidence, "region": _region(attacks)}
@@ -269,9 +255,7 @@ STEALTH_SSIM_DROP = 0.01
 def _shift_reached(attacks: pd.DataFrame, model: str, eta: float, shift_ms: float):
     where = "fake_disease_shift"
     bias, ssim = (
-        _select(
-            _per_slice(attacks, "eta", value, where, model=model, mode="shift"), [0, eta], where
-        )
+        _select(_curves(attacks, "eta", value, where, model=model, mode="shift"), [0, eta], where)
         for value in ("map_bias_ms", "ssim")
     )
     shift = claims.mean_interval(bias[eta] - bias[0.0], "shift_ms")
