@@ -230,3 +230,16 @@ def test_units_come_out_of_a_stored_table_and_pair_up():
         claims.curves(table.iloc[:-1], "eta", "ssim", "t", model="a")
     with pytest.raises(ValueError, match="not scored on the same units"):
         claims.paired("t", a, b.iloc[:1])
+
+
+def test_beats_each_labels_every_comparison():
+    base = RNG.normal(0.6, 0.05, 20)
+    outcome, evidence = claims.beats_each(
+        {"eta=0": (base + 0.1, base), "eta=1": (base + 0.2, base)}
+    )
+    assert outcome == "holds" and evidence["n"] == 20
+    assert evidence["eta=1"][0] == pytest.approx(0.2)
+    mixed = {"x": (base + 0.1, base), "y": (base - 0.1, base)}
+    assert claims.beats_each(mixed)[0] == "fails"
+    with pytest.raises(ValueError, match="at least one"):
+        claims.beats_each({})

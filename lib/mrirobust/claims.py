@@ -17,7 +17,8 @@ raises.
 The checks every paper shares live here, once: `beats` (a paired or unpaired difference of
 means), `falls_along` / `rises_along` (the mean per-unit least-squares slope), `within` (an
 equivalence test: the interval inside a band, e.g. a ratio of slopes within the conventional
-80-125 %), `ranks` (a chain of `beats`) and `all_of` (several outcomes together). Each returns
+80-125 %), `ranks` (a chain of `beats`), `beats_each` (`beats` on labelled pairs) and `all_of`
+(several outcomes together). Each returns
 `(outcome, evidence)`. `bootstrap_interval` gives any other statistic of paired per-unit
 columns its interval (e.g. `correlations`). `per_unit`, `curves` and `paired` take the scored
 units out of a stored table.
@@ -65,6 +66,7 @@ __all__ = [
     "within",
     "SIMILAR_RATIO",
     "ranks",
+    "beats_each",
     "all_of",
     "save",
     "load",
@@ -360,6 +362,34 @@ def all_of(outcomes: Iterable[str]) -> str:
     if "fails" in outcomes:
         return "fails"
     return "holds" if all(o == "holds" for o in outcomes) else "inconclusive"
+
+
+def beats_each(
+    comparisons: Mapping[str, tuple[Any, Any]],
+    *,
+    higher_is_better: bool = True,
+    paired: bool = True,
+    seed: int = 0,
+) -> tuple[str, dict]:
+    """`beats` on every labelled pair (a, b) of `comparisons` (e.g. one per eta), `all_of` the
+    outcomes; evidence: per label the gap and its 95 % interval, and the units `n` (of the
+    first)."""
+    if not comparisons:
+        raise ValueError("beats_each needs at least one comparison")
+    outcomes, evidence = [], {}
+    for label, (a, b) in comparisons.items():
+        outcome, numbers = beats(
+            a,
+            b,
+            names=(f"{label} a", f"{label} b"),
+            higher_is_better=higher_is_better,
+            paired=paired,
+            seed=seed,
+        )
+        outcomes.append(outcome)
+        evidence[label] = [numbers["gap"], *numbers["gap_ci95"]]
+        evidence.setdefault("n", numbers["n"])
+    return all_of(outcomes), evidence
 
 
 def ranks(

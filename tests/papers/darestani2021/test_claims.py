@@ -197,7 +197,7 @@ def test_adam_best_for_small_features_paired_over_positions():
         _optimisers({"adam": 1.0, "adam_beta0.98": 1.2, "gd": 1.5}), "smoke", "t"
     )
     assert best.kind == "paper" and best.outcome == "holds"
-    assert best.evidence["positions"] == 36 and best.evidence["adam<gd"][1] > 0
+    assert best.evidence["n"] == 36 and best.evidence["adam<gd"][1] > 0
     (worse,) = paper_claims.optimiser_verdicts(
         _optimisers({"adam": 1.0, "adam_beta0.98": 0.8, "gd": 1.5}), "smoke", "t"
     )

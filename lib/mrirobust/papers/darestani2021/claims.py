@@ -419,13 +419,13 @@ def _adam_best(positions: pd.DataFrame):
     others = [o for o in dict.fromkeys(at["optimiser"]) if o != ADAM]
     if not others:
         raise ValueError(f"Fig. 16's claim needs an optimiser besides {ADAM!r}")
-    outcomes, evidence = [], {"positions": len(adam)}
-    for o in others:
-        other = claims.per_unit(at, "error", o, unit="unit", optimiser=o)
-        result = _beats(adam, other, (ADAM, o), higher_is_better=False)
-        outcomes.append(result[0])
-        evidence[f"{ADAM}<{o}"] = _gap(result)
-    return claims.all_of(outcomes), evidence
+    pairs = {
+        f"{ADAM}<{o}": claims.paired(
+            f"{ADAM} vs {o}", adam, claims.per_unit(at, "error", o, unit="unit", optimiser=o)
+        )
+        for o in others
+    }
+    return claims.beats_each(pairs, higher_is_better=False)
 
 
 ADAM_BEST = Claim(

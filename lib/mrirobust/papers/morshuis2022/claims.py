@@ -71,15 +71,8 @@ def _targeted_worse(table: pd.DataFrame, model: str, acceleration: int):
     image = _curves(table, "eta", where, mode="image", **case).reindex_like(region)
     if image.isna().any().any():
         raise ValueError(f"{where}: {case} needs both attack modes on the same boxes and etas")
-    outcomes, evidence = [], {}
-    for eta in region.columns[region.columns > 0]:
-        outcome, numbers = claims.beats(
-            image[eta], region[eta], names=("image_attack", "region_attack")
-        )
-        outcomes.append(outcome)
-        evidence[f"eta={eta:g}"] = [numbers["gap"], *numbers["gap_ci95"]]
-    evidence["n"] = len(region)
-    return claims.all_of(outcomes), evidence
+    etas = region.columns[region.columns > 0]
+    return claims.beats_each({f"eta={eta:g}": (image[eta], region[eta]) for eta in etas})
 
 
 TARGETED_WORSE_THAN_IMAGE = Claim(
@@ -91,20 +84,20 @@ TARGETED_WORSE_THAN_IMAGE = Claim(
 )
 
 
-def _varnet_better(table: pd.DataFrame, by: str, acceleration: int, **case):
-    where = f"varnet_better_than_unet along {by}"
+def _unet_and_varnet(table: pd.DataFrame, by: str, where: str, acceleration: int, **case):
+    """The U-Net's and VarNet's box curves along `by`, on the same boxes."""
     unet = _curves(table, by, where, model="unet", acceleration=acceleration, **case)
     varnet = _curves(table, by, where, model="varnet", acceleration=acceleration, **case)
     varnet = varnet.reindex_like(unet)
     if varnet.isna().any().any():
         raise ValueError(f"{where}: both models must be scored on the same boxes")
-    outcomes, evidence = [], {}
-    for x in unet.columns:
-        outcome, numbers = claims.beats(varnet[x], unet[x], names=("varnet", "unet"))
-        outcomes.append(outcome)
-        evidence[f"{by}={x:g}"] = [numbers["gap"], *numbers["gap_ci95"]]
-    evidence["n"] = len(unet)
-    return claims.all_of(outcomes), evidence
+    return unet, varnet
+
+
+def _varnet_better(table: pd.DataFrame, by: str, acceleration: int, **case):
+    where = f"varnet_better_than_unet along {by}"
+    unet, varnet = _unet_and_varnet(table, by, where, acceleration, **case)
+    return claims.beats_each({f"{by}={x:g}": (varnet[x], unet[x]) for x in unet.columns})
 
 
 VARNET_BETTER_THAN_UNET = Claim(
@@ -125,11 +118,7 @@ VARNET_BETTER_UNDER_ROTATION = Claim(
 
 def _same_slope(table: pd.DataFrame, by: str, acceleration: int, **case):
     where = f"same_degradation_slope along {by}"
-    unet = _curves(table, by, where, model="unet", acceleration=acceleration, **case)
-    varnet = _curves(table, by, where, model="varnet", acceleration=acceleration, **case)
-    varnet = varnet.reindex_like(unet)
-    if varnet.isna().any().any():
-        raise ValueError(f"{where}: both models must be scored on the same boxes")
+    unet, varnet = _unet_and_varnet(table, by, where, acceleration, **case)
     x = unet.columns.to_numpy(float)
     slope_unet = claims.slopes(x, _relative(unet, where).to_numpy())
     slope_varnet = claims.slopes(x, _relative(varnet, where).to_numpy())
