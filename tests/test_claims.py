@@ -243,3 +243,9 @@ def test_beats_each_labels_every_comparison():
     assert claims.beats_each(mixed)[0] == "fails"
     with pytest.raises(ValueError, match="at least one"):
         claims.beats_each({})
+
+
+def test_resamples_where_a_statistic_is_undefined_are_left_out():
+    a = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 3.0])  # some resamples are constant: r undefined
+    rho = claims.bootstrap_interval(claims.correlations, [a, 2 * a + 1], "r")
+    assert rho.estimate == pytest.approx(1.0) and rho.low == pytest.approx(1.0)

@@ -224,7 +224,8 @@ def bootstrap_interval(
 ) -> Interval:
     """`statistic(*columns)` and its percentile interval over `BOOTSTRAP_RESAMPLES` resamples
     of the units (the rows, drawn together for paired columns). `statistic` maps arrays whose
-    first axis is the resample to one value per resample."""
+    first axis is the resample to one value per resample; resamples where it is undefined (NaN,
+    e.g. a correlation of constant values) are left out of the interval."""
     columns = [np.asarray(c, dtype=float) for c in columns]
     n = _units(columns, where)
     estimate = float(statistic(*(c[None] for c in columns))[0])
@@ -234,7 +235,7 @@ def bootstrap_interval(
         return Interval(estimate, None, None, n)
     draws = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP_RESAMPLES, n))
     values = statistic(*(c[draws] for c in columns))
-    low, high = np.percentile(values, [2.5, 97.5])
+    low, high = np.nanpercentile(values, [2.5, 97.5])  # resamples where it is undefined left out
     return Interval(estimate, float(low), float(high), n)
 
 
@@ -334,7 +335,8 @@ def correlations(a: np.ndarray, b: np.ndarray, *, rank: bool = False) -> np.ndar
         a, b = stats.rankdata(a, axis=-1), stats.rankdata(b, axis=-1)
     a = a - a.mean(axis=-1, keepdims=True)
     b = b - b.mean(axis=-1, keepdims=True)
-    return (a * b).sum(axis=-1) / np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # constant values: undefined, NaN
+        return (a * b).sum(axis=-1) / np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
 
 
 def within(interval: Interval, bounds: tuple[float, float], *, name: str) -> tuple[str, dict]:
