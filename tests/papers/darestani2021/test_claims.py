@@ -212,8 +212,10 @@ def test_adam_best_for_small_features_paired_over_positions():
     same.loc[same["optimiser"] == "gd", "error"] = same.loc[
         same["optimiser"] == "adam", "error"
     ].to_numpy()
-    with pytest.raises(ValueError, match="compared with itself"):
-        paper_claims.optimiser_verdicts(same, "smoke", "t")
+    # fits that coincide (one iteration at the shape scale) cannot be told apart
+    (verdict,) = paper_claims.optimiser_verdicts(same, "smoke", "t")
+    assert verdict.outcome == "inconclusive"
+    assert verdict.evidence["identical_outputs"] == ["adam<gd"]
 
 
 def _features(mse):

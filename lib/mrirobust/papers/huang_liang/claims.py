@@ -48,12 +48,31 @@ def _table1_scores(slices, models, metric, rule, split="val") -> dict[str, np.nd
     return dict(zip(models, claims.paired(where, *scores), strict=True))
 
 
+def _same_outputs(scores: dict[str, np.ndarray]) -> list[str]:
+    """Models whose scores equal another's on every slice: distinct models that reconstruct
+    alike (at the shape scale one training step leaves A(ε1) and A(ε2) the same), which no
+    comparison can tell apart."""
+    names = list(scores)
+    return [
+        a
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if np.array_equal(scores[a], scores[b])
+    ]
+
+
 def _val_ssim_beats(slices, rule, models):
-    return claims.beats(*_table1_scores(slices, models, "ssim", rule).values(), names=models)
+    scores = _table1_scores(slices, models, "ssim", rule)
+    if same := _same_outputs(scores):
+        return "inconclusive", {"identical_outputs": same}
+    return claims.beats(*scores.values(), names=models)
 
 
 def _val_psnr_order(slices, rule, models):
-    return claims.ranks(_table1_scores(slices, models, "psnr", rule), models)
+    scores = _table1_scores(slices, models, "psnr", rule)
+    if same := _same_outputs(scores):
+        return "inconclusive", {"identical_outputs": same}
+    return claims.ranks(scores, models)
 
 
 def _reasonable_quality(slices, rule, model):
@@ -85,6 +104,8 @@ def _nmse_lower(slices, rule, model):
     models, outcomes, evidence = (model, "S"), [], {}
     for split in ("train", "val"):
         scores = _table1_scores(slices, models, "nmse", rule, split)
+        if same := _same_outputs(scores):
+            return "inconclusive", {"identical_outputs": same}
         outcome, numbers = claims.beats(*scores.values(), names=models, higher_is_better=False)
         outcomes.append(outcome)
         evidence |= {f"{split}_{m}": numbers[f"mean_{m}"] for m in models}
