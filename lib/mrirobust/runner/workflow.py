@@ -418,7 +418,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile",
         default=None,
-        help="Snakemake profile: 'slurm' (shipped, see README) or a profile folder",
+        help="Snakemake profile: 'slurm' (shipped, see docs/cluster.md) or a profile folder",
     )
     parser.add_argument(
         "--cell-timeout",
