@@ -249,3 +249,95 @@ def test_resamples_where_a_statistic_is_undefined_are_left_out():
     a = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 3.0])  # some resamples are constant: r undefined
     rho = claims.bootstrap_interval(claims.correlations, [a, 2 * a + 1], "r")
     assert rho.estimate == pytest.approx(1.0) and rho.low == pytest.approx(1.0)
+
+
+def _beats(a: float, b: float):
+    return a > b, {"a": a, "b": b}
+
+
+BEATS = claims.Claim("toy2024/fig2/a_beats_b", "A beats B", _beats)
+CONTROL = claims.Claim("toy2024/fig2/true_maps_help", "with true maps A beats B", _beats, "sanity")
+
+
+def test_a_verdict_that_changes_with_the_training_seed_is_inconclusive(tmp_path):
+    first, second = tmp_path / "seed0", tmp_path / "seed1"
+    for root, last in ((first, 0.0), (second, 2.0)):
+        _store(root, "run_a", [FALLS.verdict({}, "smoke", "embedded", first=1.0, last=last)])
+        _store(root, "run_b", [BEATS.verdict({}, "smoke", "embedded", a=2, b=1)])
+    pairs = claims.compare_seeds("smoke", second, first)
+    assert list(pairs["flips"]) == [True, False]
+    assert (first / "smoke" / claims.STABILITY).exists()
+    frame = claims.table("smoke", results_root=first, diagnoses=[])
+    flipped = frame[frame["id"] == FALLS.id].iloc[0]
+    assert (flipped["outcome"], flipped["seeds"]) == ("inconclusive", "flips")
+    assert json.loads(flipped["evidence"])["seed_1"] == "fails"
+    assert list(frame[frame["id"] == BEATS.id]["outcome"]) == ["holds"]
+    assert "1 of 2 verdicts compared change outcome" in claims.summary_line(frame)
+    # results that changed since the comparison are not reviewed with stale outcomes
+    _store(first, "run_c", [])
+    (first / "smoke" / "run_a" / "claims.json").unlink()
+    _store(first, "run_d", [FALLS.verdict({}, "smoke", "embedded", first=0.0, last=1.0)])
+    frame = claims.table("smoke", results_root=first, diagnoses=[])
+    assert list(frame[frame["id"] == FALLS.id]["outcome"]) == ["fails"]
+    with pytest.raises(ValueError, match="no claims stored"):
+        claims.compare_seeds("smoke", tmp_path / "nothing", first)
+
+
+def test_a_failing_paper_claim_shows_its_diagnosis_and_the_controlled_verdict(tmp_path):
+    _store(
+        tmp_path,
+        "run_a",
+        [
+            BEATS.verdict({"method": "l1"}, "smoke", "embedded", a=1, b=2),
+            BEATS.verdict({"method": "unet"}, "smoke", "embedded", a=1, b=2),
+            CONTROL.verdict({"maps": "true"}, "smoke", "embedded", a=3, b=2),
+        ],
+    )
+    diagnosis = claims.Diagnosis(
+        claim=BEATS.id,
+        scale="smoke",
+        cause="data",
+        text="ESPIRiT's maps fail at the edge.",
+        because=CONTROL.id,
+        case={"method": "l1"},
+        because_case={"maps": "true"},
+    )
+    frame = claims.table("smoke", results_root=tmp_path, diagnoses=[diagnosis])
+    by_case = dict(zip(frame["case"], frame["diagnosis"], strict=True))
+    assert by_case['{"method": "l1"}'] == (
+        f"data: ESPIRiT's maps fail at the edge. Controlled: {CONTROL.id} holds (a 3; b 2)."
+    )
+    assert by_case['{"method": "unet"}'] == ""
+    ledger = claims.ledger_markdown(frame)
+    assert "| data: ESPIRiT's maps fail at the edge." in ledger and "| none yet |" in ledger
+    assert claims.table("smoke", results_root=tmp_path, diagnoses=[])["diagnosis"].eq("").all()
+
+
+def test_diagnoses_are_validated_naming_the_file(tmp_path):
+    path = tmp_path / "diagnoses.yaml"
+    entry = dict(claim=BEATS.id, scale="cpu", cause="data", text="t", because=CONTROL.id)
+    path.write_text(json.dumps([{**entry, "cause": "bad luck"}]))
+    with pytest.raises(ValueError, match=r"diagnoses.yaml \[0\]: cause 'bad luck'; valid: data"):
+        claims.load_diagnoses(path)
+    path.write_text(json.dumps([{**entry, "because": "nope"}]))
+    with pytest.raises(ValueError, match="paper/figure/name"):
+        claims.load_diagnoses(path)
+    path.write_text(json.dumps([{**entry, "reason": "x"}]))
+    with pytest.raises(ValueError, match=r"\[0\]: a diagnosis has the keys"):
+        claims.load_diagnoses(path)
+    path.write_text(json.dumps([entry]))
+    assert claims.load_diagnoses(path)[0].cause == "data"
+
+
+def test_the_shipped_diagnoses_name_paper_claims_and_controls_that_exist():
+    import importlib
+
+    from mrirobust.papers import PAPERS
+
+    declared = {}
+    for paper in PAPERS:
+        module = importlib.import_module(f"mrirobust.papers.{paper}.claims")
+        declared |= {c.id: c for c in vars(module).values() if isinstance(c, claims.Claim)}
+    for d in claims.load_diagnoses():
+        assert d.claim in declared and declared[d.claim].kind == "paper", d
+        assert d.because in declared, d

@@ -1,6 +1,6 @@
 import pytest
 
-from mrirobust.config import Profile
+from mrirobust.config import SEED_ENV, Profile
 
 ATTACK = Profile(
     "toy.attack",
@@ -30,3 +30,18 @@ def test_unknown_scales_and_keys_are_named():
         ATTACK.resolve("cpu", {"stpes": 3})
     with pytest.raises(ValueError, match="scale 'cpu': keys \\['angle'\\] are not paper-scale"):
         Profile("bad", paper={"steps": 1}, cpu={"angle": 2})
+
+
+def test_mrirobust_seed_offsets_the_training_seed_of_a_seeded_section(monkeypatch):
+    seeded = Profile("toy.train", paper={"seed": 3, "epochs": 2}, seed_key="seed")
+    plain = Profile("toy.attack", paper={"seed": 3})
+    monkeypatch.delenv(SEED_ENV, raising=False)
+    assert seeded.resolve("cpu")["seed"] == 3
+    monkeypatch.setenv(SEED_ENV, "1")
+    assert seeded.resolve("cpu")["seed"] == 4 and seeded.resolve("paper")["epochs"] == 2
+    assert plain.resolve("cpu")["seed"] == 3
+    monkeypatch.setenv(SEED_ENV, "-1")
+    with pytest.raises(ValueError, match="MRIROBUST_SEED=.-1.: expected a non-negative integer"):
+        seeded.resolve("cpu")
+    with pytest.raises(ValueError, match="seed_key 'rng' is not a paper-scale key"):
+        Profile("toy.train", paper={"seed": 0}, seed_key="rng")

@@ -26,6 +26,15 @@ units out of a stored table.
 Each run saves its verdicts to `results/<scale>/<run>/claims.json` (`save`); `aggregate(scale)`
 gathers them into `results/<scale>/claims.csv`; `python -m mrirobust claims --scale S` prints the
 ledger and `--markdown` writes the README's per-paper summary and the full ledger, `CLAIMS.md`.
+
+The ledger (`table`) adds two reviews to the stored verdicts:
+- the training seed: `make stability` runs the manifest again with MRIROBUST_SEED=1 and
+  `compare_seeds` stores, per verdict, the outcome with the second seed
+  (`results/<scale>/seed_stability.csv`); a verdict whose outcome changes with the seed is
+  `inconclusive` at that scale, with both outcomes in its evidence;
+- diagnoses (`DIAGNOSES`, lib/mrirobust/diagnoses.yaml): why a `paper` claim fails at a scale,
+  each backed by the stored verdict of a controlled experiment; the ledger shows the diagnosis
+  and whether that verdict holds.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import stats
 
 from mrirobust import paths, storage
@@ -97,6 +107,9 @@ KINDS = ("paper", "beyond", "sanity")
 OUTCOMES = ("holds", "fails", "inconclusive")
 FILENAME = "claims.json"
 LEDGER = "CLAIMS.md"
+STABILITY = "seed_stability.csv"
+DIAGNOSES = Path(__file__).with_name("diagnoses.yaml")
+CAUSES = ("data", "training", "sample_size", "disagreement")
 BOOTSTRAP_RESAMPLES = 2000
 SIMILAR_RATIO = (0.8, 1.25)  # the conventional equivalence band of a ratio (bioequivalence)
 
@@ -586,8 +599,10 @@ def table(
     paper: str | None = None,
     claim: str | None = None,
     results_root: Path | None = None,
+    diagnoses: list[Diagnosis] | None = None,
 ) -> pd.DataFrame:
-    """The aggregated verdicts at `scale`, optionally of one paper or one claim id.
+    """The ledger at `scale`, optionally of one paper or one claim id: the aggregated verdicts
+    reviewed for the training seed and joined to their diagnoses (default: `load_diagnoses()`).
 
     An unknown paper or claim id raises an error listing the ones stored at that scale.
     """
@@ -598,6 +613,8 @@ def table(
             f"no claims stored at scale {scale!r} (no {where}/*/{FILENAME}); "
             f"run `make reproduce SCALE={scale}` first"
         )
+    frame = _with_seed_stability(frame, _results(scale, results_root) / STABILITY)
+    frame = _with_diagnoses(frame, scale, load_diagnoses() if diagnoses is None else diagnoses)
     for column, value in (("paper", paper), ("id", claim)):
         if value is None:
             continue
@@ -606,6 +623,121 @@ def table(
             raise ValueError(f"unknown {column} {value!r} at scale {scale!r}; valid: {valid}")
         frame = frame[frame[column] == value]
     return frame.reset_index(drop=True)
+
+
+def compare_seeds(scale: str, other_root: Path, results_root: Path | None = None) -> pd.DataFrame:
+    """Each verdict at `scale` beside the same claim and case stored under `other_root` by a
+    run with another training seed (`make stability`): columns id, case, outcome,
+    other_outcome ("" where the other run has no such verdict) and flips. Written to
+    `results/<scale>/seed_stability.csv`, which `table` reads."""
+    this, other = aggregate(scale, results_root), aggregate(scale, other_root)
+    if this.empty or other.empty:
+        where = _results(scale, results_root if this.empty else other_root)
+        raise ValueError(f"no claims stored in {where}; run both reproductions first")
+    pairs = this[["id", "case", "outcome"]].merge(
+        other[["id", "case", "outcome"]].rename(columns={"outcome": "other_outcome"}),
+        on=["id", "case"],
+        how="left",
+    )
+    pairs["other_outcome"] = pairs["other_outcome"].fillna("")
+    pairs["flips"] = (pairs["other_outcome"] != "") & (pairs["other_outcome"] != pairs["outcome"])
+    path = _results(scale, results_root) / STABILITY
+    storage.atomic_write(path, lambda tmp: pairs.to_csv(tmp, index=False))
+    return pairs
+
+
+def _with_seed_stability(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """`frame` with a `seeds` column (same / flips / "" when not compared) from `path`; a
+    verdict that flips becomes inconclusive, with both outcomes in its evidence. A stored pair
+    whose first outcome is no longer the verdict's (the results changed since) is ignored."""
+    frame = frame.assign(seeds="")
+    if frame.empty or not path.exists():
+        return frame
+    pairs = pd.read_csv(path, dtype=str, keep_default_na=False)
+    stored = {(r.id, r.case): (r.outcome, r.other_outcome) for r in pairs.itertuples()}
+    for i, row in frame.iterrows():
+        first, second = stored.get((row["id"], row["case"]), ("", ""))
+        if first != row["outcome"] or not second:
+            continue
+        if second == first:
+            frame.at[i, "seeds"] = "same"
+            continue
+        evidence = {**json.loads(row["evidence"]), "seed_0": first, "seed_1": second}
+        frame.at[i, "seeds"] = "flips"
+        frame.at[i, "outcome"] = "inconclusive"
+        frame.at[i, "evidence"] = json.dumps(evidence, sort_keys=True)
+    return frame
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a `paper` claim fails at a scale: a `cause` (one of `CAUSES`), a one-line `text`,
+    and the controlled experiment that shows it: the stored verdict `because` (claim id) on
+    `because_case`, at the same scale. `case` keys select the failing cases it covers."""
+
+    claim: str
+    scale: str
+    cause: str
+    text: str
+    because: str
+    case: dict[str, Any] = field(default_factory=dict)
+    because_case: dict[str, Any] = field(default_factory=dict)
+
+    def covers(self, claim_id: str, case: Mapping[str, Any], scale: str) -> bool:
+        return (claim_id, scale) == (self.claim, self.scale) and all(
+            case.get(k) == v for k, v in self.case.items()
+        )
+
+
+def load_diagnoses(path: Path = DIAGNOSES) -> list[Diagnosis]:
+    """The diagnoses in `path` (a YAML list of `Diagnosis` fields), validated."""
+    entries = yaml.safe_load(Path(path).read_text()) or []
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: must hold a list of diagnoses")
+    out = []
+    names = {f.name for f in Diagnosis.__dataclass_fields__.values()}
+    for i, entry in enumerate(entries):
+        where = f"{path} [{i}]"
+        if not isinstance(entry, dict) or set(entry) - names:
+            raise ValueError(f"{where}: a diagnosis has the keys {', '.join(sorted(names))}")
+        try:
+            diagnosis = Diagnosis(**entry)
+        except TypeError as error:
+            raise ValueError(f"{where}: {error}") from None
+        _split_id(diagnosis.claim, where)
+        _split_id(diagnosis.because, where)
+        if diagnosis.cause not in CAUSES:
+            raise ValueError(f"{where}: cause {diagnosis.cause!r}; valid: {', '.join(CAUSES)}")
+        if diagnosis.scale not in paths.SCALES:
+            raise ValueError(f"{where}: scale {diagnosis.scale!r}; valid: {paths.SCALES}")
+        out.append(diagnosis)
+    return out
+
+
+def _with_diagnoses(frame: pd.DataFrame, scale: str, diagnoses: list[Diagnosis]) -> pd.DataFrame:
+    """`frame` with a `diagnosis` column: for each failing `paper` verdict, the diagnosis that
+    covers it, its cause and the outcome and evidence of its controlled experiment ("" when
+    none covers it)."""
+    frame = frame.assign(diagnosis="")
+    for i, row in frame[(frame["kind"] == "paper") & (frame["outcome"] == "fails")].iterrows():
+        case = json.loads(row["case"])
+        found = [d for d in diagnoses if d.covers(row["id"], case, scale)]
+        if not found:
+            continue
+        d = found[0]
+        control = frame[(frame["id"] == d.because) & _case_matches(frame["case"], d.because_case)]
+        if control.empty:
+            shown = "not stored at this scale"
+        else:
+            shown = ", ".join(
+                f"{r.outcome} ({_evidence_text(r.evidence)})" for r in control.itertuples()
+            )
+        frame.at[i, "diagnosis"] = f"{d.cause}: {d.text} Controlled: {d.because} {shown}."
+    return frame
+
+
+def _case_matches(cases: pd.Series, wanted: Mapping[str, Any]) -> pd.Series:
+    return cases.map(lambda text: all(json.loads(text).get(k) == v for k, v in wanted.items()))
 
 
 def _case_text(case_json: str) -> str:
@@ -655,7 +787,23 @@ def summary_line(frame: pd.DataFrame) -> str:
         "inconclusive"
         for kind, row in by_kind.iterrows()
     ]
-    return f"Scale: {', '.join(scales)}; data: {', '.join(data)}. " + "; ".join(parts) + "."
+    line = f"Scale: {', '.join(scales)}; data: {', '.join(data)}. " + "; ".join(parts) + "."
+    if "seeds" in frame and (frame["seeds"] != "").any():
+        compared = int((frame["seeds"] != "").sum())
+        flips = int((frame["seeds"] == "flips").sum())
+        line += (
+            f" With a second training seed, {flips} of {compared} verdicts compared change "
+            "outcome and count as inconclusive here."
+        )
+    return line
+
+
+def _diagnosis_text(row) -> str:
+    """A verdict's diagnosis; "none yet" for a failing `paper` verdict that has none."""
+    diagnosis = getattr(row, "diagnosis", "")
+    if not diagnosis and row.kind == "paper" and row.outcome == "fails":
+        return "none yet"
+    return diagnosis
 
 
 def _rows(frame: pd.DataFrame) -> list[str]:
@@ -665,14 +813,14 @@ def _rows(frame: pd.DataFrame) -> list[str]:
         outcome = row.outcome if row.outcome == "holds" else f"**{row.outcome}**"
         lines.append(
             f"| {row.paper} | {row.figure} | {name}: {row.statement} | {_case_text(row.case)} | "
-            f"{outcome} | {_evidence_text(row.evidence)} |"
+            f"{outcome} | {_evidence_text(row.evidence)} | {_diagnosis_text(row)} |"
         )
     return lines
 
 
 _TABLE_HEAD = [
-    "| paper | figure | claim | case | outcome | evidence |",
-    "|---|---|---|---|---|---|",
+    "| paper | figure | claim | case | outcome | evidence | diagnosis |",
+    "|---|---|---|---|---|---|---|",
 ]
 
 
@@ -733,9 +881,21 @@ def configure_parser(parser) -> None:
         action="store_true",
         help="write the README's claims summary and the ledger CLAIMS.md (and print the summary)",
     )
+    parser.add_argument(
+        "--stability",
+        metavar="RESULTS",
+        help="first compare with the verdicts of a second-seed run stored under this results "
+        "root (`make stability`) and store results/SCALE/seed_stability.csv",
+    )
 
 
 def main(args) -> int:
+    if args.stability:
+        pairs = compare_seeds(args.scale, Path(args.stability))
+        print(
+            f"{int(pairs['flips'].sum())} of {int((pairs['other_outcome'] != '').sum())} "
+            f"verdicts change outcome with the second seed ({args.stability})"
+        )
     frame = table(args.scale, paper=args.paper, claim=args.claim)
     if args.markdown:
         text = summary_markdown(frame)
@@ -749,5 +909,7 @@ def main(args) -> int:
         print(
             _line(row.outcome, row.kind, row.id, _case_text(row.case), _evidence_text(row.evidence))
         )
+        if _diagnosis_text(row):
+            print(f"{'':14}  diagnosis: {_diagnosis_text(row)}")
     print(summary_line(frame))
     return 0

@@ -11,17 +11,32 @@ on the real data cut to fit one GPU-day: its differences are the cuts.
 
 A smaller scale may only change keys that the paper scale defines, so a reader sees every key
 once and each difference where it is made.
+
+A training section names its seed key (`seed_key="seed"`): the integer in the environment
+variable MRIROBUST_SEED (default 0) is added to it at every scale, so `MRIROBUST_SEED=1 make
+reproduce` trains every model with a second seed (`make stability` compares the verdicts).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from mrirobust.paths import SCALES
 
-__all__ = ["Profile"]
+__all__ = ["Profile", "SEED_ENV", "seed_offset"]
+
+SEED_ENV = "MRIROBUST_SEED"
+
+
+def seed_offset() -> int:
+    """The training-seed offset in MRIROBUST_SEED: a non-negative integer, 0 when unset."""
+    text = os.environ.get(SEED_ENV, "0").strip() or "0"
+    if not text.isdigit():
+        raise ValueError(f"{SEED_ENV}={text!r}: expected a non-negative integer (0: the default)")
+    return int(text)
 
 
 class Profile:
@@ -35,8 +50,10 @@ class Profile:
         smoke: Mapping[str, Any] | None = None,
         shape: Mapping[str, Any] | None = None,
         gpu: Mapping[str, Any] | None = None,
+        seed_key: str | None = None,
     ):
         self.name = name
+        self.seed_key = seed_key
         self.paper = dict(paper)
         self.diffs = {
             "paper": {},
@@ -52,12 +69,15 @@ class Profile:
                     f"profile {name!r}, scale {scale!r}: keys {unknown} are not paper-scale keys; "
                     f"valid keys: {', '.join(sorted(self.paper))}"
                 )
+        if seed_key is not None and seed_key not in self.paper:
+            raise ValueError(f"profile {name!r}: seed_key {seed_key!r} is not a paper-scale key")
 
     def keys(self) -> list[str]:
         return sorted(self.paper)
 
     def resolve(self, scale: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The section at `scale` with `overrides` merged in (a new dict).
+        """The section at `scale` with `overrides` merged in (a new dict), its seed key (if any)
+        plus `seed_offset()`.
 
         Raises ValueError naming the profile, scale or key when one is unknown.
         """
@@ -73,6 +93,8 @@ class Profile:
                     f"valid keys: {', '.join(sorted(resolved))}"
                 )
             resolved[key] = copy.deepcopy(value)
+        if self.seed_key is not None:
+            resolved[self.seed_key] += seed_offset()
         return resolved
 
     def differences(self, scale: str) -> dict[str, Any]:

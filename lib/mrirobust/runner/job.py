@@ -30,7 +30,7 @@ from typing import Any, TextIO
 
 import papermill
 
-from mrirobust import costs, paths, storage
+from mrirobust import config, costs, paths, storage
 from mrirobust.runner import progress
 from mrirobust.runner.manifest import Run, load_manifest, output_paths, read_record, run_dir
 from mrirobust.training import jobs as training_jobs
@@ -95,6 +95,7 @@ def execute(
         "invocation": invocation,
         "cuda_visible_devices": None,
         "threads": os.environ.get("OMP_NUM_THREADS"),  # set by Snakemake from the rule
+        "seed_offset": config.seed_offset(),  # MRIROBUST_SEED: added to every training seed
         "start": _now(),
         "end": None,
         "duration_s": None,

@@ -12,6 +12,7 @@ from mrirobust.config import Profile
 
 TRAIN = Profile(
     "huang_liang.train",
+    seed_key="seed",
     paper=dict(
         seed=0,  # init, data order, masks, latents
         challenge="singlecoil",  # fastMRI single-coil knee (emulated single-coil, ESC target)

@@ -20,6 +20,7 @@ from mrirobust.config import Profile
 
 TRAIN = Profile(
     "zhao2023.train",
+    seed_key="seed",
     paper=dict(
         seed=0,  # initialisation, sample order, per-sample acceleration
         steps=10,  # unrolled steps of VN-UNet and RVN (paper: 10 for both)
