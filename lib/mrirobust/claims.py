@@ -684,9 +684,7 @@ class Diagnosis:
     because_case: dict[str, Any] = field(default_factory=dict)
 
     def covers(self, claim_id: str, case: Mapping[str, Any], scale: str) -> bool:
-        return (claim_id, scale) == (self.claim, self.scale) and all(
-            case.get(k) == v for k, v in self.case.items()
-        )
+        return (claim_id, scale) == (self.claim, self.scale) and _has(case, self.case)
 
 
 def load_diagnoses(path: Path = DIAGNOSES) -> list[Diagnosis]:
@@ -725,7 +723,8 @@ def _with_diagnoses(frame: pd.DataFrame, scale: str, diagnoses: list[Diagnosis])
         if not found:
             continue
         d = found[0]
-        control = frame[(frame["id"] == d.because) & _case_matches(frame["case"], d.because_case)]
+        controls = frame["case"].map(lambda text, d=d: _has(json.loads(text), d.because_case))
+        control = frame[(frame["id"] == d.because) & controls]
         if control.empty:
             shown = "not stored at this scale"
         else:
@@ -736,8 +735,9 @@ def _with_diagnoses(frame: pd.DataFrame, scale: str, diagnoses: list[Diagnosis])
     return frame
 
 
-def _case_matches(cases: pd.Series, wanted: Mapping[str, Any]) -> pd.Series:
-    return cases.map(lambda text: all(json.loads(text).get(k) == v for k, v in wanted.items()))
+def _has(case: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether `case` has every key of `wanted` with its value."""
+    return all(case.get(k) == v for k, v in wanted.items())
 
 
 def _case_text(case_json: str) -> str:
