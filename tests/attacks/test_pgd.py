@@ -58,6 +58,39 @@ def test_batched_eta_grid_equals_separate_calls(trained_cnn, data):
         torch.testing.assert_close(grid.losses[:, i], single.losses, rtol=1e-4, atol=1e-8)
 
 
+@pytest.mark.parametrize("rule", ["exact", "reference"])
+def test_passes_of_a_few_slices_give_the_result_of_one_pass(trained_cnn, data, rule):
+    args = (trained_cnn, data["kspace"], data["mask"], data["target"])
+    whole = kspace_pgd(*args, eta=ETAS, region=BOX, steps=3, rule=rule, progress=False)
+    parts = kspace_pgd(*args, eta=ETAS, region=BOX, steps=3, rule=rule, per_pass=1, progress=False)
+    for field in ("perturbation", "losses", "reconstruction"):
+        torch.testing.assert_close(getattr(parts, field), getattr(whole, field))
+    y = physics.apply_mask(data["kspace"], data["mask"])
+    whole = pgd_global(trained_cnn, y, data["mask"], eps=[0.0, 0.05], steps=3, progress=False)
+    parts = pgd_global(
+        trained_cnn, y, data["mask"], eps=[0.0, 0.05], steps=3, per_pass=3, progress=False
+    )
+    torch.testing.assert_close(parts.reconstruction, whole.reconstruction)
+    torch.testing.assert_close(parts.iterate, whole.iterate)
+
+
+def test_a_zero_budget_gives_the_clean_reconstruction_and_weights_get_no_gradient(
+    trained_cnn, data
+):
+    k, mask, target = data["kspace"], data["mask"], data["target"]
+    first = next(trained_cnn.parameters())
+    first.requires_grad_(False)  # a caller's own setting survives the attack
+    trained_cnn.zero_grad(set_to_none=True)
+    res = kspace_pgd(trained_cnn, k, mask, target, eta=ETAS, region=BOX, steps=2, progress=False)
+    with torch.no_grad():
+        clean = trained_cnn(physics.apply_mask(k, mask), mask)
+    torch.testing.assert_close(res.reconstruction[0], clean)
+    assert (res.losses[:, 0] == res.losses[0, 0]).all()  # the clean loss at every step
+    assert [p.requires_grad for p in trained_cnn.parameters()] == [False, True, True, True]
+    assert all(p.grad is None for p in trained_cnn.parameters())
+    first.requires_grad_(True)
+
+
 def test_attack_is_seeded(zero_filled, data):
     args = (zero_filled, data["kspace"], data["mask"], data["target"])
     a = kspace_pgd(*args, eta=0.01, steps=2, seed=1, progress=False)
@@ -164,6 +197,7 @@ def test_pgd_global_budget_can_refer_to_the_full_kspace(trained_cnn, data):
         ({"eta": 0.01, "region": torch.zeros(24, 24, dtype=torch.bool)}, "mask is empty"),
         ({"eta": 0.01, "rule": "other"}, "rule must be one of"),
         ({"eta": 0.01, "steps": -1}, "steps must be an integer >= 1"),
+        ({"eta": 0.01, "per_pass": 0}, r"per_pass must be None or an int >= 1"),
     ],
 )
 def test_bad_input_gives_clear_errors(zero_filled, data, kwargs, match):

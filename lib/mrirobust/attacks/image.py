@@ -73,7 +73,7 @@ def image_pgd(
     for step in tqdm(range(steps + 1), desc="image PGD", disable=not progress, leave=False):
         z.requires_grad_(step < steps)
         timer = costs.timed("attack", type(recon).__name__) if step < steps else nullcontext()
-        with timer, torch.set_grad_enabled(step < steps):
+        with timer, torch.set_grad_enabled(step < steps), devices.frozen(recon):
             out = recon.refine(x + z)
             loss = metrics.dssim(t, out)
             if step < steps:

@@ -125,6 +125,13 @@ def _check_steps(steps: int, step_size: float) -> None:
         )
 
 
+def _check_per_pass(per_pass) -> None:
+    if per_pass is not None and (
+        isinstance(per_pass, bool) or not isinstance(per_pass, int) or per_pass < 1
+    ):
+        raise ValueError(f"per_pass must be None or an int >= 1 (slices), got {per_pass!r}")
+
+
 def _norm(x: torch.Tensor, dims) -> torch.Tensor:
     return torch.linalg.vector_norm(x, dim=dims, keepdim=True)
 
@@ -146,10 +153,12 @@ def _ascend(
     keep,
     progress,
     desc,
+    per_pass=None,
 ):
     """Shared PGD loop on the batch of `copies` stacked budgets; returns (z, losses (steps+1, N),
     reconstruction, index of the returned iterate (N,)). Every budget starts from the same
-    seeded noise direction."""
+    seeded noise direction. Slices with a zero budget keep z = 0, so their reconstruction is
+    computed once; the others go through `recon` `per_pass` at a time (`_evaluate`)."""
     sampled = mask.to(kspace.real.dtype)
     shape = (kspace.shape[0] // copies, *kspace.shape[1:])
     noise = _stack(seeded_noise(shape, seed, kspace), copies)
@@ -157,44 +166,86 @@ def _ascend(
     noise = noise if rule == "reference" else noise * sampled
     tiny = torch.finfo(kspace.real.dtype).tiny
     z = radius * noise / _norm(noise, dims).clamp_min(tiny)
-    losses, kept_loss, kept_z, kept_out, chosen = [], None, None, None, None
-    for step in tqdm(range(steps + 1), desc=desc, disable=not progress, leave=False):
-        z.requires_grad_(step < steps)
-        timer = costs.timed("attack", type(recon).__name__) if step < steps else nullcontext()
-        with timer, torch.set_grad_enabled(step < steps):  # the last iterate needs no gradient
-            out = recon(physics.apply_mask(kspace + z, mask), mask)
-            loss = metrics.mse(target, out, region_mask)
-            if step < steps and loss.requires_grad:
-                (grad,) = torch.autograd.grad(loss.sum(), z)
+    inputs = (kspace, mask, target, region_mask)
+    zero = radius.flatten(1).amax(dim=1) == 0
+    moving, still = (~zero).nonzero().squeeze(1), zero.nonzero().squeeze(1)
+    with devices.frozen(recon):
+        fixed = _evaluate(recon, inputs, z, still, per_pass=per_pass, grad=False)
+        losses, kept_loss, kept_z, kept_out, chosen = [], None, None, None, None
+        for step in tqdm(range(steps + 1), desc=desc, disable=not progress, leave=False):
+            last = step == steps  # the last iterate needs no gradient
+            with nullcontext() if last else costs.timed("attack", type(recon).__name__):
+                out, loss, grad = _evaluate(
+                    recon, inputs, z, moving, per_pass=per_pass, grad=not last
+                )
+            out, loss = _merge(moving, (out, loss), still, fixed[:2])
+            losses.append(loss)
+            take = torch.ones_like(loss, dtype=torch.bool)
+            if keep == "best" and kept_loss is not None:
+                take = loss > kept_loss
+            kept_loss = _select(take, loss, kept_loss)
+            kept_z = _select(take, z, kept_z)
+            kept_out = _select(take, out, kept_out)
+            chosen = _select(take, torch.full_like(take, step, dtype=torch.long), chosen)
+            if last:
+                break
+            grad = _merge(moving, (grad,), still, (torch.zeros_like(z[still]),))[0]
+            if rule == "exact":
+                grad = grad * sampled
+                z = z + step_size * radius * grad / _norm(grad, dims).clamp_min(tiny)
+                z = project_ball(z, radius, dims)
+            else:
+                # reference update: global unit normalisation of iterate and gradient, then
+                # each coil scaled to its budget only where its share exceeds 1 (so mostly
+                # below budget)
+                whole = (1, 2, 3)
+                z = z / _norm(z, whole).clamp_min(tiny) + step_size * grad / _norm(
+                    grad, whole
+                ).clamp_min(tiny)
+                z = radius * z / _norm(z, dims).clamp_min(1.0)
+    return kept_z, torch.stack(losses), kept_out, chosen
+
+
+def _evaluate(recon, inputs, z, rows, *, per_pass, grad):
+    """recon(M(k + z)) of the slices `rows` (a 1-D index) of the stacked `inputs` (k-space, mask,
+    target, region mask), with the per-slice loss (region MSE) and, where `grad`, its gradient
+    d loss / dz; `per_pass` slices per pass (None: all at once). Slices do not interact in a
+    reconstruction, so the passes give the values of one pass over all, with less memory
+    (a cpu VarNet attack step on 28 slices took 1.7x the time per slice of 14)."""
+    if not len(rows):
+        return None, None, None
+    kspace, mask, target, region_mask = inputs
+    outs, losses, grads = [], [], []
+    for part in rows.split(per_pass or len(rows)):
+        zi = z[part].detach().requires_grad_(grad)
+        with torch.set_grad_enabled(grad):
+            out = recon(physics.apply_mask(kspace[part] + zi, mask[part]), mask[part])
+            loss = metrics.mse(target[part], out, region_mask[part])
+            if grad:
+                if not loss.requires_grad:
+                    raise ValueError(
+                        f"{type(recon).__name__}'s output does not depend differentiably on "
+                        "the k-space input; use attacks.two_step for methods that are not "
+                        "differentiable"
+                    )
+                grads.append(torch.autograd.grad(loss.sum(), zi)[0])
+        outs.append(out.detach())
         losses.append(loss.detach())
-        take = torch.ones_like(losses[-1], dtype=torch.bool)
-        if keep == "best" and kept_loss is not None:
-            take = losses[-1] > kept_loss
-        kept_loss = _select(take, losses[-1], kept_loss)
-        kept_z = _select(take, z.detach(), kept_z)
-        kept_out = _select(take, out.detach(), kept_out)
-        chosen = _select(take, torch.full_like(take, step, dtype=torch.long), chosen)
-        if step == steps:
-            break
-        if not loss.requires_grad:
-            raise ValueError(
-                f"{type(recon).__name__}'s output does not depend differentiably on the k-space "
-                "input; use attacks.two_step for methods that are not differentiable"
-            )
-        z = z.detach()
-        if rule == "exact":
-            grad = grad * sampled
-            z = z + step_size * radius * grad / _norm(grad, dims).clamp_min(tiny)
-            z = project_ball(z, radius, dims)
-        else:
-            # reference update: global unit normalisation of iterate and gradient, then each
-            # coil scaled to its budget only where its share exceeds 1 (so mostly below budget)
-            whole = (1, 2, 3)
-            z = z / _norm(z, whole).clamp_min(tiny) + step_size * grad / _norm(
-                grad, whole
-            ).clamp_min(tiny)
-            z = radius * z / _norm(z, dims).clamp_min(1.0)
-    return kept_z.detach(), torch.stack(losses), kept_out.detach(), chosen
+    return torch.cat(outs), torch.cat(losses), torch.cat(grads) if grad else None
+
+
+def _merge(rows, values, other_rows, other_values):
+    """Tensors over the whole stacked batch from the values of `rows` and of `other_rows`
+    (either side may be empty, its values None)."""
+    merged = []
+    for value, other in zip(values, other_values, strict=True):
+        parts = [(r, v) for r, v in ((rows, value), (other_rows, other)) if len(r)]
+        size = sum(len(r) for r, _ in parts)
+        full = parts[0][1].new_empty((size, *parts[0][1].shape[1:]))
+        for r, v in parts:
+            full[r] = v
+        merged.append(full)
+    return merged
 
 
 def _select(take: torch.Tensor, new: torch.Tensor, old: torch.Tensor | None) -> torch.Tensor:
@@ -233,6 +284,7 @@ def kspace_pgd(
     step_size: float = 0.5,
     seed: int = 0,
     rule: str = "exact",
+    per_pass: int | None = None,
     progress: bool = True,
 ) -> PGDResult:
     """Targeted per-coil k-space attack of Morshuis et al. 2022 (eq. 4).
@@ -249,6 +301,9 @@ def kspace_pgd(
     z_i <- eta ||k_i|| z_i / max(||z_i||, 1); the random start covers all columns. Coils are
     only scaled down when their share exceeds 1, so most end below their budget and part of the
     budget stays on unsampled columns, where it does not change the input.
+
+    `per_pass`: (budget, slice) pairs per forward and backward pass (None: all at once); it
+    bounds memory and leaves the result unchanged.
     """
     physics.check_kspace(kspace)
     kspace, mask, target = devices.to_model(recon, kspace, mask, target)
@@ -259,6 +314,7 @@ def kspace_pgd(
     region_mask = regions.as_region_mask(region, batch, size).to(kspace.device)
     etas, scalar = as_budgets(eta, "eta", relative=True)
     _check_steps(steps, step_size)
+    _check_per_pass(per_pass)
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
     copies = etas.numel()
@@ -280,6 +336,7 @@ def kspace_pgd(
         keep="last",
         progress=progress,
         desc="k-space PGD",
+        per_pass=per_pass,
     )
     return PGDResult(
         perturbation=_unstack(z, copies, scalar),
@@ -302,6 +359,7 @@ def pgd_global(
     keep: str = "best",
     budget_kspace: torch.Tensor | None = None,
     seed: int = 0,
+    per_pass: int | None = None,
     progress: bool = True,
 ) -> PGDResult:
     """Darestani et al. 2021's PGD attack for differentiable methods (appendix A.1, eq. 2).
@@ -312,7 +370,8 @@ def pgd_global(
     `kspace_pgd` (exact rule) with one ball per slice; `eps` is a number or a grid in [0, 1].
     k_ref = `budget_kspace` (None: y itself, eq. 2's ||A x*||; the fully sampled k-space gives
     the reference code's budget eps ||k||, about 5-10 % larger at 4x). `keep="best"` (default,
-    as the reference code) returns the most damaging iterate, "last" the last one.
+    as the reference code) returns the most damaging iterate, "last" the last one. `per_pass`: as
+    in `kspace_pgd`.
     """
     physics.check_kspace(masked_kspace, "masked_kspace")
     masked_kspace, mask, budget_kspace = devices.to_model(recon, masked_kspace, mask, budget_kspace)
@@ -322,6 +381,7 @@ def pgd_global(
     region_mask = regions.as_region_mask(region, batch, size).to(masked_kspace.device)
     epss, scalar = as_budgets(eps, "eps", relative=True)
     _check_steps(steps, step_size)
+    _check_per_pass(per_pass)
     if keep not in KEEP:
         raise ValueError(f"keep must be one of {', '.join(KEEP)}, got {keep!r}")
     y = physics.apply_mask(masked_kspace, mask)
@@ -355,6 +415,7 @@ def pgd_global(
         keep=keep,
         progress=progress,
         desc="PGD (global budget)",
+        per_pass=per_pass,
     )
     return PGDResult(
         perturbation=_unstack(z, copies, scalar),

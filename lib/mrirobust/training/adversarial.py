@@ -308,19 +308,15 @@ def attack_generator(recon, attack_spec, make_generator: Callable, epochs: int, 
     gen = make_generator().to(device)
     optimiser = torch.optim.AdamW(gen.parameters(), lr=p["gen_lr"], weight_decay=p["weight_decay"])
     train_set = dataset(attack_spec, items, training=True)
-    frozen = [q.requires_grad for q in recon.parameters()]
-    recon.eval().requires_grad_(False)
+    recon.eval()
     gen.train()
     log = []
-    try:
+    with devices.frozen(recon):
         for epoch in range(epochs):
             for batch, latent in _minibatches(train_set, gen, attack_spec, seed, epoch, device):
                 with costs.timed("attack", f"generator_{kind(attack_spec)}"):
                     step = generator_step(recon, gen, attack_spec, batch, latent, optimiser)
                 log.append({"epoch": epoch + 1, **step})
-    finally:
-        for q, flag in zip(recon.parameters(), frozen, strict=True):
-            q.requires_grad_(flag)
     return gen.eval(), log
 
 

@@ -58,6 +58,7 @@ def pgd_settings(attack: dict) -> dict:
         "step_size": attack["pgd_step_size"],
         "seed": attack["seed"],
         "rule": attack["pgd_rule"],
+        "per_pass": attack["pgd_per_pass"],
         "progress": False,
     }
 

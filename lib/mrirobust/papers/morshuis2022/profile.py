@@ -29,6 +29,9 @@ ATTACK = Profile(
         "pgd_steps": 10,  # PGD iterations
         "pgd_step_size": 0.5,  # step relative to the budget
         "pgd_rule": "exact",  # "exact" projection or the "reference" code's update
+        # (η, box) pairs per forward and backward pass (bounds memory; results unchanged): a
+        # cpu VarNet step cost 0.28 s a slice on 7 or 14 pairs, 0.47 s on 28
+        "pgd_per_pass": 7,
         "angle_max": 4.9,  # rotation grid spans [-angle_max, angle_max] degrees
         "angle_step": 0.1,  # rotation grid spacing in degrees
         "theta_max": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],  # worst-case angle within |theta| <= each
