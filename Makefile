@@ -7,7 +7,7 @@ SHELL := bash
 SCALE ?= cpu## scale profile: smoke | cpu | shape | gpu | paper
 ONLY ?= ## run ids to select (with what they need), e.g. ONLY="dataset_tour"
 PAPER ?= ## one paper's runs (with what they need), e.g. PAPER=morshuis2022
-JOBS ?= ## runs executed at once (empty: 1; with PROFILE: the profile's jobs)
+JOBS ?= ## jobs executed at once (empty: one per core at smoke/cpu/shape, 1 at gpu/paper; with PROFILE: the profile's jobs)
 GPUS ?= ## GPUs to spread `gpu: true` runs over, one each (CUDA_VISIBLE_DEVICES)
 PROFILE ?= ## Snakemake profile: slurm (shipped) or a profile folder
 CELL_TIMEOUT ?= ## seconds a notebook cell may run before its run fails (empty: no limit)

@@ -249,11 +249,27 @@ def test_each_run_gets_its_share_of_the_cores(monkeypatch):
     from mrirobust.runner import workflow
 
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(workflow, "default_jobs", lambda scale: 1)
     chosen = workflow.plan(paths.notebooks_root() / "manifest.yaml", "smoke", None, None, None)
     for jobs, threads in ((None, 8), (3, 2), (16, 1)):
         command = workflow.snakemake_command(chosen, jobs)
         assert command[command.index("--cores") + 1] == str((jobs or 1) * threads)
         assert f"threads={threads}" in command
+
+
+@pytest.mark.parametrize(
+    ("scale", "cores", "memory_gb", "jobs"),
+    [("cpu", 2, 24, 2), ("smoke", 8, 16, 2), ("cpu", 4, 4, 1), ("paper", 16, 128, 1)],
+)
+def test_by_default_the_cpu_scales_run_one_job_per_core_within_memory(
+    monkeypatch, scale, cores, memory_gb, jobs
+):
+    from mrirobust.runner import workflow
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_gb * 2**30 // 4096}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert workflow.default_jobs(scale) == jobs
 
 
 @pytest.mark.parametrize("scale", ["gpu", "paper"])

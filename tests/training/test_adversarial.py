@@ -50,6 +50,7 @@ def test_a_minmax_step_moves_both_networks(kind, budget, smoke_root):
     log = adv.minmax_step(recon, gen, model_spec, batch_of(model_spec), latent, optimisers)
     assert not torch.equal(parameters(recon), before[0])
     assert not torch.equal(parameters(gen), before[1])
+    assert all(p.requires_grad for p in recon.parameters())  # frozen only for G's step
     assert {"loss_G", "loss_R", "dssim_clean", "dssim_pert", "hinge", "budget_use"} <= set(log)
     assert log["loss_R"] == pytest.approx(log["dssim_clean"] + log["dssim_pert"])
 

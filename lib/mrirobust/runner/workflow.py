@@ -5,7 +5,8 @@
   of the notebook, its library code, needed runs' outputs), whose parameters changed, or that
   were interrupted; the others are up to date. `force` re-executes the selected runs (and so
   what depends on them). `states` (`--list`) tells which would execute and why.
-- `jobs` runs execute at once. `gpu: true` runs request a `gpu` resource at every scale; with
+- `jobs` runs execute at once (default `default_jobs`: at the CPU scales one per core, each
+  with one thread). `gpu: true` runs request a `gpu` resource at every scale; with
   `gpus=K` at most K run at once, each pinned to its own device by CUDA_VISIBLE_DEVICES. At paper
   scale on a machine without CUDA (and no cluster `profile`) gpu runs, and what needs them, are
   skipped; at smoke and cpu scale they run on the CPU like any other.
@@ -138,8 +139,9 @@ def snakemake_command(
             command += ["--jobs", str(jobs)]
         config.append(f"threads={profile_cpus(folder)}")  # a job's threads: its CPUs
     else:
+        jobs = jobs or default_jobs(chosen.scale)
         threads = threads_per_run(jobs)
-        command += ["--cores", str((jobs or 1) * threads)]
+        command += ["--cores", str(jobs * threads)]
         config.append(f"threads={threads}")
     if gpus is not None:
         command += ["--resources", f"gpu={gpus}"]
@@ -156,9 +158,23 @@ def profile_cpus(folder: Path) -> int:
 
 def threads_per_run(jobs: int | None) -> int:
     """Threads of each local run: max(1, cores // jobs). Snakemake sets OMP_NUM_THREADS (and
-    MKL's, OpenBLAS') of a job to its rule's `threads`, 1 unless declared; with one thread a cpu
-    VarNet epoch took 52 s on the 2-core machine, with two 27.6 s."""
+    MKL's, OpenBLAS') of a job to its rule's `threads`, 1 unless declared."""
     return max(1, (os.cpu_count() or 1) // (jobs or 1))
+
+
+RUN_MEMORY_GB = 8  # room for one local run at the CPU scales (cpu peak: 6.0 GB, Morshuis Fig. 1)
+
+
+def default_jobs(scale: str) -> int:
+    """Local jobs at once when `jobs` is not given: at the CPU scales one per core while each
+    has `RUN_MEMORY_GB` of memory, so each job has one thread (on the 2-core build machine two
+    one-thread jobs made 1.3-1.5x the cpu VarNet training steps of one two-thread job: torch
+    gains only ~1.5x from the second thread there); at the CUDA scales 1, as a run takes the
+    GPU (`gpus` sets how many share)."""
+    if scale in paths.CUDA_SCALES:
+        return 1
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return max(1, min(os.cpu_count() or 1, int(memory_gb // RUN_MEMORY_GB)))
 
 
 @contextlib.contextmanager
@@ -402,7 +418,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--only", nargs="+", metavar="ID", help="these runs and what they need")
     parser.add_argument("--paper", help="this paper's runs and what they need")
-    parser.add_argument("--jobs", type=_positive, default=None, help="runs at once (default 1)")
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        help="jobs at once (default: one per core at the CPU scales, 1 at gpu and paper)",
+    )
     parser.add_argument(
         "--gpus", type=_positive, default=None, help="GPUs to spread `gpu: true` runs over"
     )

@@ -185,14 +185,15 @@ def clean_input(recon, kspace, mask, target):
 
 
 def generator_step(recon, gen, model_spec, batch, latent, optimiser) -> dict:
-    """G's half of a minibatch: one step up α1 L(U(perturbed), t̂) − hinge. R's parameters get
-    gradients too; the caller zeroes them before using them."""
+    """G's half of a minibatch: one step up α1 L(U(perturbed), t̂) − hinge, through R with its
+    parameters frozen (R's step computes its own gradients)."""
     p = model_spec.params
     kspace, mask, target = batch
-    clean, t_hat = clean_input(recon, kspace, mask, target)
-    out_p, penalty, use = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
-    loss_g = -(p["alpha1"] * dssim(t_hat, out_p, p) - penalty)
-    loop.step(optimiser, loss_g, gen.parameters())
+    with devices.frozen(recon):
+        clean, t_hat = clean_input(recon, kspace, mask, target)
+        out_p, penalty, use = perturbed_output(recon, gen, model_spec, kspace, mask, clean, latent)
+        loss_g = -(p["alpha1"] * dssim(t_hat, out_p, p) - penalty)
+        loop.step(optimiser, loss_g, gen.parameters())
     return {"loss_G": loss_g.item(), "hinge": penalty.item(), "budget_use_G": use.mean().item()}
 
 
