@@ -34,7 +34,7 @@ def test_resolve_merges_overrides_without_mutating_profiles():
     [
         (("huge", "train"), "unknown scale 'huge'"),
         (("smoke", "nope"), "unknown profile section 'nope'"),
-        (("smoke", "train", {"sead": 1}), "unknown 'train' parameter 'sead'"),
+        (("smoke", "train", {"sead": 1}), "unknown 'shared.train' parameter 'sead'"),
     ],
 )
 def test_resolve_rejects_unknown_names(args, match):

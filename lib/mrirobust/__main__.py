@@ -1,4 +1,5 @@
-"""Command line: `python -m mrirobust {data,train,reproduce,claims,readme,stanford,gpu-check} ...`.
+"""Command line: `python -m mrirobust COMMAND ...` (data, train, reproduce, claims, readme, profile,
+stanford, gpu-check).
 
 Each command lives in its own module, which provides `configure_parser(parser)` and
 `main(args) -> int`; modules are imported only when their command runs, so `--help` is fast.
@@ -17,6 +18,7 @@ COMMANDS = {
     "reproduce": ("mrirobust.runner.workflow", "run the manifest notebooks (Snakemake)"),
     "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),
     "readme": ("mrirobust.readme", "refresh the README's generated sections and its gallery"),
+    "profile": ("mrirobust.papers.profiles", "print every profile section's settings at a scale"),
     "stanford": ("mrirobust.data.stanford", "convert Stanford 3-D FSE knees (ISMRMRD) to fastMRI"),
     "gpu-check": ("mrirobust.papers.gpu_check", "time the paper path on a GPU (make gpu-check)"),
 }

@@ -105,7 +105,7 @@ DATA: dict[str, dict[str, Any]] = {
 
 # model sizes and training schedule (zoo.get / python -m mrirobust train)
 TRAIN = Profile(
-    "train",
+    "shared.train",
     seed_key="seed",
     paper={
         "seed": 0,  # model init, data order, masks (seeded per slice and epoch)

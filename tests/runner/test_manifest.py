@@ -25,6 +25,10 @@ RUN = "- {id: a, notebook: writer.ipynb, paper: pa, outputs: [v.json]"
             "run 'a': unknown scale 'huge' in 'parameters'",
         ),
         (RUN + ", parameters: {cpu: {scale: smoke}}}", "run 'a': parameter 'scale' .* is injected"),
+        (
+            RUN + ", parameters: {cpu: {attack_overrides: {steps: 3}}}}",
+            "run 'a': parameter 'attack_overrides' .* would replace profile settings",
+        ),
         (RUN + ", gpus: true}", "run 'a': unknown key 'gpus'"),
         (
             "- {id: a, notebook: nope.ipynb, paper: pa, outputs: [v]}",

@@ -39,7 +39,7 @@ from mrirobust.paths import embedded_root, environment_root, real_data_root
 from mrirobust.storage import atomic_write
 
 DATA = Profile(
-    "cmrxrecon_data",
+    "shared.cmrxrecon_data",
     paper=dict(
         source="cmrxrecon",  # real CMRxRecon 2023 under CMRXRECON_ROOT (data/README.md)
         seed=0,  # generator seed: same seed -> byte-identical files

@@ -39,6 +39,7 @@ TRAINS_PATTERN = re.compile(r"mrirobust(\.\w+)+:\w+")  # module:function
 INJECTED = ("scale", "run_id")
 FIGURES_PREFIX = "{figures}/"
 ID_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # a Snakemake rule name
+OVERRIDES_SUFFIX = "_overrides"  # notebook parameters that replace profile keys (by hand only)
 SHARED = "shared"  # the `paper` of runs that serve every paper (dataset tour, model training)
 RESOURCE_KEYS = ("runtime", "mem_mb", "cpus_per_task")  # Snakemake's names; runtime in minutes
 
@@ -229,6 +230,13 @@ def _parameters(where: str, notebook: Path, name: str, parameters: Any) -> tuple
                 raise ManifestError(
                     f"{where}: parameter {key!r} (scale {scale!r}) is injected by the runner; "
                     "remove it from the manifest"
+                )
+            if key.endswith(OVERRIDES_SUFFIX):
+                raise ManifestError(
+                    f"{where}: parameter {key!r} (scale {scale!r}) would replace profile "
+                    "settings, which the manifest may not: give the profile section a named "
+                    "variant (mrirobust.config.Profile) and pick it in the notebook's "
+                    "'<section>_variant' parameter"
                 )
             if key not in declared:
                 raise ManifestError(

@@ -22,7 +22,7 @@ MODEL_SIZES = {
 
 # k-space PGD (eq. 4) and adversarial rotations (eq. 5), the reference code's settings
 ATTACK = Profile(
-    "attack",
+    "morshuis2022.attack",
     paper={
         "seed": 0,
         "eta_grid": [0.0, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025],  # per-coil relative budgets
@@ -55,9 +55,14 @@ ATTACK = Profile(
         "angle_step": 4.9,
         "theta_max": [0.0, 5.0],
     },
+    # Fig. 1 at cpu: 5 PGD steps (16 boxes x 7 budgets x 4 models x 2 modes at 8x)
+    variants={"fig1": {"cpu": {"pgd_steps": 5}}},
 )
 
 
-def attack(scale: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The attack section at `scale` with `overrides` (a notebook's `attack_overrides`)."""
-    return ATTACK.resolve(scale, overrides)
+def attack(
+    scale: str, overrides: Mapping[str, Any] | None = None, variant: str | None = None
+) -> dict[str, Any]:
+    """The attack section at `scale`, its named `variant` (a notebook's `attack_variant`) and
+    `overrides` (a notebook's `attack_overrides`)."""
+    return ATTACK.resolve(scale, overrides, variant)
