@@ -173,12 +173,12 @@ class UnrolledSeriesNet(torch.nn.Module):
         maps = self.sensitivity(y0, columns)
         y, state = y0, None
         for alpha, regulariser in zip(self.alphas, self.regularisers, strict=True):
-            image = (maps.conj() * physics.ifft2c(y)).sum(dim=2)  # (B, T, H, W)
+            image = physics.sens_reduce(y, maps)  # (B, T, H, W)
             if self.recurrent:
                 update, state = regulariser(image, state)
             else:
                 update = regulariser(image)
-            y = y - alpha * columns * (y - y0) + physics.fft2c(maps * update.unsqueeze(2))
+            y = y - alpha * columns * (y - y0) + physics.sens_expand(update, maps)
         return physics.rss(physics.ifft2c(y), dim=2)
 
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from mrirobust.physics.coils import rss_crop
-from mrirobust.physics.fft import fft2c, ifft2c
+from mrirobust.physics.coils import rss_crop, sens_expand, sens_reduce
 from mrirobust.physics.masks import apply_mask
 from mrirobust.physics.transforms import rotate_kspace
 
@@ -63,11 +62,11 @@ class Acquisition:
 
     def A(self, image: torch.Tensor) -> torch.Tensor:
         """M F S x for a complex image `(B, [T,] H, W)`; returns k-space `(B, [T,] C, H, W)`."""
-        return self.measure(fft2c(image.unsqueeze(-3) * self._coil_maps()))
+        return self.measure(sens_expand(image, self._coil_maps()))
 
     def A_adjoint(self, kspace: torch.Tensor) -> torch.Tensor:
         """S^H F^H M y for k-space `(B, [T,] C, H, W)`; returns a complex image `(B, [T,] H, W)`."""
-        return (self._coil_maps().conj() * ifft2c(self.measure(kspace))).sum(dim=-3)
+        return sens_reduce(self.measure(kspace), self._coil_maps())
 
     def zero_filled(self, kspace: torch.Tensor) -> torch.Tensor:
         """RSS of F^H M y, cropped to `image_size`: `(B, [T,] h, w)` magnitude."""

@@ -54,13 +54,16 @@ def crop_size(image_size: tuple[int, int], width: int) -> tuple[int, int]:
 
 
 def sens_expand(image: torch.Tensor, sens: torch.Tensor) -> torch.Tensor:
-    """Coil k-space of an image: F(S_i x) for image `(B, H, W)` and maps `(B, C, H, W)`."""
-    return fft2c(image.unsqueeze(1) * sens)
+    """Coil k-space of an image: F(S_i x) for an image `(..., H, W)` and maps `(..., C, H, W)`
+    (the coil axis is -3: `(B, H, W)` with `(B, C, H, W)`, or a weighted series `(B, T, H, W)`
+    with `(B, 1, C, H, W)`)."""
+    return fft2c(image.unsqueeze(-3) * sens)
 
 
 def sens_reduce(kspace: torch.Tensor, sens: torch.Tensor) -> torch.Tensor:
-    """Adjoint of `sens_expand`: sum_i conj(S_i) F^H k_i, returning `(B, H, W)`."""
-    return (sens.conj() * ifft2c(kspace)).sum(dim=1)
+    """Adjoint of `sens_expand`: sum_i conj(S_i) F^H k_i over the coil axis -3, returning
+    `(..., H, W)`."""
+    return (sens.conj() * ifft2c(kspace)).sum(dim=-3)
 
 
 def rss_crop(kspace: torch.Tensor, size: tuple[int, int], coil_dim: int = -3) -> torch.Tensor:
