@@ -35,6 +35,9 @@ def test_notebooks_are_stored_clean_with_the_auto_scale_default():
             assert not cell.get("outputs") and not cell.get("execution_count"), (
                 f"{run.notebook.name}: cell {index} has outputs; commit notebooks without them"
             )
+        assert notebook["metadata"]["kernelspec"]["name"] == "mrirobust", (
+            f"{run.notebook.name}: declare the project's kernel, Python (mrirobust) (make lab)"
+        )
         default = papermill.inspect_notebook(str(run.notebook))["scale"]["default"]
         assert default.strip("'\"") == "auto", f"{run.notebook.name}: scale default {default}"
         resolving = "scale = interactive.resolve_scale(scale)"
