@@ -91,7 +91,8 @@ def describe(device: torch.device | None = None) -> str:
 def frozen(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
     """`model` with every parameter's `requires_grad` off for the block, restored after: for
     gradients with respect to inputs only, autograd then neither saves what the weight
-    gradients need nor computes them (a cpu VarNet attack step: ~15 % less time)."""
+    gradients need nor computes them (a cpu VarNet forward + backward: ~5 % less time,
+    benchmarks/bench_pgd_passes.py)."""
     flags = [p.requires_grad for p in model.parameters()]
     model.requires_grad_(False)
     try:

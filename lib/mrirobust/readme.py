@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -69,9 +70,13 @@ def _timings(scale: str) -> str:
     lines = ["| run | status | minutes |", "|---|---|---|"]
     total = 0.0
     pretraining: dict[str, list[float]] = {}
+    spans = []  # (start, end) of every job, seconds since the epoch
     for marker in sorted((root / "pretrain").glob("*.json")):
         job = storage.read_json(marker)
-        pretraining.setdefault(job.get("paper", "?"), []).append(float(job.get("seconds", 0.0)))
+        seconds = float(job.get("seconds", 0.0))
+        pretraining.setdefault(job.get("paper", "?"), []).append(seconds)
+        written = marker.stat().st_mtime
+        spans.append((written - seconds, written))
     for paper, seconds in sorted(pretraining.items()):
         minutes = sum(seconds) / 60
         total += minutes
@@ -81,11 +86,21 @@ def _timings(scale: str) -> str:
         minutes = float(run.get("duration_s", 0.0)) / 60
         total += minutes
         lines.append(f"| {record.parent.name} | {run.get('status', '?')} | {minutes:.1f} |")
-    lines.append(f"| **total** | | **{total:.1f}** |")
+        if run.get("start") and run.get("end"):
+            spans.append(
+                tuple(datetime.fromisoformat(run[k]).timestamp() for k in ("start", "end"))
+            )
+    lines.append(f"| **total (sum of the jobs)** | | **{total:.1f}** |")
     text = (
         f"Scale {scale}, from each run's `run.json` and each pre-training job's marker "
         "(`results/<scale>/pretrain/`):\n\n" + "\n".join(lines) + "\n"
     )
+    if spans:
+        wall = (max(end for _, end in spans) - min(start for start, _ in spans)) / 60
+        text += (
+            f"\nJobs run side by side (`make reproduce` runs one per core at the CPU scales), so "
+            f"from the first job's start to the last one's end took {wall:.1f} min.\n"
+        )
     reference = root / "reference.json"
     if reference.exists():
         record = storage.read_json(reference)
