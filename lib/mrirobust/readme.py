@@ -98,8 +98,8 @@ def _timings(scale: str) -> str:
     if spans:
         wall = (max(end for _, end in spans) - min(start for start, _ in spans)) / 60
         text += (
-            f"\nJobs run side by side (`make reproduce` runs one per core at the CPU scales), so "
-            f"from the first job's start to the last one's end took {wall:.1f} min.\n"
+            f"\nJobs may run side by side (`JOBS`): from the first job's start to the last one's "
+            f"end took {wall:.1f} min.\n"
         )
     reference = root / "reference.json"
     if reference.exists():

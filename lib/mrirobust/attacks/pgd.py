@@ -178,7 +178,8 @@ def _ascend(
                 out, loss, grad = _evaluate(
                     recon, inputs, z, moving, per_pass=per_pass, grad=not last
                 )
-            out, loss = _merge(moving, (out, loss), still, fixed[:2])
+            out = _merge([(moving, out), (still, fixed[0])])
+            loss = _merge([(moving, loss), (still, fixed[1])])
             losses.append(loss)
             take = torch.ones_like(loss, dtype=torch.bool)
             if keep == "best" and kept_loss is not None:
@@ -189,7 +190,7 @@ def _ascend(
             chosen = _select(take, torch.full_like(take, step, dtype=torch.long), chosen)
             if last:
                 break
-            grad = _merge(moving, (grad,), still, (torch.zeros_like(z[still]),))[0]
+            grad = _merge([(moving, grad), (still, torch.zeros_like(z[still]))])
             if rule == "exact":
                 grad = grad * sampled
                 z = z + step_size * radius * grad / _norm(grad, dims).clamp_min(tiny)
@@ -234,18 +235,15 @@ def _evaluate(recon, inputs, z, rows, *, per_pass, grad):
     return torch.cat(outs), torch.cat(losses), torch.cat(grads) if grad else None
 
 
-def _merge(rows, values, other_rows, other_values):
-    """Tensors over the whole stacked batch from the values of `rows` and of `other_rows`
-    (either side may be empty, its values None)."""
-    merged = []
-    for value, other in zip(values, other_values, strict=True):
-        parts = [(r, v) for r, v in ((rows, value), (other_rows, other)) if len(r)]
-        size = sum(len(r) for r, _ in parts)
-        full = parts[0][1].new_empty((size, *parts[0][1].shape[1:]))
-        for r, v in parts:
-            full[r] = v
-        merged.append(full)
-    return merged
+def _merge(parts) -> torch.Tensor:
+    """One tensor over the stacked batch from (rows, values) pairs covering it; a pair without
+    rows (values None) is skipped."""
+    parts = [(rows, values) for rows, values in parts if len(rows)]
+    size = sum(len(rows) for rows, _ in parts)
+    full = parts[0][1].new_empty((size, *parts[0][1].shape[1:]))
+    for rows, values in parts:
+        full[rows] = values
+    return full
 
 
 def _select(take: torch.Tensor, new: torch.Tensor, old: torch.Tensor | None) -> torch.Tensor:

@@ -18,9 +18,9 @@ import yaml
 from mrirobust import scales
 from mrirobust.config import Profile
 from mrirobust.papers import PAPERS
+from mrirobust.papers.jobs import SHARED
 from mrirobust.paths import SCALES
 
-SHARED = "shared"
 SHARED_MODULES = ("mrirobust.scales", "mrirobust.data.cmrxrecon_embedded")
 
 

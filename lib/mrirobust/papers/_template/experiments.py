@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 import torch
 
 from mrirobust import evaluation, physics
+from mrirobust.attacks.pgd import seeded_noise
 from mrirobust.training.datasets import SliceData
 
 
 def noisy(masked_kspace: torch.Tensor, mask: torch.Tensor, sigma: float, seed: int):
-    """y + n on the sampled locations, n complex white Gaussian (seeded) scaled per slice to
-    ‖n‖₂ = σ‖y‖₂."""
-    generator = torch.Generator().manual_seed(seed)
+    """y + n on the sampled locations, n complex white Gaussian (`seeded_noise`) scaled per
+    slice to ‖n‖₂ = σ‖y‖₂."""
     shape = masked_kspace.shape
-    noise = torch.complex(*(torch.randn(shape, generator=generator) for _ in range(2)))
-    noise = physics.apply_mask(noise.to(masked_kspace.device), mask)
+    noise = physics.apply_mask(seeded_noise(shape, seed, masked_kspace), mask)
     scale = sigma * masked_kspace.flatten(1).norm(dim=1) / noise.flatten(1).norm(dim=1)
     return masked_kspace + noise * scale.view(-1, *[1] * (len(shape) - 1))
 
@@ -32,7 +32,8 @@ def noise_sweep(
     for index in range(len(data)):
         masked_kspace, mask, target, _ = (x.unsqueeze(0) for x in data[index])
         for sigma in settings["sigmas"]:
-            y = noisy(masked_kspace, mask, sigma, settings["seed"] * 100_003 + index)
+            seed = int(np.random.SeedSequence([settings["seed"], index]).generate_state(1)[0])
+            y = noisy(masked_kspace, mask, sigma, seed)
             for name, model in models.items():
                 scores = evaluation.scores(model, y, mask, target)
                 rows.append(
