@@ -5,7 +5,10 @@ support, so that the maps' crop acts, plus 1 % noise) under a 4x random mask:
 
 - cpu-sized, ACS 11: 8 coils, 192 x 140 (the cpu data's shape), centre fraction 0.08;
 - cpu-sized, ACS 22: the same slice, centre fraction 0.16;
-- paper-sized: 15 coils, 640 x 368 (fastMRI knee), centre fraction 0.08 (calibration 24).
+- paper-sized: 15 coils, 640 x 368 (fastMRI knee), centre fraction 0.08 (calibration 24), the
+  support within the central half of the readout rows, as in fastMRI's 2x oversampled files.
+
+Each torch call calibrates afresh (the remembered maps of `physics.espirit_maps` are cleared).
 
 The maps must agree with sigpy's before timing: the same crop but for at most a few pixels at
 the threshold, and a relative error below 1e-4 on the others. Writes
@@ -23,12 +26,14 @@ from _bench import compare, synthetic_kspace, write
 from sigpy.mri.app import EspiritCalib
 
 from mrirobust import physics
+from mrirobust.physics import coils
 
 
-def problem(coils: int, shape: tuple[int, int], center_fraction: float):
+def problem(coils: int, shape: tuple[int, int], center_fraction: float, readout: float = 0.95):
+    """Masked k-space whose image support is an ellipse spanning `readout` of the rows."""
     h, w = shape
     ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
-    support = (xs / 0.85) ** 2 + (ys / 0.95) ** 2 < 1
+    support = (xs / 0.85) ** 2 + (ys / readout) ** 2 < 1
     kspace = physics.fft2c(physics.ifft2c(synthetic_kspace(1, coils, shape)) * support)
     g = torch.Generator().manual_seed(1)
     noise = torch.randn(kspace.shape, dtype=kspace.dtype, generator=g)
@@ -42,6 +47,7 @@ def run_problem(kspace, mask, repeats: int) -> dict:
     ksp = kspace[0].numpy()
 
     def run_torch():
+        coils._maps_cache.clear()
         return physics.espirit_maps(kspace, mask)[0]
 
     def run_sigpy():
@@ -81,7 +87,7 @@ def main() -> None:
     problems = {
         "cpu_sized_acs11": (problem(8, (192, 140), 0.08), args.repeats),
         "cpu_sized_acs22": (problem(8, (192, 140), 0.16), args.repeats),
-        "paper_sized": (problem(15, (640, 368), 0.08), args.paper_repeats),
+        "paper_sized": (problem(15, (640, 368), 0.08, readout=0.5), args.paper_repeats),
     }
     results = {name: run_problem(*data, repeats) for name, (data, repeats) in problems.items()}
     write(
