@@ -75,8 +75,8 @@ report: $(STAMP) ## HTML report of the last reproduce at SCALE: results/SCALE/re
 	$(PY) -m mrirobust reproduce --report --scale $(SCALE)$(if $(strip $(PAPER)), --paper $(strip \
 		$(PAPER)))
 
-test: $(STAMP) ## unit tests and every manifest notebook at smoke scale
-	$(PY) -m pytest
+test: $(STAMP) ## unit tests and every manifest notebook at the smoke and shape scales
+	$(PY) -m pytest -n auto --dist loadgroup
 
 data: $(STAMP) ## (re)generate the embedded dataset for SCALE
 	$(PY) -m mrirobust data --scale $(SCALE)

@@ -55,3 +55,14 @@ def test_stale_temporaries_are_removed_and_a_running_writers_kept(tmp_path):
         path.write_text("half")
     assert storage.remove_stale_temporaries(tmp_path) == [stale]
     assert live.exists() and other.exists() and not stale.exists()
+
+
+def test_a_stop_lost_in_a_finalizer_still_stops_the_next_atomic_write(tmp_path, monkeypatch):
+    monkeypatch.setattr(storage, "_stop_code", None)  # restored after the test
+    with pytest.raises(SystemExit):
+        storage.stop(143)  # the SIGTERM handler's exception, as if a finalizer swallowed it
+    target = tmp_path / "out.json"
+    with pytest.raises(SystemExit) as stopped:
+        storage.write_json(target, {"a": 1})
+    assert stopped.value.code == 143
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary

@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _exit_on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds: atomic writers remove their temporary files
+    from mrirobust import storage  # imported already by every command that writes files
+
+    storage.stop(128 + signum)  # unwinds: atomic writers remove their temporary files
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Any
 import h5py
 
 __all__ = [
+    "stop",
     "atomic_write",
     "atomic_file",
     "write_json",
@@ -21,6 +22,20 @@ __all__ = [
     "remove_stale_temporaries",
     "replace_section",
 ]
+
+
+_stop_code: int | None = None  # set by `stop`: no file is renamed into place after it
+
+
+def stop(code: int) -> None:
+    """Raise SystemExit(`code`) now and before every later rename of an atomic write.
+
+    The command line's SIGTERM handler calls it. A handler's exception is lost when the signal
+    arrives inside a finalizer (Python prints "Exception ignored" and goes on, e.g. while h5py
+    closes a file); the next atomic write then stops the process, before its file is renamed."""
+    global _stop_code
+    _stop_code = code
+    raise SystemExit(code)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -42,6 +57,8 @@ def atomic_file(path: Path) -> Iterator[Path]:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
+        if _stop_code is not None:
+            raise SystemExit(_stop_code)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -33,6 +33,7 @@ import papermill
 from mrirobust import config, costs, paths, storage
 from mrirobust.runner import progress
 from mrirobust.runner.manifest import Run, load_manifest, output_paths, read_record, run_dir
+from mrirobust.runner.workflow import THP_VARIABLE
 from mrirobust.training import jobs as training_jobs
 
 
@@ -95,6 +96,7 @@ def execute(
         "invocation": invocation,
         "cuda_visible_devices": None,
         "threads": os.environ.get("OMP_NUM_THREADS"),  # set by Snakemake from the rule
+        "huge_pages": os.environ.get(THP_VARIABLE),  # set by `workflow.run` unless given
         "seed_offset": config.seed_offset(),  # MRIROBUST_SEED: added to every training seed
         "start": _now(),
         "end": None,
