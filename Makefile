@@ -76,7 +76,7 @@ report: $(STAMP) ## HTML report of the last reproduce at SCALE: results/SCALE/re
 		$(PAPER)))
 
 test: $(STAMP) ## unit tests and every manifest notebook at the smoke and shape scales
-	$(PY) -m pytest -n auto --dist loadgroup
+	$(PY) -m pytest
 
 data: $(STAMP) ## (re)generate the embedded dataset for SCALE
 	$(PY) -m mrirobust data --scale $(SCALE)

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from mrirobust import paths, runner, standin
-from mrirobust.data import roots
 
 SMOKE_CELL_TIMEOUT = 900  # seconds
 SUMMARY = pytest.StashKey[list[str]]()
@@ -105,30 +104,10 @@ def interrupted_on_call():
     return _interrupted_on_call
 
 
-SESSION_RUNS = ("smoke_results", "shape_results")
-
-
 def pytest_configure(config):
     # the stand-in device (tests/test_devices.py) must exist before the first backward pass of
     # the process: autograd sizes its per-device queues then
     standin.register()
-    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
-        # with pytest-xdist's workers (`make test`), the controller writes the shared embedded
-        # data before they start, so that no two workers generate it into data/ at once
-        roots.ensure_embedded("smoke", progress=False)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Under `--dist loadgroup` every test of one session run (`SESSION_RUNS`) goes to one
-    worker (an `xdist_group`), so that each manifest run happens once; xdist hands out the
-    largest groups first, so the two runs start at once on different workers, and the other
-    tests fill the workers around them."""
-    for item in items:
-        for group in SESSION_RUNS:
-            if group in item.fixturenames:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mrirobust import claims, storage
@@ -341,3 +342,37 @@ def test_the_shipped_diagnoses_name_paper_claims_and_controls_that_exist():
     for d in claims.load_diagnoses():
         assert d.claim in declared and declared[d.claim].kind == "paper", d
         assert d.because in declared, d
+
+
+def test_check_all_checks_every_claim_on_every_declared_case_with_the_inputs_it_names():
+    table = pd.DataFrame(
+        {
+            "model": ["b", "a", "a", "b", "a"],
+            "acceleration": np.array([8, 4, 4, 4, 8], dtype=np.int64),
+            "mode": ["x", "x", "y", "x", "x"],
+            "value": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    seen = []
+
+    def per_case(table, model, acceleration):  # no `limit`, `mode`: not passed
+        seen.append((model, acceleration))
+        rows = table[(table.model == model) & (table.acceleration == acceleration)]
+        return bool(rows.value.max() > 1.5), {"max": rows.value.max()}
+
+    each = claims.Claim(
+        "p/f/each", "s", per_case, cases=claims.cases("table", "model", "acceleration", mode="x")
+    )
+    once = claims.Claim("p/f/once", "s", lambda limit: (limit > 0, {"limit": limit}))
+    never = claims.Claim("p/f/never", "s", lambda table: (True, {}), cases=lambda table: [])
+    verdicts = claims.check_all((each, once, never), "smoke", "d", table=table, limit=2)
+    assert [(v.id, v.case) for v in verdicts] == [
+        ("p/f/each", {"model": "a", "acceleration": 4}),
+        ("p/f/each", {"model": "a", "acceleration": 8}),
+        ("p/f/each", {"model": "b", "acceleration": 4}),
+        ("p/f/each", {"model": "b", "acceleration": 8}),
+        ("p/f/once", {}),
+    ]
+    assert seen == [("a", 4), ("a", 8), ("b", 4), ("b", 8)]
+    assert type(verdicts[0].case["acceleration"]) is int  # plain JSON, not numpy
+    assert [v.outcome for v in verdicts] == ["holds", "holds", "holds", "fails", "holds"]

@@ -1,8 +1,10 @@
 """Claims as data: the papers' findings, checked on stored numbers and saved as verdicts.
 
-A `Claim` states a finding once: an id "paper/figure/name", its kind, the statement in words and
-a check function on stored tables, `check(**inputs) -> (outcome, evidence)`. Checking it on one
-case (a model, an acceleration, ...) gives a `Verdict`, with one schema for every paper:
+A `Claim` states a finding once: an id "paper/figure/name", its kind, the statement in words, a
+check function on stored tables, `check(**inputs) -> (outcome, evidence)`, and its cases (a
+model, an acceleration, ...), `cases(**inputs) -> [case, ...]` (e.g. `cases("table", "model")`).
+`check_all(claims, scale, data, **inputs)` checks every claim on every case; each verdict has
+one schema for every paper:
 
     {id, paper, figure, kind, statement, case, outcome, evidence, scale, data, git}
 
@@ -39,6 +41,7 @@ The ledger (`table`) adds two reviews to the stored verdicts:
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import numbers
@@ -59,6 +62,8 @@ __all__ = [
     "KINDS",
     "OUTCOMES",
     "Claim",
+    "cases",
+    "check_all",
     "Verdict",
     "Interval",
     "matching",
@@ -498,15 +503,47 @@ def _split_id(claim_id: str, source: str = "claim") -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+def _one_case(**inputs) -> list[dict[str, Any]]:
+    return [{}]
+
+
+def cases(table: str, *keys: str, **match) -> Callable[..., list[dict[str, Any]]]:
+    """A claim's cases (`Claim(cases=...)`): one per distinct value of `keys` among the rows of
+    the input `table` whose columns equal `match`, sorted by `keys`."""
+
+    def found(**inputs) -> list[dict[str, Any]]:
+        rows = inputs[table]
+        for column, wanted in match.items():
+            rows = rows[rows[column] == wanted]
+        distinct = rows[list(keys)].drop_duplicates().sort_values(list(keys))
+        return [
+            _plain(dict(zip(keys, values, strict=True)), f"{table} cases")
+            for values in distinct.itertuples(index=False)
+        ]
+
+    return found
+
+
+def _arguments(function: Callable, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of `values` that `function` takes (all of them if it takes **kwargs)."""
+    parameters = inspect.signature(function).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return dict(values)
+    return {p.name: values[p.name] for p in parameters if p.name in values}
+
+
 @dataclass(frozen=True)
 class Claim:
     """A finding, declared once: `check(**inputs) -> (outcome, evidence)`, where the outcome is
-    one of `OUTCOMES` or a bool (holds / fails: an exact comparison, e.g. on one example)."""
+    one of `OUTCOMES` or a bool (holds / fails: an exact comparison, e.g. on one example), and
+    `cases(**inputs) -> [case, ...]`, the sub-cases it is checked on (default: one, `{}`); `check`
+    gets the inputs it names, each case's values included (`check_all`)."""
 
     id: str
     statement: str
     check: Callable[..., tuple[str | bool, Mapping[str, Any]]] = field(repr=False)
     kind: str = "paper"
+    cases: Callable[..., list[dict[str, Any]]] = field(default=_one_case, repr=False)
 
     def __post_init__(self):
         _split_id(self.id)
@@ -545,6 +582,17 @@ class Claim:
             data=data,
             git=_git(),
         )
+
+
+def check_all(claims: Iterable[Claim], scale: str, data: str, **inputs) -> list[Verdict]:
+    """Every claim on every case its `cases` finds in `inputs` (stored tables and settings),
+    claim by claim: `check` gets the inputs it names, the case's values included."""
+    verdicts = []
+    for claim in claims:
+        for case in claim.cases(**_arguments(claim.cases, inputs)):
+            arguments = _arguments(claim.check, {**inputs, **case})
+            verdicts.append(claim.verdict(case, scale, data, **arguments))
+    return verdicts
 
 
 def save(out_dir: Path, verdicts: Iterable[Verdict]) -> Path:

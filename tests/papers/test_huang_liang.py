@@ -225,17 +225,15 @@ def test_a_unet_with_higher_ssim_but_lower_psnr_than_zero_filled_lacks_reasonabl
 def test_table1_claims_on_identical_outputs_or_other_slices():
     slices = _table1_slices(PAPER_SSIM)
     twin = slices[slices.model == "S"].assign(model="A(eps=1000)")
-    same = pd.concat([slices[slices.model != "A(eps=1000)"], twin], ignore_index=True)
+    same = pd.concat([twin, slices[slices.model != "A(eps=1000)"]], ignore_index=True)
     # two models that reconstruct alike (one training step at shape) cannot be told apart
-    outcome, evidence = c.VAL_SSIM_S_GT_A.check(
-        slices=same, rule="fastmri", models=("S", "A(eps=1000)")
-    )
+    outcome, evidence = c.VAL_SSIM_S_GT_A.check(slices=same, rule="fastmri")
     assert outcome == "inconclusive" and evidence["identical_outputs"] == ["S"]
     fewer = slices[~((slices.model == "S") & (slices.slice == 3))]
     with pytest.raises(ValueError, match="not scored on the same units"):
-        c.VAL_SSIM_S_GT_A.check(slices=fewer, rule="fastmri", models=("S", "A(eps=1000)"))
+        c.VAL_SSIM_S_GT_A.check(slices=fewer, rule="fastmri")
     with pytest.raises(ValueError, match="no rows with"):
-        c.VAL_SSIM_S_GT_A.check(slices=slices, rule="fastmri", models=("S", "A(eps=1)"))
+        c.VAL_SSIM_S_GT_A.check(slices=slices, rule="other")
 
 
 def _fig6_rows(scores, seed=0):
@@ -332,18 +330,23 @@ def test_algorithm_2_claims_are_beyond_the_paper_and_follow_the_numbers():
 
 
 def test_fig4_claims_compare_the_single_training_log_exactly():
-    log = pd.DataFrame({"loss_R": np.linspace(1.0, 0.5, 20), "loss_G": [3e5] + [-0.3] * 19})
-    assert c.LOSS_R_DECREASES.check(iterations=log)[0]
-    assert c.LOSS_G_STARTS_LARGE.check(iterations=log)[0]
+    losses = {"loss_R": np.linspace(1.0, 0.5, 20), "loss_G": [3e5] + [-0.3] * 19}
+    log = pd.DataFrame({"model": "A(eps=1000)", **losses})
+    other = log.assign(model="A(eps=5000)", loss_R=1.0, loss_G=1e6)  # another model's log
+    both = pd.concat([log, other], ignore_index=True)
+    assert c.LOSS_R_DECREASES.check(iterations=both, model="A(eps=1000)")[0]
+    assert c.LOSS_G_STARTS_LARGE.check(iterations=both, model="A(eps=1000)")[0]
     spiked = log.assign(loss_G=[3e5] + [-0.3] * 10 + [4e5] + [-0.3] * 8)
-    assert not c.LOSS_G_STARTS_LARGE.check(iterations=spiked)[0]
+    assert not c.LOSS_G_STARTS_LARGE.check(iterations=spiked, model="A(eps=1000)")[0]
 
 
 def test_claims_that_cannot_be_evaluated_raise():
     with pytest.raises(ValueError, match="at least 10 iterations"):
-        c.LOSS_R_DECREASES.check(iterations=pd.DataFrame({"loss_R": [1.0, 0.5]}))
+        log = pd.DataFrame({"model": "A(eps=1000)", "loss_R": [1.0, 0.5]})
+        c.LOSS_R_DECREASES.check(iterations=log, model="A(eps=1000)")
     with pytest.raises(ValueError, match="no rows with"):
-        c.ADV_BETTER_UNDER_ITS_G.check(table=_fig6_rows({("own_G", "A"): (0.5, 0.1, 1.0)}))
+        rows = _fig6_rows({("own_G", "A"): (0.5, 0.1, 1.0)})
+        c.ADV_BETTER_UNDER_ITS_G.check(table=rows, model="A(eps=1000)")
 
 
 def _cross_rows():

@@ -15,7 +15,20 @@ from mrirobust.runner.manifest import (
     output_paths,
     select,
 )
-from mrirobust.runner.workflow import Result, ensure_data, run
+
+_WORKFLOW = ("Result", "ensure_data", "run")
+
+
+def __getattr__(name: str):
+    """`Result`, `ensure_data` and `run` from `workflow`, imported on first use: it imports torch
+    and scipy (the reference workload, the claims), which a run's job process (`job`) does not
+    need, and that process starts once per run."""
+    if name in _WORKFLOW:
+        from mrirobust.runner import workflow
+
+        return getattr(workflow, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ManifestError",

@@ -33,8 +33,9 @@ import papermill
 from mrirobust import config, costs, paths, storage
 from mrirobust.runner import progress
 from mrirobust.runner.manifest import Run, load_manifest, output_paths, read_record, run_dir
-from mrirobust.runner.workflow import THP_VARIABLE
 from mrirobust.training import jobs as training_jobs
+
+THP_VARIABLE = "THP_MEM_ALLOC_ENABLE"  # PyTorch: CPU allocations of 2 MB and more on huge pages
 
 
 def _now() -> str:

@@ -37,12 +37,12 @@ import yaml
 from mrirobust import claims, paths, scales, storage
 from mrirobust.runner import pretrain, reference
 from mrirobust.runner import report as run_report
+from mrirobust.runner.job import THP_VARIABLE
 from mrirobust.runner.manifest import Run, load_manifest, read_record, run_dir, select
 
 SNAKEFILE = Path(__file__).with_name("Snakefile")
 NOT_RUN = "Snakemake stopped before this run (see its messages above)"
 PROFILES = {"slurm": Path(__file__).with_name("slurm")}  # shipped Snakemake profiles by name
-THP_VARIABLE = "THP_MEM_ALLOC_ENABLE"  # PyTorch: CPU allocations of 2 MB and more on huge pages
 
 
 @dataclass

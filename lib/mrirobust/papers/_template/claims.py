@@ -1,13 +1,11 @@
-"""The template's findings as data: each `Claim` declares the case keys it is checked for, and
-`check` evaluates every claim on every case of the stored table."""
+"""The template's findings as data: each `Claim` declares its cases (here one per model of the
+stored table) and `claims.check_all` checks every claim on every case."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from mrirobust import claims
-
-CASE_KEYS = ("model",)  # one verdict per model of the table
 
 
 def _ssim_falls(table: pd.DataFrame, model: str):
@@ -22,13 +20,11 @@ CLAIMS = (
         "least-squares slope of SSIM over the noise level σ lies below 0.",
         _ssim_falls,
         kind="sanity",
+        cases=claims.cases("table", "model"),
     ),
 )
 
 
 def check(table: pd.DataFrame, scale: str, data: str) -> list[claims.Verdict]:
-    """Every claim of `CLAIMS` on every case (each value of `CASE_KEYS`) of the stored table."""
-    cases = table[list(CASE_KEYS)].drop_duplicates().to_dict("records")
-    return [
-        claim.verdict(case, scale, data, table=table, **case) for claim in CLAIMS for case in cases
-    ]
+    """Every claim of `CLAIMS` on every case of the stored table."""
+    return claims.check_all(CLAIMS, scale, data, table=table)

@@ -138,6 +138,12 @@ def _at_largest_eps(sweep: pd.DataFrame, attacked: str, method: str, value: str 
     return claims.per_unit(rows[np.isclose(rows["eps"], eps)], value, where, method=method), eps
 
 
+def _attacked(sweep: pd.DataFrame, key: str = "method", min_eps: int = 1) -> list[dict]:
+    """A case per method attacked in `sweep` with at least `min_eps` budgets, named `key`."""
+    counts = sweep.groupby("attacked")["eps"].nunique()
+    return [{key: m} for m in sorted(counts.index) if counts[m] >= min_eps]
+
+
 def _own_drop(sweep: pd.DataFrame, method: str):
     drops, eps = _at_largest_eps(sweep, method, method)
     drop = claims.mean_interval(drops.to_numpy(float), f"own attack on {method}")
@@ -150,13 +156,15 @@ VULNERABLE = Claim(
     "(Sec. 4, Fig. 3): the method's SSIM drop under its own attack at the largest eps has its "
     "95 % interval over slices above 0.",
     lambda sweep, method: _own_drop(sweep, method),
+    cases=_attacked,
 )
 EVERY_BASIS = Claim(
     "darestani2021/fig10/every_basis_attackable",
     "'an adversarial perturbation with eps = 0.08 specific for each basis can be found' (Fig. "
     "10): l1's SSIM drop under its own two-step attack at the largest eps has its 95 % "
     "interval over slices above 0, for each sparsifying basis.",
-    lambda sweep, method: _own_drop(sweep, method),
+    lambda sweep, basis: _own_drop(sweep, basis),
+    cases=lambda sweep: _attacked(sweep, "basis"),
 )
 
 
@@ -175,7 +183,12 @@ GROWS = Claim(
     "least-squares slope below 0).",
     _grows_with_eps,
     kind="sanity",
+    cases=lambda sweep: _attacked(sweep, min_eps=3),
 )
+
+
+def _l1_and_unet(sweep: pd.DataFrame) -> list[dict]:
+    return [{}] if {"l1", "unet"} <= set(sweep["attacked"]) else []
 
 
 def _hurts_target_more(sweep: pd.DataFrame, attacked: str, other: str):
@@ -191,14 +204,16 @@ L1_ATTACK = Claim(
     "l1-minimization, but only a mild effect on U-net's performance' (Sec. 4, Fig. 3): under "
     "the attack on l1 at the largest eps, l1's SSIM drop is above the U-Net's (paired over "
     "slices).",
-    _hurts_target_more,
+    lambda sweep: _hurts_target_more(sweep, "l1", "unet"),
+    cases=_l1_and_unet,
 )
 UNET_ATTACK = Claim(
     "darestani2021/fig3/unet_attack_hurts_unet_more",
     "'adversarially-selected perturbation for a trained network (e.g., U-net) have a "
     "relatively mild impact on l1-norm minimization' (Sec. 4, Fig. 3): under the attack on the "
     "U-Net at the largest eps, the U-Net's SSIM drop is above l1's (paired over slices).",
-    _hurts_target_more,
+    lambda sweep: _hurts_target_more(sweep, "unet", "l1"),
+    cases=_l1_and_unet,
 )
 
 
@@ -215,9 +230,13 @@ def _budget_used(sweep: pd.DataFrame, attacked: str, tolerance: float):
 BUDGET = Claim(
     "darestani2021/fig3/budgets_used",
     "Set-up: every perturbation uses its budget, ||z|| / ||y|| within [eps (1 - tolerance), eps].",
-    _budget_used,
+    lambda sweep, method, tolerance: _budget_used(sweep, method, tolerance),
     kind="sanity",
+    cases=_attacked,
 )
+
+
+ATTACKS = (VULNERABLE, GROWS, BUDGET, L1_ATTACK, UNET_ATTACK)
 
 
 def attack_verdicts(
@@ -228,19 +247,7 @@ def attack_verdicts(
     the projection onto the budget."""
     if sweep.empty:
         raise ValueError("the sweep table is empty: nothing to check")
-    attacked = sorted(set(sweep["attacked"]))
-    out = []
-    for m in attacked:
-        case = {"method": m}
-        out.append(VULNERABLE.verdict(case, scale, data, sweep=sweep, method=m))
-        if sweep.loc[sweep["attacked"] == m, "eps"].nunique() >= 3:
-            out.append(GROWS.verdict(case, scale, data, sweep=sweep, method=m))
-        out.append(BUDGET.verdict(case, scale, data, sweep=sweep, attacked=m, tolerance=tolerance))
-    if {"l1", "unet"} <= set(attacked):
-        args = {"scale": scale, "data": data, "sweep": sweep}
-        out.append(L1_ATTACK.verdict({}, **args, attacked="l1", other="unet"))
-        out.append(UNET_ATTACK.verdict({}, **args, attacked="unet", other="l1"))
-    return out
+    return claims.check_all(ATTACKS, scale, data, sweep=sweep, tolerance=tolerance)
 
 
 def _similar_effect(sweep: pd.DataFrame, basis: str):
@@ -259,6 +266,11 @@ SIMILAR_EFFECT = Claim(
     "ratio of the basis' SSIM drop under its own attack to the wavelet's has its 95 % interval "
     "(paired over slices) inside the 80-125 % equivalence band.",
     _similar_effect,
+    cases=lambda sweep: (
+        [case for case in _attacked(sweep, "basis") if case["basis"] != REFERENCE_BASIS]
+        if REFERENCE_BASIS in set(sweep["attacked"])
+        else []
+    ),
 )
 
 
@@ -267,15 +279,7 @@ def basis_verdicts(sweep: pd.DataFrame, scale: str, data: str) -> list[Verdict]:
     attackable, and each other basis' drop is similar to the wavelet's."""
     if sweep.empty:
         raise ValueError("the sweep table is empty: nothing to check")
-    bases = sorted(set(sweep["attacked"]))
-    out = [EVERY_BASIS.verdict({"basis": m}, scale, data, sweep=sweep, method=m) for m in bases]
-    if REFERENCE_BASIS in bases:
-        out += [
-            SIMILAR_EFFECT.verdict({"basis": m}, scale, data, sweep=sweep, basis=m)
-            for m in bases
-            if m != REFERENCE_BASIS
-        ]
-    return out
+    return claims.check_all((EVERY_BASIS, SIMILAR_EFFECT), scale, data, sweep=sweep)
 
 
 # --- small features (Fig. 7, 17) on the per-position `heat_map_positions` table --------------
@@ -293,6 +297,11 @@ def _intensity_correlation(positions: pd.DataFrame, method: str, size: int) -> I
     )
 
 
+def _mapped(positions: pd.DataFrame, size: int) -> set[str]:
+    """The methods with a map of window side `size`."""
+    return set(positions.loc[positions["size"] == size, "method"])
+
+
 def _worse_in_dark(positions: pd.DataFrame, method: str, size: int):
     rho = _intensity_correlation(positions, method, size)
     return rho.below(0.0), {"size": size, **rho.evidence("spearman_rho")}
@@ -304,6 +313,9 @@ DARK = Claim(
     "Spearman's rho between the window error and the window's mean target intensity has its "
     "95 % interval over the map's positions below 0.",
     _worse_in_dark,
+    cases=lambda positions, size: [
+        {"method": m} for m in ("l1", "varnet") if m in _mapped(positions, size)
+    ],
 )
 
 
@@ -333,6 +345,11 @@ NOT_LEARNING = Claim(
     "un-trained method the window error depends on the location's intensity (Spearman's rho "
     "with its 95 % interval over positions excluding 0).",
     _not_due_to_learning,
+    cases=lambda positions, size: (
+        [{}]
+        if _mapped(positions, size) & set(TRAINED) and _mapped(positions, size) & set(UNTRAINED)
+        else []
+    ),
 )
 
 
@@ -347,6 +364,9 @@ LATTICE = Claim(
     "(Pearson r at least min_r).",
     _lattice_valid,
     kind="sanity",
+    cases=lambda agreement: (
+        [] if agreement is None else [{"method": m} for m in agreement["method"]]
+    ),
 )
 
 
@@ -362,22 +382,10 @@ def feature_verdicts(
     """The Fig. 7 claims on the per-position table (`experiments.heat_map_positions`: method,
     size, row, col, error, intensity) at window side `size`, and, given the
     `lattice_agreement` table, the lattice sanity check of every method in it."""
-    methods = set(positions.loc[positions["size"] == size, "method"])
-    if not methods:
+    if not _mapped(positions, size):
         raise ValueError(f"the positions table has no map of size {size}")
-    out = [
-        DARK.verdict({"method": m}, scale, data, positions=positions, method=m, size=size)
-        for m in ("l1", "varnet")
-        if m in methods
-    ]
-    if methods & set(TRAINED) and methods & set(UNTRAINED):
-        out.append(NOT_LEARNING.verdict({}, scale, data, positions=positions, size=size))
-    if agreement is not None:
-        out += [
-            LATTICE.verdict({"method": m}, scale, data, agreement=agreement, method=m, min_r=min_r)
-            for m in agreement["method"]
-        ]
-    return out
+    inputs = dict(positions=positions, size=size, agreement=agreement, min_r=min_r)
+    return claims.check_all((DARK, NOT_LEARNING, LATTICE), scale, data, **inputs)
 
 
 def _best_every_size(positions: pd.DataFrame):
@@ -409,7 +417,7 @@ def size_verdicts(positions: pd.DataFrame, scale: str, data: str) -> list[Verdic
     """The Fig. 17 claim on the per-position table of every window size."""
     if "convdecoder" not in set(positions["method"]):
         raise ValueError("Fig. 17's claim needs ConvDecoder's maps")
-    return [BEST_EVERY_SIZE.verdict({}, scale, data, positions=positions)]
+    return claims.check_all((BEST_EVERY_SIZE,), scale, data, positions=positions)
 
 
 def _adam_best(positions: pd.DataFrame):
@@ -444,7 +452,7 @@ ADAM_BEST = Claim(
 def optimiser_verdicts(positions: pd.DataFrame, scale: str, data: str) -> list[Verdict]:
     """The Fig. 16 claim on the per-position table of `experiments.optimiser_maps` (optimiser,
     row, col, error)."""
-    return [ADAM_BEST.verdict({}, scale, data, positions=positions)]
+    return claims.check_all((ADAM_BEST,), scale, data, positions=positions)
 
 
 # --- real features (Fig. 8) on the per-slice `real_features` table ----------------------------
@@ -711,6 +719,26 @@ def identical_versions(table: pd.DataFrame) -> list[str]:
     )
 
 
+def _two_versions(table: pd.DataFrame) -> list[str]:
+    """The paper's models trained on both anatomies as two distinct models."""
+    both = set(table.loc[table["trained"] == "brain", "method"])
+    return sorted(set(_models(table)) & both - set(identical_versions(table)))
+
+
+def _every_version(table: pd.DataFrame) -> list[dict]:
+    """A case per model version (method, training anatomy); a model whose two versions are one
+    (`identical_versions`) counts once, as its knee-trained version."""
+    same = set(identical_versions(table))
+    cases = []
+    for trained in ("knee", "brain"):
+        models = set(_models(table[table["trained"] == trained]))
+        cases += [
+            {"method": m, "trained": trained}
+            for m in sorted(models - same if trained == "brain" else models)
+        ]
+    return cases
+
+
 def _own_anatomy_better(table: pd.DataFrame, method: str, test: str):
     other = "brain" if test == "knee" else "knee"
     own, foreign = _version(table, method, test, test), _version(table, method, other, test)
@@ -731,6 +759,9 @@ OWN_ANATOMY = Claim(
     "test anatomy, the version trained (or tuned) on it beats the version trained on the other "
     "anatomy (SSIM, paired over the test slices).",
     _own_anatomy_better,
+    cases=lambda table: [
+        {"method": m, "test": t} for m in _two_versions(table) for t in ("brain", "knee")
+    ],
 )
 BRAIN_EASIER = Claim(
     "darestani2021/fig13/brain_easier",
@@ -738,6 +769,7 @@ BRAIN_EASIER = Claim(
     "higher scores for them' (App. B.2, Fig. 13): the model's mean SSIM on brain slices is "
     "above that on knee slices (the two sets compared unpaired).",
     _brain_easier,
+    cases=_every_version,
 )
 
 
@@ -752,20 +784,7 @@ def anatomy_verdicts(table: pd.DataFrame, scale: str, data: str) -> list[Verdict
             f"the anatomy table needs sets and training anatomies knee and brain, got sets "
             f"{sorted(set(table['set']))} and trained {sorted(set(table['trained']))}"
         )
-    same = set(identical_versions(table))
-    both = set(table.loc[table["trained"] == "brain", "method"])
-    out = [
-        OWN_ANATOMY.verdict({"method": m, "test": t}, scale, data, table=table, method=m, test=t)
-        for m in sorted(set(_models(table)) & both - same)
-        for t in ("brain", "knee")
-    ]
-    for trained in ("knee", "brain"):
-        models = set(_models(table[table["trained"] == trained]))
-        for m in sorted(models - same if trained == "brain" else models):
-            case = {"method": m, "trained": trained}
-            out.append(
-                BRAIN_EASIER.verdict(case, scale, data, table=table, method=m, trained=trained)
-            )
+    out = claims.check_all((OWN_ANATOMY, BRAIN_EASIER), scale, data, table=table)
     for test in ("brain", "knee"):
         points = groups.anatomy_points(table, test)
         out += fit_verdicts(points, "fig4", scale, data, case={"test": test})
@@ -791,4 +810,4 @@ HARD_LOW_FREQUENCY = Claim(
 
 def hard_set_verdicts(hardness: pd.DataFrame, scale: str, data: str) -> list[Verdict]:
     """The Fig. 14 claim on the `hardness` table (columns hard, low_frequency_proportion)."""
-    return [HARD_LOW_FREQUENCY.verdict({}, scale, data, hardness=hardness)]
+    return claims.check_all((HARD_LOW_FREQUENCY,), scale, data, hardness=hardness)

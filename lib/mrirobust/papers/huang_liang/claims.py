@@ -28,11 +28,13 @@ The cross-paper attacks have no expected direction: they are measurements
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from mrirobust import claims
-from mrirobust.claims import Claim, Verdict
+from mrirobust.claims import Claim
 from mrirobust.scales import resolve
 
 BUDGET_BAND = (0.5, 2.0)  # sanity: last-epoch mean ‖δ_b‖²/ε within this band (hinge active)
@@ -114,23 +116,48 @@ def _nmse_lower(slices, rule, model):
     return claims.all_of(outcomes), evidence
 
 
+RULES = ("fastmri", "reference")  # Table 1 in both metric rules (`experiments.table1`)
+
+
+def _adversarial(table: pd.DataFrame) -> list[str]:
+    """The adversarially trained models A(ε) of a table, in their order of appearance."""
+    return [m for m in table.model.unique() if m.startswith("A(")]
+
+
+def _per_rule(slices: pd.DataFrame, models: int = 1) -> list[dict]:
+    """A case per metric rule, when the table has at least `models` A(ε)."""
+    return [{"rule": rule} for rule in RULES] if len(_adversarial(slices)) >= models else []
+
+
+def _per_rule_and_model(slices: pd.DataFrame) -> list[dict]:
+    return [{"rule": rule, "model": m} for rule in RULES for m in ["S", *_adversarial(slices)]]
+
+
+def _first_and_last(slices: pd.DataFrame) -> tuple[str, str]:
+    adversarial = _adversarial(slices)
+    return adversarial[0], adversarial[-1]
+
+
 VAL_SSIM_S_GT_A = Claim(
     "huang_liang/table1/val_ssim_S_gt_A_eps1",
     "Table 1: the standard U-Net has a higher validation SSIM than A(ε = 1e3) (paper 0.62848 > "
     "0.60633); paired over the validation slices.",
-    _val_ssim_beats,
+    lambda slices, rule: _val_ssim_beats(slices, rule, ("S", _adversarial(slices)[0])),
+    cases=_per_rule,
 )
 VAL_SSIM_A1_GT_A2 = Claim(
     "huang_liang/table1/val_ssim_A_eps1_gt_A_eps2",
     "Table 1: the clean cost grows with ε: validation SSIM A(1e3) > A(5e3) (paper 0.60633 > "
     "0.60115); paired over the validation slices.",
-    _val_ssim_beats,
+    lambda slices, rule: _val_ssim_beats(slices, rule, _first_and_last(slices)),
+    cases=lambda slices: _per_rule(slices, models=2),
 )
 VAL_PSNR_ORDER = Claim(
     "huang_liang/table1/val_psnr_order",
     "Table 1: validation PSNR S > A(1e3) > A(5e3) (paper 25.360 > 25.195 > 24.873); each step "
     "paired over the validation slices.",
-    _val_psnr_order,
+    lambda slices, rule: _val_psnr_order(slices, rule, ("S", *_adversarial(slices))),
+    cases=_per_rule,
 )
 REASONABLE_QUALITY = Claim(
     "huang_liang/table1/reasonable_quality",
@@ -140,26 +167,36 @@ REASONABLE_QUALITY = Claim(
     "SSIM, PSNR and NMSE, paired over the slices. No margin on the clean cost: the paper gives "
     "none (its SSIM_S − SSIM_A: 0.022, 0.027).",
     _reasonable_quality,
+    cases=_per_rule_and_model,
 )
 TRAIN_GT_VAL = Claim(
     "huang_liang/table1/train_gt_val",
     "Table 1: the training SSIM exceeds the validation SSIM (paper: all three models, e.g. S "
     "0.64354 > 0.62848); train and validation slices compared unpaired.",
     _train_gt_val,
+    cases=_per_rule_and_model,
 )
 NMSE_A1_LT_S = Claim(
     "huang_liang/table1/nmse_A_eps1_lt_S",
     "Table 1: A(1e3) has a lower NMSE than S on train and validation (paper 0.19351 < 0.21083; "
     "0.21883 < 0.23234); paired over the slices of each split.",
     _nmse_lower,
+    cases=lambda slices: [{"rule": "reference", "model": _adversarial(slices)[0]}],
 )
 
 
 # Fig. 4 (one training log) and the set-up checks
 
 
-def _loss_r_decreases(iterations):
-    loss = iterations["loss_R"].to_numpy()
+def _fig4_log(curves: pd.DataFrame, iterations: pd.DataFrame) -> list[dict]:
+    """Fig. 4's case: the first A(ε)'s training log, when it has `FIG4_ITERATIONS` (the shape
+    scale's one-step epochs have one: no Fig. 4 verdicts)."""
+    first = _adversarial(curves)[0]
+    return [{"model": first}] if (iterations.model == first).sum() >= FIG4_ITERATIONS else []
+
+
+def _loss_r_decreases(iterations, model):
+    loss = iterations.loc[iterations.model == model, "loss_R"].to_numpy()
     if len(loss) < FIG4_ITERATIONS:
         raise ValueError(f"Fig. 4 needs at least {FIG4_ITERATIONS} iterations, got {len(loss)}")
     k = max(1, len(loss) // 10)
@@ -167,8 +204,8 @@ def _loss_r_decreases(iterations):
     return last < first, {"first_10pct": first, "last_10pct": last, "iterations": len(loss)}
 
 
-def _loss_g_starts_large(iterations):
-    loss = iterations["loss_G"].to_numpy()
+def _loss_g_starts_large(iterations, model):
+    loss = iterations.loc[iterations.model == model, "loss_G"].to_numpy()
     if len(loss) < 2:
         raise ValueError(f"Fig. 4 needs at least 2 iterations, got {len(loss)}")
     later = float(np.abs(loss[1:]).max())
@@ -202,12 +239,14 @@ LOSS_R_DECREASES = Claim(
     "'the reconstructor loss decreases' (Fig. 4b): on the training log, the mean loss_R over "
     "the last 10 % of iterations is below that over the first 10 %.",
     _loss_r_decreases,
+    cases=_fig4_log,
 )
 LOSS_G_STARTS_LARGE = Claim(
     "huang_liang/fig4/loss_G_starts_large",
     "'the generator loss (red) starts large' (Fig. 4a, paper ≈ 3.5e5 at iteration 0): on the "
     "training log, the first loss_G exceeds every later |loss_G|.",
     _loss_g_starts_large,
+    cases=_fig4_log,
 )
 MASK_FRACTION = Claim(
     "huang_liang/fig5/mask_fraction",
@@ -221,16 +260,32 @@ BUDGET_REACHED = Claim(
     f"G uses its budget: last-epoch mean ‖δ_b‖²/ε within {BUDGET_BAND}",
     _budget_reached,
     kind="sanity",
+    cases=lambda curves: [{"model": m} for m in _adversarial(curves)],
 )
 EPS_MONOTONE = Claim(
     "huang_liang/sanity/eps_monotone",
     "The larger budget gives the larger perturbation: ‖δ_ε2‖² > ‖δ_ε1‖²",
     _eps_monotone,
     kind="sanity",
+    cases=lambda curves: (
+        [dict(zip(("small", "large"), _first_and_last(curves), strict=True))]
+        if len(_adversarial(curves)) > 1
+        else []
+    ),
 )
 
 
 # Fig. 6 and the fair attacks, per A(ε): `experiments.fig6`'s rows (attack, model, slice)
+
+
+def _per(column: str) -> Callable[[pd.DataFrame], list[dict]]:
+    """A case per value of `column` (the A(ε) or K(η) a row belongs to), named `model`."""
+    return lambda table: [{"model": m} for m in table[column].unique()]
+
+
+def _rows_of(column: str, check: Callable) -> Callable:
+    """`check(rows)` on the rows of `table` whose `column` is the case's model."""
+    return lambda table, model: check(table[table[column] == model])
 
 
 def _attacked(table, attack, column, models=("A", "S")) -> list[np.ndarray]:
@@ -274,34 +329,39 @@ ADV_BETTER_UNDER_ITS_G = Claim(
     "huang_liang/fig6/adv_better_under_its_G",
     "Fig. 6 (d) vs (e): under the perturbation of A's co-trained generator, A reconstructs "
     "better than S (SSIM against the target, paired over the attacked slices).",
-    _adv_better_under_its_g,
+    _rows_of("eps_model", _adv_better_under_its_g),
+    cases=_per("eps_model"),
 )
 STANDARD_AMPLIFIES = Claim(
     "huang_liang/fig6/standard_amplifies",
     "'the baseline model even enhanced the added perturbation' (Fig. 6): under the co-trained "
     "perturbation, S's mean amplification ‖S(x̂+δ) − S(x̂)‖ / ‖δ‖ over the slices exceeds 1.",
-    _standard_amplifies,
+    _rows_of("eps_model", _standard_amplifies),
+    cases=_per("eps_model"),
 )
 ADV_SUPPRESSES = Claim(
     "huang_liang/fig6/adv_suppresses",
     "'there are no visible noises in the reconstruction' after adversarial training (Fig. 6 d, "
     "h): A's amplification is below S's (paired over the slices) and its mean below 1.",
-    _adv_suppresses,
+    _rows_of("eps_model", _adv_suppresses),
+    cases=_per("eps_model"),
 )
 ROBUST_OWN_G = Claim(
     "huang_liang/robust/own_G",
     "Fair version of 'this training strategy successfully minimized the effect of "
     "perturbations': under a fresh generator trained against each model at the same ε, A "
     "loses less SSIM than S (paired over the slices; attacked SSIMs in the evidence).",
-    lambda table: _smaller_drop(table, "own_G"),
+    _rows_of("eps_model", lambda rows: _smaller_drop(rows, "own_G")),
     kind="beyond",
+    cases=_per("eps_model"),
 )
 ROBUST_IMAGE_PGD = Claim(
     "huang_liang/robust/image_pgd",
     "Fair version of the headline: under image-domain PGD at ρ = √(ε/N), A loses less SSIM "
     "than S (paired over the slices; attacked SSIMs in the evidence).",
-    lambda table: _smaller_drop(table, "image_pgd"),
+    _rows_of("eps_model", lambda rows: _smaller_drop(rows, "image_pgd")),
     kind="beyond",
+    cases=_per("eps_model"),
 )
 
 
@@ -337,23 +397,28 @@ KSPACE_PGD_AT_ETA = Claim(
     "huang_liang/alg2/kspace_pgd_at_eta_train",
     "Algorithm 2 helps against the k-space attack it was trained for: under Morshuis' per-coil "
     "k-space PGD at the training η, K loses less SSIM than S (paired over the slices).",
-    lambda table: _smaller_drop(table, "kspace_pgd", ("K", "S")),
+    _rows_of("eta_model", lambda rows: _smaller_drop(rows, "kspace_pgd", ("K", "S"))),
     kind="beyond",
+    cases=_per("eta_model"),
 )
 KSPACE_CLEAN_QUALITY = Claim(
     "huang_liang/alg2/reasonable_quality",
     "K(η) keeps 'reasonable reconstruction quality from subsampled data', read as for A(ε) in "
     "Table 1: its clean SSIM beats zero-filled's (paired over the slices; the clean cost "
     "SSIM_S − SSIM_K with its interval in the evidence, with no threshold).",
-    _kspace_clean_quality,
+    _rows_of("eta_model", _kspace_clean_quality),
     kind="beyond",
+    cases=_per("eta_model"),
 )
 PGD_STRONGER = Claim(
     "huang_liang/alg2/pgd_stronger_than_generator",
     "Per-sample PGD is a stronger attack than a generator of the same budget: attacked SSIM "
     "under k-space PGD below that under a fresh k-space generator (paired over the slices).",
-    _pgd_stronger,
+    lambda table, model, attacked: _pgd_stronger(table[table.eta_model == model], attacked),
     kind="beyond",
+    cases=lambda table: [
+        {"model": m, "attacked": attacked} for m in table["eta_model"].unique() for attacked in "KS"
+    ],
 )
 
 
@@ -361,85 +426,41 @@ def data_name(scale: str) -> str:
     return resolve(scale, "data")["source"]
 
 
+TRAINING = (LOSS_R_DECREASES, LOSS_G_STARTS_LARGE, BUDGET_REACHED, EPS_MONOTONE)
+TABLE1 = (
+    VAL_SSIM_S_GT_A,
+    VAL_SSIM_A1_GT_A2,
+    VAL_PSNR_ORDER,
+    REASONABLE_QUALITY,
+    TRAIN_GT_VAL,
+    NMSE_A1_LT_S,  # in the paper's own rule
+    MASK_FRACTION,
+)
+FIG6 = (ADV_BETTER_UNDER_ITS_G, STANDARD_AMPLIFIES, ADV_SUPPRESSES, ROBUST_OWN_G, ROBUST_IMAGE_PGD)
+KSPACE = (KSPACE_PGD_AT_ETA, KSPACE_CLEAN_QUALITY, PGD_STRONGER)
+
+
 def training_verdicts(curves: pd.DataFrame, iterations: pd.DataFrame, scale: str) -> list:
-    """Fig. 4 on the first adversarial model's iterations, when it has at least
-    `FIG4_ITERATIONS` (the shape scale's one-step epochs have one: no Fig. 4 verdicts); the
+    """Fig. 4 on the first adversarial model's iterations (when it has `FIG4_ITERATIONS`); the
     budget sanity checks."""
-    data = data_name(scale)
-    adversarial = [m for m in curves.model.unique() if m.startswith("A(")]
-    if not adversarial:
+    if not _adversarial(curves):
         raise ValueError("no adversarially trained model in the training curves")
-    first = adversarial[0]
-    log = iterations[iterations.model == first]
-    out: list[Verdict] = []
-    if len(log) >= FIG4_ITERATIONS:
-        out += [
-            LOSS_R_DECREASES.verdict({"model": first}, scale, data, iterations=log),
-            LOSS_G_STARTS_LARGE.verdict({"model": first}, scale, data, iterations=log),
-        ]
-    for model in adversarial:
-        case = {"model": model}
-        out.append(BUDGET_REACHED.verdict(case, scale, data, curves=curves, **case))
-    if len(adversarial) > 1:
-        case = {"small": adversarial[0], "large": adversarial[-1]}
-        out.append(EPS_MONOTONE.verdict(case, scale, data, curves=curves, **case))
-    return out
+    inputs = dict(curves=curves, iterations=iterations)
+    return claims.check_all(TRAINING, scale, data_name(scale), **inputs)
 
 
 def table1_verdicts(slices: pd.DataFrame, stats: dict, scale: str) -> list:
     """Table 1 in both metric rules on the per-slice table (`experiments.table1`), and Fig. 5.
     A(ε₁), A(ε₂) are the first and last adversarial models of the table (the ε order needs
     two)."""
-    data = data_name(scale)
-    adversarial = [m for m in slices.model.unique() if m.startswith("A(")]
-    first, last = adversarial[0], adversarial[-1]
-
-    def verdict(claim: Claim, rule: str, **inputs) -> Verdict:
-        case = {"rule": rule, **({"model": inputs["model"]} if "model" in inputs else {})}
-        return claim.verdict(case, scale, data, slices=slices, rule=rule, **inputs)
-
-    out: list[Verdict] = []
-    for rule in ("fastmri", "reference"):
-        out.append(verdict(VAL_SSIM_S_GT_A, rule, models=("S", first)))
-        if len(adversarial) > 1:
-            out.append(verdict(VAL_SSIM_A1_GT_A2, rule, models=(first, last)))
-        out.append(verdict(VAL_PSNR_ORDER, rule, models=("S", *adversarial)))
-        out += [verdict(REASONABLE_QUALITY, rule, model=m) for m in ["S", *adversarial]]
-        out += [verdict(TRAIN_GT_VAL, rule, model=m) for m in ["S", *adversarial]]
-    out.append(verdict(NMSE_A1_LT_S, "reference", model=first))  # the paper's own rule
-    out.append(MASK_FRACTION.verdict({}, scale, data, stats=stats))
-    return out
+    return claims.check_all(TABLE1, scale, data_name(scale), slices=slices, stats=stats)
 
 
 def fig6_verdicts(table: pd.DataFrame, scale: str) -> list:
     """Fig. 6 as in the paper and its fair versions, per A(ε)."""
-    data = data_name(scale)
-    fig6 = (
-        ADV_BETTER_UNDER_ITS_G,
-        STANDARD_AMPLIFIES,
-        ADV_SUPPRESSES,
-        ROBUST_OWN_G,
-        ROBUST_IMAGE_PGD,
-    )
-    return [
-        claim.verdict({"model": name}, scale, data, table=rows)
-        for name, rows in table.groupby("eps_model", sort=False)
-        for claim in fig6
-    ]
+    return claims.check_all(FIG6, scale, data_name(scale), table=table)
 
 
 def kspace_verdicts(table: pd.DataFrame, scale: str) -> list:
     """Algorithm 2 per K(η): the k-space attack it trains against, its clean quality, PGD vs G."""
-    data = data_name(scale)
-    out: list[Verdict] = []
-    for name, rows in table.groupby("eta_model", sort=False):
-        case = {"model": name}
-        out.append(KSPACE_PGD_AT_ETA.verdict(case, scale, data, table=rows))
-        out.append(KSPACE_CLEAN_QUALITY.verdict(case, scale, data, table=rows))
-        for model in ("K", "S"):
-            out.append(
-                PGD_STRONGER.verdict(
-                    {**case, "attacked": model}, scale, data, table=rows, model=model
-                )
-            )
-    return out
+    return claims.check_all(KSPACE, scale, data_name(scale), table=table)

@@ -44,6 +44,19 @@ def _relative(curves: pd.DataFrame, where: str) -> pd.DataFrame:
     return curves.div(start, axis=0)
 
 
+def _both_models(table: str, **match):
+    """A claim's cases: the accelerations at which both the U-Net and VarNet were attacked."""
+
+    def found(**inputs) -> list[dict]:
+        rows = claims.cases(table, "model", "acceleration", **match)(**inputs)
+        models = {}
+        for row in rows:
+            models.setdefault(row["acceleration"], set()).add(row["model"])
+        return [{"acceleration": a} for a, names in models.items() if {"unet", "varnet"} <= names]
+
+    return found
+
+
 def _falls(table: pd.DataFrame, by: str, model: str, acceleration: int, **case):
     curves = _curves(table, by, "falls", model=model, acceleration=acceleration, **case)
     return claims.falls_along(curves.columns.to_numpy(float), curves.to_numpy())
@@ -54,6 +67,7 @@ SSIM_FALLS_WITH_ETA = Claim(
     "'the reconstruction quality ... declines significantly' under the noise attack: the "
     "box-targeted attack's region SSIM falls along eta (mean per-box slope below 0).",
     lambda table, model, acceleration: _falls(table, "eta", model, acceleration, mode="region"),
+    cases=claims.cases("table", "model", "acceleration", mode="region"),
 )
 
 WORST_SSIM_FALLS_WITH_THETA_MAX = Claim(
@@ -61,6 +75,7 @@ WORST_SSIM_FALLS_WITH_THETA_MAX = Claim(
     "Small rotations 'can still manage to substantially degrade the output': the region SSIM "
     "at the worst angle falls along theta_max (mean per-box slope below 0).",
     lambda table, model, acceleration: _falls(table, "theta_max", model, acceleration),
+    cases=claims.cases("table", "model", "acceleration"),
 )
 
 
@@ -81,6 +96,7 @@ TARGETED_WORSE_THAN_IMAGE = Claim(
     "at every eta > 0 the box SSIM under the whole-image attack is above that under the "
     "box-targeted attack of the same budget (evidence: gap and its 95 % interval per eta).",
     _targeted_worse,
+    cases=claims.cases("table", "model", "acceleration", mode="image"),
 )
 
 
@@ -106,6 +122,7 @@ VARNET_BETTER_THAN_UNET = Claim(
     "reconstruction method': the box SSIM of VarNet is above the U-Net's at every eta "
     "(evidence: gap and its 95 % interval per eta).",
     lambda table, acceleration: _varnet_better(table, "eta", acceleration, mode="region"),
+    cases=_both_models("table", mode="region"),
 )
 
 VARNET_BETTER_UNDER_ROTATION = Claim(
@@ -113,6 +130,7 @@ VARNET_BETTER_UNDER_ROTATION = Claim(
     "'These findings also hold for the rotation attacks': the box SSIM of VarNet at the worst "
     "angle is above the U-Net's at every theta_max.",
     lambda table, acceleration: _varnet_better(table, "theta_max", acceleration),
+    cases=_both_models("table"),
 )
 
 
@@ -137,6 +155,7 @@ SAME_DEGRADATION_SLOPE = Claim(
     "the U-Net's mean slope of the relative box SSIM SSIM(eta)/SSIM(0) along eta has its 95 % "
     "interval within the 80-125 % equivalence band.",
     lambda table, acceleration: _same_slope(table, "eta", acceleration, mode="region"),
+    cases=_both_models("table", mode="region"),
 )
 
 SAME_ROTATION_SLOPE = Claim(
@@ -144,13 +163,27 @@ SAME_ROTATION_SLOPE = Claim(
     "'These findings also hold for the rotation attacks': the ratio of VarNet's to the U-Net's "
     "mean slope of the relative worst-angle SSIM along theta_max lies within 80-125 %.",
     lambda table, acceleration: _same_slope(table, "theta_max", acceleration),
+    cases=_both_models("table"),
 )
 
 
-def _rotation_milder(rotation: pd.DataFrame, noise: pd.DataFrame, model: str, acceleration: int):
+def _attacked_by_both(table: pd.DataFrame, noise: pd.DataFrame | None) -> list[dict]:
+    """The (model, acceleration) cases of the rotation `table` that Fig. 1's `noise` table (if
+    given) attacked in the box too."""
+    if noise is None:
+        return []
+    attacked = claims.cases("noise", "model", "acceleration", mode="region")(noise=noise)
+    return [
+        case
+        for case in claims.cases("table", "model", "acceleration")(table=table)
+        if case in attacked
+    ]
+
+
+def _rotation_milder(table: pd.DataFrame, noise: pd.DataFrame, model: str, acceleration: int):
     where = "rotation_less_severe_than_noise"
     case = {"model": model, "acceleration": acceleration}
-    rotated = _relative(_curves(rotation, "theta_max", where, **case), where)
+    rotated = _relative(_curves(table, "theta_max", where, **case), where)
     attacked = _relative(_curves(noise, "eta", where, mode="region", **case), where)
     outcome, numbers = claims.beats(
         rotated.iloc[:, -1],
@@ -173,6 +206,7 @@ ROTATION_LESS_SEVERE_THAN_NOISE = Claim(
     "Fig. 1a): the relative box SSIM at the largest theta_max is above that at the largest eta "
     "(boxes of the two runs compared unpaired).",
     _rotation_milder,
+    cases=_attacked_by_both,
 )
 
 
@@ -198,6 +232,11 @@ def _region_ssim(scores: dict, figure: str, key: str) -> float:
     return scores[figure][key]["ssim_region"]
 
 
+def _example(scores: dict) -> dict:
+    """The case of the Fig. 2/3 example: its sample, η and acceleration."""
+    return {key: scores[key] for key in ("sample", "eta", "acceleration")}
+
+
 def _noise_hurts_only_the_reconstruction(scores: dict, model: str) -> tuple[bool, dict]:
     evidence = {
         "ssim_fully_sampled_plus_noise": _region_ssim(scores, "fig2", f"target+noise_{model}"),
@@ -214,6 +253,7 @@ NOISE_HURTS_ONLY_THE_RECONSTRUCTION = Claim(
     "k-space': on the example, the noise changes the box less there than in the undersampled "
     "reconstruction (region SSIM).",
     _noise_hurts_only_the_reconstruction,
+    cases=lambda scores, methods: [{**_example(scores), "model": m} for m in methods],
 )
 
 
@@ -231,37 +271,33 @@ TARGETED_EXAMPLE_WORSE = Claim(
     "example, the box-targeted attack lowers the region SSIM more than the whole-image attack "
     "of the same budget.",
     _targeted_example_worse,
+    cases=lambda scores, fig3_method: [{**_example(scores), "model": fig3_method}],
 )
+
+
+FIG1 = (
+    SSIM_FALLS_WITH_ETA,
+    TARGETED_WORSE_THAN_IMAGE,
+    VARNET_BETTER_THAN_UNET,
+    SAME_DEGRADATION_SLOPE,
+    THERMAL_NOISE_IN_RANGE,
+)
+FIG4 = (
+    WORST_SSIM_FALLS_WITH_THETA_MAX,
+    VARNET_BETTER_UNDER_ROTATION,
+    SAME_ROTATION_SLOPE,
+    ROTATION_LESS_SEVERE_THAN_NOISE,
+)
+FIG2_FIG3 = (NOISE_HURTS_ONLY_THE_RECONSTRUCTION, TARGETED_EXAMPLE_WORSE)
 
 
 def fig2_fig3(
     scores: dict, *, methods: Sequence[str], fig3_method: str, scale: str, data: str
 ) -> list[Verdict]:
     """The verdicts of the Fig. 2/3 example (`scores.json`: region scores per image)."""
-    case = {
-        "sample": scores["sample"],
-        "eta": scores["eta"],
-        "acceleration": scores["acceleration"],
-    }
-    return [
-        NOISE_HURTS_ONLY_THE_RECONSTRUCTION.verdict(
-            {**case, "model": model}, scale, data, scores=scores, model=model
-        )
-        for model in methods
-    ] + [TARGETED_EXAMPLE_WORSE.verdict({**case, "model": fig3_method}, scale, data, scores=scores)]
-
-
-def _cases(table: pd.DataFrame) -> list[dict]:
-    pairs = (
-        table[["model", "acceleration"]].drop_duplicates().sort_values(["model", "acceleration"])
+    return claims.check_all(
+        FIG2_FIG3, scale, data, scores=scores, methods=methods, fig3_method=fig3_method
     )
-    return [{"model": m, "acceleration": int(a)} for m, a in pairs.itertuples(index=False)]
-
-
-def _both_models(table: pd.DataFrame) -> list[int]:
-    """The accelerations at which both the U-Net and VarNet were attacked."""
-    models = table.groupby("acceleration")["model"].agg(set)
-    return sorted(int(acc) for acc, names in models.items() if {"unet", "varnet"} <= names)
 
 
 def fig1(
@@ -271,25 +307,8 @@ def fig1(
     η for every model and acceleration; the targeted attack is worse than the whole-image one
     wherever both ran; where both models ran, VarNet is better at every η and the two degrade
     with the same slope; the measured thermal noise lies in the η range."""
-    region = table[table["mode"] == "region"]
-    verdicts = [
-        SSIM_FALLS_WITH_ETA.verdict(case, scale, data, table=table, **case)
-        for case in _cases(region)
-    ]
-    verdicts += [
-        TARGETED_WORSE_THAN_IMAGE.verdict(case, scale, data, table=table, **case)
-        for case in _cases(table[table["mode"] == "image"])
-    ]
-    for acc in _both_models(region):
-        case = {"acceleration": acc}
-        verdicts.append(VARNET_BETTER_THAN_UNET.verdict(case, scale, data, table=table, **case))
-        verdicts.append(SAME_DEGRADATION_SLOPE.verdict(case, scale, data, table=table, **case))
-    verdicts.append(
-        THERMAL_NOISE_IN_RANGE.verdict(
-            {}, scale, data, thermal_eta=thermal_eta, eta_grid=list(eta_grid)
-        )
-    )
-    return verdicts
+    inputs = dict(table=table, thermal_eta=thermal_eta, eta_grid=list(eta_grid))
+    return claims.check_all(FIG1, scale, data, **inputs)
 
 
 def fig4(
@@ -299,23 +318,4 @@ def fig4(
     every model and acceleration; where both models ran, VarNet is better and the slopes
     match; and, given Fig. 1's `noise` table, rotation is milder than noise for every model and
     acceleration both runs attacked."""
-    verdicts = [
-        WORST_SSIM_FALLS_WITH_THETA_MAX.verdict(case, scale, data, table=worst, **case)
-        for case in _cases(worst)
-    ]
-    for acc in _both_models(worst):
-        case = {"acceleration": acc}
-        verdicts.append(
-            VARNET_BETTER_UNDER_ROTATION.verdict(case, scale, data, table=worst, **case)
-        )
-        verdicts.append(SAME_ROTATION_SLOPE.verdict(case, scale, data, table=worst, **case))
-    if noise is not None:
-        attacked = _cases(noise[noise["mode"] == "region"])
-        for case in _cases(worst):
-            if case in attacked:
-                verdicts.append(
-                    ROTATION_LESS_SEVERE_THAN_NOISE.verdict(
-                        case, scale, data, rotation=worst, noise=noise, **case
-                    )
-                )
-    return verdicts
+    return claims.check_all(FIG4, scale, data, table=worst, noise=noise)

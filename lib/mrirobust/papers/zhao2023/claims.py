@@ -93,6 +93,39 @@ def _model_beats(
     return claims.all_of(outcomes), evidence
 
 
+def _table1(*needed: str, with_maps: bool = False):
+    """A claim's case at Table 1's acceleration, when the T1 reconstructions include `needed`
+    (and, `with_maps`, when the run evaluated maps)."""
+
+    def found(models: dict, table1_acceleration: int, maps: pd.DataFrame) -> list[dict]:
+        if not set(needed) <= set(models.get("T1map", [])) or (with_maps and not len(maps)):
+            return []
+        return [dict(modality="T1map", acceleration=table1_acceleration)]
+
+    return found
+
+
+def _last_models(models: dict, maps: pd.DataFrame | None = None) -> list[dict]:
+    """A case per modality with its last (Table 2's) reconstruction."""
+    if maps is not None and not len(maps):
+        return []
+    return [dict(model=kinds[-1], modality=modality) for modality, kinds in models.items()]
+
+
+def _attacked(models: list[str], case: dict, etas: list[float] | None = None, attacks=None):
+    """A case per attacked model (at the claims' budget `_claims_eta(etas)` when given; for
+    the shift claims only where the run has shift attacks)."""
+    if attacks is not None and "shift" not in set(attacks["mode"]):
+        return []
+    at_eta = {} if etas is None else {"eta": _claims_eta(etas)}
+    return [dict(model=model, **case) | at_eta for model in models]
+
+
+def _claims_eta(etas: list[float]) -> float:
+    """The claims' budget: eta = 1 %, or the largest budget if 1 % is not in the grid."""
+    return 0.01 if 0.01 in etas else max(etas)
+
+
 VN_BEATS_RVN = Claim(
     "zhao2023/table1/vn_unet_beats_rvn",
     "'Table 1 shows that the VN-UNet achieved better performance than RVN' (T1, R = 4): "
@@ -101,6 +134,7 @@ VN_BEATS_RVN = Claim(
     lambda images, modality, acceleration: _model_beats(
         images, "vn", "rvn", ("psnr", "ssim", "nmse"), modality, acceleration
     ),
+    cases=_table1("rvn", "vn"),
 )
 
 RELAX_BEATS_VN = Claim(
@@ -112,6 +146,7 @@ RELAX_BEATS_VN = Claim(
     lambda images, modality, acceleration: _model_beats(
         images, "vn_relax", "vn", ("psnr", "ssim"), modality, acceleration
     ),
+    cases=_table1("vn", "vn_relax"),
 )
 
 
@@ -131,6 +166,7 @@ BEATS_ZERO_FILLED = Claim(
     "R: a check that the models learned something (the paper reports no zero-filled floor).",
     _beats_zero_filled,
     kind="sanity",
+    cases=lambda models: _last_models(models),
 )
 
 
@@ -155,6 +191,7 @@ FALLS_WITH_R = Claim(
     "mean per-slice slope of PSNR and of SSIM is below 0 and that of NMSE above 0 (evidence: "
     "the slope with its 95 % interval per metric).",
     _falls_with_acceleration,
+    cases=lambda models: _last_models(models),
 )
 
 
@@ -178,6 +215,7 @@ RELAX_MAP_ERROR = Claim(
     "(MAE, ms, paired over slices).",
     _relax_lowers_map_error,
     kind="beyond",
+    cases=_table1("vn", "vn_relax", with_maps=True),
 )
 
 
@@ -198,6 +236,7 @@ MAP_ERROR_GROWS = Claim(
     "sampled fit is above 0.",
     _map_error_grows,
     kind="beyond",
+    cases=_last_models,
 )
 
 
@@ -220,6 +259,7 @@ MAP_ATTACK_GROWS = Claim(
     "slope of the map MAE along eta is above 0.",
     _map_attack_grows,
     kind="beyond",
+    cases=lambda models, case: _attacked(models, case),
 )
 
 
@@ -238,6 +278,7 @@ ATTACK_BEATS_RANDOM = Claim(
     "per-(frame, coil) norms (MAE, ms, paired over slices).",
     lambda attacks, model, eta: _mode_beats(attacks, model, eta, "map", "random"),
     kind="beyond",
+    cases=lambda models, case, etas: _attacked(models, case, etas),
 )
 
 MAP_BEATS_IMAGE_ATTACK = Claim(
@@ -246,14 +287,15 @@ MAP_BEATS_IMAGE_ATTACK = Claim(
     "budget (MAE, ms, paired over slices).",
     lambda attacks, model, eta: _mode_beats(attacks, model, eta, "map", "image"),
     kind="beyond",
+    cases=lambda models, case, etas: _attacked(models, case, etas),
 )
 
 SHIFT_MS = {"T1map": 50.0, "T2map": 5.0}  # half of a simulated disease: T1 +100 ms, T2 +10 ms
 STEALTH_SSIM_DROP = 0.01
 
 
-def _shift_reached(attacks: pd.DataFrame, model: str, eta: float, shift_ms: float):
-    where = "fake_disease_shift"
+def _shift_reached(attacks: pd.DataFrame, model: str, eta: float, modality: str):
+    where, shift_ms = "fake_disease_shift", SHIFT_MS[modality]
     bias, ssim = (
         _select(_curves(attacks, "eta", value, where, model=model, mode="shift"), [0, eta], where)
         for value in ("map_bias_ms", "ssim")
@@ -278,6 +320,7 @@ SHIFT_REACHED = Claim(
     "(per slice against its clean reconstruction; both intervals must clear their bound).",
     _shift_reached,
     kind="beyond",
+    cases=_attacked,
 )
 
 
@@ -307,7 +350,20 @@ MAPPER_AGREES = Claim(
     "does not evaluate).",
     _mapper_agrees,
     kind="sanity",
+    cases=lambda mappers: [dict(modality=m) for m in sorted(set(mappers.get("modality", [])))],
 )
+
+
+TABLES = (
+    VN_BEATS_RVN,
+    RELAX_BEATS_VN,
+    RELAX_MAP_ERROR,
+    FALLS_WITH_R,
+    BEATS_ZERO_FILLED,
+    MAP_ERROR_GROWS,
+    MAPPER_AGREES,
+)
+ROBUSTNESS = (MAP_ATTACK_GROWS, ATTACK_BEATS_RANDOM, MAP_BEATS_IMAGE_ATTACK, SHIFT_REACHED)
 
 
 def tables_verdicts(
@@ -324,26 +380,9 @@ def tables_verdicts(
     """The verdicts of a Tables 1-2 run from its per-image `images` and per-slice `maps` and
     `mappers`. `models` maps each modality to the reconstructions evaluated (the last one is
     Table 2's); without maps (`evaluate(maps=False)`) the map claims are left out."""
-    verdicts = []
-    r1, t1 = table1_acceleration, models.get("T1map", [])
-    case = dict(modality="T1map", acceleration=r1)
-    if {"rvn", "vn"} <= set(t1):
-        verdicts.append(VN_BEATS_RVN.verdict(case, scale, data, images=images, **case))
-    if {"vn", "vn_relax"} <= set(t1):
-        verdicts.append(RELAX_BEATS_VN.verdict(case, scale, data, images=images, **case))
-        if len(maps):
-            verdicts.append(RELAX_MAP_ERROR.verdict(case, scale, data, maps=maps, **case))
-    for modality, kinds in models.items():
-        case = dict(model=kinds[-1], modality=modality)
-        inputs = dict(accelerations=accelerations, **case)
-        verdicts.append(FALLS_WITH_R.verdict(case, scale, data, images=images, **inputs))
-        verdicts.append(BEATS_ZERO_FILLED.verdict(case, scale, data, images=images, **inputs))
-        if len(maps):
-            verdicts.append(MAP_ERROR_GROWS.verdict(case, scale, data, maps=maps, **inputs))
-    for modality in sorted(set(mappers.get("modality", []))):
-        case = dict(modality=modality)
-        verdicts.append(MAPPER_AGREES.verdict(case, scale, data, mappers=mappers, **case))
-    return verdicts
+    inputs = dict(images=images, maps=maps, mappers=mappers, models=models)
+    inputs |= dict(accelerations=accelerations, table1_acceleration=table1_acceleration)
+    return claims.check_all(TABLES, scale, data, **inputs)
 
 
 def robustness_verdicts(
@@ -357,17 +396,5 @@ def robustness_verdicts(
 ) -> list:
     """The verdicts of an attack run (per-slice rows), at eta = 1 % (or the largest budget if
     1 % is not in the grid); `case` names the modality and acceleration attacked."""
-    eta = 0.01 if 0.01 in etas else max(etas)
-    verdicts = []
-    for model in models:
-        named = dict(model=model, **case)
-        verdicts.append(MAP_ATTACK_GROWS.verdict(named, scale, data, attacks=attacks, model=model))
-        at_eta = dict(attacks=attacks, model=model, eta=eta)
-        for claim in (ATTACK_BEATS_RANDOM, MAP_BEATS_IMAGE_ATTACK):
-            verdicts.append(claim.verdict(named | dict(eta=eta), scale, data, **at_eta))
-        if "shift" in set(attacks["mode"]):
-            shift = SHIFT_MS[case["modality"]]
-            verdicts.append(
-                SHIFT_REACHED.verdict(named | dict(eta=eta), scale, data, shift_ms=shift, **at_eta)
-            )
-    return verdicts
+    inputs = dict(attacks=attacks, models=models, etas=etas, case=case)
+    return claims.check_all(ROBUSTNESS, scale, data, **inputs)
