@@ -109,7 +109,7 @@ def espirit_maps(masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
     return torch.stack(maps)
 
 
-TRACE_MARGIN = 1e-3  # far above the rounding of the per-pixel matrices' traces (~1e-6)
+TRACE_MARGIN = 1e-3  # room for float32 rounding of the per-pixel traces, which are of order 1
 MAPS_CACHE_MB = 256  # the remembered maps, at most (28 MB a 640 x 368 x 15 slice)
 _maps_cache: OrderedDict[tuple, torch.Tensor] = OrderedDict()
 
@@ -185,7 +185,8 @@ def _espirit_slice(
 
     # G is positive semi-definite, so the estimate <= λ_max <= trace G: a pixel whose trace lies
     # below the crop (by more than rounding) has a zero map without `eigh`, which dominates the
-    # cost (on real-shaped fastMRI slices ~60 % of the pixels are cropped)
+    # cost (about 60 % of the pixels of the real-format test files, whose 2x oversampled readout
+    # leaves half the rows outside the object, are cropped: 1.4-2.2x faster, identical maps)
     trace = gram.diagonal(dim1=-2, dim2=-1).real.sum(dim=-1)
     kept = trace > crop - TRACE_MARGIN
     lam, vec = torch.linalg.eigh(gram[kept])

@@ -242,9 +242,7 @@ def run(
     chosen = plan(Path(manifest), scale, only, paper, profile, pretrain_only)
     invocation = uuid.uuid4().hex
     env = {**os.environ, "MRIROBUST_INVOCATION": invocation}
-    # torch puts CPU tensors of 2 MB and more on transparent huge pages (where the kernel allows
-    # it on request): 8x fewer page faults, a darestani2021_fig3 run at shape 9 % faster, the
-    # same peak memory (measured; glibc's malloc without mmap was 13 % faster but took 56 % more)
+    # torch puts CPU tensors of 2 MB and more on transparent huge pages (docs/running.md)
     env.setdefault(THP_VARIABLE, "1")
     env.pop("MRIROBUST_CELL_TIMEOUT", None)
     env.pop("MRIROBUST_GPUS", None)

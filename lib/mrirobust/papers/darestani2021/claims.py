@@ -302,6 +302,12 @@ def _mapped(positions: pd.DataFrame, size: int) -> set[str]:
     return set(positions.loc[positions["size"] == size, "method"])
 
 
+def _trained_and_untrained(positions: pd.DataFrame, size: int) -> list[dict]:
+    """One case when maps of size `size` exist for trained and un-trained methods alike."""
+    mapped = _mapped(positions, size)
+    return [{}] if mapped & set(TRAINED) and mapped & set(UNTRAINED) else []
+
+
 def _worse_in_dark(positions: pd.DataFrame, method: str, size: int):
     rho = _intensity_correlation(positions, method, size)
     return rho.below(0.0), {"size": size, **rho.evidence("spearman_rho")}
@@ -345,11 +351,7 @@ NOT_LEARNING = Claim(
     "un-trained method the window error depends on the location's intensity (Spearman's rho "
     "with its 95 % interval over positions excluding 0).",
     _not_due_to_learning,
-    cases=lambda positions, size: (
-        [{}]
-        if _mapped(positions, size) & set(TRAINED) and _mapped(positions, size) & set(UNTRAINED)
-        else []
-    ),
+    cases=_trained_and_untrained,
 )
 
 

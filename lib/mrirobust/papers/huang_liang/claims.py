@@ -226,6 +226,12 @@ def _budget_reached(curves, model):
     return BUDGET_BAND[0] <= use <= BUDGET_BAND[1], {"mean_delta_sq_over_eps": use}
 
 
+def _smallest_and_largest(curves: pd.DataFrame) -> list[dict]:
+    """The case of the first and last A(ε), when there are two."""
+    small, large = _first_and_last(curves)
+    return [{"small": small, "large": large}] if small != large else []
+
+
 def _eps_monotone(curves, small, large):
     norms = {}
     for model in (small, large):
@@ -267,11 +273,7 @@ EPS_MONOTONE = Claim(
     "The larger budget gives the larger perturbation: ‖δ_ε2‖² > ‖δ_ε1‖²",
     _eps_monotone,
     kind="sanity",
-    cases=lambda curves: (
-        [dict(zip(("small", "large"), _first_and_last(curves), strict=True))]
-        if len(_adversarial(curves)) > 1
-        else []
-    ),
+    cases=_smallest_and_largest,
 )
 
 

@@ -105,20 +105,19 @@ def _table1(*needed: str, with_maps: bool = False):
     return found
 
 
-def _last_models(models: dict, maps: pd.DataFrame | None = None) -> list[dict]:
+def _last_models(models: dict) -> list[dict]:
     """A case per modality with its last (Table 2's) reconstruction."""
-    if maps is not None and not len(maps):
-        return []
     return [dict(model=kinds[-1], modality=modality) for modality, kinds in models.items()]
 
 
-def _attacked(models: list[str], case: dict, etas: list[float] | None = None, attacks=None):
-    """A case per attacked model (at the claims' budget `_claims_eta(etas)` when given; for
-    the shift claims only where the run has shift attacks)."""
-    if attacks is not None and "shift" not in set(attacks["mode"]):
-        return []
-    at_eta = {} if etas is None else {"eta": _claims_eta(etas)}
-    return [dict(model=model, **case) | at_eta for model in models]
+def _attacked(models: list[str], case: dict) -> list[dict]:
+    """A case per attacked model of the run's modality and acceleration (`case`)."""
+    return [dict(model=model, **case) for model in models]
+
+
+def _attacked_at_eta(models: list[str], case: dict, etas: list[float]) -> list[dict]:
+    """`_attacked`'s cases at the claims' budget."""
+    return [named | dict(eta=_claims_eta(etas)) for named in _attacked(models, case)]
 
 
 def _claims_eta(etas: list[float]) -> float:
@@ -166,7 +165,7 @@ BEATS_ZERO_FILLED = Claim(
     "R: a check that the models learned something (the paper reports no zero-filled floor).",
     _beats_zero_filled,
     kind="sanity",
-    cases=lambda models: _last_models(models),
+    cases=_last_models,
 )
 
 
@@ -191,7 +190,7 @@ FALLS_WITH_R = Claim(
     "mean per-slice slope of PSNR and of SSIM is below 0 and that of NMSE above 0 (evidence: "
     "the slope with its 95 % interval per metric).",
     _falls_with_acceleration,
-    cases=lambda models: _last_models(models),
+    cases=_last_models,
 )
 
 
@@ -236,7 +235,7 @@ MAP_ERROR_GROWS = Claim(
     "sampled fit is above 0.",
     _map_error_grows,
     kind="beyond",
-    cases=_last_models,
+    cases=lambda models, maps: _last_models(models) if len(maps) else [],
 )
 
 
@@ -259,7 +258,7 @@ MAP_ATTACK_GROWS = Claim(
     "slope of the map MAE along eta is above 0.",
     _map_attack_grows,
     kind="beyond",
-    cases=lambda models, case: _attacked(models, case),
+    cases=_attacked,
 )
 
 
@@ -278,7 +277,7 @@ ATTACK_BEATS_RANDOM = Claim(
     "per-(frame, coil) norms (MAE, ms, paired over slices).",
     lambda attacks, model, eta: _mode_beats(attacks, model, eta, "map", "random"),
     kind="beyond",
-    cases=lambda models, case, etas: _attacked(models, case, etas),
+    cases=_attacked_at_eta,
 )
 
 MAP_BEATS_IMAGE_ATTACK = Claim(
@@ -287,7 +286,7 @@ MAP_BEATS_IMAGE_ATTACK = Claim(
     "budget (MAE, ms, paired over slices).",
     lambda attacks, model, eta: _mode_beats(attacks, model, eta, "map", "image"),
     kind="beyond",
-    cases=lambda models, case, etas: _attacked(models, case, etas),
+    cases=_attacked_at_eta,
 )
 
 SHIFT_MS = {"T1map": 50.0, "T2map": 5.0}  # half of a simulated disease: T1 +100 ms, T2 +10 ms
@@ -320,7 +319,9 @@ SHIFT_REACHED = Claim(
     "(per slice against its clean reconstruction; both intervals must clear their bound).",
     _shift_reached,
     kind="beyond",
-    cases=_attacked,
+    cases=lambda models, case, etas, attacks: (
+        _attacked_at_eta(models, case, etas) if "shift" in set(attacks["mode"]) else []
+    ),
 )
 
 
