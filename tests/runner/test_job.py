@@ -119,3 +119,10 @@ def test_the_kernel_only_loads_and_the_caller_keeps_its_environment(scratch, mon
     assert record["status"] == "ok"
     assert (scratch / "results/smoke/e/x").read_text() == "load-only"  # the notebook run
     assert "MRIROBUST_TRAINING" not in os.environ  # not this process, nor a later test
+
+
+def test_cpu_scale_runs_preload_mimalloc_and_cuda_scale_runs_keep_glibc_malloc():
+    cpu, paper = job.memory_environment("cpu"), job.memory_environment("paper")
+    assert cpu[job.THP_VARIABLE] == paper[job.THP_VARIABLE] == "1"
+    assert os.path.isfile(cpu["LD_PRELOAD"]) and cpu["MIMALLOC_PURGE_DELAY"] == "-1"
+    assert "LD_PRELOAD" not in paper and "MIMALLOC_PURGE_DELAY" not in paper

@@ -72,6 +72,7 @@ def test_runs_follow_needs_and_record_provenance(project):
     assert rec["status"] == "ok" and rec["error"] is None and rec["python"] == sys.executable
     assert rec["start"] < rec["end"] and rec["duration_s"] > 0
     assert rec["threads"] and rec["huge_pages"] == "1"
+    assert rec["preload"].endswith("libmimalloc.so")  # installed by the project (pyproject)
     assert (project["root"] / "results/smoke/a/writer.ipynb").exists()  # the executed copy
 
 

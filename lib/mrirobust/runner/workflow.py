@@ -37,7 +37,7 @@ import yaml
 from mrirobust import claims, paths, scales, storage
 from mrirobust.runner import pretrain, reference
 from mrirobust.runner import report as run_report
-from mrirobust.runner.job import THP_VARIABLE
+from mrirobust.runner.job import memory_environment
 from mrirobust.runner.manifest import Run, load_manifest, read_record, run_dir, select
 
 SNAKEFILE = Path(__file__).with_name("Snakefile")
@@ -242,8 +242,8 @@ def run(
     chosen = plan(Path(manifest), scale, only, paper, profile, pretrain_only)
     invocation = uuid.uuid4().hex
     env = {**os.environ, "MRIROBUST_INVOCATION": invocation}
-    # torch puts CPU tensors of 2 MB and more on transparent huge pages (docs/running.md)
-    env.setdefault(THP_VARIABLE, "1")
+    for key, value in memory_environment(scale).items():
+        env.setdefault(key, value)
     env.pop("MRIROBUST_CELL_TIMEOUT", None)
     env.pop("MRIROBUST_GPUS", None)
     if cell_timeout is not None:
