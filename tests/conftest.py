@@ -1,22 +1,28 @@
 """Session fixtures shared by the test suite.
 
-`smoke_results` executes every run of notebooks/manifest.yaml once per session at smoke scale,
-through the runner, into a temporary results/figures root. Tests that check a notebook's content
-take the fixture and read its files through `run_dir(run_id)` and `figures`; the results and
-figures environment variables are set only while the runner executes.
+`smoke_results` and `shape_results` hold every run of notebooks/manifest.yaml, executed once per
+session at the smoke and the shape scale through the runner into a temporary results/figures
+root. A background process (`tests.manifest_runs`) starts them when the session starts, and the
+tests that read them run last, so the unit tests run meanwhile. Tests that check a notebook's
+content take the fixture and read its files through `run_dir(run_id)` and `figures`.
 """
 
 import os
+import pickle
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mrirobust import paths, runner, standin
+from mrirobust import runner, standin
+from tests import manifest_runs
 
-SMOKE_CELL_TIMEOUT = 900  # seconds
 SUMMARY = pytest.StashKey[list[str]]()
 
 
@@ -47,37 +53,84 @@ class SmokeResults:
         return self.figures_root / self.scale
 
 
+MANIFEST_FIXTURES = {"smoke_results": "smoke", "shape_results": "shape"}
+
+
+class ManifestRuns:
+    """The background process of `tests.manifest_runs`: every manifest run at the given scales,
+    executed while the unit tests run. Its output goes to root/manifest_runs.log."""
+
+    def __init__(self, root: Path, scales: list[str]):
+        self.root = root
+        self.log = root / "manifest_runs.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.manifest_runs", str(root), *scales],
+                cwd=Path(__file__).resolve().parents[1],  # where `tests` imports from
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # stop() ends its Snakemake and kernels with it
+            )
+
+    def wait(self, scale: str) -> SmokeResults:
+        """The runs of `scale` once the background process has stored them."""
+        stored = manifest_runs.results_file(self.root, scale)
+        while not stored.exists():
+            if self.process.poll() is not None and not stored.exists():
+                tail = self.log.read_text()[-4000:]
+                raise RuntimeError(f"the {scale} manifest runs stopped; {self.log} ends:\n{tail}")
+            time.sleep(1)
+        results = pickle.loads(stored.read_bytes())
+        folder = self.root / scale
+        return SmokeResults(
+            folder / "results", folder / "figures", {r.id: r for r in results}, scale
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait()
+
+
+def pytest_collection_modifyitems(items):
+    # the tests that read manifest runs last (smoke before shape): the unit tests run meanwhile
+    def waits_for(item) -> int:
+        needed = [i for i, name in enumerate(MANIFEST_FIXTURES, 1) if name in item.fixturenames]
+        return max(needed, default=0)
+
+    items.sort(key=waits_for)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_runs(request, tmp_path_factory):
+    """Starts the manifest runs the selected tests read (smoke, shape or both) in the background
+    at the start of the session. The embedded smoke data is written first, here, since unit
+    tests read it too and two writers must not generate it side by side."""
+    items = request.session.items
+    scales = [s for f, s in MANIFEST_FIXTURES.items() if any(f in i.fixturenames for i in items)]
+    if not scales:
+        yield None
+        return
+    if "smoke" in scales:
+        runner.ensure_data("smoke")
+    runs = ManifestRuns(tmp_path_factory.mktemp("manifest"), scales)
+    yield runs
+    runs.stop()
+
+
 @pytest.fixture(scope="session")
-def smoke_results(tmp_path_factory) -> SmokeResults:
+def smoke_results(background_runs) -> SmokeResults:
     """Every manifest run executed once at smoke scale (the embedded data stays in data/)."""
-    root = tmp_path_factory.mktemp("smoke")
-    manifest = paths.notebooks_root() / "manifest.yaml"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MRIROBUST_RESULTS", str(root / "results"))
-        mp.setenv("MRIROBUST_FIGURES", str(root / "figures"))
-        # a cell that runs 15 min at smoke scale is a hung kernel: fail the run, not the CI job
-        results = runner.run(manifest, "smoke", cell_timeout=SMOKE_CELL_TIMEOUT)
-    return SmokeResults(root / "results", root / "figures", {r.id: r for r in results})
+    return background_runs.wait("smoke")
 
 
 @pytest.fixture(scope="session")
-def shape_results(tmp_path_factory) -> SmokeResults:
+def shape_results(background_runs) -> SmokeResults:
     """Every manifest run executed once at the `shape` scale (the paper configuration, every
     loop cut to one step) on real-format files written by the independent writer
     `tests.data.realformat` (other widths and coil counts than the generated shape data),
     pointed at by FASTMRI_ROOT, FASTMRI_PLUS_ROOT and CMRXRECON_ROOT as a user would."""
-    from tests.data.realformat import write_roots
-
-    root = tmp_path_factory.mktemp("shape")
-    real = write_roots(root / "real")
-    manifest = paths.notebooks_root() / "manifest.yaml"
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in real.environment().items():
-            mp.setenv(key, value)
-        mp.setenv("MRIROBUST_RESULTS", str(root / "results"))
-        mp.setenv("MRIROBUST_FIGURES", str(root / "figures"))
-        results = runner.run(manifest, "shape", cell_timeout=SMOKE_CELL_TIMEOUT)
-    return SmokeResults(root / "results", root / "figures", {r.id: r for r in results}, "shape")
+    return background_runs.wait("shape")
 
 
 @contextmanager
