@@ -7,7 +7,6 @@ from mrirobust import physics
 from mrirobust.models.l1 import (
     BASES,
     L1Wavelet,
-    normal_operator,
     sigpy_l1_wavelet,
     soft_threshold,
     sparsifying_transform,
@@ -65,19 +64,6 @@ def test_unknown_basis_names_the_valid_ones():
         L1Wavelet((32, 32), lam=1e-2, iterations=5, basis="haar")
     with pytest.raises(ValueError, match="valid bases"):
         sparsifying_transform("haar", (8, 8), torch.zeros(1, 8, 8, dtype=torch.complex64))
-
-
-@pytest.mark.parametrize("shape", [(16, 12), (15, 13)])
-@pytest.mark.parametrize("mask_shape", ["columns", "2d", "1d"])
-def test_normal_operator_is_explicit_a_adjoint_a(shape, mask_shape):
-    g = torch.Generator().manual_seed(1)
-    h, w = shape
-    maps = torch.randn(2, 3, h, w, dtype=torch.complex128, generator=g)
-    size = {"columns": (2, 1, 1, w), "2d": (2, 1, h, w), "1d": (w,)}[mask_shape]
-    mask = torch.rand(size, generator=g) > 0.5
-    x = torch.randn(2, h, w, dtype=torch.complex128, generator=g)
-    explicit = physics.sens_reduce(physics.apply_mask(physics.sens_expand(x, maps), mask), maps)
-    torch.testing.assert_close(normal_operator(maps, mask)(x), explicit)
 
 
 @pytest.mark.parametrize("basis", BASES)

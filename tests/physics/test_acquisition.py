@@ -69,3 +69,21 @@ def test_rotating_by_zero_returns_the_kspace_itself_and_rotation_is_reversible()
     torch.testing.assert_close(acq.rotated(kspace, 3.0), expected)
     each = physics.rotate_kspace_each(kspace, [0.0, 2.0])
     torch.testing.assert_close(each[1], physics.rotate_kspace(kspace, 2.0), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(16, 12), (15, 13)])
+@pytest.mark.parametrize("mask_shape", ["columns", "2d", "1d"])
+def test_normal_operator_is_explicit_a_adjoint_a(shape, mask_shape):
+    """The FFT-saving AᴴA (only the axes the mask varies along) equals Aᴴ(A x)."""
+    g = torch.Generator().manual_seed(1)
+    h, w = shape
+    maps = torch.randn(2, 3, h, w, dtype=torch.complex128, generator=g)
+    size = {"columns": (2, 1, 1, w), "2d": (2, 1, h, w), "1d": (w,)}[mask_shape]
+    acq = Acquisition(torch.rand(size, generator=g) > 0.5, (h, w), maps)
+    x = torch.randn(2, h, w, dtype=torch.complex128, generator=g)
+    torch.testing.assert_close(acq.normal()(x), acq.A_adjoint(acq.A(x)))
+
+
+def test_normal_operator_of_a_weighted_series_is_refused():
+    with pytest.raises(ValueError, match="weighted series"):
+        _acquisition(True).normal()

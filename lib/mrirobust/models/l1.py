@@ -145,30 +145,6 @@ def soft_threshold(c: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
     return c * torch.where(keep, 1 - threshold / torch.where(keep, magnitude, 1), 0)
 
 
-def normal_operator(maps: torch.Tensor, mask: torch.Tensor):
-    """x ↦ AᴴA x for A = M F S (centred orthonormal FFT F, mask M, maps S `(B, C, H, W)`).
-
-    Along an axis where M is constant, F's 1-D factor cancels with its inverse, so only the axes
-    M varies along are transformed (W for column masks: half the FFT work). The centring moves
-    out of the coil sum: with P = ifftshift over those axes, Fᴴ_c M F_c = Pᵀ Fᴴ P(M) F P, so
-    AᴴA x = Pᵀ Σᵢ P(Sᵢ)ᴴ Fᴴ P(M) F (P(Sᵢ) · P x).
-    """
-    dims = (-2, -1) if mask.ndim > 1 and mask.shape[-2] > 1 else (-1,)
-    maps = torch.fft.ifftshift(maps, dim=dims)
-    maps_conj = maps.conj().resolve_conj()
-    mask = torch.fft.ifftshift(mask.to(maps.real.dtype), dim=dims)
-
-    def apply(x: torch.Tensor) -> torch.Tensor:
-        # in-place products on the FFT outputs (which their backward does not need) save two
-        # coil-sized allocations per call
-        coils = maps * torch.fft.ifftshift(x, dim=dims).unsqueeze(1)
-        kspace = torch.fft.fftn(coils, dim=dims, norm="ortho").mul_(mask)
-        image = torch.fft.ifftn(kspace, dim=dims, norm="ortho").mul_(maps_conj).sum(dim=1)
-        return torch.fft.fftshift(image, dim=dims)
-
-    return apply
-
-
 class L1State(torch.nn.Module):
     """The variables of the l1 problem: the complex image x `(B, H, W)` being fitted, with the
     fixed maps S, absolute λ and FISTA step α = 1 / max Σᵢ|Sᵢ|² (an upper bound of ‖A‖²)."""
@@ -206,15 +182,21 @@ class L1Wavelet(Reconstructor):
         """Maps (ESPIRiT unless given) and λ = lam · max|Aᴴy| for each slice; x = 0."""
         y = physics.apply_mask(masked_kspace, mask).detach()
         maps = physics.espirit_maps(y, mask) if maps is None else maps.to(y)
-        scale = physics.sens_reduce(y, maps).abs().amax(dim=(-2, -1))
+        scale = self.acquisition(mask, maps, y.shape).A_adjoint(y).abs().amax(dim=(-2, -1))
         return L1State(maps, self.lam * scale)
+
+    def acquisition(
+        self, mask: torch.Tensor, maps: torch.Tensor, kspace_shape
+    ) -> physics.Acquisition:
+        """A = M F S of the problem: the mask, the slices' coil maps, the output size."""
+        return physics.Acquisition(mask, self.output_size(kspace_shape), maps)
 
     def objective(
         self, state: L1State, masked_kspace: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
         """L(x, y) = ½‖MFSx − y‖² + λ‖Ψx‖₁ per slice, shape `(B,)`."""
         y = physics.apply_mask(masked_kspace, mask)
-        residual = physics.apply_mask(physics.sens_expand(state.x, state.maps), mask) - y
+        residual = self.acquisition(mask, state.maps, y.shape).A(state.x) - y
         data = 0.5 * (residual.abs() ** 2).sum(dim=(1, 2, 3))
         psi = sparsifying_transform(self.basis, tuple(state.x.shape[-2:]), state.x)
         sparsity = sum(c.abs().sum(dim=(-2, -1)) for c in psi.forward(state.x))
@@ -230,8 +212,9 @@ class L1Wavelet(Reconstructor):
         `GradientMethod(accelerate=True)`. Returns the final x (graph kept to y) and stores it,
         detached, in state.x."""
         y = physics.apply_mask(masked_kspace, mask)
-        gram = normal_operator(state.maps, mask)
-        adjoint_y = physics.sens_reduce(y, state.maps)
+        acquisition = self.acquisition(mask, state.maps, y.shape)
+        gram = acquisition.normal()
+        adjoint_y = acquisition.A_adjoint(y)
         psi = sparsifying_transform(self.basis, tuple(state.x.shape[-2:]), state.x)
         step = state.step.view(-1, 1, 1)
         threshold = (state.step * state.lam).view(-1, 1, 1)

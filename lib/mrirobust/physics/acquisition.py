@@ -8,6 +8,7 @@ and, where the mask differs per weighting, a mask `(B, T, 1, 1, W)`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -67,6 +68,33 @@ class Acquisition:
     def A_adjoint(self, kspace: torch.Tensor) -> torch.Tensor:
         """S^H F^H M y for k-space `(B, [T,] C, H, W)`; returns a complex image `(B, [T,] H, W)`."""
         return sens_reduce(self.measure(kspace), self._coil_maps())
+
+    def normal(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """x ↦ AᴴA x for a complex image `(B, H, W)` (not a weighted series).
+
+        Along an axis where M is constant, F's 1-D factor cancels with its inverse, so only the
+        axes M varies along are transformed (W for column masks: half the FFT work). The
+        centring moves out of the coil sum: with P = ifftshift over those axes,
+        Fᴴ_c M F_c = Pᵀ Fᴴ P(M) F P, so AᴴA x = Pᵀ Σᵢ P(Sᵢ)ᴴ Fᴴ P(M) F (P(Sᵢ) · P x). The shifted
+        maps and mask are computed once, here, for every call of the returned operator.
+        """
+        if self.weighted:
+            raise ValueError("the normal operator of a weighted series is not supported")
+        mask = self.mask
+        dims = (-2, -1) if mask.ndim > 1 and mask.shape[-2] > 1 else (-1,)
+        maps = torch.fft.ifftshift(self._coil_maps(), dim=dims)
+        maps_conj = maps.conj().resolve_conj()
+        mask = torch.fft.ifftshift(mask.to(maps.real.dtype), dim=dims)
+
+        def apply(x: torch.Tensor) -> torch.Tensor:
+            # in-place products on the FFT outputs (which their backward does not need) save two
+            # coil-sized allocations per call
+            coils = maps * torch.fft.ifftshift(x, dim=dims).unsqueeze(1)
+            kspace = torch.fft.fftn(coils, dim=dims, norm="ortho").mul_(mask)
+            image = torch.fft.ifftn(kspace, dim=dims, norm="ortho").mul_(maps_conj).sum(dim=1)
+            return torch.fft.fftshift(image, dim=dims)
+
+        return apply
 
     def zero_filled(self, kspace: torch.Tensor) -> torch.Tensor:
         """RSS of F^H M y, cropped to `image_size`: `(B, [T,] h, w)` magnitude."""
