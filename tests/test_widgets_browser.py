@@ -377,6 +377,8 @@ window.jupyterapp.commands.execute('notebook:insert-cell-below')
     return state["last"]
 
 
+# at smoke, `lab` serves the smoke run's models: declared here, so the test runs once they exist
+@pytest.mark.usefixtures(*(["smoke_results"] if SCALE == "smoke" else []))
 def test_the_explorer_answers_every_paper_side_by_side_and_recreates_its_export(
     browser, lab, summary
 ):
