@@ -40,6 +40,11 @@ class Reconstructor(torch.nn.Module):
         (`physics.crop_size`)."""
         return physics.crop_size(self.image_size, kspace_shape[-1])
 
+    def zero_filled(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """RSS of Fᴴ M y cropped to `output_size` (`physics.Acquisition.zero_filled`)."""
+        size = self.output_size(masked_kspace.shape)
+        return physics.Acquisition(mask, size).zero_filled(masked_kspace)
+
     def forward(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         physics.check_kspace(masked_kspace, "masked_kspace")
         physics.check_mask(mask, masked_kspace)
@@ -56,5 +61,4 @@ class ZeroFilled(Reconstructor):
     name = "zero_filled"
 
     def reconstruct(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        size = self.output_size(masked_kspace.shape)
-        return physics.rss_crop(physics.apply_mask(masked_kspace, mask), size)
+        return self.zero_filled(masked_kspace, mask)

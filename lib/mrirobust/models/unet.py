@@ -6,7 +6,6 @@ import torch
 from fastmri.models import Unet
 from torch import nn
 
-from mrirobust import physics
 from mrirobust.models.base import Reconstructor
 
 CLAMP = 6.0
@@ -75,9 +74,7 @@ class UNetRecon(Reconstructor):
 
     def normalised_input(self, masked_kspace: torch.Tensor, mask: torch.Tensor):
         """(x̂ `(B, h, w)`, μ `(B, 1, 1)`, σ `(B, 1, 1)`) of the zero-filled input."""
-        size = self.output_size(masked_kspace.shape)
-        image = physics.rss_crop(physics.apply_mask(masked_kspace, mask), size)
-        return normalise(image)
+        return normalise(self.zero_filled(masked_kspace, mask))
 
     def refine(self, x_hat: torch.Tensor) -> torch.Tensor:
         """U(x̂) `(B, h, w)`, in the normalised units of the input."""
