@@ -3,10 +3,10 @@ scale's heaviest kind of step: an l1 reconstruction of one real-shaped slice (ES
 one FISTA iteration, as `L1Wavelet` at shape) of 18 coils x 640 x 386 (the widest real-format
 test file), whose intermediate arrays exceed glibc's 32 MB mmap threshold.
 
-Each side runs in its own one-thread process (an allocator is chosen at process start):
-the subject with `runner.job.memory_environment("shape")` (mimalloc preloaded), the baseline with
-the same huge-page setting and no preload. Each child times `REPEATS` reconstructions after a
-warm-up (each calibrating its maps afresh) and reports the median wall time, the system and
+Each side runs in its own one-thread process (an allocator is chosen at process start): the subject
+with `runner.job.memory_environment("shape")` (mimalloc preloaded), the baseline with that of the
+paper scale (the same huge-page setting, no preload). Each child times `REPEATS` reconstructions
+after a warm-up (each calibrating its maps afresh) and reports the median wall time, the system and
 user CPU seconds of the timed calls and its peak RSS; rounds alternate the sides. Both sides must
 give the same image.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from _bench import write
 
-from mrirobust.runner.job import THP_VARIABLE, memory_environment
+from mrirobust.runner.job import memory_environment
 
 REPEATS = 2
 ROUNDS = 2
@@ -77,7 +77,7 @@ def main() -> None:
     preload = {**base, **memory_environment("shape")}
     if "LD_PRELOAD" not in preload:
         raise SystemExit("cmeel-mimalloc is not installed: `make venv` installs it")
-    glibc = {**base, THP_VARIABLE: "1"}
+    glibc = {**base, **memory_environment("paper")}  # the CUDA scales': huge pages, no preload
     rounds = [{"mimalloc": child(preload), "glibc": child(glibc)} for _ in range(ROUNDS)]
     for r in rounds:
         if r["mimalloc"]["image_sum"] != r["glibc"]["image_sum"]:
