@@ -182,6 +182,21 @@ def test_ranks_and_all_of_combine_comparisons():
         claims.ranks(scores, ["varnet", "convdecoder"])
 
 
+def test_best_names_the_top_method_and_whether_it_beats_each_other():
+    base = RNG.normal(0.6, 0.05, 30)
+    top, outcome, evidence = claims.best({"l1": base, "varnet": base + 0.05, "unet": base + 0.03})
+    assert (top, outcome) == ("varnet", "holds") and set(evidence) == {
+        "varnet>l1",
+        "varnet>unet",
+        "n",
+    }
+    tied = {"l1": base + RNG.normal(0, 0.05, 30), "varnet": base + RNG.normal(0, 0.05, 30)}
+    assert claims.best(tied)[1] == "inconclusive"
+    assert claims.best({"a": base, "b": base + 0.1}, higher_is_better=False)[:2] == ("a", "holds")
+    with pytest.raises(ValueError, match="at least two methods"):
+        claims.best({"a": base})
+
+
 def test_the_bootstrap_is_reproducible():
     values = RNG.normal(0, 1, 50)
     assert claims.mean_interval(values) == claims.mean_interval(values)

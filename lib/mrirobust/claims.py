@@ -412,6 +412,22 @@ def beats_each(
     return all_of(outcomes), evidence
 
 
+def best(
+    scores: Mapping[str, Any], *, higher_is_better: bool = True, seed: int = 0
+) -> tuple[str, str, dict]:
+    """The method with the best mean of its paired per-unit `scores`, and whether it is the
+    best: `beats` each other method; returns (method, `all_of` the outcomes, evidence: per
+    other method the gap and its 95 % interval). A statement about "the best method" holds or
+    fails only when its outcome holds."""
+    if len(scores) < 2:
+        raise ValueError(f"best: needs at least two methods with scores, got {list(scores)}")
+    sign = 1.0 if higher_is_better else -1.0
+    top = max(scores, key=lambda m: sign * float(np.mean(scores[m])))
+    others = {f"{top}>{m}": (scores[top], s) for m, s in scores.items() if m != top}
+    outcome, evidence = beats_each(others, higher_is_better=higher_is_better, seed=seed)
+    return top, outcome, evidence
+
+
 def ranks(
     scores: Mapping[str, Any],
     order: Sequence[str],

@@ -294,6 +294,19 @@ def test_shift_claims_parallel_fit_and_drops():
     verdicts = _by_id(paper_claims.shift_verdicts(steep, "smoke", "t", inside="in", outside="out"))
     assert verdicts[("parallel_to_identity", case)].outcome == "fails"
     assert verdicts[("linearly_correlated", case)].outcome == "holds"
+    # l1 ties VarNet in distribution and loses out of it: the best inside is not settled
+    tie = pd.concat([table, fixed], ignore_index=True)
+    ins = tie["set"] == "in"
+    varnet_in = tie.loc[ins & (tie["method"] == "varnet"), "ssim"].to_numpy()
+    swing = 0.03 * np.resize([1.0, -1.0], len(SLICES))
+    tie.loc[ins & (tie["method"] == "l1"), "ssim"] = varnet_in + 0.001 + swing
+    verdicts = _by_id(paper_claims.shift_verdicts(tie, "smoke", "t", inside="in", outside="out"))
+    best = verdicts[("best_in_distribution_best_out", case)]
+    assert best.outcome == "inconclusive" and best.evidence["best_inside"] == "l1"
+    # a settled best inside that another method beats outside fails
+    lost = pd.concat([table, fixed.assign(ssim=0.5)], ignore_index=True)
+    verdicts = _by_id(paper_claims.shift_verdicts(lost, "smoke", "t", inside="in", outside="out"))
+    assert verdicts[("best_in_distribution_best_out", case)].outcome == "fails"
     # Fig. 6 has no zero-filled sanity check and no resolution fix
     fig6 = paper_claims.shift_verdicts(
         table, "smoke", "t", inside="in", outside="out", figure="fig6"

@@ -29,10 +29,22 @@ def _noise_table(targeted_drop: float, image_drop: float, varnet_gain=0.05, seed
     return pd.DataFrame(rows, columns=columns)
 
 
-def _fig1(table, thermal_eta=0.01):
-    return morshuis_claims.fig1(
-        table, thermal_eta=thermal_eta, eta_grid=ETAS, scale="smoke", data="synthetic"
+def _noise(measured=0.01, generated=0.01, slices=6):
+    """A thermal-noise table: per slice a measured and a generated level around the given."""
+    spread = np.linspace(-0.05, 0.05, slices)
+    return pd.DataFrame(
+        {
+            "file": "f",
+            "slice": range(slices),
+            "measured": measured * (1 + spread),
+            "generated": generated * (1 + spread[::-1] / 2),
+        }
     )
+
+
+def _fig1(table, noise=None):
+    noise = _noise() if noise is None else noise
+    return morshuis_claims.fig1(table, noise=noise, eta_grid=ETAS, scale="smoke", data="synthetic")
 
 
 def _outcomes(verdicts):
@@ -53,6 +65,7 @@ def test_fig1_verdicts_follow_the_numbers_and_validate(tmp_path):
         ("fig1/varnet_better_than_unet", (8,)): "holds",
         ("fig1/same_degradation_slope", (8,)): "holds",
         ("fig1/thermal_noise_in_eta_range", ()): "holds",
+        ("fig1/noise_estimate_matches_generator", ()): "holds",
     }
     falls = verdicts[0]
     assert falls.kind == "paper" and falls.evidence["n"] == BOXES
@@ -69,12 +82,21 @@ def test_fig1_verdicts_report_findings_that_fail():
     key = pd.MultiIndex.from_frame(table.loc[varnet, ["acceleration", "mode", "sample"]])
     start = clean["ssim_region"].reindex(key).to_numpy()
     table.loc[varnet, "ssim_region"] = start - 3 * (start - table.loc[varnet, "ssim_region"])
-    outcomes = _outcomes(_fig1(table, thermal_eta=0.05))
+    outcomes = _outcomes(_fig1(table, _noise(measured=0.05)))
     assert outcomes[("fig1/targeted_worse_than_image", ("unet", 8))] == "fails"
     assert outcomes[("fig1/varnet_better_than_unet", (4,))] == "fails"
     assert outcomes[("fig1/same_degradation_slope", (4,))] == "fails"
     assert outcomes[("fig1/thermal_noise_in_eta_range", ())] == "fails"
+    assert outcomes[("fig1/noise_estimate_matches_generator", ())] == "fails"
     assert outcomes[("fig1/ssim_falls_with_eta", ("unet", 4))] == "holds"
+
+
+def test_the_noise_claims_need_generated_noise_and_separate_noise_at_the_range_end():
+    table = _noise_table(targeted_drop=0.2, image_drop=0.05)
+    real = _noise(generated=np.nan)  # a real scan: no generated level, no sanity verdict
+    assert ("fig1/noise_estimate_matches_generator", ()) not in _outcomes(_fig1(table, real))
+    edge = _noise(measured=max(ETAS))  # slices on both sides of the largest eta
+    assert _outcomes(_fig1(table, edge))[("fig1/thermal_noise_in_eta_range", ())] == "inconclusive"
 
 
 def test_a_claim_without_its_numbers_raises():

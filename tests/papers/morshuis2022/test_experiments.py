@@ -98,7 +98,9 @@ def test_thermal_noise_estimate_matches_known_noise_on_a_scan_with_air(tmp_path)
     expected = (
         sigma * math.sqrt(2 * H * W) / torch.linalg.vector_norm(kspace, dim=(-2, -1))
     ).mean()
-    assert m.thermal_noise_eta([sample]) == pytest.approx(expected.item(), rel=0.1)
+    noise = m.thermal_noise([sample, sample])  # one row per distinct slice
+    assert len(noise) == 1 and noise["generated"].isna().all()  # no noise_std in the file
+    assert noise["measured"].item() == pytest.approx(expected.item(), rel=0.1)
 
 
 def test_thermal_noise_estimate_on_the_embedded_data_is_near_the_generated_noise(samples):
@@ -113,7 +115,9 @@ def test_thermal_noise_estimate_on_the_embedded_data_is_near_the_generated_noise
     kspace = s.load().kspace
     expected = sigma * math.sqrt(2 * kspace.shape[-2] * (last - first + 1))
     expected = (expected / torch.linalg.vector_norm(kspace, dim=(-2, -1))).mean().item()
-    assert 0.95 * expected < m.thermal_noise_eta([s]) < 1.7 * expected
+    noise = m.thermal_noise([s])
+    assert noise["generated"].item() == pytest.approx(expected, rel=1e-5)
+    assert 0.95 * expected < noise["measured"].item() < 1.7 * expected
 
 
 def test_examples_return_images_at_the_target_size(samples, model):

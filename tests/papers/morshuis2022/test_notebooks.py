@@ -34,7 +34,7 @@ def test_fig1_table_covers_the_grid_and_eta0_is_the_clean_reconstruction(smoke_r
     stored = claims.load(out / "claims.json")
     expected = morshuis_claims.fig1(
         table,
-        thermal_eta=summary["thermal_noise_eta"],
+        noise=pd.read_csv(out / "thermal_noise.csv"),
         eta_grid=ATTACK["eta_grid"],
         scale="smoke",
         data=summary["data"],

@@ -111,7 +111,7 @@ def test_attacks_hold_one_batch_of_slices_at_a_time(samples, reads):
     m.rotation_attacks(
         {("zf", 4): model}, samples, attack=ATTACK, write=rotation.append, batch_size=batch_size
     )
-    m.thermal_noise_eta(samples)
+    m.thermal_noise(samples)
     slices = {(s.fname, s.slice) for s in samples}
     assert len(reads) >= 3 * len(slices)  # every slice read by each of the three passes
     assert max(held for _, _, held in reads) <= batch_size

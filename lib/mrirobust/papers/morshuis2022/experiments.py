@@ -16,6 +16,7 @@ to the CPU.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 
 import pandas as pd
@@ -266,20 +267,28 @@ def pick_sample(samples: Sequence[Sample], prefer_label: str = "") -> Sample:
     return (preferred or list(samples))[0]
 
 
-def thermal_noise_eta(samples: Sequence[Sample]) -> float:
-    """Mean measured thermal-noise level in η units (E‖n_i‖/‖k_i‖, `physics.noise_level`) over
-    the distinct slices of `samples` (read one at a time), with the background of
-    `physics.background_mask` on the full field of view."""
-    levels, seen = [], set()
+def thermal_noise(samples: Sequence[Sample]) -> pd.DataFrame:
+    """The thermal-noise level in η units (E‖n_i‖/‖k_i‖, mean over coils) of each distinct slice
+    of `samples` (read one at a time): `measured` with `physics.noise_level` on the background of
+    `physics.background_mask` over the full field of view, and `generated`, σ √(2 H W_acquired)
+    / ‖k_i‖ from the noise std σ the embedded generator stores in the file (`noise_std`; NaN
+    for files without it, e.g. real scans)."""
+    rows, seen = [], set()
     for s in samples:
         if (s.path, s.slice) in seen:
             continue
         seen.add((s.path, s.slice))
-        kspace = s.load().kspace
-        image = physics.rss(physics.ifft2c(kspace), dim=0)
-        level = physics.noise_level(kspace.unsqueeze(0), physics.background_mask(image))
-        levels.append(level.mean())
-    return float(torch.stack(levels).mean())
+        item = s.load()
+        image = physics.rss(physics.ifft2c(item.kspace), dim=0)
+        level = physics.noise_level(item.kspace.unsqueeze(0), physics.background_mask(image))
+        first, last = s.acquired
+        expected = math.sqrt(2 * item.kspace.shape[-2] * (last - first + 1))
+        norms = torch.linalg.vector_norm(item.kspace, dim=(-2, -1))
+        sigma = item.attrs.get("noise_std", math.nan)
+        generated = float((sigma * expected / norms).mean())
+        rows.append({"file": s.fname, "slice": s.slice, "measured": float(level.mean())})
+        rows[-1]["generated"] = generated
+    return pd.DataFrame(rows, columns=["file", "slice", "measured", "generated"])
 
 
 def _attack_one(model, kspace, mask, target, boxes, *, eta: float, mode: str, attack: dict):
