@@ -50,7 +50,7 @@ RUN_OPTIONS = --scale $(SCALE)$(if $(strip $(ONLY)), --only $(strip $(ONLY)))$(i
 	$(strip $(GPUS)), --gpus $(strip $(GPUS)))$(if $(strip $(PROFILE)), --profile $(strip \
 	$(PROFILE)))$(if $(strip $(CELL_TIMEOUT)), --cell-timeout $(strip $(CELL_TIMEOUT)))
 
-# a whole cpu run (no PAPER or ONLY) also refreshes the README's numbers and figures/gallery/
+# a whole cpu run (no PAPER or ONLY) also refreshes the generated numbers (README, docs/cpu_run.md)
 WHOLE_CPU_RUN = $(and $(filter cpu,$(SCALE)),$(if $(strip $(PAPER)$(ONLY)),,whole))
 
 reproduce: $(STAMP) ## run the manifest notebooks with Snakemake: results/SCALE/<run>/, figures/SCALE/
@@ -68,7 +68,7 @@ stability: $(STAMP) ## SCALE's runs again with training seed 1 (results/seed1/);
 		$(PY) -m mrirobust reproduce $(RUN_OPTIONS)
 	$(PY) -m mrirobust claims --scale $(SCALE) --stability $(SEED_RESULTS)
 
-gallery: $(STAMP) ## README's generated numbers, claims and figures/gallery/ from SCALE's results
+gallery: $(STAMP) ## generated numbers of README and docs/cpu_run.md, CLAIMS.md and figures/gallery/
 	$(PY) -m mrirobust readme --scale $(SCALE)
 
 report: $(STAMP) ## HTML report of the last reproduce at SCALE: results/SCALE/report.html

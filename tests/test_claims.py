@@ -61,7 +61,11 @@ def test_aggregate_collects_every_run_and_filters_by_paper_and_claim(tmp_path):
     summary = claims.summary_markdown(frame)
     assert "| other2023 | paper | 0 | 1 | 0 | 1 |" in summary
     assert "| toy2024 | paper | 1 | 0 | 0 | 1 |" in summary
-    assert "ranking: A beats B" in summary and "ssim_falls" not in summary
+    assert "ranking: A beats B" not in summary
+    unresolved = claims.open_markdown(frame)
+    assert "ranking: A beats B" in unresolved and "ssim_falls" not in unresolved
+    holding = frame[frame["outcome"] == "holds"]
+    assert claims.open_markdown(holding) == "Every `paper` and `beyond` verdict holds.\n"
 
 
 def test_files_that_break_the_schema_are_named_with_their_field(tmp_path):

@@ -17,7 +17,7 @@ COMMANDS = {
     "train": ("mrirobust.runner.pretrain", "train (or resume) a training job of the manifest"),
     "reproduce": ("mrirobust.runner.workflow", "run the manifest notebooks (Snakemake)"),
     "claims": ("mrirobust.claims", "print the stored claim verdicts of a scale (or the README's)"),
-    "readme": ("mrirobust.readme", "refresh the README's generated sections and its gallery"),
+    "readme": ("mrirobust.readme", "refresh the generated parts of README and docs/cpu_run.md"),
     "profile": ("mrirobust.papers.profiles", "print every profile section's settings at a scale"),
     "stanford": ("mrirobust.data.stanford", "convert Stanford 3-D FSE knees (ISMRMRD) to fastMRI"),
     "gpu-check": ("mrirobust.papers.gpu_check", "time the paper path on a GPU (make gpu-check)"),

@@ -91,6 +91,7 @@ __all__ = [
     "counts",
     "summary_line",
     "summary_markdown",
+    "open_markdown",
     "ledger_markdown",
     "write_ledger",
 ]
@@ -889,9 +890,7 @@ _TABLE_HEAD = [
 
 
 def summary_markdown(frame: pd.DataFrame) -> str:
-    """The README's claims section: verdicts per paper and kind, then every `paper` and
-    `beyond` verdict that does not hold (the full ledger is `ledger_markdown`)."""
-    table = counts(frame)
+    """The README's claims section: the verdicts counted per paper and kind."""
     lines = [
         summary_line(frame),
         "",
@@ -900,13 +899,19 @@ def summary_markdown(frame: pd.DataFrame) -> str:
     ]
     lines += [
         f"| {r.paper} | {r.kind} | {r.holds} | {r.fails} | {r.inconclusive} | {r.total} |"
-        for r in table.itertuples()
+        for r in counts(frame).itertuples()
     ]
-    open_ = frame[frame["kind"].isin(["paper", "beyond"]) & (frame["outcome"] != "holds")]
-    if not open_.empty:
-        lines += ["", "The `paper` and `beyond` verdicts that do not hold:", "", *_TABLE_HEAD]
-        lines += _rows(open_)
     return "\n".join(lines) + "\n"
+
+
+def open_markdown(frame: pd.DataFrame) -> str:
+    """Every `paper` and `beyond` verdict that does not hold, with its diagnosis (the full
+    ledger is `ledger_markdown`)."""
+    open_ = frame[frame["kind"].isin(["paper", "beyond"]) & (frame["outcome"] != "holds")]
+    if open_.empty:
+        return "Every `paper` and `beyond` verdict holds.\n"
+    lines = ["The `paper` and `beyond` verdicts that do not hold:", "", *_TABLE_HEAD]
+    return "\n".join(lines + _rows(open_)) + "\n"
 
 
 def ledger_markdown(frame: pd.DataFrame) -> str:

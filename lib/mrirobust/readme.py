@@ -1,16 +1,19 @@
-"""The README's generated parts, written from the stored results of one scale.
+"""The generated parts of the README and of `docs/cpu_run.md` (`DOCUMENTS`), written from the
+stored results of one scale.
 
-Numbers in the README are generated, never typed (showyourwork's idea). The README marks each
-generated part with a pair of comments, `<!-- NAME:begin (generated) -->` ... `<!-- NAME:end -->`:
+Numbers in these documents are generated, never typed (showyourwork's idea). A document marks
+each generated part with a pair of comments, `<!-- NAME:begin (generated) -->` ...
+`<!-- NAME:end -->`:
 
-- `claims`: the stored claim verdicts per paper and kind, and those that do not hold
-  (`mrirobust.claims`; the full ledger goes to `CLAIMS.md` beside the README);
+- `claims`: the stored claim verdicts counted per paper and kind (`mrirobust.claims`; the full
+  ledger goes to `CLAIMS.md` in the project root);
+- `open-claims`: the `paper` and `beyond` verdicts that do not hold, with their diagnoses;
 - `timings`: each run's status and duration from its `run.json`, the pre-training jobs' per
   paper, the total, and the total in steps of the reference workload (`runner.reference`)
   timed after the run on the same machine;
 - `table:RUN/FILE.csv`: the CSV `results/<scale>/RUN/FILE.csv` as a Markdown table.
 
-Every image the README shows from `figures/gallery/NAME.png` is copied from
+Every image a document shows from `figures/gallery/NAME.png` is copied from
 `figures/<scale>/NAME.png`. `refresh(scale)` checks that every source exists before it writes
 anything; `python -m mrirobust readme --scale cpu` (`make gallery`) runs it.
 """
@@ -28,22 +31,25 @@ from mrirobust import claims, paths, storage
 
 __all__ = ["sections", "gallery_figures", "render", "refresh"]
 
+DOCUMENTS = ("README.md", "docs/cpu_run.md")  # relative to the project root
 _SECTION = re.compile(r"<!-- (\S+):begin \(generated\) -->")
-_GALLERY = re.compile(r"\]\(figures/gallery/([\w.-]+\.png)\)")
+_GALLERY = re.compile(r"\]\((?:\.\./)*figures/gallery/([\w.-]+\.png)\)")
 
 
-def _readme(readme: Path | None) -> Path:
-    return Path(readme) if readme else paths.project_root() / "README.md"
+def documents(root: Path | None = None) -> list[Path]:
+    """The documents with generated parts under the project `root` (default: this project)."""
+    root = Path(root) if root else paths.project_root()
+    return [root / name for name in DOCUMENTS]
 
 
-def sections(readme: Path | None = None) -> list[str]:
-    """Names of the generated sections of the README, in order."""
-    return _SECTION.findall(_readme(readme).read_text())
+def sections(document: Path) -> list[str]:
+    """Names of the generated sections of `document`, in order."""
+    return _SECTION.findall(Path(document).read_text())
 
 
-def gallery_figures(readme: Path | None = None) -> list[str]:
-    """File names of the gallery images the README shows."""
-    return _GALLERY.findall(_readme(readme).read_text())
+def gallery_figures(document: Path) -> list[str]:
+    """File names of the gallery images `document` shows."""
+    return _GALLERY.findall(Path(document).read_text())
 
 
 def _number(value) -> str:
@@ -118,6 +124,8 @@ def render(name: str, scale: str) -> str:
     """The Markdown of generated section `name` from the results at `scale`."""
     if name == "claims":
         return claims.summary_markdown(claims.table(scale))
+    if name == "open-claims":
+        return claims.open_markdown(claims.table(scale))
     if name == "timings":
         return _timings(scale)
     if name.startswith("table:"):
@@ -127,34 +135,43 @@ def render(name: str, scale: str) -> str:
         if not path.exists():
             raise FileNotFoundError(f"README section {name!r}: {path} does not exist")
         return _csv_markdown(path)
-    raise ValueError(f"unknown README section {name!r}; valid: claims, timings, table:RUN/FILE.csv")
+    raise ValueError(
+        f"unknown README section {name!r}; valid: claims, open-claims, timings, table:RUN/FILE.csv"
+    )
 
 
-def refresh(scale: str = "cpu", readme: Path | None = None) -> list[str]:
-    """Copy the gallery figures from `figures/<scale>/` and regenerate every section.
+def refresh(scale: str = "cpu", root: Path | None = None) -> list[str]:
+    """Copy the gallery figures from `figures/<scale>/` to `<root>/figures/gallery/` and
+    regenerate every section of every document (`documents(root)`).
 
     Everything is rendered and every figure found before anything is written, so a missing
-    result leaves the README and the gallery as they were. Returns what was refreshed.
+    result leaves the documents and the gallery as they were. Returns what was refreshed.
     """
-    readme = _readme(readme)
+    docs = documents(root)
     figures = paths.figures_dir(scale)
-    missing = [name for name in gallery_figures(readme) if not (figures / name).exists()]
+    shown = [name for doc in docs for name in gallery_figures(doc)]
+    missing = [name for name in shown if not (figures / name).exists()]
     if missing:
         raise FileNotFoundError(
             f"gallery figures missing from {figures}: {', '.join(missing)}; "
             f"run `make reproduce SCALE={scale}` first"
         )
-    texts = {name: render(name, scale) for name in sections(readme)}
-    ledger = claims.ledger_markdown(claims.table(scale)) if "claims" in texts else None
-    gallery = readme.parent / "figures" / "gallery"
+    texts = {(doc, name): render(name, scale) for doc in docs for name in sections(doc)}
+    with_claims = any(name == "claims" for _, name in texts)
+    ledger = claims.ledger_markdown(claims.table(scale)) if with_claims else None
+    gallery = docs[0].parent / "figures" / "gallery"
     gallery.mkdir(parents=True, exist_ok=True)
-    for name in gallery_figures(readme):
+    for name in shown:
         storage.atomic_write(gallery / name, lambda tmp, n=name: shutil.copyfile(figures / n, tmp))
-    for name, text in texts.items():
-        storage.replace_section(readme, name, text)
+    for (doc, name), text in texts.items():
+        storage.replace_section(doc, name, text)
     if ledger is not None:
-        claims.write_ledger(ledger, readme.parent)
-    return [*texts, *([claims.LEDGER] if ledger else []), *gallery_figures(readme)]
+        claims.write_ledger(ledger, docs[0].parent)
+    return [
+        *(f"{doc.name}: {name}" for doc, name in texts),
+        *([claims.LEDGER] if ledger else []),
+        *shown,
+    ]
 
 
 def configure_parser(parser) -> None:
