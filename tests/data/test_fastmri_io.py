@@ -8,7 +8,7 @@ from fastmri.data.transforms import VarNetDataTransform
 
 from mrirobust import physics
 from mrirobust.data import list_slices, read_slice, split_dir
-from mrirobust.data.fastmri_io import header_xml, num_slices, parse_header
+from mrirobust.data.fastmri_io import acquisition, header_xml, num_slices, parse_header
 
 # a header as in the real fastMRI knee files: 640 x 368 encoded, 320 x 320 recon
 REAL_LIKE = (
@@ -71,6 +71,12 @@ def test_read_hand_written_multicoil(tmp_path):
     assert (s.fname, s.index) == ("file1", 2)
     assert s.attrs["acquisition"] == "CORPD_FBK" and s.attrs["patient_id"] == "abc"
     assert s.attrs["max"] == 1.0 and s.attrs["recon_size"] == (8, 8, 1)
+    assert (
+        acquisition(tmp_path / "file1.h5") == "CORPD_FBK" and num_slices(tmp_path / "file1.h5") == 3
+    )
+    with h5py.File(tmp_path / "file1.h5", "a") as hf:
+        del hf.attrs["acquisition"]
+    assert acquisition(tmp_path / "file1.h5") == ""
 
 
 def test_read_singlecoil_adds_coil_axis_and_takes_the_esc_target(tmp_path):

@@ -105,3 +105,17 @@ def test_rotation_by_zero_is_nearly_the_identity():
     image = ((x**2 + (y / 0.8) ** 2) < 0.5).float() + 0.3 * torch.sin(6 * x) * torch.cos(4 * y)
     out = physics.rotate(image[None], 0.0)[0]
     assert ((out - image).norm() / image.norm()).item() < 0.01
+
+
+def test_oversample_readout_keeps_the_image_and_doubles_the_field_of_view():
+    g = torch.Generator().manual_seed(0)
+    kspace = torch.complex(
+        torch.randn(2, 4, 32, 24, generator=g), torch.randn(2, 4, 32, 24, generator=g)
+    )
+    fixed = physics.oversample_readout(kspace, 64)
+    assert fixed.shape == (2, 4, 64, 24)
+    middle = physics.ifft2c(fixed)[..., 16:48, :]  # the image, padded by 16 rows each side
+    torch.testing.assert_close(middle, physics.ifft2c(kspace), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(physics.oversample_readout(kspace, 32), kspace)
+    with pytest.raises(ValueError, match="rows must be an integer >= the k-space height 32"):
+        physics.oversample_readout(kspace, 16)

@@ -216,6 +216,12 @@ def num_slices(path: str | os.PathLike) -> int:
         return int(hf["kspace"].shape[0])
 
 
+def acquisition(path: str | os.PathLike) -> str:
+    """The file's `acquisition` attribute (the contrast, e.g. CORPD_FBK; "" when absent)."""
+    with open_hdf5(path, EXPECTED) as hf:
+        return str(_attr(hf.attrs.get("acquisition", "")))
+
+
 def kspace_shape(path: str | os.PathLike) -> tuple[int, int, int]:
     """The k-space shape of every slice of a fastMRI file, (coils, H, W) (coils = 1 for a
     singlecoil file), read from the header of its `kspace` dataset."""

@@ -11,7 +11,7 @@ import functools
 
 import torch
 
-__all__ = ["FFT_DIMS", "fft2c", "ifft2c", "to_fastmri", "from_fastmri"]
+__all__ = ["FFT_DIMS", "fft2c", "ifft2c", "to_fastmri", "from_fastmri", "oversample_readout"]
 
 FFT_DIMS = (-2, -1)
 
@@ -56,3 +56,16 @@ def from_fastmri(x: torch.Tensor) -> torch.Tensor:
     if x.shape[-1] != 2:
         raise ValueError(f"fastmri layout needs a last dimension of 2, got shape {tuple(x.shape)}")
     return torch.view_as_complex(x.contiguous())
+
+
+def oversample_readout(kspace: torch.Tensor, rows: int) -> torch.Tensor:
+    """k-space `(..., H, W)` resampled to `rows` readout samples: the coil images zero-padded
+    along the readout to `rows` (centred), then transformed back, which is exact (sinc)
+    interpolation of k-space. rows = 2H doubles the field of view, as fastMRI's 2x readout
+    oversampling."""
+    height = kspace.shape[-2]
+    if not (isinstance(rows, int) and rows >= height):
+        raise ValueError(f"rows must be an integer >= the k-space height {height}, got {rows!r}")
+    top = (rows - height) // 2
+    images = torch.nn.functional.pad(ifft2c(kspace), (0, 0, top, rows - height - top))
+    return fft2c(images)

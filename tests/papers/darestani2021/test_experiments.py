@@ -347,17 +347,6 @@ def test_l1_bases_attacked_in_a_sweep(inputs, attack):
     )
 
 
-def test_resolution_fix_keeps_the_image_and_doubles_the_readout(inputs):
-    kspace, _, _ = inputs
-    fixed = experiments.resolution_fix(kspace, 64)
-    assert fixed.shape == (2, 4, 64, 32)
-    torch.testing.assert_close(
-        physics.rss_crop(fixed, SIZE), physics.rss_crop(kspace, SIZE), rtol=1e-4, atol=1e-5
-    )
-    with pytest.raises(ValueError, match="rows must be an integer >= the k-space height 32"):
-        experiments.resolution_fix(kspace, 16)
-
-
 def test_shift_scores_and_claims(methods, inputs):
     kspace, mask, target = inputs
     # the shifted set: the same slices without readout margin (24 of 32 rows), more noise

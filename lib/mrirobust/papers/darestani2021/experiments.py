@@ -13,7 +13,7 @@ the qualitative figures.
   at a matched budget: Darestani's PGD and two-step, Morshuis' per-coil PGD and rotation
   search, and small features.
 - `shift_scores` (Fig. 2): every method on an in-distribution and a shifted set, with VarNet's
-  resolution fix (`resolution_fix`).
+  resolution fix (`physics.oversample_readout`).
 - `anatomy_scores` (Fig. 4, 13): knee- and brain-trained methods on knee and brain slices.
 - `heat_maps` (Fig. 7, 17): small-feature error maps and their statistics;
   `heat_map_positions` their per-position rows (the units of the claims); `optimiser_maps`
@@ -472,19 +472,6 @@ def real_features(
     return pd.DataFrame(rows)
 
 
-def resolution_fix(kspace: torch.Tensor, rows: int) -> torch.Tensor:
-    """k-space `(B, C, H, W)` resampled to `rows` readout samples by zero-padding the coil images
-    along the readout to `rows` (centred): the field of view doubles for rows = 2H, as fastMRI's
-    2x readout oversampling, with exact (sinc) interpolation of k-space. The paper's fix for
-    VarNet on the Stanford knees, whose k-space lacks the oversampling."""
-    height = kspace.shape[-2]
-    if not (isinstance(rows, int) and rows >= height):
-        raise ValueError(f"rows must be an integer >= the k-space height {height}, got {rows!r}")
-    top = (rows - height) // 2
-    images = torch.nn.functional.pad(physics.ifft2c(kspace), (0, 0, top, rows - height - top))
-    return physics.fft2c(images)
-
-
 def shift_scores(
     methods: Mapping[str, torch.nn.Module],
     sets: Mapping[str, SliceSet],
@@ -496,10 +483,11 @@ def shift_scores(
     """Fig. 2: every method's SSIM and PSNR on every set, one row per (method, set, slice).
 
     `sets` maps a set name to a `SliceSet`, read `batch` slices at a time; `fixed` maps methods
-    to the readout length they were trained on: each is also scored as "<method>_fixed" on
-    `resolution_fix`ed k-space of every batch with fewer rows. A dict `examples` receives the
-    first slice of every set for the qualitative figures (Fig. 5, 11, 15): "<set>/target" and
-    "<set>/<method>" images `(h, w)` (numpy)."""
+    to the readout length they were trained on: each is also scored as "<method>_fixed" on the
+    k-space of every batch with fewer rows, resampled to that length (`physics.oversample_readout`:
+    the paper's fix for VarNet on the Stanford knees, whose k-space lacks the oversampling). A
+    dict `examples` receives the first slice of every set for the qualitative figures (Fig. 5,
+    11, 15): "<set>/target" and "<set>/<method>" images `(h, w)` (numpy)."""
     if not sets:
         raise ValueError("sets is empty: give at least one name -> SliceSet")
     fixed = dict(fixed or {})
@@ -519,7 +507,8 @@ def shift_scores(
                 examples.update({f"{set_name}/{n}": im[0].numpy() for n, im in images.items()})
             for name, length in fixed.items():
                 if part.kspace.shape[-2] < length:
-                    y_fixed = physics.apply_mask(resolution_fix(part.kspace, length), part.mask)
+                    resampled = physics.oversample_readout(part.kspace, length)
+                    y_fixed = physics.apply_mask(resampled, part.mask)
                     image = _reconstruct(methods[name], y_fixed, part.mask, batch)
                     values = scores(part.target, image)
                     rows += _rows(part.ids, values, method=f"{name}_fixed", set=set_name)

@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import torch
 
 from mrirobust import data, physics, scales
 from mrirobust.data import samples
-from mrirobust.data.fastmri_io import kspace_shape, split_files
+from mrirobust.data.fastmri_io import acquisition, kspace_shape, num_slices, split_files
 
 
 @dataclass
@@ -188,11 +187,8 @@ def validation_slices(
     files = split_files(directory, scales.resolve(scale, "data")["max_files"])
     candidates = []
     for path in files:
-        with h5py.File(path, "r") as hf:
-            found = hf.attrs.get("acquisition", "")
-            count = hf["kspace"].shape[0]
-        found = found.decode() if isinstance(found, bytes) else str(found)
-        if contrast is None or found == contrast:
+        if contrast is None or acquisition(path) == contrast:
+            count = num_slices(path)
             first = min(math.ceil(band[0] * count), count - 1)  # one slice at least
             stop = max(math.floor(band[1] * count), first + 1)
             candidates += [(path, i) for i in range(first, stop)]
