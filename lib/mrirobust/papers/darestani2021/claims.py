@@ -609,8 +609,8 @@ FIX_HELPS = Claim(
 
 def _fit_slope(points: pd.DataFrame) -> Interval:
     """The least-squares slope of out- on in-distribution SSIM over the models of the paper's
-    families (`groups.linear_fit`) with its 95 % t-interval over the models."""
-    fit = groups.linear_fit(points[points["family"].isin(groups.FAMILIES)])
+    families (`groups.paper_fit`) with its 95 % t-interval over the models."""
+    fit = groups.paper_fit(points)
     return Interval(fit["slope"], fit["slope_ci_low"], fit["slope_ci_high"], fit["points"])
 
 
@@ -650,7 +650,7 @@ def fit_verdicts(
     """The two fit claims of `figure` on `groups.in_vs_out` or `groups.anatomy_points` points
     (columns model, family, x, y); none with fewer than 3 models of the paper's families (a
     line through 2 points has no interval)."""
-    if points["family"].isin(groups.FAMILIES).sum() < 3:
+    if len(groups.fitted(points)) < 3:
         return []
     return [claim.verdict(case, scale, data, points=points) for claim in fit_claims(figure)]
 

@@ -65,7 +65,7 @@ def _family_colour(family: str):
 
 
 def _fit_line(ax, points: pd.DataFrame, fit: Mapping | None) -> None:
-    """The line y = x and, given `fit` (`groups.linear_fit` of `points`), the fitted line with
+    """The line y = x and, given `fit` (`groups.paper_fit` of `points`), the fitted line with
     its confidence band."""
     low = min(ax.get_xlim()[0], ax.get_ylim()[0])
     high = max(ax.get_xlim()[1], ax.get_ylim()[1])
@@ -85,7 +85,7 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | Non
     """Fig. 2 / 6: per model the mean SSIM in distribution (x) and on the shifted set (y), with
     95 % confidence intervals over slices, one colour per family and one marker per model of
     the family (a model scored with the resolution fix, VarNet, with its fixed score on the
-    shifted set, as `groups.in_vs_out`); the line y = x and (given `fit`, `groups.linear_fit`)
+    shifted set, as `groups.in_vs_out`); the line y = x and (given `fit`, `groups.paper_fit`)
     the fitted line and its confidence band over the families' models."""
     stats = tables.summarise(table, ["method", "set"], "ssim").set_index(["method", "set"])
     points = groups.in_vs_out(table, inside, outside)
@@ -105,8 +105,7 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | Non
                 capsize=2,
                 label=f"{model} (resolution fix)" if fixed else model,
             )
-    fitted = points[points["family"].isin(groups.FAMILIES)]
-    _fit_line(ax, fitted, fit)
+    _fit_line(ax, groups.fitted(points), fit)
     ax.set(xlabel=f"SSIM on {inside}", ylabel=f"SSIM on {outside}")
     ax.legend(fontsize=6, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
@@ -116,7 +115,7 @@ def in_vs_out(table: pd.DataFrame, inside: str, outside: str, fit: Mapping | Non
 def anatomy_panels(table: pd.DataFrame, fits: Mapping[str, Mapping] | None = None):
     """Fig. 4: per test anatomy, the SSIM of the models trained on it (x) against their versions
     trained on the other anatomy (y), one colour per family and one marker per model, with
-    y = x and (given `fits`: test anatomy -> `groups.linear_fit`) the fitted line and band."""
+    y = x and (given `fits`: test anatomy -> `groups.paper_fit`) the fitted line and band."""
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 3.8))
     for ax, test in zip(axes, ("brain", "knee"), strict=True):
         points = groups.anatomy_points(table, test)
@@ -125,8 +124,7 @@ def anatomy_panels(table: pd.DataFrame, fits: Mapping[str, Mapping] | None = Non
             for i, row in enumerate(rows.itertuples()):
                 marker = _MARKERS[i % len(_MARKERS)]
                 ax.plot(row.x, row.y, marker, color=_family_colour(family), label=row.model)
-        fitted = points[points["family"].isin(groups.FAMILIES)]
-        _fit_line(ax, fitted, None if fits is None else fits.get(test))
+        _fit_line(ax, groups.fitted(points), None if fits is None else fits.get(test))
         ax.set(
             title=f"tested on {test}",
             xlabel=f"SSIM, trained on {test}",

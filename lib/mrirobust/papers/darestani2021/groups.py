@@ -217,6 +217,17 @@ def linear_fit(points: pd.DataFrame, confidence: float = 0.95) -> dict[str, floa
     }
 
 
+def fitted(points: pd.DataFrame) -> pd.DataFrame:
+    """The points of the paper's `FAMILIES` (zero-filling is a baseline, not a method of the
+    paper): the ones the shift figures' lines are fitted through."""
+    return points[points["family"].isin(FAMILIES)]
+
+
+def paper_fit(points: pd.DataFrame, confidence: float = 0.95) -> dict[str, float]:
+    """`linear_fit` through the `fitted` points."""
+    return linear_fit(fitted(points), confidence)
+
+
 def fit_band(fit: Mapping[str, float], points: pd.DataFrame, x: np.ndarray) -> tuple:
     """The fitted line at `x` and its pointwise `fit["confidence"]` band for the mean
     (ŷ ± t·s·√(1/n + (x − x̄)² / Σ(xᵢ − x̄)²))."""
