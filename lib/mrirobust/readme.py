@@ -29,7 +29,7 @@ import pandas as pd
 
 from mrirobust import claims, paths, storage
 
-__all__ = ["sections", "gallery_figures", "render", "refresh"]
+__all__ = ["DOCUMENTS", "documents", "sections", "gallery_figures", "render", "refresh"]
 
 DOCUMENTS = ("README.md", "docs/cpu_run.md")  # relative to the project root
 _SECTION = re.compile(r"<!-- (\S+):begin \(generated\) -->")

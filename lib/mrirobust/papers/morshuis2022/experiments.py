@@ -284,10 +284,8 @@ def thermal_noise(samples: Sequence[Sample]) -> pd.DataFrame:
         first, last = s.acquired
         expected = math.sqrt(2 * item.kspace.shape[-2] * (last - first + 1))
         norms = torch.linalg.vector_norm(item.kspace, dim=(-2, -1))
-        sigma = item.attrs.get("noise_std", math.nan)
-        generated = float((sigma * expected / norms).mean())
-        rows.append({"file": s.fname, "slice": s.slice, "measured": float(level.mean())})
-        rows[-1]["generated"] = generated
+        generated = item.attrs.get("noise_std", math.nan) * expected / norms
+        rows.append((s.fname, s.slice, float(level.mean()), float(generated.mean())))
     return pd.DataFrame(rows, columns=["file", "slice", "measured", "generated"])
 
 
