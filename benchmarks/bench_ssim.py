@@ -57,14 +57,16 @@ def skimage_ssim(target: np.ndarray, pred: np.ndarray, ranges: np.ndarray) -> np
 
 def run_case(make, batch: int, size: int) -> dict:
     target, pred = make(batch, size, torch.Generator().manual_seed(0))
-    ranges = metrics.value_range(target)
+    ranges = metrics.data_range(target, "max-min")
     t_np, p_np, r_np = target.numpy(), pred.numpy(), ranges.numpy()
     exact = skimage_ssim(t_np.astype(np.float64), p_np.astype(np.float64), r_np)
-    difference = float(np.abs(metrics.ssim(target, pred).numpy() - exact).max())
+    difference = float(np.abs(metrics.ssim(target, pred, data_range=ranges).numpy() - exact).max())
     if difference > 1e-4:
         raise RuntimeError(f"torch SSIM differs from skimage by {difference:.2e}")
     timing = compare(
-        lambda: metrics.ssim(target, pred), lambda: skimage_ssim(t_np, p_np, r_np), REPEATS
+        lambda: metrics.ssim(target, pred, data_range=ranges),
+        lambda: skimage_ssim(t_np, p_np, r_np),
+        REPEATS,
     )
     return {
         "images": [batch, size, size],

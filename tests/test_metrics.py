@@ -22,14 +22,31 @@ def _pairs():
     return [(rand_t, rand_p), (img_t, img_p)]
 
 
+RULES = {"max": lambda t: t.max(), "max-min": lambda t: t.max() - t.min()}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
 @pytest.mark.parametrize("pair", range(2))
-def test_ssim_matches_skimage(pair):
+def test_ssim_matches_skimage_under_each_data_range_rule(pair, rule):
     target, pred = _pairs()[pair]
-    ours = metrics.ssim(target, pred)
+    ours = metrics.ssim(target, pred, data_range=rule)
     for b in range(target.shape[0]):
         t, p = target[b].double().numpy(), pred[b].double().numpy()
-        ref = structural_similarity(t, p, data_range=t.max() - t.min())
+        ref = structural_similarity(t, p, data_range=RULES[rule](t))
         assert abs(ours[b].item() - ref) < 1e-4
+
+
+def test_the_default_rule_is_fastmri_max_for_ssim_and_psnr():
+    target, pred = _pairs()[0]
+    top = target.amax(dim=(-2, -1))
+    assert metrics.DEFAULT_DATA_RANGE == "max"
+    torch.testing.assert_close(metrics.data_range(target), top)
+    torch.testing.assert_close(metrics.ssim(target, pred), metrics.ssim(target, pred, top))
+    torch.testing.assert_close(metrics.psnr(target, pred), metrics.psnr(target, pred, top))
+    low = metrics.ssim(target, pred, data_range="max-min")
+    assert not torch.allclose(low, metrics.ssim(target, pred))  # the rules differ here
+    with pytest.raises(ValueError, match=r"one of \['max', 'max-min'\].*'min'"):
+        metrics.ssim(target, pred, data_range="min")
 
 
 def test_float32_ssim_matches_skimage_where_variances_are_far_below_c2():
@@ -58,7 +75,7 @@ def test_ssim_of_a_batch_equals_ssim_of_each_image():
 def test_region_ssim_matches_skimage_on_crop():
     target, pred = _pairs()[1]
     boxes = torch.tensor([[3, 5, 20, 10], [0, 0, 40, 48], [10, 30, 8, 7]])
-    ours = metrics.ssim(target, pred, region=boxes)
+    ours = metrics.ssim(target, pred, data_range="max-min", region=boxes)
     for b, (x, y, w, h) in enumerate(boxes.tolist()):
         t, p = target[b].double().numpy(), pred[b].double().numpy()
         crop = (slice(y, y + h), slice(x, x + w))
@@ -73,7 +90,7 @@ def test_small_box_is_grown_to_the_window_inside_the_image():
     assert boxes[0].tolist() == [33, 41, 7, 7]
     ours = metrics.ssim(target, pred, region=torch.tensor([38, 45, 2, 3]))
     t, p = target[0].double().numpy(), pred[0].double().numpy()
-    ref = structural_similarity(t[41:48, 33:40], p[41:48, 33:40], data_range=t.max() - t.min())
+    ref = structural_similarity(t[41:48, 33:40], p[41:48, 33:40], data_range=t.max())
     assert abs(ours[0].item() - ref) < 1e-4
 
 
@@ -133,7 +150,7 @@ def test_region_psnr_and_mse_use_box_pixels_and_full_range():
     crop = (slice(5, 15), slice(3, 23))
     dr = t.max() - t.min()
     ref = peak_signal_noise_ratio(t[crop], p[crop], data_range=dr)
-    ours = metrics.psnr(target, pred, data_range=metrics.value_range(target), region=box)
+    ours = metrics.psnr(target, pred, data_range="max-min", region=box)
     assert ours[0].item() == pytest.approx(ref, rel=1e-4)
     assert metrics.mse(target, pred, region=box)[0].item() == pytest.approx(
         np.mean((t[crop] - p[crop]) ** 2), rel=1e-4

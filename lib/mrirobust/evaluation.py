@@ -1,5 +1,6 @@
 """Reconstruction quality on validation slices: per-slice SSIM, PSNR and NMSE against the RSS
-targets (`mrirobust.metrics`), computed on the model's device (`mrirobust.devices`)."""
+targets (`mrirobust.metrics`, SSIM and PSNR with the default data range: fastMRI's max of each
+target), computed on the model's device (`mrirobust.devices`)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,12 @@ return one value per image, `(B,)`. They are differentiable in `pred`.
 - `mse`: mean squared error.
 - `gaussian_ssim` / `dssim`: the SSIM of Huang & Liang's training loss (11x11 Gaussian window).
 
+Scoring rule: SSIM and PSNR need the data range L of the target. It is named, one of
+`DATA_RANGES`: "max" (fastMRI's `evaluate` and SSIM loss: the maximum of each full target
+image), the project's default `DEFAULT_DATA_RANGE` for both metrics, or "max-min" (max − min of
+each full target image: scikit-image's range of an image, Morshuis 2022's code). A number or a
+`(B,)` tensor is taken as L itself (Zhao's images normalised to 1, Huang & Liang's batch max).
+
 `region` restricts a metric to part of the image: boxes `(x, y, width, height)` (`(4,)` or
 `(B, 4)`) or a boolean mask `(H, W)` / `(B, H, W)` (see `mrirobust.regions`); None = whole image.
 MSE, NMSE and PSNR use exactly the pixels of the region. SSIM is computed on the crop to the
@@ -23,6 +29,8 @@ inwards where it would leave the image; images smaller than 7 px raise an error.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -48,19 +56,29 @@ def _check_pair(target: torch.Tensor, pred: torch.Tensor) -> None:
         )
 
 
-def value_range(target: torch.Tensor) -> torch.Tensor:
-    """max - min of each full target image, `(B,)` (Morshuis' SSIM/PSNR data_range)."""
-    return target.amax(dim=(-2, -1)) - target.amin(dim=(-2, -1))
+DATA_RANGES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "max": lambda target: target.amax(dim=(-2, -1)),
+    "max-min": lambda target: target.amax(dim=(-2, -1)) - target.amin(dim=(-2, -1)),
+}
+DEFAULT_DATA_RANGE = "max"
 
 
-def _data_range(data_range, target: torch.Tensor, default: torch.Tensor) -> torch.Tensor:
-    if data_range is None:
-        return default.detach()
-    data_range = torch.as_tensor(data_range, dtype=target.dtype, device=target.device)
-    data_range = data_range.expand(target.shape[0])
-    if not (torch.isfinite(data_range).all() and (data_range > 0).all()):
-        raise ValueError(f"data_range must be finite and > 0, got {data_range.tolist()}")
-    return data_range
+def data_range(target: torch.Tensor, rule: str = DEFAULT_DATA_RANGE) -> torch.Tensor:
+    """L of each full target image `(B, H, W)` under the named rule of `DATA_RANGES`, `(B,)`."""
+    if rule not in DATA_RANGES:
+        raise ValueError(f"data_range must be one of {sorted(DATA_RANGES)} or L, got {rule!r}")
+    return DATA_RANGES[rule](target).detach()
+
+
+def _data_range(data_range_: str | float | torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """`(B,)` L of a rule name, a number or a tensor (checked finite and > 0)."""
+    if isinstance(data_range_, str):
+        return data_range(target, data_range_)
+    data_range_ = torch.as_tensor(data_range_, dtype=target.dtype, device=target.device)
+    data_range_ = data_range_.expand(target.shape[0])
+    if not (torch.isfinite(data_range_).all() and (data_range_ > 0).all()):
+        raise ValueError(f"data_range must be finite and > 0, got {data_range_.tolist()}")
+    return data_range_
 
 
 def _window_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
@@ -145,16 +163,18 @@ def ssim_crop_boxes(region, batch: int, size: tuple[int, int]) -> torch.Tensor:
     return torch.tensor(grown, dtype=torch.long)
 
 
-def ssim(target: torch.Tensor, pred: torch.Tensor, data_range=None, region=None) -> torch.Tensor:
-    """Structural similarity per image, `(B,)`, identical to skimage's defaults.
+def ssim(
+    target: torch.Tensor, pred: torch.Tensor, data_range=DEFAULT_DATA_RANGE, region=None
+) -> torch.Tensor:
+    """Structural similarity per image, `(B,)`, as skimage's with the same `data_range`.
 
     SSIM = mean over windows of (2 mu_x mu_y + C1)(2 s_xy + C2) / ((mu_x^2 + mu_y^2 + C1)
-    (s_x^2 + s_y^2 + C2)), C_k = (K_k L)^2, L = `data_range` (default: max - min of each full
-    target image). With `region`, skimage SSIM of the crop (module docstring: small boxes).
+    (s_x^2 + s_y^2 + C2)), C_k = (K_k L)^2, L = `data_range` (a rule of `DATA_RANGES` or L
+    itself). With `region`, skimage SSIM of the crop (module docstring: small boxes).
     """
     _check_pair(target, pred)
     batch, size = target.shape[0], tuple(target.shape[-2:])
-    data_range = _data_range(data_range, target, value_range(target))
+    data_range = _data_range(data_range, target)
     if region is None:
         return _ssim_full(target, pred, data_range)
     boxes = ssim_crop_boxes(region, batch, size)
@@ -225,14 +245,15 @@ def nmse(target: torch.Tensor, pred: torch.Tensor, region=None) -> torch.Tensor:
     return mse(target, pred, region) / mse(target, torch.zeros_like(target), region)
 
 
-def psnr(target: torch.Tensor, pred: torch.Tensor, data_range=None, region=None) -> torch.Tensor:
+def psnr(
+    target: torch.Tensor, pred: torch.Tensor, data_range=DEFAULT_DATA_RANGE, region=None
+) -> torch.Tensor:
     """PSNR = 10 log10(L^2 / MSE) per image, `(B,)`.
 
-    L = `data_range`, default fastMRI's max of each full target image (pass
-    `value_range(target)` for Morshuis' max - min). MSE over the region.
+    L = `data_range` (a rule of `DATA_RANGES` or L itself). MSE over the region.
     """
     _check_pair(target, pred)
-    data_range = _data_range(data_range, target, target.amax(dim=(-2, -1)))
+    data_range = _data_range(data_range, target)
     return 10 * torch.log10(data_range**2 / mse(target, pred, region))
 
 
@@ -240,10 +261,9 @@ def region_scores(target: torch.Tensor, pred: torch.Tensor, region) -> dict[str,
     """The `ssim_region` and `psnr_region` of every result table, `(B,)` each: SSIM and PSNR on
     `region` with L = max − min of each FULL target image (Morshuis 2022's data range; the
     crop's own range would change with the box). The one definition of these two columns."""
-    data_range = value_range(target)
     return {
-        "ssim_region": ssim(target, pred, data_range=data_range, region=region),
-        "psnr_region": psnr(target, pred, data_range=data_range, region=region),
+        "ssim_region": ssim(target, pred, data_range="max-min", region=region),
+        "psnr_region": psnr(target, pred, data_range="max-min", region=region),
     }
 
 

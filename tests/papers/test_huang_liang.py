@@ -360,7 +360,7 @@ def _cross_rows():
             rows += [
                 {
                     "model": model,
-                    "attack": "morshuis_kspace_pgd",
+                    "attack": "kspace_pgd",
                     "region": "box",
                     "budget": budget,
                     "slice": i,

@@ -64,10 +64,12 @@ def rotation_search(
     *,
     angles,
     region=None,
+    data_range: str = metrics.DEFAULT_DATA_RANGE,
     batch_size: int = 8,
     progress: bool = True,
 ) -> RotationResult:
-    """Region MSE (and skimage SSIM, data_range of the full target) of every angle in `angles`.
+    """Region MSE and region SSIM (L by the rule `data_range` on the full target,
+    `metrics.DATA_RANGES`) of every angle in `angles`.
 
     `kspace` fully sampled `(B, C, H, W)`, `target` `(B, h, w)`, `region` boxes or mask on the
     target (None = whole image). `batch_size` angles share one forward pass.
@@ -86,7 +88,7 @@ def rotation_search(
         )
     if isinstance(batch_size, bool) or not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    data_range = metrics.value_range(target)
+    data_range = metrics.data_range(target, data_range)
     losses, ssims = [], []
     with torch.no_grad():
         for chunk in tqdm(angles.split(batch_size), desc="rotations", disable=not progress):

@@ -39,6 +39,11 @@ from mrirobust.attacks.pgd import _batch_mask, _check_steps, _norm, _stack, _uns
 PROTOCOL = ("init_state", "objective", "render", "optimiser")
 
 
+def is_untrained(method) -> bool:
+    """True for methods with the un-trained protocol (`PROTOCOL`: attacked by `two_step`)."""
+    return all(callable(getattr(method, attr, None)) for attr in PROTOCOL)
+
+
 @dataclass
 class TwoStepResult:
     """Perturbation `(E, B, C, H, W)` (no E axis for a scalar eps), step-1 objective J per joint

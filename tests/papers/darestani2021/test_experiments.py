@@ -8,7 +8,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from mrirobust import physics  # noqa: E402
+from mrirobust import metrics, physics  # noqa: E402
 from mrirobust.attacks.small_features import standardise  # noqa: E402
 from mrirobust.data import samples  # noqa: E402
 from mrirobust.models import ConvDecoder, L1Wavelet  # noqa: E402
@@ -143,6 +143,7 @@ def test_every_attack_table(methods, inputs, attack):
     assert counts["zero_filled"] == set(experiments.ATTACKS) - {"two_step"}
     drops = table[table["attack"] != "small_features"]
     assert len(drops) == (4 + 3) * 2
+    assert (drops["data_range"] == metrics.DEFAULT_DATA_RANGE).all()
     assert (table.loc[table["attack"] == "rotation", "value"] >= 0).all()
     features = table[table["attack"] == "small_features"].set_index("method")["value"]
     assert features["l1"] == pytest.approx(maps["l1"].mean().item())

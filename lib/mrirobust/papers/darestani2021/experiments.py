@@ -26,7 +26,8 @@ come back to the CPU at once. Each reconstruction call is timed (`costs.timed("r
 <method class>)`), as the attacks time their steps.
 
 Scores follow fastMRI: SSIM and PSNR against the fully sampled RSS target with data range =
-the target's max. The drop of a score is clean minus attacked (positive = damage).
+the target's max (`metrics.DEFAULT_DATA_RANGE`). The drop of a score is clean minus attacked
+(positive = damage).
 """
 
 from __future__ import annotations
@@ -39,33 +40,23 @@ from scipy import stats
 
 from mrirobust import costs, metrics, physics, regions
 from mrirobust.attacks import (
-    kspace_pgd,
+    is_untrained,
     pgd_global,
-    rotation_search,
     small_feature_map,
+    suite,
     two_step,
 )
 from mrirobust.attacks.small_features import standardise
 from mrirobust.papers.darestani2021.sets import SliceSet
 
 ATTACKS = ("pgd", "two_step", "kspace_pgd", "rotation", "small_features")
-UNTRAINED_PROTOCOL = ("init_state", "objective", "render", "optimiser")
-
-
-def is_untrained(method) -> bool:
-    """True for methods with the un-trained protocol (attacked by the two-step attack)."""
-    return all(callable(getattr(method, attr, None)) for attr in UNTRAINED_PROTOCOL)
 
 
 def scores(target: torch.Tensor, recon: torch.Tensor) -> dict[str, torch.Tensor]:
-    """SSIM and PSNR per slice `(B,)`, data range = each target's max (fastMRI), computed on
-    the reconstruction's device (the target is moved there) and returned on the CPU."""
+    """SSIM and PSNR per slice `(B,)` with the project's data range (fastMRI's max), computed
+    on the reconstruction's device (the target is moved there) and returned on the CPU."""
     target = target.to(recon.device)
-    data_range = target.amax(dim=(-2, -1))
-    return {
-        "ssim": metrics.ssim(target, recon, data_range=data_range).cpu(),
-        "psnr": metrics.psnr(target, recon, data_range=data_range).cpu(),
-    }
+    return {"ssim": metrics.ssim(target, recon).cpu(), "psnr": metrics.psnr(target, recon).cpu()}
 
 
 def _check(methods: Mapping, slices: SliceSet) -> None:
@@ -249,68 +240,69 @@ def every_attack(
     attack: Mapping,
     feature_maps: Mapping[str, torch.Tensor],
 ) -> pd.DataFrame:
-    """Every method under every attack at a matched budget, one row per (method, attack, slice).
+    """Every method under every attack at a matched budget (`attacks.suite`, its SSIM
+    scoring), one row per (method, attack, slice):
 
-    - pgd: eq. 2 PGD, ||z|| <= eps ||y|| (through ConvDecoder only its data-consistency step is
-      differentiated: its fit is not, so this attack is weak there);
-    - two_step: eq. 3, same budget, methods with the un-trained protocol only;
-    - kspace_pgd: Morshuis' per-coil PGD on the whole image, ||z_i|| <= eps ||k_i||, maximising
-      the error against the target;
+    - pgd (eq. 2; through ConvDecoder only its data-consistency step is differentiated: its fit
+      is not, so this attack is weak there), two_step (eq. 3, methods with the un-trained
+      protocol only) and Morshuis' per-coil kspace_pgd, at ‖z‖ <= eps‖y‖ / ‖z_i‖ <= eps‖k_i‖;
     - rotation: the worst of `attack["angles"]` (degrees, with 0) by whole-image MSE;
     - small_features: the mean of each method's `heat_maps` error map of the first slice
       (`feature_maps`, computed once for Fig. 7; `value` is the window error, not a drop).
 
-    `value` is the SSIM drop (clean minus attacked) for the first four. Slices are read
+    `value` is the SSIM drop (clean minus attacked) for the first four, `ssim` the attacked
+    SSIM, `data_range` its scoring rule (empty for small_features). Slices are read
     `attack["recon_batch"]` at a time, once per method.
     """
     _check(methods, slices)
     if not 0 < eps <= 1:
         raise ValueError(f"eps must be a budget in (0, 1], got {eps!r}")
-    angles = [float(a) for a in attack["angles"]]
-    if 0.0 not in angles:
-        raise ValueError(f"angles must contain 0 (the unrotated reference), got {angles}")
     if set(feature_maps) != set(methods):
         raise ValueError(
             f"feature_maps must hold the methods {sorted(methods)}, got {sorted(feature_maps)}"
         )
-    common = {"seed": attack["seed"], "progress": False}
-    steps = {"steps": attack["pgd_steps"], "step_size": attack["pgd_step_size"]}
-    batch = attack["recon_batch"]
-    rows = []
+    angles = [float(a) for a in attack["angles"]]
+    budgets = {"pgd": [eps], "kspace_pgd": [eps], "rotation": [max(abs(a) for a in angles)]}
+    settings = {"steps": attack["pgd_steps"], "step_size": attack["pgd_step_size"]}
+    tables = []
     for name, m in methods.items():
-        for part in slices.batches(batch):
-            kspace, mask, target, ids = part.kspace, part.mask, part.target, part.ids
-            y = physics.apply_mask(kspace, mask)
-            clean = scores(target, _reconstruct(m, y, mask, batch))["ssim"]
-            pgd = pgd_global(m, y, mask, eps=eps, **steps, **common)
-            coil = kspace_pgd(m, kspace, mask, target, eta=eps, **steps, **common)
-            attacked = {
-                "pgd": scores(target, pgd.reconstruction.detach())["ssim"],
-                "kspace_pgd": scores(target, coil.reconstruction.detach())["ssim"],
+        own, two_step_settings = {}, None
+        if is_untrained(m):
+            own = {"two_step": [eps]}
+            two_step_settings = {
+                "beta": two_step_beta(m, attack),
+                "steps": attack["two_step_steps"],
+                "warmup_steps": attack["two_step_warmup"],
             }
-            if is_untrained(m):
-                _, own = own_attack(m, y, mask, eps=[eps], attack=attack)
-                attacked["two_step"] = scores(target, own[0])["ssim"]
-            for attack_name, ssim in attacked.items():
-                values = {"value": clean - ssim, "ssim": ssim}
-                rows += _rows(ids, values, method=name, attack=attack_name)
-            # the rotation search scores with its own SSIM (data range max - min): drop from 0
-            rotation = rotation_search(m, kspace, mask, target, angles=angles, progress=False)
-            ssims, losses = rotation.ssim.cpu(), rotation.losses.cpu()
-            zero = rotation.angles.cpu().abs().argmin()
-            worst = ssims.gather(0, losses.argmax(dim=0).unsqueeze(0)).squeeze(0)
-            values = {"value": ssims[zero] - worst, "ssim": worst}
-            rows += _rows(ids, values, method=name, attack="rotation")
-        rows.append(
-            {
-                "method": name,
-                "attack": "small_features",
-                "slice": slices.ids[0],
-                "value": float(feature_maps[name].mean()),
-                "ssim": float("nan"),
-            }
-        )
-    return pd.DataFrame(rows)
+        for part in slices.batches(attack["recon_batch"]):
+            table = suite.every_attack(
+                m,
+                part.kspace,
+                part.mask,
+                part.target,
+                {**budgets, **own},
+                angles=angles,
+                seed=attack["seed"],
+                two_step_settings=two_step_settings,
+                **settings,
+            )
+            ids = [part.ids[j] for j in table["slice"]]
+            tables.append(
+                pd.DataFrame(
+                    {
+                        "method": name,
+                        "attack": table["attack"],
+                        "slice": ids,
+                        "value": table["ssim_drop"],
+                        "ssim": table["ssim_attacked"],
+                        "data_range": table["data_range"],
+                    }
+                )
+            )
+        features = {"method": name, "attack": "small_features", "slice": slices.ids[0]}
+        features |= {"value": float(feature_maps[name].mean()), "ssim": float("nan")}
+        tables.append(pd.DataFrame([features]))
+    return pd.concat(tables, ignore_index=True)
 
 
 def window_intensity(target: torch.Tensor, rows, cols, size: int) -> torch.Tensor:

@@ -15,19 +15,22 @@ Table 1's two rules:
 Each rule is also stored per slice, the unit the claims compare: the same metrics of one slice
 with the volume's (fastmri) or the batch's (reference) data range. SSIM pools as the mean of its
 slices; NMSE and PSNR pool errors, so their per-slice means differ a little from the table's.
+
+Fig. 6 and Algorithm 2 score SSIM with the data range max − min of each target (`SSIM_RANGE`,
+`metrics.DATA_RANGES`); the cross-paper attacks with the project's default (`attacks.suite`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
-from mrirobust import attacks, claims, costs, data, devices, metrics, physics, zoo
+from mrirobust import attacks, claims, data, devices, metrics, physics, zoo
 from mrirobust.models import registry
 from mrirobust.models.registry import ModelSpec
 from mrirobust.models.unet import normalise, normalise_target
@@ -36,6 +39,7 @@ from mrirobust.papers.huang_liang.profile import TRAIN
 from mrirobust.training import adversarial, datasets
 
 SPEC_KEYS = adversarial.PARAMS + tuple(adversarial.LATE)
+SSIM_RANGE = "max-min"  # Fig. 6's and Algorithm 2's data range rule
 REF_SIZE = 320  # the image size at which the paper's ε are stated
 
 
@@ -318,8 +322,8 @@ def _slice_scores(recon, clean, out_clean, t_hat, target, delta, budget):
         out = recon.refine(x_hat + delta)
     norm = torch.linalg.vector_norm
     scores = {
-        "ssim_clean": metrics.ssim(target, out_clean * std + mean),
-        "ssim_attacked": metrics.ssim(target, out * std + mean),
+        "ssim_clean": metrics.ssim(target, out_clean * std + mean, SSIM_RANGE),
+        "ssim_attacked": metrics.ssim(target, out * std + mean, SSIM_RANGE),
         "dssim_attacked": metrics.dssim(t_hat, out),
         "amplification": norm(out - out_clean, dim=(-2, -1)) / norm(delta, dim=(-2, -1)),
         "delta_sq_over_eps": delta.pow(2).sum(dim=(-2, -1)) / budget,
@@ -442,11 +446,11 @@ def kspace_robustness(trained: dict[str, Trained], scale: str, ev: dict) -> pd.D
                 with torch.no_grad():
                     clean = recon(y, mask)
                     by_generator = recon(y + fresh(y, mask, kspace, eta), mask)
-                ssim_clean = metrics.ssim(target, clean)
+                ssim_clean = metrics.ssim(target, clean, SSIM_RANGE)
                 zero_filled = physics.rss_crop(y, tuple(target.shape[-2:]))
-                ssim_zero_filled = metrics.ssim(target, zero_filled)
+                ssim_zero_filled = metrics.ssim(target, zero_filled, SSIM_RANGE)
                 for attack, out in (("kspace_pgd", pgd.reconstruction), ("kspace_G", by_generator)):
-                    attacked = metrics.ssim(target, out)
+                    attacked = metrics.ssim(target, out, SSIM_RANGE)
                     for j in range(len(target)):
                         rows.append(
                             {
@@ -480,81 +484,38 @@ def boxed_slices(scale: str, challenge: str, count: int):
 
 
 def cross_attacks(trained: dict[str, Trained], scale: str, ev: dict) -> pd.DataFrame:
-    """Every model (S, A(ε), K(η)) under the other papers' attacks on the first `cross_slices`
-    validation slices that carry a fastMRI+ box. Morshuis et al.'s attacks target the box and
-    are scored on it (region SSIM, data range of the full target): per-coil k-space PGD (η
-    grid) and the rotation search (worst angle by box MSE within each θ_max). Darestani et al.'s
-    PGD (‖z‖ <= ε‖y‖, ε grid) and image PGD (ρ grid) are scored on the whole image. One row per
-    (model, attack, budget, slice) with the region, the clean and the attacked SSIM."""
+    """Every model (S, A(ε), K(η)) under the other papers' attacks (`attacks.suite`, its SSIM
+    scoring) on the first `cross_slices` validation slices that carry a fastMRI+ box: Morshuis et
+    al.'s per-coil k-space PGD (η grid) and rotation search (worst angle by box MSE within each
+    θ_max) target the box and are scored on it; Darestani et al.'s PGD (ε grid) and the image
+    PGD (ρ grid) are scored on the whole image. One row per (model, attack, budget, slice)."""
     p = trained["S"].spec.params
     items, boxes = boxed_slices(scale, p["challenge"], ev["cross_slices"])
-    angles = attacks.angle_grid(max(ev["theta_max"]), ev["angle_step"])
-    steps = {"steps": ev["cross_pgd_steps"], "seed": ev["seed"], "progress": False}
-    rows = []
+    angles = attacks.angle_grid(max(ev["theta_max"]), ev["angle_step"]).tolist()
+    budgets = {
+        "kspace_pgd": ev["eta_grid"],
+        "rotation": ev["theta_max"],
+        "pgd": ev["eps_grid"],
+        "image_pgd": ev["rho_grid"],
+    }
+    tables = []
     for name, model in trained.items():
-        recon = model.recon
-        device = devices.of(recon)
         start = 0
         for kspace, mask, target, _ in _loader(model.spec, items, p["batch_size"]):
-            kspace, mask, target = kspace.to(device), mask.to(device), target.to(device)
-            box = boxes[start : start + len(target)]
-            y = physics.apply_mask(kspace, mask)
-            with torch.no_grad():
-                out = recon(y, mask)
-            clean = {
-                "image": metrics.ssim(target, out),
-                "box": metrics.ssim(target, out, region=box),
-            }
-            morshuis = attacks.kspace_pgd(
-                recon, kspace, mask, target, eta=ev["eta_grid"], region=box, **steps
+            table = attacks.every_attack(
+                model.recon,
+                kspace,
+                mask,
+                target,
+                budgets,
+                region=boxes[start : start + len(target)],
+                angles=angles,
+                steps=ev["cross_pgd_steps"],
+                seed=ev["seed"],
             )
-            darestani = attacks.pgd_global(recon, y, mask, eps=ev["eps_grid"], **steps)
-            image = attacks.image_pgd(recon, y, mask, target, rho=ev["rho_grid"], **steps)
-            with costs.timed("attack", f"{name} rotation"):
-                rotation = attacks.rotation_search(
-                    recon, kspace, mask, target, angles=angles, region=box, progress=False
-                )
-            # on the CPU with the angle grid (`worst` indexes it)
-            rotation = replace(rotation, losses=rotation.losses.cpu(), ssim=rotation.ssim.cpu())
-            worst = []
-            for theta in ev["theta_max"]:
-                angle, _ = rotation.worst(theta)
-                index = (rotation.angles.view(-1, 1) - angle.view(1, -1)).abs().argmin(dim=0)
-                worst.append(rotation.ssim[index, torch.arange(len(target))])
-            scores = {
-                "morshuis_kspace_pgd": (
-                    "box",
-                    ev["eta_grid"],
-                    [metrics.ssim(target, o, region=box) for o in morshuis.reconstruction],
-                ),
-                "morshuis_rotation": ("box", ev["theta_max"], worst),
-                "darestani_pgd": (
-                    "image",
-                    ev["eps_grid"],
-                    [metrics.ssim(target, o) for o in darestani.reconstruction],
-                ),
-                "image_pgd": (
-                    "image",
-                    ev["rho_grid"],
-                    [metrics.ssim(target, o) for o in image.reconstruction],
-                ),
-            }
-            for attack, (region, budgets, ssims) in scores.items():
-                for budget, attacked in zip(budgets, ssims, strict=True):
-                    for j in range(len(target)):
-                        rows.append(
-                            {
-                                "model": name,
-                                "attack": attack,
-                                "region": region,
-                                "budget": float(budget),
-                                "slice": start + j,
-                                "ssim_clean": float(clean[region][j]),
-                                "ssim_attacked": float(attacked[j]),
-                            }
-                        )
+            tables.append(table.assign(model=name, slice=table["slice"] + start))
             start += len(target)
-    return _attack_table(rows)
+    return pd.concat(tables, ignore_index=True)
 
 
 def _interval_columns(name: str, interval: claims.Interval) -> dict[str, float | None]:

@@ -107,7 +107,7 @@ def noise_attack(
             recon = result.reconstruction[e].detach()
             scores = {
                 **metrics.region_scores(target, recon, boxes),
-                "ssim_image": metrics.ssim(target, recon, data_range=metrics.value_range(target)),
+                "ssim_image": metrics.ssim(target, recon, data_range="max-min"),
             }
             scores = {k: v.cpu() for k, v in scores.items()}
             for b, sample in enumerate(group):
@@ -169,6 +169,7 @@ def rotation_attack(
                 target,
                 angles=angles,
                 region=boxes,
+                data_range="max-min",
                 batch_size=attack["rotation_batch"],
                 progress=False,
             )

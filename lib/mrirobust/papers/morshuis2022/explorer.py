@@ -89,7 +89,14 @@ def register(
             with costs.timed("attack", type(model).__name__):
                 parts.append(
                     attacks.rotation_search(
-                        model, kspace, mask, target, angles=chunk, region=box, progress=False
+                        model,
+                        kspace,
+                        mask,
+                        target,
+                        angles=chunk,
+                        region=box,
+                        data_range="max-min",
+                        progress=False,
                     )
                 )
         found = attacks.RotationResult(
