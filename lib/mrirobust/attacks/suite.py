@@ -96,18 +96,8 @@ def every_attack(
         if attack == "pgd":
             outs = pgd_global(recon, y, mask, eps=values, **common).reconstruction
         elif attack == "two_step":
-            s = two_step_settings
-            outs = two_step(
-                recon,
-                y,
-                mask,
-                eps=values,
-                beta=s["beta"],
-                steps=s["steps"],
-                warmup_steps=s["warmup_steps"],
-                seed=seed,
-                progress=False,
-            ).reconstruction
+            settings = {"seed": seed, "progress": False, **two_step_settings}
+            outs = two_step(recon, y, mask, eps=values, **settings).reconstruction
         elif attack == "kspace_pgd":
             outs = kspace_pgd(recon, kspace, mask, target, eta=values, region=region, **common)
             outs = outs.reconstruction

@@ -162,6 +162,23 @@ def test_a_gain_within_the_noise_is_inconclusive_not_a_pass():
     assert flat.outcome == "inconclusive"
 
 
+def test_the_training_control_checks_table1_on_the_longer_trained_pair():
+    images = _images()
+    control = images[images["model"].isin(["rvn", "vn"])].assign(epochs=12)
+    [verdict] = zhao_claims.control_verdicts(
+        control, table1_acceleration=4, scale="cpu", data="synthetic"
+    )
+    assert verdict.id == "zhao2023/table1/vn_unet_beats_rvn" and verdict.kind == "paper"
+    assert verdict.case == {"modality": "T1map", "acceleration": 4, "epochs": 12}
+    assert verdict.outcome == "holds"  # VN-UNet 1 dB above RVN on every slice
+    behind = control.assign(psnr=np.where(control["model"] == "vn", -1.0, 0.0) + control["psnr"])
+    behind = behind.assign(nmse=10 ** (-behind["psnr"] / 10), ssim=behind["psnr"] / 50)
+    [tied] = zhao_claims.control_verdicts(
+        behind, table1_acceleration=4, scale="cpu", data="synthetic"
+    )
+    assert tied.outcome in ("fails", "inconclusive")
+
+
 def test_a_model_compared_with_itself_raises():
     images = _images()
     rvn = images["model"] == "rvn"

@@ -4,7 +4,7 @@ import torch
 from mrirobust import physics
 from mrirobust.data import cmrxrecon_embedded
 from mrirobust.models.qmri import UnrolledSeriesNet
-from mrirobust.papers.zhao2023 import data, experiments, profile, robustness, training
+from mrirobust.papers.zhao2023 import data, experiments, jobs, profile, robustness, training
 
 
 def test_challenge_slices_and_crop_follow_matlab_rounding():
@@ -91,3 +91,20 @@ def test_real_layout_without_validation_truth_holds_out_training_patients(tmp_pa
         parents=True
     )
     assert data.patients_of(tmp_path, "evaluation", 2) == ("ValidationSet", ["P001"])
+
+
+def test_the_tables_run_trains_the_control_pair_where_the_profile_asks():
+    settings = {
+        "t1_models": ["rvn", "vn", "vn_relax"],
+        "t2_models": ["vn_relax"],
+        "train_overrides": {},
+        "evaluation_overrides": {},
+    }
+    runs = jobs.reconstructions("cpu", settings)
+    with_control = jobs.tables("cpu", settings)
+    extra = with_control[len(runs) :]
+    assert with_control[: len(runs)] == runs
+    assert [job.name for job in extra] == ["zhao2023-T1map-rvn-12ep", "zhao2023-T1map-vn-12ep"]
+    assert {job.identity for job in extra}.isdisjoint(job.identity for job in runs)
+    none = {**settings, "evaluation_overrides": {"control_epochs": 0}}
+    assert jobs.tables("cpu", none) == runs

@@ -107,19 +107,20 @@ def two_step_beta(method, attack: Mapping) -> float:
     return float(betas[method.name])
 
 
+def two_step_settings(method, attack: Mapping) -> dict:
+    """The two-step attack's settings for `method` (`attacks.two_step` keywords) from the
+    profile: its beta, `two_step_steps` joint steps after `two_step_warmup` warm-up steps."""
+    return {
+        "beta": two_step_beta(method, attack),
+        "steps": attack["two_step_steps"],
+        "warmup_steps": attack["two_step_warmup"],
+    }
+
+
 def _attack_once(method, y, mask, eps, attack):
     if is_untrained(method):
-        result = two_step(
-            method,
-            y,
-            mask,
-            eps=eps,
-            beta=two_step_beta(method, attack),
-            steps=attack["two_step_steps"],
-            warmup_steps=attack["two_step_warmup"],
-            seed=attack["seed"],
-            progress=False,
-        )
+        settings = {"seed": attack["seed"], "progress": False, **two_step_settings(method, attack)}
+        result = two_step(method, y, mask, eps=eps, **settings)
     else:
         result = pgd_global(
             method,
@@ -266,14 +267,9 @@ def every_attack(
     settings = {"steps": attack["pgd_steps"], "step_size": attack["pgd_step_size"]}
     tables = []
     for name, m in methods.items():
-        own, two_step_settings = {}, None
+        own, settings_of_m = {}, None
         if is_untrained(m):
-            own = {"two_step": [eps]}
-            two_step_settings = {
-                "beta": two_step_beta(m, attack),
-                "steps": attack["two_step_steps"],
-                "warmup_steps": attack["two_step_warmup"],
-            }
+            own, settings_of_m = {"two_step": [eps]}, two_step_settings(m, attack)
         for part in slices.batches(attack["recon_batch"]):
             table = suite.every_attack(
                 m,
@@ -283,7 +279,7 @@ def every_attack(
                 {**budgets, **own},
                 angles=angles,
                 seed=attack["seed"],
-                two_step_settings=two_step_settings,
+                two_step_settings=settings_of_m,
                 **settings,
             )
             ids = [part.ids[j] for j in table["slice"]]

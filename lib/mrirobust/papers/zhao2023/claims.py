@@ -386,6 +386,18 @@ def tables_verdicts(
     return claims.check_all(TABLES, scale, data, **inputs)
 
 
+def control_verdicts(
+    control: pd.DataFrame, *, table1_acceleration: int, scale: str, data: str
+) -> list:
+    """Table 1's VN-UNet against RVN on the models of the training-length control
+    (`experiments.training_control`'s rows), its case naming their `epochs`: the controlled
+    experiment behind the cpu diagnosis of the 6-epoch verdict."""
+    epochs = int(control["epochs"].iloc[0])
+    case = dict(modality="T1map", acceleration=table1_acceleration, epochs=epochs)
+    inputs = dict(images=control, modality="T1map", acceleration=table1_acceleration)
+    return [VN_BEATS_RVN.verdict(case, scale, data, **inputs)]
+
+
 def robustness_verdicts(
     attacks: pd.DataFrame,
     *,

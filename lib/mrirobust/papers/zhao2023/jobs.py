@@ -9,11 +9,11 @@ import json
 from mrirobust import paths
 from mrirobust.data.cmrxrecon_embedded import ensure_cmrxrecon
 from mrirobust.papers import budget
-from mrirobust.papers.zhao2023 import profile, training
+from mrirobust.papers.zhao2023 import experiments, profile, training
 from mrirobust.training.jobs import TrainingJob
 
 
-def _job(scale: str, cfg: dict, modality: str, kind: str) -> TrainingJob:
+def _job(scale: str, cfg: dict, modality: str, kind: str, suffix: str = "") -> TrainingJob:
     key = json.dumps({"scale": scale, "cfg": cfg, "modality": modality, "kind": kind})
 
     def train(retrain: bool):
@@ -22,7 +22,7 @@ def _job(scale: str, cfg: dict, modality: str, kind: str) -> TrainingJob:
         return list(paths.values())
 
     job = TrainingJob(
-        name=f"zhao2023-{modality}-{kind}",
+        name=f"zhao2023-{modality}-{kind}{suffix}",
         identity=hashlib.sha256(key.encode()).hexdigest()[:12],
         paper="zhao2023",
         train=train,
@@ -55,6 +55,17 @@ def reconstructions(scale: str, settings: dict) -> list[TrainingJob]:
     cfg = profile.TRAIN.resolve(scale, settings["train_overrides"])
     kinds = {"T1map": settings["t1_models"], "T2map": settings["t2_models"]}
     return [_job(scale, cfg, modality, kind) for modality, ks in kinds.items() for kind in ks]
+
+
+def tables(scale: str, settings: dict) -> list[TrainingJob]:
+    """`reconstructions`, and the models of Table 1's training-length control (the evaluation
+    profile's `control_epochs`; none when 0)."""
+    jobs = reconstructions(scale, settings)
+    epochs = profile.EVALUATION.resolve(scale, settings["evaluation_overrides"])["control_epochs"]
+    if epochs:
+        cfg = profile.TRAIN.resolve(scale, {**settings["train_overrides"], "epochs": epochs})
+        jobs += [_job(scale, cfg, "T1map", k, f"-{epochs}ep") for k in experiments.CONTROLLED]
+    return jobs
 
 
 def attacked(scale: str, settings: dict) -> list[TrainingJob]:

@@ -40,7 +40,12 @@ from scipy.ndimage import binary_dilation
 from mrirobust import attacks, claims, devices, physics
 from mrirobust.models.qmri import MapView, SeriesReconstructor
 from mrirobust.papers.zhao2023.data import SeriesSlice, SeriesSlices, eval_crop
-from mrirobust.papers.zhao2023.experiments import challenge_metrics, fit_map, region_of
+from mrirobust.papers.zhao2023.experiments import (
+    challenge_metrics,
+    evaluation_slices,
+    fit_map,
+    region_of,
+)
 from mrirobust.papers.zhao2023.training import MODALITY_OF, frames_of, normalise, train_all
 
 MODES = ("random", "image", "map", "shift")
@@ -239,16 +244,7 @@ def run(root, scale: str, cfg: dict, attack: dict) -> pd.DataFrame:
     `max_slices` evaluated slices of the first `max_patients` evaluation patients."""
     modality = attack["modality"]
     trained, _ = train_all(root, scale, cfg, modality, attack["models"])
-    slices = SeriesSlices(
-        root,
-        "evaluation",
-        modality,
-        cfg["readout_crop"],
-        attack["max_patients"],
-        cfg["holdout_patients"],
-        evaluated=True,
-        max_slices=attack["max_slices"],
-    )
+    slices = evaluation_slices(root, cfg, attack, modality)
     return attack_sweep(
         {name: trained[name] for name in attack["models"]},
         slices,
