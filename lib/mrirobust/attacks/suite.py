@@ -9,7 +9,8 @@ under the other papers' attacks).
   (`untrained.is_untrained`), with `two_step_settings` (beta, steps, warmup_steps);
 - "kspace_pgd": Morshuis et al.'s eq. 4 (`kspace_pgd`), ‖z_i‖ <= η‖k_i‖ per coil, maximising
   the error on `region` (the whole image without one);
-- "image_pgd": Huang & Liang's PGD on the U-Net's normalised input (`image_pgd`), ‖δ‖² <= ρ;
+- "image_pgd": Huang & Liang's PGD on the U-Net's normalised input (`image_pgd`),
+  ‖δ‖ <= ρ √(h w);
 - "rotation": Morshuis et al.'s eq. 5 (`rotation_search` over `angles`): per θ_max, the angle
   with |θ| <= θ_max of the largest MSE on `region`.
 
