@@ -9,6 +9,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from mrirobust import claims, metrics
 from mrirobust.papers.huang_liang import claims as c
 from mrirobust.papers.huang_liang import experiments as e
+from mrirobust.papers.huang_liang import figures
 from mrirobust.papers.huang_liang.networks import spec
 from mrirobust.papers.huang_liang.profile import EVALUATE, TRAIN
 from mrirobust.training import adversarial
@@ -361,7 +362,7 @@ def _cross_rows():
                 {
                     "model": model,
                     "attack": "kspace_pgd",
-                    "region": "box",
+                    "scored_on": "region",
                     "budget": budget,
                     "slice": i,
                     "ssim_clean": clean[i],
@@ -387,6 +388,14 @@ def test_cross_attacks_are_measurements_with_intervals_not_verdicts():
     with pytest.raises(ValueError, match="needs S and every model on the same slices"):
         e.cross_summary(table.drop(index=table.index[(table.model == "S")][:1]))
     assert not hasattr(c, "cross_verdicts")
+
+
+def test_cross_attack_panels_name_their_attack_and_budget():
+    table = _cross_rows()
+    fig = figures.cross_attacks(pd.concat([table, table.assign(attack="rotation")]), "smoke")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["Morshuis k-space PGD (box)", "Morshuis rotation (box)"]
+    assert fig.axes[1].get_xlabel() == "θ_max (degrees)"
 
 
 def test_fig6_example_slices_outside_the_attacked_ones_are_a_clear_error(smoke_root):

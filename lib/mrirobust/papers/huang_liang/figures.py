@@ -179,15 +179,25 @@ def kspace_scores(table: pd.DataFrame, scale: str):
     return fig
 
 
+# the cross-attack panels: the suite's attack name -> (title, budget axis)
+CROSS_ATTACKS = {
+    "kspace_pgd": ("Morshuis k-space PGD (box)", "η (per coil)"),
+    "rotation": ("Morshuis rotation (box)", "θ_max (degrees)"),
+    "pgd": ("Darestani PGD (image)", "ε (relative to ‖y‖)"),
+    "image_pgd": ("image PGD (image)", "ρ (per-pixel RMS)"),
+}
+
+
 def cross_attacks(table: pd.DataFrame, scale: str):
-    """Mean SSIM drop against the budget, one panel per attack, one line per model."""
+    """Mean SSIM drop against the budget, one panel per attack (`CROSS_ATTACKS`: its title and
+    budget), one line per model."""
     attacks = list(table.attack.unique())
     fig, axes = plt.subplots(1, len(attacks), figsize=(3.2 * len(attacks), 2.8), squeeze=False)
     for ax, attack in zip(axes[0], attacks, strict=True):
         rows = table[table.attack == attack]
         sns.lineplot(data=rows, x="budget", y="ssim_drop", hue="model", marker="o", ax=ax)
-        ax.set_title(attack.replace("_", " "))
-        ax.set_ylabel("SSIM drop")
+        title, budget = CROSS_ATTACKS[attack]
+        ax.set(title=title, xlabel=budget, ylabel="SSIM drop")
         if ax is not axes[0][0]:
             ax.get_legend().remove()
     sns.despine(fig)
