@@ -70,15 +70,15 @@ def data_range(target: torch.Tensor, rule: str = DEFAULT_DATA_RANGE) -> torch.Te
     return DATA_RANGES[rule](target).detach()
 
 
-def _data_range(data_range_: str | float | torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def _data_range(given: str | float | torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """`(B,)` L of a rule name, a number or a tensor (checked finite and > 0)."""
-    if isinstance(data_range_, str):
-        return data_range(target, data_range_)
-    data_range_ = torch.as_tensor(data_range_, dtype=target.dtype, device=target.device)
-    data_range_ = data_range_.expand(target.shape[0])
-    if not (torch.isfinite(data_range_).all() and (data_range_ > 0).all()):
-        raise ValueError(f"data_range must be finite and > 0, got {data_range_.tolist()}")
-    return data_range_
+    if isinstance(given, str):
+        return data_range(target, given)
+    given = torch.as_tensor(given, dtype=target.dtype, device=target.device)
+    given = given.expand(target.shape[0])
+    if not (torch.isfinite(given).all() and (given > 0).all()):
+        raise ValueError(f"data_range must be finite and > 0, got {given.tolist()}")
+    return given
 
 
 def _window_sum(x: torch.Tensor, dim: int) -> torch.Tensor:

@@ -29,8 +29,9 @@ class RotationResult:
     losses: torch.Tensor
     ssim: torch.Tensor
 
-    def worst(self, theta_max: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Worst angle with |theta| <= theta_max and its loss, per slice: two `(B,)` tensors."""
+    def _worst_index(self, theta_max: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Grid index (CPU) of the worst angle with |theta| <= theta_max, and its loss, per
+        slice: two `(B,)` tensors."""
         if not theta_max >= 0:
             raise ValueError(f"theta_max must be >= 0, got {theta_max!r}")
         allowed = self.angles.abs() <= theta_max + 1e-6
@@ -40,9 +41,20 @@ class RotationResult:
                 f"[{self.angles.min().item():g}, {self.angles.max().item():g}] degrees"
                 + (" and lacks 0" if theta_max == 0 else "")
             )
-        losses = self.losses[allowed.to(self.losses.device)]
-        worst_loss, index = losses.max(dim=0)
-        return self.angles[allowed][index.cpu()], worst_loss
+        allowed = allowed.nonzero().flatten()
+        worst_loss, index = self.losses[allowed.to(self.losses.device)].max(dim=0)
+        return allowed[index.cpu()], worst_loss
+
+    def worst(self, theta_max: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Worst angle with |theta| <= theta_max and its loss, per slice: two `(B,)` tensors."""
+        index, worst_loss = self._worst_index(theta_max)
+        return self.angles[index], worst_loss
+
+    def worst_ssim(self, theta_max: float) -> torch.Tensor:
+        """The region SSIM at the worst angle with |theta| <= theta_max, per slice, `(B,)`."""
+        index, _ = self._worst_index(theta_max)
+        index = index.to(self.ssim.device)
+        return self.ssim[index, torch.arange(len(index), device=self.ssim.device)]
 
 
 def angle_grid(angle_max: float, step: float) -> torch.Tensor:

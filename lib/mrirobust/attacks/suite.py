@@ -50,21 +50,19 @@ def _check(budgets: Mapping[str, Sequence[float]], angles, two_step_settings) ->
         raise ValueError("the two_step attack needs two_step_settings (beta, steps, warmup_steps)")
 
 
-def _worst_rotation(recon, kspace, mask, target, region, angles, theta_max) -> list[torch.Tensor]:
-    """SSIM `(B,)` at the worst angle within each θ_max (largest region MSE)."""
-    with costs.timed("attack", type(recon).__name__):
-        found = rotation_search(
-            recon, kspace, mask, target, angles=angles, region=region, progress=False
-        )
-    losses, ssims = found.losses.cpu(), found.ssim.cpu()
-    grid = found.angles.cpu()
-    columns = torch.arange(losses.shape[1])
-    worst = []
-    for theta in theta_max:
-        allowed = (grid.abs() <= float(theta) + 1e-6).nonzero().flatten()
-        index = allowed[losses[allowed].argmax(dim=0)]
-        worst.append(ssims[index, columns])
-    return worst
+def _reconstructions(attack, recon, kspace, mask, target, values, *, region, settings, two):
+    """The reconstructions `(E, B, h, w)` under the PGD-type `attack` at the budgets `values`;
+    `settings` the PGD keywords, `two` the two-step attack's."""
+    y = physics.apply_mask(kspace, mask)
+    if attack == "pgd":
+        result = pgd_global(recon, y, mask, eps=values, **settings)
+    elif attack == "kspace_pgd":
+        result = kspace_pgd(recon, kspace, mask, target, eta=values, region=region, **settings)
+    elif attack == "image_pgd":
+        result = image_pgd(recon, y, mask, target, rho=values, **settings)
+    else:
+        result = two_step(recon, y, mask, eps=values, seed=settings["seed"], progress=False, **two)
+    return result.reconstruction
 
 
 def every_attack(
@@ -87,53 +85,50 @@ def every_attack(
     (the scoring rule), `ssim_clean`, `ssim_attacked` and `ssim_drop`."""
     _check(budgets, angles, two_step_settings)
     kspace, mask, target = devices.to_model(recon, kspace, mask, target)
-    y = physics.apply_mask(kspace, mask)
-    common = {"steps": steps, "step_size": step_size, "seed": seed, "progress": False}
+    settings = {"steps": steps, "step_size": step_size, "seed": seed, "progress": False}
+
+    def ssim(image: torch.Tensor, on: str) -> torch.Tensor:
+        scored = region if on == "region" else None
+        return metrics.ssim(target, image.detach(), region=scored).cpu()
+
     with torch.no_grad():
-        clean = recon(y, mask)
-    attacked: dict[str, list[torch.Tensor]] = {}
+        clean = recon(physics.apply_mask(kspace, mask), mask)
+    rows = []
     for attack, values in budgets.items():
         values = [float(v) for v in values]
-        if attack == "pgd":
-            outs = pgd_global(recon, y, mask, eps=values, **common).reconstruction
-        elif attack == "two_step":
-            settings = {"seed": seed, "progress": False, **two_step_settings}
-            outs = two_step(recon, y, mask, eps=values, **settings).reconstruction
-        elif attack == "kspace_pgd":
-            outs = kspace_pgd(recon, kspace, mask, target, eta=values, region=region, **common)
-            outs = outs.reconstruction
-        elif attack == "image_pgd":
-            outs = image_pgd(recon, y, mask, target, rho=values, **common).reconstruction
-        else:
-            outs = _worst_rotation(recon, kspace, mask, target, region, angles, values)
-        attacked[attack] = [out.detach() for out in outs]
-    return _scored(clean, target, region, budgets, attacked)
-
-
-def _scored(clean, target, region, budgets, attacked) -> pd.DataFrame:
-    """The rows of `every_attack`: SSIM (default rule) of each attacked reconstruction."""
-
-    def ssim(image, on):
-        scored = region if on == "region" else None
-        return metrics.ssim(target, image.to(target.device), region=scored).cpu()
-
-    rows = []
-    for attack, outs in attacked.items():
         on = "region" if attack in TARGETED and region is not None else "image"
-        before = ssim(clean, on)
-        for budget, out in zip(budgets[attack], outs, strict=True):
-            after = out if attack == "rotation" else ssim(out, on)
-            for j in range(len(target)):
-                rows.append(
-                    {
-                        "attack": attack,
-                        "budget": float(budget),
-                        "slice": j,
-                        "scored_on": on,
-                        "data_range": metrics.DEFAULT_DATA_RANGE,
-                        "ssim_clean": float(before[j]),
-                        "ssim_attacked": float(after[j]),
-                    }
+        if attack == "rotation":
+            with costs.timed("attack", type(recon).__name__):
+                found = rotation_search(
+                    recon, kspace, mask, target, angles=angles, region=region, progress=False
                 )
+            attacked = [found.worst_ssim(theta).cpu() for theta in values]
+        else:
+            outs = _reconstructions(
+                attack,
+                recon,
+                kspace,
+                mask,
+                target,
+                values,
+                region=region,
+                settings=settings,
+                two=two_step_settings,
+            )
+            attacked = [ssim(out, on) for out in outs]
+        before = ssim(clean, on)
+        rows += [
+            {
+                "attack": attack,
+                "budget": budget,
+                "slice": j,
+                "scored_on": on,
+                "data_range": metrics.DEFAULT_DATA_RANGE,
+                "ssim_clean": float(before[j]),
+                "ssim_attacked": float(after[j]),
+            }
+            for budget, after in zip(values, attacked, strict=True)
+            for j in range(len(target))
+        ]
     table = pd.DataFrame(rows)
     return table.assign(ssim_drop=table.ssim_clean - table.ssim_attacked)
