@@ -16,13 +16,24 @@
   results/<scale>/claims.csv (`mrirobust.claims.aggregate`).
 - `report` writes Snakemake's HTML report of the completed runs at a scale to
   results/<scale>/report.html: every figure with its caption, and the claims table.
+
+Snakemake decides what is stale and executes it (targets, `--keep-going`, `--forcerun`,
+`--rerun-incomplete`, the `gpu` resource, `--summary` for `--list`, `--dry-run`, `--report`,
+cluster profiles). This module adds only what Snakemake (9.27) does not do: the choice of runs
+by paper; skipping gpu runs with a reason where there is no CUDA device (Snakemake still
+executes a job that asks for more of a resource than `--resources` grants); a lock that dies
+with its process (Snakemake's lock files outlive a killed run until `--unlock`, and do not
+cover the data generation before the workflow nor the claims gathered after it); and the
+summary from each run's run.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import fcntl
+import io
 import os
 import subprocess
 import sys
@@ -359,8 +370,9 @@ def dry_run(chosen: Plan, jobs=None, gpus=None, force=False, profile=None) -> in
 def states(chosen: Plan, force: bool = False) -> dict[str, tuple[str, str]]:
     """What a reproduce would do with each chosen run: {id: (state, reason)}, executing nothing.
 
-    From Snakemake's `--summary` (one tab-separated line per output: file, date, rule, log,
-    status, plan); a run is `to run` when any of its outputs has an update pending.
+    From Snakemake's `--summary`, a tab-separated table with a header (columns output_file,
+    date, rule, log-file(s), status, plan) and one row per output; a run is `to run` when any of
+    its outputs has its `plan` "update pending", and its reason is that output's `status`.
     """
     found = {run_id: ("skipped", reason) for run_id, reason in chosen.skipped.items()}
     if not chosen.targets:
@@ -369,12 +381,12 @@ def states(chosen: Plan, force: bool = False) -> dict[str, tuple[str, str]]:
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"Snakemake could not plan the runs:\n{done.stderr[-2000:]}")
-    for line in done.stdout.splitlines()[1:]:
-        fields = line.split("\t")
-        if len(fields) == 6 and fields[2] in chosen.targets:
-            rule, status, pending = fields[2], fields[4], fields[5] == "update pending"
-            if pending or rule not in found:
-                found[rule] = ("to run", status) if pending else ("up to date", "")
+    table = csv.DictReader(io.StringIO(done.stdout), delimiter="\t", quoting=csv.QUOTE_NONE)
+    for row in table:
+        if row["rule"] in chosen.targets:
+            pending = row["plan"] == "update pending"
+            if pending or row["rule"] not in found:
+                found[row["rule"]] = ("to run", row["status"]) if pending else ("up to date", "")
     return found
 
 
