@@ -93,7 +93,7 @@ def test_real_layout_without_validation_truth_holds_out_training_patients(tmp_pa
     assert data.patients_of(tmp_path, "evaluation", 2) == ("ValidationSet", ["P001"])
 
 
-def test_the_tables_run_trains_the_control_pair_where_the_profile_asks():
+def test_the_tables_run_trains_the_control_models_where_the_profile_asks():
     settings = {
         "t1_models": ["rvn", "vn", "vn_relax"],
         "t2_models": ["vn_relax"],
@@ -104,7 +104,11 @@ def test_the_tables_run_trains_the_control_pair_where_the_profile_asks():
     with_control = jobs.tables("cpu", settings)
     extra = with_control[len(runs) :]
     assert with_control[: len(runs)] == runs
-    assert [job.name for job in extra] == ["zhao2023-T1map-rvn-12ep", "zhao2023-T1map-vn-12ep"]
+    assert [job.name for job in extra] == [
+        "zhao2023-T1map-rvn-12ep",
+        "zhao2023-T1map-vn-12ep",
+        "zhao2023-T1map-vn_relax-12ep",
+    ]
     assert {job.identity for job in extra}.isdisjoint(job.identity for job in runs)
     none = {**settings, "evaluation_overrides": {"control_epochs": 0}}
     assert jobs.tables("cpu", none) == runs

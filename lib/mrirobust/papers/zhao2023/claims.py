@@ -389,13 +389,14 @@ def tables_verdicts(
 def control_verdicts(
     control: pd.DataFrame, *, table1_acceleration: int, scale: str, data: str
 ) -> list:
-    """Table 1's VN-UNet against RVN on the models of the training-length control
-    (`experiments.training_control`'s rows), its case naming their `epochs`: the controlled
-    experiment behind the cpu diagnosis of the 6-epoch verdict."""
+    """Table 1's two comparisons (VN-UNet against RVN, VN-UNet-relax against VN-UNet) on the
+    models of the training-length control (`experiments.training_control`'s rows), their case
+    naming the `epochs`: the controlled experiment behind the cpu diagnoses of the verdicts at
+    the training profile's epochs."""
     epochs = int(control["epochs"].iloc[0])
     case = dict(modality="T1map", acceleration=table1_acceleration, epochs=epochs)
     inputs = dict(images=control, modality="T1map", acceleration=table1_acceleration)
-    return [VN_BEATS_RVN.verdict(case, scale, data, **inputs)]
+    return [claim.verdict(case, scale, data, **inputs) for claim in (VN_BEATS_RVN, RELAX_BEATS_VN)]
 
 
 def robustness_verdicts(
