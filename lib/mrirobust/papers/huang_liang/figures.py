@@ -193,13 +193,23 @@ def cross_attacks(table: pd.DataFrame, scale: str):
     budget), one line per model."""
     attacks = list(table.attack.unique())
     fig, axes = plt.subplots(1, len(attacks), figsize=(3.2 * len(attacks), 2.8), squeeze=False)
+    models = list(table.model.unique())  # one colour per model in every panel
     for ax, attack in zip(axes[0], attacks, strict=True):
         rows = table[table.attack == attack]
-        sns.lineplot(data=rows, x="budget", y="ssim_drop", hue="model", marker="o", ax=ax)
+        sns.lineplot(
+            data=rows,
+            x="budget",
+            y="ssim_drop",
+            hue="model",
+            hue_order=models,
+            marker="o",
+            ax=ax,
+            legend=ax is axes[0][-1],
+        )
         title, budget = CROSS_ATTACKS[attack]
         ax.set(title=title, xlabel=budget, ylabel="SSIM drop")
-        if ax is not axes[0][0]:
-            ax.get_legend().remove()
+    # one legend, beside the last panel, where it hides no curve
+    sns.move_legend(axes[0][-1], "center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     sns.despine(fig)
     fig.tight_layout()
     plots.caption(fig, scale, "Huang & Liang models under the other papers' attacks")
