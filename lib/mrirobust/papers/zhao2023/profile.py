@@ -111,8 +111,9 @@ EVALUATION = Profile(
         # for this many epochs and compared as Table 1 does (0: none)
         control_epochs=0,
     ),
-    # cpu: twice the 6 epochs; from 6 to 12 the models still gain ~1.5 dB (RVN ~5, VN-UNet
-    # ~4.5 and VN-UNet-relax ~5 min to train on the build machine, two jobs at once)
+    # cpu: twice the 6 epochs; from 6 to 12 the models still gain 0.9-1.5 dB PSNR. Training
+    # took RVN 5.0 and VN-UNet 4.4 min (whole cpu run, two jobs at once), VN-UNet-relax 8.0
+    # min beside another reproduce (its 6-epoch job: 2.6 min)
     cpu=dict(control_epochs=12),
     smoke=dict(max_patients=1, control_epochs=2),
     shape=dict(accelerations=[4, 10], max_patients=1, max_slices=1),  # the claims need two R
