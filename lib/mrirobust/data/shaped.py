@@ -35,8 +35,8 @@ from mrirobust.scales import resolve
 SCALE = "shape"
 SETTINGS = dict(
     slices_per_volume=2,
-    snr_knee=150.0,  # as the embedded data (data/README.md)
-    snr_brain=150.0,
+    snr_knee=240.0,  # as the embedded data (data/README.md)
+    snr_brain=240.0,
     snr_shifted=40.0,
     lesions_train=1,  # lesions per volume (plus one ACL box on the central knee slices)
     lesions_val=3,
