@@ -333,6 +333,29 @@ def test_a_failing_paper_claim_shows_its_diagnosis_and_the_controlled_verdict(tm
     assert claims.table("smoke", results_root=tmp_path, diagnoses=[])["diagnosis"].eq("").all()
 
 
+def test_a_controlled_experiments_verdicts_are_counted_apart_and_back_a_diagnosis(tmp_path):
+    failing = BEATS.verdict({}, "smoke", "embedded", a=1, b=2)
+    (longer,) = claims.as_control([BEATS.verdict({"epochs": 12}, "smoke", "embedded", a=1, b=3)])
+    assert (longer.kind, longer.id, longer.outcome) == ("control", BEATS.id, "fails")
+    _store(tmp_path, "run_a", [failing, longer])
+    diagnosis = claims.Diagnosis(
+        claim=BEATS.id,
+        scale="smoke",
+        cause="disagreement",
+        text="Longer training widens the gap.",
+        because=BEATS.id,
+        because_case={"epochs": 12},
+    )
+    frame = claims.table("smoke", results_root=tmp_path, diagnoses=[diagnosis])
+    counted = claims.counts(frame).reset_index()
+    assert dict(zip(counted["kind"], counted["fails"], strict=True)) == {"control": 1, "paper": 1}
+    paper = frame[frame["kind"] == "paper"].iloc[0]
+    assert paper["diagnosis"].endswith(f"Controlled: {BEATS.id} fails (a 1; b 3).")
+    assert frame[frame["kind"] == "control"].iloc[0]["diagnosis"] == ""
+    assert "paper: 0 of 1 hold" in claims.summary_line(frame)
+    assert "## control" in claims.ledger_markdown(frame)
+
+
 def test_diagnoses_are_validated_naming_the_file(tmp_path):
     path = tmp_path / "diagnoses.yaml"
     entry = dict(claim=BEATS.id, scale="cpu", cause="data", text="t", because=CONTROL.id)

@@ -9,7 +9,9 @@ one schema for every paper:
     {id, paper, figure, kind, statement, case, outcome, evidence, scale, data, git}
 
 `kind` is `paper` (the paper states it), `beyond` (the hypothesis of an experiment the papers
-did not run) or `sanity` (a check of the set-up). `outcome` is `holds`, `fails` or
+did not run), `sanity` (a check of the set-up) or `control` (a claim checked again in a
+controlled experiment's setting, e.g. twice the training: the evidence of a diagnosis, counted
+apart from the finding it controls; `as_control`). `outcome` is `holds`, `fails` or
 `inconclusive`: a comparison over scored units (slices, boxes, voxels) carries its estimate and
 95 % bootstrap interval, and a claim whose interval spans its threshold is inconclusive.
 `evidence` holds the numbers compared. A claim that fails is a result to report, not an error; a
@@ -46,7 +48,7 @@ import json
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,7 @@ __all__ = [
     "Claim",
     "cases",
     "check_all",
+    "as_control",
     "Verdict",
     "Interval",
     "matching",
@@ -109,7 +112,7 @@ FIELDS = (
     "data",
     "git",
 )
-KINDS = ("paper", "beyond", "sanity")
+KINDS = ("paper", "beyond", "sanity", "control")
 OUTCOMES = ("holds", "fails", "inconclusive")
 FILENAME = "claims.json"
 LEDGER = "CLAIMS.md"
@@ -599,6 +602,13 @@ class Claim:
             data=data,
             git=_git(),
         )
+
+
+def as_control(verdicts: Iterable[Verdict]) -> list[Verdict]:
+    """`verdicts` of a controlled experiment (a setting the scale's profile does not run: more
+    epochs, another mapping network), their kind `control`: a diagnosis cites them, and the
+    ledger counts them apart from the verdicts in the profile's setting."""
+    return [replace(v, kind="control") for v in verdicts]
 
 
 def check_all(claims: Iterable[Claim], scale: str, data: str, **inputs) -> list[Verdict]:
