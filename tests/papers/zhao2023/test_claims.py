@@ -166,21 +166,41 @@ def test_the_training_control_checks_table1_on_the_longer_trained_models():
     images = _images()
     control = images[images["model"].isin(["rvn", "vn", "vn_relax"])].assign(epochs=12)
     verdicts = zhao_claims.control_verdicts(
-        control, table1_acceleration=4, scale="cpu", data="synthetic"
+        control, varied=("epochs",), table1_acceleration=4, scale="cpu", data="synthetic"
     )
     assert [v.id for v in verdicts] == [
         "zhao2023/table1/vn_unet_beats_rvn",
         "zhao2023/table1/relax_beats_vn_unet",
     ]
-    assert all(v.kind == "paper" for v in verdicts)
+    assert all(v.kind == "control" for v in verdicts)
     assert all(v.case == {"modality": "T1map", "acceleration": 4, "epochs": 12} for v in verdicts)
     assert [v.outcome for v in verdicts] == ["holds", "holds"]  # 1 and 0.3 dB ahead everywhere
     behind = control.assign(psnr=np.where(control["model"] == "vn", -1.0, 0.0) + control["psnr"])
     behind = behind.assign(nmse=10 ** (-behind["psnr"] / 10), ssim=behind["psnr"] / 50)
     rvn_ahead, relax_ahead = zhao_claims.control_verdicts(
-        behind, table1_acceleration=4, scale="cpu", data="synthetic"
+        behind, varied=("epochs",), table1_acceleration=4, scale="cpu", data="synthetic"
     )
     assert rvn_ahead.outcome in ("fails", "inconclusive") and relax_ahead.outcome == "holds"
+
+
+def test_the_mapper_control_checks_relaxometry_guidance_and_its_mapper():
+    images = _images()
+    control = images[images["model"].isin(["vn", "vn_relax"])].assign(mapper_chans=64)
+    rows = dict(modality="T1map", patient="P001", region="myocardium", truth_ms=np.nan)
+    good = pd.DataFrame(
+        [{**rows, "slice": i, "mapper_ms": 1200 + i, "judge_ms": 1200} for i in range(6)]
+    )
+    args = dict(varied=("mapper_chans",), table1_acceleration=4, scale="cpu", data="synthetic")
+    relax, mapper = zhao_claims.control_verdicts(
+        control, mappers=good.assign(mapper_chans=64), **args
+    )
+    assert (relax.id, relax.outcome) == ("zhao2023/table1/relax_beats_vn_unet", "holds")
+    assert relax.kind == mapper.kind == "control"
+    assert relax.case == {"modality": "T1map", "acceleration": 4, "mapper_chans": 64}
+    assert (mapper.id, mapper.outcome) == ("zhao2023/mapping/mapper_matches_the_fit", "holds")
+    assert mapper.case == {"modality": "T1map", "mapper_chans": 64}
+    off = good.assign(mapper_ms=1500.0 + good["slice"])  # 25 % above the fit: outside 5 %
+    assert zhao_claims.control_verdicts(control, mappers=off, **args)[1].outcome == "fails"
 
 
 def test_a_model_compared_with_itself_raises():

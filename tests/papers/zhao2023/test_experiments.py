@@ -108,7 +108,8 @@ def test_the_tables_run_trains_the_control_models_where_the_profile_asks():
         "zhao2023-T1map-rvn-12ep",
         "zhao2023-T1map-vn-12ep",
         "zhao2023-T1map-vn_relax-12ep",
+        "zhao2023-T1map-vn_relax-mapper_chans64-mapper_epochs60",
     ]
-    assert {job.identity for job in extra}.isdisjoint(job.identity for job in runs)
-    none = {**settings, "evaluation_overrides": {"control_epochs": 0}}
+    assert len({job.identity for job in with_control}) == len(with_control)
+    none = {**settings, "evaluation_overrides": {"control_epochs": 0, "control_mapper": {}}}
     assert jobs.tables("cpu", none) == runs

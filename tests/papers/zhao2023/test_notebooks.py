@@ -57,7 +57,8 @@ def test_map_errors_and_claims_are_stored(smoke_results):
     assert full["T1map"] < 40 and full["T2map"] < 3
     assert (maps["mae_vs_full_ms"] >= 0).all()
     verdicts = claims.load(out / "claims.json")
-    assert {v.id.split("/", 1)[1]: v.kind for v in verdicts} == {
+    controls = [v for v in verdicts if v.kind == "control"]
+    assert {v.id.split("/", 1)[1]: v.kind for v in verdicts if v not in controls} == {
         "table1/vn_unet_beats_rvn": "paper",
         "table1/relax_beats_vn_unet": "paper",
         "table2/quality_falls_with_acceleration": "paper",
@@ -73,6 +74,19 @@ def test_map_errors_and_claims_are_stored(smoke_results):
     checked = [v for v in verdicts if "epochs" in v.case]
     assert [v.id.rsplit("/", 1)[1] for v in checked] == ["vn_unet_beats_rvn", "relax_beats_vn_unet"]
     assert all(v.case["epochs"] == EVALUATION["control_epochs"] for v in checked)
+    # the guidance control: VN-UNet-relax with the control's mapper, beside VN-UNet
+    settings = EVALUATION["control_mapper"]
+    guided = pd.read_csv(out / "mapper_control_images.csv")
+    assert set(guided["model"]) == {"vn", "vn_relax"}
+    assert all(set(guided[k]) == {v} for k, v in settings.items())
+    assert (pd.read_csv(out / "mapper_control_mappers.csv")["mapper_ms"] >= 0).all()
+    mapped = [v for v in verdicts if set(settings) <= set(v.case)]
+    assert [v.id.rsplit("/", 1)[1] for v in mapped] == [
+        "relax_beats_vn_unet",
+        "mapper_matches_the_fit",
+    ]
+    checked += mapped
+    assert checked == controls  # the controlled experiments' verdicts, counted apart
     verdicts = [v for v in verdicts if v not in checked]
     mappers = pd.read_csv(out / "mappers.csv")
     assert set(mappers["modality"]) == set(MODELS) and (mappers["mapper_ms"] >= 0).all()

@@ -387,16 +387,33 @@ def tables_verdicts(
 
 
 def control_verdicts(
-    control: pd.DataFrame, *, table1_acceleration: int, scale: str, data: str
+    control: pd.DataFrame,
+    *,
+    varied: tuple[str, ...],
+    table1_acceleration: int,
+    scale: str,
+    data: str,
+    mappers: pd.DataFrame | None = None,
 ) -> list:
-    """Table 1's two comparisons (VN-UNet against RVN, VN-UNet-relax against VN-UNet) on the
-    models of the training-length control (`experiments.training_control`'s rows), their case
-    naming the `epochs`: the controlled experiment behind the cpu diagnoses of the verdicts at
-    the training profile's epochs."""
-    epochs = int(control["epochs"].iloc[0])
-    case = dict(modality="T1map", acceleration=table1_acceleration, epochs=epochs)
+    """Table 1's comparisons (VN-UNet against RVN, VN-UNet-relax against VN-UNet), each where
+    `control` holds its two models, on the models of a controlled experiment
+    (`experiments.training_control`'s or `mapper_control`'s image rows), their case naming the
+    `varied` training settings (columns of `control`); with the control's `mappers` rows, its
+    mapping network against the fit too. The controlled experiments behind the cpu diagnoses
+    of the verdicts at the training profile's settings (kind `control`)."""
+    values = {key: control[key].iloc[0] for key in varied}
+    case = dict(modality="T1map", acceleration=table1_acceleration, **values)
     inputs = dict(images=control, modality="T1map", acceleration=table1_acceleration)
-    return [claim.verdict(case, scale, data, **inputs) for claim in (VN_BEATS_RVN, RELAX_BEATS_VN)]
+    present = set(control["model"])
+    verdicts = [
+        claim.verdict(case, scale, data, **inputs)
+        for claim, pair in ((VN_BEATS_RVN, {"vn", "rvn"}), (RELAX_BEATS_VN, {"vn", "vn_relax"}))
+        if pair <= present
+    ]
+    if mappers is not None:
+        case = dict(modality="T1map", **values)
+        verdicts.append(MAPPER_AGREES.verdict(case, scale, data, mappers=mappers, modality="T1map"))
+    return claims.as_control(verdicts)
 
 
 def robustness_verdicts(

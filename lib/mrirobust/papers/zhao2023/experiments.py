@@ -336,6 +336,23 @@ def training_control(root, scale: str, cfg: dict, evaluation: dict) -> pd.DataFr
     return images.assign(epochs=epochs)
 
 
+def mapper_control(root, scale: str, cfg: dict, evaluation: dict) -> dict:
+    """Table 1's guidance control: VN-UNet-relax (T1) trained again, its mapping network
+    trained with the evaluation profile's `control_mapper` settings instead of `cfg`'s (a
+    mapper and checkpoints of their own), scored beside VN-UNet (which never sees the mapper:
+    `cfg`'s checkpoint) on the slices and at the acceleration of Table 1. Returns {"images":
+    `evaluate`'s image rows, "mappers": `mapper_errors` of the control's mapper}, each with a
+    column per changed setting."""
+    settings = evaluation["control_mapper"]
+    guided, _ = train_all(root, scale, {**cfg, **settings}, "T1map", ["vn_relax"])
+    plain, _ = train_all(root, scale, cfg, "T1map", ["vn"])
+    slices = evaluation_slices(root, cfg, evaluation, "T1map")
+    nets = {"vn": plain["vn"], "vn_relax": guided["vn_relax"]}
+    images, _ = evaluate(nets, slices, "T1map", [evaluation["table1_acceleration"]], maps=False)
+    mappers = mapper_errors(guided["mapper"], slices, "T1map")
+    return dict(images=images.assign(**settings), mappers=mappers.assign(**settings))
+
+
 def evaluate_all(root, scale: str, cfg: dict, evaluation: dict, models: dict) -> dict:
     """Every table and panel of the Tables 1-2 / Fig. 2 run: the trained models of `models`
     ({modality: [kinds]}, loaded from their checkpoints) and zero-filling at every R on the

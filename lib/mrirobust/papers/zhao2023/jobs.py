@@ -58,13 +58,19 @@ def reconstructions(scale: str, settings: dict) -> list[TrainingJob]:
 
 
 def tables(scale: str, settings: dict) -> list[TrainingJob]:
-    """`reconstructions`, and the models of Table 1's training-length control (the evaluation
-    profile's `control_epochs`; none when 0)."""
+    """`reconstructions`, the models of Table 1's training-length control (the evaluation
+    profile's `control_epochs`; none when 0) and VN-UNet-relax of its guidance control (with
+    the mapper of `control_mapper`; none when empty)."""
     jobs = reconstructions(scale, settings)
-    epochs = profile.EVALUATION.resolve(scale, settings["evaluation_overrides"])["control_epochs"]
+    evaluation = profile.EVALUATION.resolve(scale, settings["evaluation_overrides"])
+    epochs, mapper = evaluation["control_epochs"], evaluation["control_mapper"]
     if epochs:
         cfg = profile.TRAIN.resolve(scale, {**settings["train_overrides"], "epochs": epochs})
         jobs += [_job(scale, cfg, "T1map", k, f"-{epochs}ep") for k in experiments.CONTROLLED]
+    if mapper:
+        cfg = profile.TRAIN.resolve(scale, {**settings["train_overrides"], **mapper})
+        suffix = "-" + "-".join(f"{k}{v}" for k, v in sorted(mapper.items()))
+        jobs.append(_job(scale, cfg, "T1map", "vn_relax", suffix))
     return jobs
 
 
