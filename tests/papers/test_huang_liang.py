@@ -9,7 +9,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from mrirobust import claims, metrics
 from mrirobust.papers.huang_liang import claims as c
 from mrirobust.papers.huang_liang import experiments as e
-from mrirobust.papers.huang_liang import figures
+from mrirobust.papers.huang_liang import figures, jobs
 from mrirobust.papers.huang_liang.networks import spec
 from mrirobust.papers.huang_liang.profile import EVALUATE, TRAIN
 from mrirobust.training import adversarial
@@ -201,6 +201,31 @@ def test_table1_claims_fail_when_reversed_and_are_inconclusive_within_the_noise(
     # train and validation differ by less than their slices' spread: unpaired, inconclusive
     outcomes = _outcomes(c.table1_verdicts(_table1_slices(PAPER_SSIM, 0.005), MASK, "smoke"))
     assert outcomes[("table1/train_gt_val", "fastmri", "S")] == "inconclusive"
+
+
+def test_the_training_control_checks_the_nmse_comparison_on_the_longer_trained_models():
+    ahead = _table1_slices({"S": 0.628, "A(eps=1000)": 0.606}).assign(epochs=12)
+    (verdict,) = c.control_verdicts(ahead, "cpu")
+    assert verdict.id == "huang_liang/table1/nmse_A_eps1_lt_S" and verdict.kind == "control"
+    assert verdict.case == {"rule": "reference", "model": "A(eps=1000)", "epochs": 12}
+    assert verdict.outcome == "fails"  # NMSE = 1 - SSIM: A(1e3) is behind on both splits
+    behind = _table1_slices({"S": 0.606, "A(eps=1000)": 0.628}).assign(epochs=12)
+    assert c.control_verdicts(behind, "cpu")[0].outcome == "holds"
+
+
+def test_the_training_control_adds_s_and_the_first_a_trained_longer(smoke_root):
+    settings = {"train_overrides": {}, "evaluate_overrides": {}}
+    images = jobs.image_models("smoke", settings)
+    table1 = jobs.table1_models("smoke", settings)
+    assert table1[: len(images)] == images
+    epochs = EVALUATE.resolve("smoke")["control_epochs"]
+    assert [job.name for job in table1[len(images) :]] == [
+        f"huang_liang-S-{epochs}ep",
+        f"huang_liang-A(eps=1000)-{epochs}ep",
+    ]
+    assert len({job.identity for job in table1}) == len(table1)
+    none = {**settings, "evaluate_overrides": {"control_epochs": 0}}
+    assert jobs.table1_models("smoke", none) == images
 
 
 def test_with_one_adversarial_model_table1_has_no_eps_order():

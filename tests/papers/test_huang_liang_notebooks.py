@@ -9,6 +9,7 @@ import pytest
 from mrirobust import claims, metrics, tables
 from mrirobust.papers.huang_liang import claims as paper_claims
 from mrirobust.papers.huang_liang import experiments as e
+from mrirobust.papers.huang_liang.profile import EVALUATE
 
 pytestmark = pytest.mark.notebook
 MODELS = {"S", "A(eps=1000)", "A(eps=5000)"}
@@ -58,7 +59,16 @@ def check_table1_run(out):
     counts = slices.groupby(["model", "split", "rule"]).slice.nunique().rename("slices")
     expected = table.set_index(["model", "split", "rule"]).slices
     pd.testing.assert_series_equal(counts.sort_index(), expected.sort_index())
-    verdicts = assert_stored(out, paper_claims.table1_verdicts(slices, stats, "smoke"))
+    # Table 1's NMSE comparison on the training-length control's S and A(eps_1), trained longer
+    control = tables.load_table(out, "control_slices")
+    epochs = EVALUATE.resolve("smoke")["control_epochs"]
+    assert set(control.model) == {"zero-filled", "S", "A(eps=1000)"}
+    assert set(control.epochs) == {epochs}
+    expected = paper_claims.table1_verdicts(slices, stats, "smoke")
+    expected += paper_claims.control_verdicts(control, "smoke")
+    verdicts = assert_stored(out, expected)
+    (checked,) = [v for v in verdicts if "epochs" in v.case]
+    assert checked.id == "huang_liang/table1/nmse_A_eps1_lt_S" and checked.case["epochs"] == epochs
     rules = {v.case.get("rule") for v in verdicts if v.figure == "table1"}
     assert rules == {"fastmri", "reference"}
     assert all(v.evidence.get("n", 2) > 1 for v in verdicts if v.figure == "table1")

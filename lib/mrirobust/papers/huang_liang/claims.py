@@ -458,6 +458,19 @@ def table1_verdicts(slices: pd.DataFrame, stats: dict, scale: str) -> list:
     return claims.check_all(TABLE1, scale, data_name(scale), slices=slices, stats=stats)
 
 
+def control_verdicts(slices: pd.DataFrame, scale: str) -> list:
+    """Table 1's NMSE comparison (`NMSE_A1_LT_S`) on the models of the training-length control
+    (`experiments.training_control`'s per-slice rows), the case naming their `epochs`: the
+    controlled experiment behind its cpu diagnosis (kind `control`)."""
+    epochs = int(slices["epochs"].iloc[0])
+    return claims.as_control(
+        NMSE_A1_LT_S.verdict(
+            {**case, "epochs": epochs}, scale, data_name(scale), slices=slices, **case
+        )
+        for case in NMSE_A1_LT_S.cases(slices=slices)
+    )
+
+
 def fig6_verdicts(table: pd.DataFrame, scale: str) -> list:
     """Fig. 6 as in the paper and its fair versions, per A(ε)."""
     return claims.check_all(FIG6, scale, data_name(scale), table=table)

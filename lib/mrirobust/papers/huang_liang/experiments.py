@@ -85,6 +85,14 @@ def model_specs(scale: str, overrides: dict | None = None, kspace: bool = False)
     return specs
 
 
+def control_specs(scale: str, overrides: dict, epochs: int) -> dict:
+    """Table 1's training-length control: the specs of S and the first A(ε) of `model_specs`
+    trained for `epochs` (checkpoints of their own)."""
+    specs = model_specs(scale, {**overrides, "epochs": epochs})
+    first = next(name for name in specs if name.startswith("A("))
+    return {name: specs[name] for name in ("S", first)}
+
+
 @dataclass
 class Trained:
     """A trained model: the U-Net (eval mode), its generator (None for S) and the checkpoint's
@@ -249,6 +257,15 @@ def table1(
                 per_slice.append(frame.assign(model=name, split=split, rule=rule))
     order = ["model", "split", "rule", "slice", "ssim", "psnr", "nmse"]
     return pd.DataFrame(rows), pd.concat(per_slice, ignore_index=True)[order]
+
+
+def training_control(scale: str, overrides: dict, evaluate: dict) -> pd.DataFrame:
+    """`table1`'s per-slice rows of the training-length control's models (`control_specs` at
+    the evaluate profile's `control_epochs`), with an `epochs` column."""
+    epochs = evaluate["control_epochs"]
+    trained = train_models(control_specs(scale, overrides, epochs))
+    _, slices = table1(trained, scale, evaluate["eval_slices"])
+    return slices.assign(epochs=epochs)
 
 
 def mask_stats(scale: str, seeds: int, seed: int = 0) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from mrirobust import paths, zoo
 from mrirobust.papers import budget
 from mrirobust.papers.huang_liang import experiments
+from mrirobust.papers.huang_liang.profile import EVALUATE
 from mrirobust.training.jobs import TrainingJob
 
 MODEL = "huang_liang/unet"  # the measured step: the paper's U-Net at its batch of 8
@@ -37,6 +38,20 @@ def _jobs(scale: str, settings: dict, kspace: bool) -> list[TrainingJob]:
 def image_models(scale: str, settings: dict) -> list[TrainingJob]:
     """S and A(ε) for every ε of the profile (training, Table 1, Fig. 6)."""
     return _jobs(scale, settings, kspace=False)
+
+
+def table1_models(scale: str, settings: dict) -> list[TrainingJob]:
+    """`image_models`, and S and A(ε₁) of Table 1's training-length control (the evaluate
+    profile's `control_epochs`; none when 0)."""
+    jobs = image_models(scale, settings)
+    epochs = EVALUATE.resolve(scale, settings["evaluate_overrides"])["control_epochs"]
+    if epochs:
+        specs = experiments.control_specs(scale, settings["train_overrides"], epochs)
+        jobs += [
+            _costed(zoo.training_job(spec, "huang_liang", f"huang_liang-{name}-{epochs}ep"), spec)
+            for name, spec in specs.items()
+        ]
+    return jobs
 
 
 def all_models(scale: str, settings: dict) -> list[TrainingJob]:
