@@ -54,7 +54,9 @@ def test_fig2_noise_barely_changes_the_fully_sampled_image(smoke_results):
     fig2 = scores["fig2"]
     assert set(fig2) >= {"unet", "unet_attacked", "varnet", "varnet_attacked"}
     for name in ("unet", "varnet"):
-        assert fig2[f"{name}_attacked"]["ssim_region"] <= fig2[name]["ssim_region"] + 1e-6
+        # the attack maximises the box MSE, so the box PSNR (fixed data range) falls; the box
+        # SSIM need not (at smoke, after the data's edge blur, one attacked box scored higher)
+        assert fig2[f"{name}_attacked"]["psnr_region"] <= fig2[name]["psnr_region"] + 1e-6
         assert fig2[f"target+noise_{name}"]["ssim_region"] > fig2[name]["ssim_region"]
     stored = claims.load(out / "claims.json")
     expected = morshuis_claims.fig2_fig3(
